@@ -1,0 +1,27 @@
+"""backpain-cds: a CDS Hooks 2.0 service for low back pain care. `create_app` is the Flask app factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import Settings
+from .feedback import FeedbackStore
+from .pipeline import Runtime
+
+__all__ = ["Settings", "create_app"]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app: read settings (env when not given), load knowledge, open the feedback database."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["backpain_cds"] = Runtime.create(settings)
+    app.extensions["backpain_cds_feedback"] = FeedbackStore(settings.database_url)
+    from . import web
+
+    web.register(app)
+    return app

@@ -1,0 +1,4 @@
+"""Lets `python -m cds_service` run the CLI."""
+from .cli import main
+
+raise SystemExit(main())

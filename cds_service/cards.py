@@ -1,0 +1,107 @@
+"""`Card`, `Suggestion`, `Action`, `Link`, `Indicator`: the one place a card becomes JSON, empty fields dropped."""
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .knowledge import Knowledge
+
+SOURCE_LABEL = "backpain-cds"
+OVERRIDE_SYSTEM = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
+MME_EXTENSION = "org.backpain-cds.mme-per-day"
+SUMMARY_MAX = 139  # CDS Hooks: fewer than 140 characters
+
+
+class Indicator(enum.IntEnum):
+    """Card urgency; ordered so max() picks the highest (critical > warning > info)."""
+
+    INFO = 1
+    WARNING = 2
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Action:
+    type: str  # create | update | delete
+    description: str
+    resource: dict[str, Any] | None = None
+    resource_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    label: str
+    actions: tuple[Action, ...]
+    is_recommended: bool | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card before serialisation; `topic` is its family code, `detail` names the evidence."""
+
+    topic: str
+    indicator: Indicator
+    summary: str
+    detail: str
+    suggestions: tuple[Suggestion, ...] = ()
+    selection_behavior: str = "at-most-one"
+    override_reasons: tuple[tuple[str, str], ...] = ()  # (code, display)
+    links: tuple[Link, ...] = ()
+    mme: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.summary) > SUMMARY_MAX:
+            raise ValueError(f"summary over {SUMMARY_MAX} characters: {self.summary!r}")
+
+
+def _drop_empty(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if v not in (None, "", [], {})}
+
+
+def _action_json(action: Action) -> dict[str, Any]:
+    return _drop_empty({"type": action.type, "description": action.description,
+                        "resource": action.resource, "resourceId": action.resource_id})
+
+
+def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
+    """Serialise a card per CDS Hooks 2.0: fresh uuids, topic Coding in source, no null or empty fields."""
+    topic = knowledge.topics[card.topic]
+    suggestions = [_drop_empty({"label": s.label, "uuid": str(uuid.uuid4()), "isRecommended": s.is_recommended,
+                                "actions": [_action_json(a) for a in s.actions]}) for s in card.suggestions]
+    extension = dict(card.extra)
+    if card.mme is not None:
+        extension[MME_EXTENSION] = card.mme
+    out = {
+        "uuid": str(uuid.uuid4()),
+        "summary": card.summary,
+        "detail": card.detail,
+        "indicator": card.indicator.label,
+        "source": {"label": SOURCE_LABEL, "url": topic.source_url,
+                   "topic": {"system": knowledge.topic_system, "code": topic.code, "display": topic.display}},
+        "suggestions": suggestions,
+        "selectionBehavior": card.selection_behavior if suggestions else None,
+        "overrideReasons": [{"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in card.override_reasons],
+        "links": [{"label": link.label, "url": link.url, "type": "absolute"} for link in card.links]
+                 or [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}],
+        "extension": extension,
+    }
+    return _drop_empty(out)
+
+
+# Override reasons offered on warning and critical cards (CDS Hooks overrideReasons; codes are ours).
+COMMON_OVERRIDES = (("not-applicable", "Not applicable to this patient"),
+                    ("already-addressed", "Already addressed in the care plan"),
+                    ("patient-declined", "Patient informed and declined"))

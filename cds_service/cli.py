@@ -1,0 +1,93 @@
+"""`backpain-cds serve` (gunicorn) and `backpain-cds evaluate FILE` (same pipeline as HTTP)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .config import Settings
+from .errors import CdsError, ConfigError
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from . import create_app
+
+    app = create_app(settings)  # fail fast in the master on bad settings or knowledge
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers or settings.workers)
+            self.cfg.set("worker_class", "sync")
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("accesslog", None)  # the app logs hook calls without PHI; URLs carry none either
+            self.cfg.set("loglevel", settings.log_level.lower())
+            self.cfg.set("preload_app", True)
+
+        def load(self) -> Any:
+            return app
+
+    Server().run()
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import Runtime, run
+
+    try:
+        body = orjson.loads(Path(args.file).read_bytes())
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except orjson.JSONDecodeError as exc:
+        print(f"error: {args.file} is not valid JSON ({exc.msg} at character {exc.pos})", file=sys.stderr)
+        return 2
+    runtime = Runtime.create(settings)
+    service_id = args.service
+    if service_id is None:
+        hook = body.get("hook") if isinstance(body, dict) else None
+        service_id = next((s.id for s in runtime.registry.services if s.hook == hook), None)
+        if service_id is None:
+            print(f"error: no service for hook {hook!r}; pass --service", file=sys.stderr)
+            return 2
+    try:
+        result = run(runtime, service_id, body)
+    except CdsError as exc:
+        print(f"error ({exc.status} {exc.code}): {exc.message}", file=sys.stderr)
+        return 3 if exc.status == 412 else 2
+    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="backpain-cds", description="Low back pain CDS Hooks service")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the CDS Hooks API under gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=None, help="default: BACKPAIN_CDS_WORKERS or CPU count")
+    ev = sub.add_parser("evaluate", help="evaluate a CDS Hooks request file and print the response")
+    ev.add_argument("file")
+    ev.add_argument("--service", help="service id (default: the service for the request's hook)")
+    ev.add_argument("--as-of", type=date.fromisoformat, help="evaluation date YYYY-MM-DD (default: today)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"configuration error: {exc.message}", file=sys.stderr)
+        return 2
+    if getattr(args, "as_of", None):
+        settings = replace(settings, as_of=args.as_of)
+    return _serve(args, settings) if args.command == "serve" else _evaluate(args, settings)

@@ -1,0 +1,106 @@
+"""`Settings`: frozen, read once from `BACKPAIN_CDS_*` environment variables and validated at start-up."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date
+from pathlib import Path
+
+from .errors import ConfigError
+
+PREFIX = "BACKPAIN_CDS_"
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "backpain-cds"
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if text.lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _positive(kind: type[int] | type[float]):
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value <= 0:
+            raise ValueError("must be greater than 0")
+        return value
+    return parse
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the service; `from_env` documents each environment variable by its field name."""
+
+    data_dir: Path = field(default_factory=_default_data_dir)
+    database_url: str = ""  # default: SQLite file in data_dir
+    fhir_server_allowlist: tuple[str, ...] = ()
+    fhir_allow_http: bool = False
+    fhir_connect_timeout: float = 1.5
+    fhir_read_timeout: float = 3.0
+    fhir_deadline: float = 4.0
+    fhir_max_pages: int = 20
+    fhir_max_resources: int = 20_000
+    cors_origins: tuple[str, ...] = ("*",)
+    as_of: date | None = None
+    max_body_bytes: int = 10 * 1024 * 1024
+    workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'backpain-cds.sqlite3'}")
+        if self.fhir_deadline < self.fhir_connect_timeout:
+            raise ConfigError("BACKPAIN_CDS_FHIR_DEADLINE must not be shorter than BACKPAIN_CDS_FHIR_CONNECT_TIMEOUT")
+        bad = [u for u in self.fhir_server_allowlist if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise ConfigError("BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST entries must be http(s) base URLs", entries=bad)
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError("BACKPAIN_CDS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `BACKPAIN_CDS_<FIELD>` for every field; raise ConfigError naming any bad or unknown variable."""
+        environ = os.environ if environ is None else environ
+        known = {f.name.upper(): f.name for f in fields(cls)}
+        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k[len(PREFIX):] not in known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}", known=sorted(PREFIX + k for k in known))
+        values: dict[str, object] = {}
+        for env_name, name in known.items():
+            raw = environ.get(PREFIX + env_name)
+            if raw is None:
+                continue
+            try:
+                values[name] = _PARSERS[name](raw.strip())
+            except ValueError as exc:
+                raise ConfigError(f"{PREFIX}{env_name}={raw!r} is invalid: {exc}") from None
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_PARSERS = {
+    "data_dir": Path,
+    "database_url": str,
+    "fhir_server_allowlist": _csv,
+    "fhir_allow_http": _bool,
+    "fhir_connect_timeout": _positive(float),
+    "fhir_read_timeout": _positive(float),
+    "fhir_deadline": _positive(float),
+    "fhir_max_pages": _positive(int),
+    "fhir_max_resources": _positive(int),
+    "cors_origins": _csv,
+    "as_of": date.fromisoformat,
+    "max_body_bytes": _positive(int),
+    "workers": _positive(int),
+    "log_level": str.upper,
+}

@@ -1,0 +1,136 @@
+"""Strict-then-lenient parsing of candidate resources with fhir.resources R4B models.
+
+A resource is first validated whole. If that fails (a missing `subject`, a stray field), the elements the rules
+read are validated one by one; the resource is still used when those parse, and skipped, with a reason, when they
+do not. Nothing here guesses at meaning: an element that fails validation is simply not read.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.dosage import Dosage
+from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.medicationstatement import MedicationStatement
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.period import Period
+from fhir.resources.R4B.procedure import Procedure
+from fhir.resources.R4B.quantity import Quantity
+from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from pydantic import ValidationError
+
+MODELS = {
+    "Patient": Patient, "Condition": Condition, "Observation": Observation, "MedicationRequest": MedicationRequest,
+    "MedicationStatement": MedicationStatement, "AllergyIntolerance": AllergyIntolerance,
+    "ServiceRequest": ServiceRequest, "Procedure": Procedure, "Medication": Medication,
+}
+
+# Element -> model for the lenient path; `None` marks FHIR date/dateTime primitives.
+ELEMENTS: dict[str, Any] = {
+    "code": CodeableConcept, "clinicalStatus": CodeableConcept, "verificationStatus": CodeableConcept,
+    "valueCodeableConcept": CodeableConcept, "medicationCodeableConcept": CodeableConcept,
+    "medicationReference": Reference, "valueQuantity": Quantity, "onsetPeriod": Period, "abatementPeriod": Period,
+    "effectivePeriod": Period, "performedPeriod": Period,
+    "onsetDateTime": None, "abatementDateTime": None, "recordedDate": None, "effectiveDateTime": None,
+    "issued": None, "authoredOn": None, "performedDateTime": None, "birthDate": None, "dateAsserted": None,
+}
+LIST_ELEMENTS: dict[str, Any] = {
+    "reasonCode": CodeableConcept, "dosageInstruction": Dosage, "dosage": Dosage, "basedOn": Reference,
+    "referenceRange": None, "interpretation": CodeableConcept,
+}
+
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+class Unreadable(ValueError):
+    """The elements the rules need could not be read; the message names them (never their values)."""
+
+
+def to_date(value: Any) -> date | None:
+    """A FHIR date/dateTime (string or parsed) as a date; partial dates take the first day; None if unreadable."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value if type(value) is date else value.date()  # datetime -> date
+    if not isinstance(value, str):
+        return None
+    match = _DATE.match(value)
+    if not match:
+        return None
+    year, month, day = match.groups()
+    try:
+        return date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        return None
+
+
+class Parsed:
+    """Read access to the elements of one resource, from the whole model or from element models."""
+
+    __slots__ = ("lenient", "raw", "values")
+
+    def __init__(self, raw: dict[str, Any], values: dict[str, Any], lenient: bool) -> None:
+        self.raw = raw
+        self.values = values
+        self.lenient = lenient
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def date(self, name: str) -> date | None:
+        return to_date(self.values.get(name))
+
+
+STRING_ELEMENTS = frozenset({"id", "status", "intent"})
+
+
+def _element(name: str, value: Any) -> Any:
+    if name in STRING_ELEMENTS:
+        if not isinstance(value, str):
+            raise Unreadable(name)
+        return value
+    if name in ELEMENTS:
+        model = ELEMENTS[name]
+        if model is None:
+            if to_date(value) is None:
+                raise Unreadable(name)
+            return value
+        return model.model_validate(value)
+    model = LIST_ELEMENTS[name]
+    if not isinstance(value, list):
+        raise Unreadable(name)
+    return [item if model is None else model.model_validate(item) for item in value]
+
+
+def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
+    """Validate `raw` with its R4B model, falling back to its `needed` elements one by one.
+
+    Raises Unreadable when a `required` element is absent or invalid; other invalid elements are left out.
+    """
+    model = MODELS[raw["resourceType"]]
+    try:
+        resource = model.model_validate(raw)
+        values = {name: getattr(resource, name, None) for name in needed}
+        lenient = False
+    except (ValidationError, ValueError, TypeError):
+        values = {}
+        for name in needed:
+            if raw.get(name) is None:
+                continue
+            try:
+                values[name] = _element(name, raw[name])
+            except (ValidationError, ValueError, TypeError):
+                if name in required:
+                    raise Unreadable(f"invalid {name}") from None
+        lenient = True
+    missing = [name for name in required if values.get(name) is None]
+    if missing:
+        raise Unreadable(f"missing {', '.join(missing)}")
+    return Parsed(raw, values, lenient)

@@ -1,0 +1,191 @@
+"""Reads `fhir_profiles/` once at start-up into frozen lookups: value sets, card topics, MME factors, products."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+# Other spellings of the same code systems seen in EHR data (HL7 OIDs and legacy URIs).
+_SYSTEM_ALIASES = {
+    "urn:oid:2.16.840.1.113883.6.90": ICD10CM,
+    "http://hl7.org/fhir/sid/icd-10-us": ICD10CM,
+    "urn:oid:2.16.840.1.113883.6.88": RXNORM,
+    "urn:oid:2.16.840.1.113883.6.96": "http://snomed.info/sct",
+    "urn:oid:2.16.840.1.113883.6.1": "http://loinc.org",
+    "urn:oid:2.16.840.1.113883.6.12": "http://www.ama-assn.org/go/cpt",
+}
+
+Code = tuple[str, str]  # (system, code), normalised
+
+
+def normalise(system: str | None, code: str | None) -> Code | None:
+    """Return (system, code) in canonical form, or None when either is missing; ICD-10-CM loses its dot."""
+    if not system or not code or not isinstance(system, str) or not isinstance(code, str):
+        return None
+    system = _SYSTEM_ALIASES.get(system, system)
+    code = code.strip()
+    if system == ICD10CM:
+        code = code.upper().replace(".", "")
+    return system, code
+
+
+@dataclass(frozen=True)
+class _Rules:
+    exact: frozenset[Code]
+    prefixes: dict[str, tuple[str, ...]]
+    patterns: dict[str, tuple[re.Pattern[str], ...]]
+
+    def matches(self, system: str, code: str) -> bool:
+        if (system, code) in self.exact:
+            return True
+        if code.startswith(self.prefixes.get(system, ())):  # str.startswith takes a tuple; () never matches
+            return True
+        return any(p.fullmatch(code) for p in self.patterns.get(system, ()))
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    """A FHIR ValueSet compiled to explicit codes plus `is-a` prefix and `regex` rules, minus its excludes."""
+
+    name: str
+    url: str
+    title: str
+    include: _Rules
+    exclude: _Rules
+    displays: dict[Code, str] = field(repr=False)
+
+    def __contains__(self, item: Code) -> bool:
+        return self.include.matches(*item) and not self.exclude.matches(*item)
+
+    def display(self, item: Code) -> str | None:
+        return self.displays.get(item)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A drug product (RxNorm SCD/SBD): its opioid ingredient, strength per unit and dose form."""
+
+    ingredient: str
+    strength: float
+    strength_unit: str  # mg, mg/h (transdermal), mg/mL
+    form: str  # tablet, tablet-er, capsule, capsule-er, transdermal, film, injection
+
+
+@dataclass(frozen=True)
+class Topic:
+    code: str
+    display: str
+    source_label: str
+    source_url: str
+
+
+@dataclass(frozen=True)
+class MmeFactor:
+    factor: float
+    input_unit: str  # "mg/d" or "ug/h"
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the rules know, loaded from FHIR artifacts; immutable and shared by all requests."""
+
+    value_sets: dict[str, ValueSet]
+    topic_system: str
+    topics: dict[str, Topic]
+    mme_factors: dict[str, MmeFactor]
+    products: dict[str, Product]
+    relevant_exact: frozenset[Code]
+    relevant_patterns: tuple[ValueSet, ...]
+    activities: dict[str, dict[str, Any]]  # ActivityDefinitions: templates of the orders suggestions create
+    opioid_ingredients: frozenset[str]  # RxNorm ingredient codes of opioids (factors and product targets)
+
+    def vs(self, name: str) -> ValueSet:
+        return self.value_sets[name]
+
+    def is_relevant(self, code: Code) -> bool:
+        """True when the code is in any of our value sets: the cheap first filter on plain JSON."""
+        return code in self.relevant_exact or any(code in v for v in self.relevant_patterns)
+
+
+def _compile(parts: list[dict[str, Any]], displays: dict[Code, str]) -> _Rules:
+    exact: set[Code] = set()
+    prefixes: dict[str, list[str]] = {}
+    patterns: dict[str, list[re.Pattern[str]]] = {}
+    for part in parts:
+        system = part["system"]
+        for concept in part.get("concept", []):
+            key = normalise(system, concept["code"])
+            assert key is not None
+            exact.add(key)
+            displays[key] = concept.get("display", "")
+        for flt in part.get("filter", []):
+            if flt["op"] == "is-a":
+                prefixes.setdefault(system, []).append(normalise(system, flt["value"])[1])  # type: ignore[index]
+            elif flt["op"] == "regex":
+                value = flt["value"].replace("\\.", "") if system == ICD10CM else flt["value"]
+                patterns.setdefault(system, []).append(re.compile(value.replace("(..*)?", ".*")))
+            else:
+                raise ValueError(f"unsupported ValueSet filter op {flt['op']!r}")
+    return _Rules(frozenset(exact), {k: tuple(v) for k, v in prefixes.items()},
+                  {k: tuple(v) for k, v in patterns.items()})
+
+
+def profiles_dir() -> Path:
+    """Where the FHIR artifacts are: inside the installed package, else the source checkout's top level."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "fhir_profiles", here.parent / "fhir_profiles"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("fhir_profiles/ not found beside the cds_service package")
+
+
+def _read_dir(kind: str) -> list[dict[str, Any]]:
+    return [json.loads(f.read_text(encoding="utf-8")) for f in sorted((profiles_dir() / kind).glob("*.json"))]
+
+
+def _quantity(text: str) -> tuple[float, str]:
+    value, unit = text.split(" ", 1)
+    return float(value), unit
+
+
+@cache
+def load() -> Knowledge:
+    """Load and compile every artifact in fhir_profiles/ (once per process)."""
+    value_sets: dict[str, ValueSet] = {}
+    for res in _read_dir("ValueSet"):
+        displays: dict[Code, str] = {}
+        compose = res["compose"]
+        value_sets[res["id"]] = ValueSet(res["id"], res["url"], res["title"],
+                                         _compile(compose["include"], displays),
+                                         _compile(compose.get("exclude", []), {}), displays)
+    plans = {p["id"]: p for p in _read_dir("PlanDefinition")}
+    topics_cs = next(c for c in _read_dir("CodeSystem") if c["id"] == "card-topics")
+    topics = {}
+    for concept in topics_cs["concept"]:
+        artifact = plans[concept["code"]]["relatedArtifact"][0]
+        topics[concept["code"]] = Topic(concept["code"], concept["display"], artifact["display"], artifact["url"])
+    factors_cs = next(c for c in _read_dir("CodeSystem") if c["id"] == "mme-conversion-factors")
+    factors = {}
+    for concept in factors_cs["concept"]:
+        props = {p["code"]: p for p in concept["property"]}
+        factors[concept["code"]] = MmeFactor(float(props["factor"]["valueDecimal"]), props["inputUnit"]["valueString"])
+    products = {}
+    for cmap in _read_dir("ConceptMap"):
+        for group in cmap["group"]:
+            for element in group["element"]:
+                target = element["target"][0]
+                props = {p["property"].rsplit("#", 1)[1]: p["value"] for p in target.get("product", [])}
+                strength, unit = _quantity(props["strength"])
+                products[element["code"]] = Product(target["code"], strength, unit, props["form"])
+    exact = frozenset().union(*(v.include.exact for v in value_sets.values()))
+    with_rules = tuple(v for v in value_sets.values() if v.include.prefixes or v.include.patterns)
+    activities = {a["id"]: a for a in _read_dir("ActivityDefinition")}
+    ingredients = frozenset(factors) | {p.ingredient for p in products.values()}
+    return Knowledge(value_sets, topics_cs["url"], topics, factors, products, exact, with_rules, activities,
+                     ingredients)

@@ -1,0 +1,64 @@
+"""`run`: one hook call end to end. Web and CLI both come through here; read this file first."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from . import rules
+from .cards import to_json
+from .config import Settings
+from .fhir_client import FhirClient
+from .hook_request import parse_hook_request
+from .knowledge import Knowledge, load
+from .prefetch import resolve
+from .record import PatientRecord, build_record
+from .services import Registry
+
+EXT_SKIPPED = "org.backpain-cds.skipped-resources"
+EXT_SKIPPED_DETAIL = "org.backpain-cds.skipped"
+EXT_FETCHED = "org.backpain-cds.fetched-prefetch"
+EXT_AS_OF = "org.backpain-cds.evaluation-date"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a hook call needs besides its request: settings, knowledge, services, FHIR client."""
+
+    settings: Settings
+    knowledge: Knowledge
+    registry: Registry
+    fhir: FhirClient
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        knowledge = load()
+        return cls(settings, knowledge, Registry(knowledge), FhirClient(settings))
+
+    def today(self) -> date:
+        """The evaluation date: BACKPAIN_CDS_AS_OF when set, else today."""
+        return self.settings.as_of or date.today()
+
+
+def run(runtime: Runtime, service_id: str, body: Any, today: date | None = None) -> dict[str, Any]:
+    """Evaluate a decoded hook request for a service; raise a CdsError subclass on bad input or missing data."""
+    service = runtime.registry.get(service_id)
+    request = parse_hook_request(body, service.hook)
+    values, fetched = resolve(service, request, runtime.fhir.fetch)
+    record = build_record(runtime.knowledge, request.context, values.values())
+    today = today or runtime.today()
+    cards = rules.evaluate(record, request.context, today)
+    return respond([to_json(card, runtime.knowledge) for card in cards], record, fetched, today)
+
+
+def respond(cards: list[dict[str, Any]], record: PatientRecord, fetched: list[str], today: date) -> dict[str, Any]:
+    """The response body; its `extension` says what was skipped or fetched, so integrators can see it."""
+    extension: dict[str, Any] = {EXT_AS_OF: today.isoformat()}
+    if record.skipped:
+        extension[EXT_SKIPPED] = len(record.skipped)
+        extension[EXT_SKIPPED_DETAIL] = [
+            {k: v for k, v in (("resourceType", s.resource_type), ("id", s.id), ("reason", s.reason)) if v}
+            for s in record.skipped]
+    if fetched:
+        extension[EXT_FETCHED] = fetched
+    return {"cards": cards, "extension": extension}

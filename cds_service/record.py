@@ -1,0 +1,422 @@
+"""Builds the `PatientRecord`: cheap selection on plain JSON, then R4B models for candidates, counting rules applied.
+
+Only resources carrying a code from one of our value sets are parsed; everything else (encounters, claims, the
+hundreds of unrelated labs of a long history) is passed over on the plain JSON. Section numbers refer to the
+clinical reference.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+
+from .fhir_parse import Parsed, Unreadable, parse, to_date
+from .hook_request import HookContext
+from .knowledge import RXNORM, Code, Knowledge, ValueSet, normalise
+
+log = logging.getLogger(__name__)
+
+CURRENT_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+NOT_COUNTING_VERIFICATION = frozenset({"entered-in-error", "refuted"})
+FINAL_OBSERVATION = frozenset({"final", "amended", "corrected"})
+DRAFT_MED_STATUS = frozenset({"draft", "active"})
+# DSTU2/STU3 resource types that mean a client sent the wrong FHIR version (checklist section 9).
+WRONG_VERSION_TYPES = frozenset({"MedicationOrder", "ProcedureRequest", "DiagnosticOrder", "ReferralRequest"})
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A resource we could not use, reported by type, id and reason (never its content)."""
+
+    resource_type: str
+    id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConditionFact:
+    id: str | None
+    codes: frozenset[Code]
+    display: str
+    clinical_status: str | None
+    onset: date | None
+    recorded: date | None
+    abatement: date | None
+
+    @property
+    def start(self) -> date | None:
+        return self.onset or self.recorded
+
+    def is_current(self, today: date) -> bool:
+        """Current-state rule (0.3): active/recurrence/relapse, or no status and no past abatement."""
+        if self.abatement is not None and self.abatement <= today:
+            return False
+        return self.clinical_status in CURRENT_CLINICAL or self.clinical_status is None
+
+
+@dataclass(frozen=True)
+class ObservationFact:
+    id: str | None
+    codes: frozenset[Code]
+    display: str
+    when: date | None
+    value: float | None
+    unit: str | None
+    value_codes: frozenset[Code]
+    reference_high: float | None
+
+
+@dataclass(frozen=True)
+class MedicationFact:
+    """A MedicationRequest, MedicationStatement or draft order, with its RxNorm identity (0.5)."""
+
+    resource_type: str
+    id: str | None
+    draft: bool
+    status: str | None
+    codes: frozenset[Code]
+    display: str
+    start: date | None
+    end: date | None
+    dosage: Any  # fhir.resources Dosage or None
+    based_on: tuple[str, ...] = ()
+    reason_codes: frozenset[Code] = frozenset()
+    selected: bool = False
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource_type}/{self.id}"
+
+    @property
+    def rxnorm(self) -> tuple[str, ...]:
+        return tuple(code for system, code in self.codes if system == RXNORM)
+
+    def is_current(self, today: date) -> bool:
+        """Current (0.3): drafts; active requests; active statements whose period has not ended."""
+        if self.draft:
+            return True
+        if self.status != "active":
+            return False
+        return self.resource_type != "MedicationStatement" or self.end is None or self.end >= today
+
+
+@dataclass(frozen=True)
+class OrderFact:
+    """A ServiceRequest (record or draft) or a Procedure."""
+
+    resource_type: str
+    id: str | None
+    draft: bool
+    status: str | None
+    codes: frozenset[Code]
+    display: str
+    when: date | None
+    reason_codes: frozenset[Code] = frozenset()
+    selected: bool = False
+    raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource_type}/{self.id}"
+
+
+@dataclass
+class PatientRecord:
+    """What the rules see of one patient: counting resources only, as small frozen facts."""
+
+    kb: Knowledge
+    patient_id: str
+    birth_date: date | None = None
+    conditions: list[ConditionFact] = field(default_factory=list)
+    observations: list[ObservationFact] = field(default_factory=list)
+    medications: list[MedicationFact] = field(default_factory=list)
+    orders: list[OrderFact] = field(default_factory=list)
+    allergies: list[frozenset[Code]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    lenient: int = 0
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # derived values shared by rule families
+
+    def age(self, today: date) -> int | None:
+        if self.birth_date is None:
+            return None
+        b = self.birth_date
+        return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+    # -- queries the rules use -------------------------------------------------------------------------------
+    def conditions_in(self, vs: str, today: date, current: bool) -> list[ConditionFact]:
+        """Counting Conditions in value set `vs`; `current` applies the current-state rule, else any status."""
+        value_set = self.kb.vs(vs)
+        return [c for c in self.conditions if _any_in(c.codes, value_set) and (not current or c.is_current(today))]
+
+    def observations_in(self, vs: str) -> list[ObservationFact]:
+        """Counting Observations in `vs`, most recent first (undated last)."""
+        value_set = self.kb.vs(vs)
+        found = [o for o in self.observations if _any_in(o.codes, value_set)]
+        return sorted(found, key=lambda o: o.when or date.min, reverse=True)
+
+    def medications_in(self, vs: str, today: date, current: bool = True) -> list[MedicationFact]:
+        """De-duplicated medications whose drug or ingredient is in `vs`; current ones only unless asked."""
+        value_set = self.kb.vs(vs)
+        meds = [m for m in self.deduplicated() if self.is_med_in(m, value_set)]
+        return [m for m in meds if m.is_current(today)] if current else meds
+
+    def is_med_in(self, med: MedicationFact, value_set: ValueSet) -> bool:
+        if _any_in(med.codes, value_set):
+            return True
+        products = self.kb.products
+        return any((RXNORM, products[c].ingredient) in value_set for c in med.rxnorm if c in products)
+
+    def drafts(self) -> list[MedicationFact | OrderFact]:
+        """Every usable draft order of this hook call."""
+        return [m for m in self.medications if m.draft] + [o for o in self.orders if o.draft]
+
+    def orders_in(self, vs: str, resource_type: str | None = None) -> list[OrderFact]:
+        value_set = self.kb.vs(vs)
+        return [o for o in self.orders if _any_in(o.codes, value_set)
+                and (resource_type is None or o.resource_type == resource_type)]
+
+    def deduplicated(self) -> list[MedicationFact]:
+        """Medications with duplicates removed (0.4): a statement `basedOn` a request in the payload, or an active
+        statement with the same RxNorm code as an active request, counts once (the request is kept)."""
+        requests = [m for m in self.medications if m.resource_type == "MedicationRequest"]
+        request_refs = {m.reference for m in requests}
+        active_codes = {c for m in requests if m.status == "active" or m.draft for c in m.rxnorm}
+        kept = []
+        for med in self.medications:
+            if med.resource_type == "MedicationStatement" and (
+                    request_refs.intersection(med.based_on)
+                    or (med.status == "active" and active_codes.intersection(med.rxnorm))):
+                continue
+            kept.append(med)
+        return kept
+
+
+def _any_in(codes: Iterable[Code], value_set: ValueSet) -> bool:
+    return any(code in value_set for code in codes)
+
+
+def _codes(concept: Any) -> frozenset[Code]:
+    if concept is None:
+        return frozenset()
+    found = (normalise(c.system, c.code) for c in (concept.coding or []))
+    return frozenset(c for c in found if c is not None)
+
+
+def _display(concept: Any) -> str:
+    if concept is None:
+        return ""
+    if concept.text:
+        return concept.text
+    return next((c.display for c in (concept.coding or []) if c.display), "")
+
+
+def _status_code(concept: Any) -> str | None:
+    if concept is None:
+        return None
+    return next((c.code for c in (concept.coding or []) if c.code), None)
+
+
+def _raw_codes(concept: Any) -> Iterator[Code]:
+    """Codes of a plain-JSON CodeableConcept, without validation: the cheap first filter."""
+    if isinstance(concept, dict):
+        for coding in concept.get("coding") or ():
+            if isinstance(coding, dict):
+                code = normalise(coding.get("system"), coding.get("code"))
+                if code is not None:
+                    yield code
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class RecordBuilder:
+    """Collects resources from prefetch values and draft orders into one PatientRecord."""
+
+    def __init__(self, kb: Knowledge, context: HookContext) -> None:
+        self.kb = kb
+        self.context = context
+        self.record = PatientRecord(kb, context.patient_id)
+        self._medications: dict[str, dict[str, Any]] = {}
+
+    # -- entry points ---------------------------------------------------------------------------------------
+    def build(self, values: Iterable[Any]) -> PatientRecord:
+        resources = [r for value in values for r in _flatten(value)]
+        for res in resources:
+            if res.get("resourceType") == "Medication" and isinstance(res.get("id"), str):
+                self._medications[f"Medication/{res['id']}"] = res
+        for res in resources:
+            self._add(res, draft=False)
+        selections = set(self.context.selections)
+        for res in self.context.draft_orders:
+            self._add(res, draft=True, selected=f"{res.get('resourceType')}/{res.get('id')}" in selections)
+        return self.record
+
+    # -- per resource ---------------------------------------------------------------------------------------
+    def _add(self, res: dict[str, Any], draft: bool, selected: bool = False) -> None:
+        rtype = res.get("resourceType")
+        handler = _HANDLERS.get(rtype)  # type: ignore[arg-type]
+        if handler is None:
+            if rtype in WRONG_VERSION_TYPES:
+                self._skip(res, f"{rtype} is not a FHIR R4 resource (DSTU2/STU3); send R4 resources")
+            return
+        try:
+            handler(self, res, draft, selected)
+        except Unreadable as exc:
+            self._skip(res, str(exc))
+
+    def _skip(self, res: dict[str, Any], reason: str) -> None:
+        rid = res.get("id") if isinstance(res.get("id"), str) else None
+        self.record.skipped.append(Skipped(str(res.get("resourceType")), rid, reason))
+        log.warning("skipped resource %s/%s: %s", res.get("resourceType"), rid, reason)
+
+    def _parsed(self, res: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
+        parsed = parse(res, needed, required)
+        self.record.lenient += parsed.lenient
+        return parsed
+
+    def _relevant(self, codes: Iterable[Code]) -> bool:
+        return any(self.kb.is_relevant(c) for c in codes)
+
+    def _patient(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        if res.get("id") not in (None, self.context.patient_id) and self.record.birth_date is not None:
+            return
+        parsed = self._parsed(res, ("birthDate",))
+        self.record.birth_date = parsed.date("birthDate")
+
+    def _condition(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        if not self._relevant(_raw_codes(res.get("code"))):
+            return
+        p = self._parsed(res, ("id", "code", "clinicalStatus", "verificationStatus", "onsetDateTime", "onsetPeriod",
+                               "recordedDate", "abatementDateTime", "abatementPeriod"), required=("code",))
+        if _status_code(p.get("verificationStatus")) in NOT_COUNTING_VERIFICATION:
+            return
+        onset_period, abatement_period = p.get("onsetPeriod"), p.get("abatementPeriod")
+        self.record.conditions.append(ConditionFact(
+            id=p.get("id"), codes=_codes(p.get("code")), display=_display(p.get("code")),
+            clinical_status=_status_code(p.get("clinicalStatus")),
+            onset=p.date("onsetDateTime") or (to_date(onset_period.start) if onset_period else None),
+            recorded=p.date("recordedDate"),
+            abatement=p.date("abatementDateTime") or (to_date(abatement_period.end) if abatement_period else None)))
+
+    def _observation(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        if res.get("status") not in FINAL_OBSERVATION or not self._relevant(_raw_codes(res.get("code"))):
+            return
+        p = self._parsed(res, ("id", "status", "code", "valueQuantity", "valueCodeableConcept", "effectiveDateTime",
+                               "effectivePeriod", "issued", "referenceRange"), required=("code",))
+        quantity, period = p.get("valueQuantity"), p.get("effectivePeriod")
+        ranges = p.get("referenceRange") or []
+        high = next((_float(getattr(getattr(r, "high", None), "value", None)
+                            if not isinstance(r, dict) else (r.get("high") or {}).get("value")) for r in ranges), None)
+        self.record.observations.append(ObservationFact(
+            id=p.get("id"), codes=_codes(p.get("code")), display=_display(p.get("code")),
+            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued"),
+            value=_float(quantity.value) if quantity else None,
+            unit=(quantity.code or quantity.unit) if quantity else None,
+            value_codes=_codes(p.get("valueCodeableConcept")), reference_high=high))
+
+    def _medication_concept(self, res: dict[str, Any]) -> Any:
+        """The raw CodeableConcept naming the drug: inline, or from a contained or bundled Medication (0.5)."""
+        if "medicationCodeableConcept" in res:
+            return res["medicationCodeableConcept"]
+        ref = (res.get("medicationReference") or {}).get("reference") if isinstance(
+            res.get("medicationReference"), dict) else None
+        if not isinstance(ref, str):
+            return None
+        if ref.startswith("#"):
+            contained = res.get("contained") or []
+            med = next((c for c in contained if isinstance(c, dict) and c.get("id") == ref[1:]), None)
+        else:
+            med = self._medications.get(ref) or self._medications.get("Medication/" + ref.rsplit("/", 1)[-1])
+        return med.get("code") if med else None
+
+    def _medication(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        concept = self._medication_concept(res)
+        if draft and concept is None:
+            self._skip(res, "draft order without a medication yet")
+            return
+        if not self._relevant(_raw_codes(concept)):
+            return
+        status = res.get("status")
+        if draft and status not in DRAFT_MED_STATUS and status is not None:
+            return
+        is_request = res["resourceType"] == "MedicationRequest"
+        needed = (("id", "status", "authoredOn", "dosageInstruction", "reasonCode") if is_request else
+                  ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "dosage", "basedOn",
+                   "reasonCode"))
+        p = self._parsed(res, needed)
+        try:
+            medication = CodeableConcept.model_validate(concept)
+        except ValueError:
+            raise Unreadable("invalid medication code") from None
+        dosages = p.get("dosageInstruction" if is_request else "dosage") or []
+        period = p.get("effectivePeriod")
+        start = (p.date("authoredOn") if is_request else
+                 (to_date(period.start) if period and period.start else None) or p.date("effectiveDateTime"))
+        self.record.medications.append(MedicationFact(
+            resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
+            codes=_codes(medication), display=_display(medication), start=start,
+            end=to_date(period.end) if period and period.end else None,
+            dosage=dosages[0] if dosages else None,
+            based_on=tuple(r.reference for r in (p.get("basedOn") or []) if r.reference),
+            reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
+            selected=selected))
+
+    def _order(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        codes = list(_raw_codes(res.get("code")))
+        is_procedure = res["resourceType"] == "Procedure"
+        if not self._relevant(codes):
+            return
+        needed = ("id", "status", "code", "performedDateTime", "performedPeriod") if is_procedure else (
+            "id", "status", "code", "authoredOn", "reasonCode")
+        p = self._parsed(res, needed, required=("code",))
+        period = p.get("performedPeriod")
+        when = (p.date("performedDateTime") or (to_date(period.start) if period else None)) if is_procedure \
+            else p.date("authoredOn")
+        self.record.orders.append(OrderFact(
+            resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
+            codes=_codes(p.get("code")), display=_display(p.get("code")), when=when,
+            reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
+            selected=selected, raw=res))
+
+    def _allergy(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        if not self._relevant(_raw_codes(res.get("code"))):
+            return
+        p = self._parsed(res, ("code", "clinicalStatus", "verificationStatus"), required=("code",))
+        if _status_code(p.get("clinicalStatus")) not in (None, "active"):
+            return
+        if _status_code(p.get("verificationStatus")) in NOT_COUNTING_VERIFICATION:
+            return
+        self.record.allergies.append(_codes(p.get("code")))
+
+
+_HANDLERS = {
+    "Patient": RecordBuilder._patient, "Condition": RecordBuilder._condition,
+    "Observation": RecordBuilder._observation, "MedicationRequest": RecordBuilder._medication,
+    "MedicationStatement": RecordBuilder._medication, "ServiceRequest": RecordBuilder._order,
+    "Procedure": RecordBuilder._order, "AllergyIntolerance": RecordBuilder._allergy,
+}
+
+
+def _flatten(value: Any) -> Iterator[dict[str, Any]]:
+    """Resources in a prefetch value: the resource itself, or the entries of a Bundle."""
+    if not isinstance(value, dict):
+        return
+    if value.get("resourceType") == "Bundle":
+        for entry in value.get("entry") or ():
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                yield from _flatten(entry["resource"])
+    elif isinstance(value.get("resourceType"), str):
+        yield value
+
+
+def build_record(kb: Knowledge, context: HookContext, values: Iterable[Any]) -> PatientRecord:
+    """Build the record from prefetch values (resources or Bundles) plus the context's draft orders."""
+    return RecordBuilder(kb, context).build(values)

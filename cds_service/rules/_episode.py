@@ -1,0 +1,73 @@
+"""The back-pain episode: context, onset, duration and category (clinical reference section 1)."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+
+from ..record import ConditionFact, PatientRecord
+
+ACUTE_BELOW_DAYS = 28  # ACP 2017: acute < 4 weeks
+CHRONIC_ABOVE_DAYS = 84  # ACP 2017: chronic > 12 weeks
+
+
+class Category(enum.Enum):
+    ACUTE = "acute"
+    SUBACUTE = "subacute"
+    CHRONIC = "chronic"
+
+
+@dataclass(frozen=True)
+class Episode:
+    """`onset`/`days` are None when no date is usable; `category` may still be implied by the code (1.2)."""
+
+    conditions: tuple[ConditionFact, ...]
+    onset: date | None
+    days: int | None
+    category: Category | None
+    order_only: bool  # context comes only from a draft order's reasonCode: onset = today
+    radicular: tuple[ConditionFact, ...]
+
+    @property
+    def evidence(self) -> str:
+        if self.order_only:
+            return "low back pain given as the reason for a draft order"
+        names = "; ".join(sorted({c.display or "back pain diagnosis" for c in self.conditions}))
+        when = f", onset {self.onset.isoformat()} ({self.days} days ago)" if self.onset else ", onset date unknown"
+        return names + when
+
+
+def category_for(days: int) -> Category:
+    if days < ACUTE_BELOW_DAYS:
+        return Category.ACUTE
+    return Category.CHRONIC if days > CHRONIC_ABOVE_DAYS else Category.SUBACUTE
+
+
+def episode(record: PatientRecord, today: date) -> Episode | None:
+    """Return the current episode, or None without back-pain context (0.6 gate: then no cards at all)."""
+    key = ("episode", today)
+    if key not in record.memo:
+        record.memo[key] = _episode(record, today)
+    return record.memo[key]
+
+
+def _episode(record: PatientRecord, today: date) -> Episode | None:
+    lbp = record.conditions_in("low-back-pain", today, current=True)
+    radicular = record.conditions_in("radicular-back-pain", today, current=True)
+    conditions = tuple(lbp + radicular)
+    if not conditions:
+        reasons = record.kb.vs("low-back-pain"), record.kb.vs("radicular-back-pain")
+        drafted = any(code in vs for o in record.drafts() for code in o.reason_codes for vs in reasons)
+        if not drafted:
+            return None
+        return Episode((), today, 0, Category.ACUTE, True, ())
+    starts = [c.start for c in conditions if c.start is not None and c.start <= today]
+    if starts:
+        onset = min(starts)
+        days = (today - onset).days
+        return Episode(conditions, onset, days, category_for(days), False, tuple(radicular))
+    chronic = record.kb.vs("chronic-back-pain-code")
+    acute = record.kb.vs("acute-back-pain-code")
+    implied = (Category.CHRONIC if any(code in chronic for c in conditions for code in c.codes)
+               else Category.ACUTE if any(code in acute for c in conditions for code in c.codes) else None)
+    return Episode(conditions, None, None, implied, False, tuple(radicular))

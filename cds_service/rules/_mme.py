@@ -1,0 +1,159 @@
+"""Daily morphine milligram equivalents (clinical reference 5.4, CDC 2022 factors from fhir_profiles/)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ..knowledge import Knowledge, Product
+from ..record import MedicationFact, PatientRecord
+from ._opioids import current_opioids
+
+HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1, "d": 24, "wk": 168, "mo": 720, "a": 8760}
+# HL7 v3 GTSAbbreviation timing codes -> administrations per day (5.4 step 3).
+TIMING_CODES = {"QD": 1, "BID": 2, "TID": 3, "QID": 4, "Q4H": 6, "Q6H": 4, "Q8H": 3, "Q12H": 2, "QOD": 0.5,
+                "AM": 1, "PM": 1, "QAM": 1, "QPM": 1, "QHS": 1}
+MASS_TO_MG = {"mg": 1.0, "ug": 0.001, "mcg": 0.001, "g": 1000.0, "milligram": 1.0, "microgram": 0.001}
+RATE_UNITS = {"ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"}
+COUNT_UNITS = {"tab", "tabs", "tablet", "tablets", "cap", "caps", "capsule", "capsules", "patch", "patches",
+               "{patch}", "{tbl}", "{tablet}", "{capsule}", "film", "films", "{film}", "each", "ea", "1",
+               "{each}", "unit", "units", "spray", "lozenge", "suppository"}
+VOLUME_TO_ML = {"ml": 1.0, "l": 1000.0}
+
+
+@dataclass(frozen=True)
+class Contribution:
+    med: MedicationFact
+    ingredient: str
+    mme: float | None  # None: could not be computed
+    note: str  # how it was computed, or why not
+
+
+@dataclass(frozen=True)
+class MmeResult:
+    total: float | None  # None: no current opioid, or none computable (5.4 step 9)
+    contributions: tuple[Contribution, ...]
+    partial: bool  # some opioid could not be computed: the total may be an underestimate
+
+    def explain(self) -> str:
+        lines = [f"- {c.med.display or 'opioid'}: {c.note}" for c in self.contributions]
+        if self.total is None:
+            lines.append("- Total daily MME could not be computed from the structured dosing.")
+        else:
+            lines.append(f"- **Total: {self.total:g} MME/day**" + (
+                " (may be underestimated: some doses could not be computed)" if self.partial else ""))
+        return "\n".join(lines)
+
+
+def daily_mme(record: PatientRecord, today: date) -> MmeResult:
+    """Sum of MME/day over current opioid analgesics (drafts included), rounded to 1 decimal."""
+    key = ("mme", today)
+    if key not in record.memo:
+        record.memo[key] = _daily_mme(record, today)
+    return record.memo[key]
+
+
+def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
+    contributions = tuple(contribution(record.kb, med) for med in current_opioids(record, today))
+    computed = [c.mme for c in contributions if c.mme is not None]
+    unknown = [c for c in contributions if c.mme is None and not c.note.startswith("not converted")]
+    if not computed:
+        return MmeResult(None, contributions, bool(unknown))
+    return MmeResult(round(sum(computed), 1), contributions, bool(unknown))
+
+
+def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product | None]:
+    """The opioid ingredient and, for a known product, its strength; (None, None) when neither is known."""
+    for code in med.rxnorm:
+        if code in kb.products:
+            return kb.products[code].ingredient, kb.products[code]
+    return next((code for code in med.rxnorm if code in kb.opioid_ingredients), None), None
+
+
+def contribution(kb: Knowledge, med: MedicationFact) -> Contribution:
+    """MME/day of one opioid order, with a one-line note naming dose, frequency and factor."""
+    ingredient, product = _identity(kb, med)
+    factor = kb.mme_factors.get(ingredient or "")
+    if ingredient is None:
+        return Contribution(med, "", None, "ingredient strength unknown; MME not computed")
+    if factor is None:
+        return Contribution(med, ingredient, None, "not converted (no CDC 2022 MME factor, e.g. buprenorphine)")
+    transdermal = product is not None and product.form == "transdermal"
+    if factor.input_unit == "ug/h" and not transdermal and product is not None:
+        return Contribution(med, ingredient, None, "not converted (non-transdermal fentanyl has no factor)")
+    dose = _dose(med.dosage)
+    if dose is None:
+        return Contribution(med, ingredient, None, "no structured dose; MME not computed")
+    value, unit = dose
+    if factor.input_unit == "ug/h":  # patches worn x mcg/h x 2.4, whatever the change interval (5.4 step 6)
+        mcg_per_hour = _fentanyl_rate(value, unit, product)
+        if mcg_per_hour is None:
+            return Contribution(med, ingredient, None, f"dose unit '{unit}' not understood; MME not computed")
+        mme = mcg_per_hour * factor.factor
+        return Contribution(med, ingredient, mme, f"{mcg_per_hour:g} mcg/h x {factor.factor:g} = {mme:g} MME/day")
+    mg = _milligrams(value, unit, product)
+    per_day = _per_day(med.dosage)
+    if mg is None or per_day is None:
+        why = "dose unit not understood" if mg is None else "no structured frequency"
+        return Contribution(med, ingredient, None, f"{why}; MME not computed")
+    daily = mg * per_day
+    mme = daily * factor.factor
+    return Contribution(med, ingredient, mme,
+                        f"{mg:g} mg x {per_day:g}/day = {daily:g} mg/day x {factor.factor:g} = {mme:g} MME/day")
+
+
+def _dose(dosage: Any) -> tuple[float, str] | None:
+    if dosage is None:
+        return None
+    for dr in dosage.doseAndRate or ():
+        quantity = dr.doseQuantity or (dr.doseRange.high if dr.doseRange else None) or dr.rateQuantity
+        if quantity is not None and quantity.value is not None:
+            return float(quantity.value), (quantity.code or quantity.unit or "").strip()
+    return None
+
+
+def _unit(unit: str) -> str:
+    return unit.lower().strip()
+
+
+def _milligrams(value: float, unit: str, product: Product | None) -> float | None:
+    u = _unit(unit)
+    if u in MASS_TO_MG:
+        return value * MASS_TO_MG[u]
+    if product is None:
+        return None
+    if u in VOLUME_TO_ML and product.strength_unit == "mg/mL":
+        return value * VOLUME_TO_ML[u] * product.strength
+    if (u in COUNT_UNITS or u == "") and product.strength_unit == "mg":
+        return value * product.strength
+    return None
+
+
+def _fentanyl_rate(value: float, unit: str, product: Product | None) -> float | None:
+    u = _unit(unit)
+    if u in RATE_UNITS:
+        return value
+    if product is not None and product.strength_unit == "mg/h" and (u in COUNT_UNITS or u == ""):
+        return value * product.strength * 1000
+    return None
+
+
+def _per_day(dosage: Any) -> float | None:
+    timing = dosage.timing
+    if timing is None:
+        return 1.0  # doseAndRate without timing: once a day (MME IG default)
+    repeat = timing.repeat
+    if repeat is not None:
+        if repeat.period:
+            frequency = repeat.frequencyMax or repeat.frequency or 1
+            hours = float(repeat.period) * HOURS.get(repeat.periodUnit or "d", 24)
+            return float(frequency) * 24 / hours if hours else None
+        if repeat.timeOfDay:
+            return float(len(repeat.timeOfDay))
+        if repeat.frequency:
+            return float(repeat.frequencyMax or repeat.frequency)
+    if timing.code is not None:
+        for coding in timing.code.coding or ():
+            if coding.code and coding.code.upper() in TIMING_CODES:
+                return float(TIMING_CODES[coding.code.upper()])
+    return None if repeat is not None or timing.code is not None else 1.0

@@ -1,0 +1,102 @@
+"""NSAID risk status, computed once per evaluation: ok, caution or contraindicated (clinical reference 4.1)."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+
+from ..record import ObservationFact, PatientRecord
+
+EGFR_SEVERE_BELOW = 30  # Beers 2023 / KDIGO: avoid NSAIDs below 30 mL/min/1.73 m2
+EGFR_CAUTION_BELOW = 60  # KDIGO: no prolonged NSAID therapy below 60
+LAB_LOOKBACK_DAYS = 365
+PREGNANCY_LOOKBACK_DAYS = 42 * 7  # [PMS] 42-week pregnancy lookback
+CAUTION_AGE = 65
+
+
+class Level(enum.Enum):
+    OK = "ok"
+    CAUTION = "caution"
+    CONTRAINDICATED = "contraindicated"
+
+
+@dataclass(frozen=True)
+class NsaidStatus:
+    level: Level
+    reasons: tuple[str, ...]  # contraindications, each naming its evidence
+    cautions: tuple[str, ...]
+
+
+def recent(observations: list[ObservationFact], today: date, days: int) -> ObservationFact | None:
+    """The most recent observation dated within `days` before today (and not in the future), or None."""
+    return next((o for o in observations if o.when and 0 <= (today - o.when).days <= days), None)
+
+
+def _named(items: list, what: str) -> str:
+    names = sorted({getattr(i, "display", "") or what for i in items})
+    return ", ".join(names)
+
+
+def nsaid_status(record: PatientRecord, today: date) -> NsaidStatus:
+    key = ("nsaid", today)
+    if key not in record.memo:
+        record.memo[key] = _status(record, today)
+    return record.memo[key]
+
+
+def _status(record: PatientRecord, today: date) -> NsaidStatus:
+    reasons: list[str] = []
+    cautions: list[str] = []
+    egfr = recent(record.observations_in("egfr"), today, LAB_LOOKBACK_DAYS)
+    egfr = egfr if egfr and egfr.value is not None else None
+    if egfr and egfr.value < EGFR_SEVERE_BELOW:
+        reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
+    if kidney := record.conditions_in("severe-kidney-disease", today, current=True):
+        reasons.append(f"severe kidney disease: {_named(kidney, 'CKD 4-5')}")
+    if gi := record.conditions_in("gi-bleed-ulcer", today, current=False):
+        reasons.append(f"history of peptic ulcer or GI bleeding: {_named(gi, 'ulcer')}")
+    if hf := record.conditions_in("heart-failure", today, current=True):
+        reasons.append(f"heart failure: {_named(hf, 'heart failure')}")
+    anticoag = record.medications_in("anticoagulants", today) + record.conditions_in(
+        "anticoagulant-use", today, current=True)
+    if anticoag:
+        reasons.append(f"anticoagulant: {_named(anticoag, 'anticoagulant')}")
+    antiplatelet = record.medications_in("p2y12-antiplatelets", today) + record.conditions_in(
+        "antiplatelet-use", today, current=True)
+    if antiplatelet:
+        reasons.append(f"P2Y12 antiplatelet: {_named(antiplatelet, 'antiplatelet')}")
+    if pregnancy := _pregnancy(record, today):
+        reasons.append(pregnancy)
+    allergy_sets = record.kb.vs("nsaids"), record.kb.vs("aspirin")
+    if any(code in vs for codes in record.allergies for code in codes for vs in allergy_sets):
+        reasons.append("recorded NSAID or aspirin allergy")
+
+    age = record.age(today)
+    if age is not None and age >= CAUTION_AGE:
+        cautions.append(f"age {age} (Beers: avoid chronic use; consider a proton-pump inhibitor)")
+    if egfr and EGFR_SEVERE_BELOW <= egfr.value < EGFR_CAUTION_BELOW:
+        cautions.append(f"eGFR {egfr.value:g} on {egfr.when}")
+    elif ckd3 := record.conditions_in("ckd-stage-3", today, current=True):
+        cautions.append(f"{_named(ckd3, 'CKD stage 3')}")
+    if cvd := record.conditions_in("cardiovascular-disease", today, current=False):
+        cautions.append(f"cardiovascular disease: {_named(cvd, 'cardiovascular disease')}")
+    for vs, label in (("aspirin", "low-dose aspirin"), ("systemic-glucocorticoids", "systemic corticosteroid"),
+                      ("ssri-snri", "SSRI/SNRI")):
+        if meds := record.medications_in(vs, today):
+            cautions.append(f"{label}: {_named(meds, label)}")
+    level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
+    return NsaidStatus(level, tuple(reasons), tuple(cautions))
+
+
+def _pregnancy(record: PatientRecord, today: date) -> str | None:
+    if conditions := record.conditions_in("pregnancy", today, current=True):
+        return f"pregnancy: {_named(conditions, 'pregnant')}"
+    status = recent(record.observations_in("pregnancy-status"), today, PREGNANCY_LOOKBACK_DAYS)
+    pregnant = record.kb.vs("pregnant-finding")
+    if status and any(code in pregnant for code in status.value_codes):
+        return f"pregnancy status recorded on {status.when}"
+    positive = record.kb.vs("positive-result")
+    hcg = recent(record.observations_in("hcg-test"), today, PREGNANCY_LOOKBACK_DAYS)
+    if hcg and any(code in positive for code in hcg.value_codes):
+        return f"positive pregnancy test on {hcg.when}"
+    return None

@@ -1,0 +1,36 @@
+"""Shared opioid facts: current opioid analgesics, the 5.1 exclusions, use disorder and overdose history."""
+from __future__ import annotations
+
+from datetime import date
+
+from ..record import MedicationFact, PatientRecord
+
+LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 months (CDC 2022 Rec 7)
+
+
+def current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
+    """Current opioid analgesics (5.2), de-duplicated; buprenorphine for opioid use disorder is not one."""
+    moud = record.kb.vs("opioid-use-disorder-treatment")
+    return [m for m in record.medications_in("opioid-analgesics", today) if not record.is_med_in(m, moud)]
+
+
+def exclusion(record: PatientRecord, today: date) -> str | None:
+    """Why opioid cards are suppressed (active cancer, sickle cell, end-of-life care), or None (5.1)."""
+    if record.conditions_in("malignancy", today, current=True):
+        return "active cancer"
+    if record.conditions_in("sickle-cell-disease", today, current=False):
+        return "sickle cell disease"
+    if record.conditions_in("end-of-life-care", today, current=True):
+        return "hospice, palliative or end-of-life care"
+    for order in record.orders_in("end-of-life-care"):
+        if (order.resource_type == "ServiceRequest" and order.status == "active") or (
+                order.resource_type == "Procedure" and order.status in ("in-progress", "completed")):
+            return "hospice, palliative or end-of-life care"
+    return None
+
+
+def use_disorder_or_overdose(record: PatientRecord, today: date) -> list[str]:
+    """Opioid use disorder or prior overdose, any status (5.3)."""
+    found = record.conditions_in("opioid-use-disorder", today, current=False) + record.conditions_in(
+        "opioid-overdose", today, current=False)
+    return sorted({c.display or "opioid use disorder or overdose" for c in found})

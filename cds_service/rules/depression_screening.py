@@ -1,0 +1,38 @@
+"""depression-screening: screen chronic back pain for depression with the PHQ-9 (clinical reference 8)."""
+from __future__ import annotations
+
+from datetime import date
+
+from ..cards import Card, Indicator
+from ..hook_request import HookContext
+from ..record import PatientRecord
+from ._episode import Category, episode
+from ._nsaid_status import recent
+
+TOPIC = "depression-screening"
+LOOKBACK_DAYS = 365
+PHQ9_POSITIVE = 10  # moderate or worse (Kroenke 2001)
+PHQ2_POSITIVE = 3
+
+
+def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
+    """Return a warning for a positive recent screen, info when never screened, else None (chronic pain only)."""
+    ep = episode(record, today)
+    if ep is None or ep.category is not Category.CHRONIC:
+        return None
+    phq9 = recent([o for o in record.observations_in("phq9") if o.value is not None], today, LOOKBACK_DAYS)
+    if phq9 and phq9.value >= PHQ9_POSITIVE:
+        return Card(TOPIC, Indicator.WARNING, f"Positive depression screen: PHQ-9 {phq9.value:g}",
+                    f"Most recent PHQ-9 {phq9.value:g} on {phq9.when} (10 or more: moderate or worse depression). "
+                    "Depression often coexists with chronic back pain; assess and treat it.")
+    if record.conditions_in("depression", today, current=True) or phq9:
+        return None
+    phq2 = recent([o for o in record.observations_in("phq2") if o.value is not None], today, LOOKBACK_DAYS)
+    if phq2:
+        if phq2.value < PHQ2_POSITIVE:
+            return None
+        return Card(TOPIC, Indicator.WARNING, f"Positive PHQ-2 ({phq2.value:g}): complete a PHQ-9",
+                    f"PHQ-2 {phq2.value:g} on {phq2.when} (3 or more is positive). Complete a PHQ-9.")
+    return Card(TOPIC, Indicator.INFO, "Chronic back pain: screen for depression (PHQ-9)",
+                f"Back pain: {ep.evidence} (chronic). No PHQ-9 or PHQ-2 in the last 12 months and no depression "
+                "diagnosis. Depression often coexists with chronic back pain; screen with the PHQ-9.")

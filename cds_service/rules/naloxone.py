@@ -1,0 +1,56 @@
+"""naloxone: warning for an opioid with an overdose risk factor and no naloxone on record (reference 5.7)."""
+from __future__ import annotations
+
+from datetime import date
+
+from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..hook_request import HookContext
+from ..record import PatientRecord
+from ._episode import episode
+from ._mme import daily_mme
+from ._opioids import current_opioids, exclusion
+from ._orders import create, draft_medication_request
+
+TOPIC = "naloxone"
+MME_RISK = 50
+NALOXONE_LOOKBACK_DAYS = 730  # a naloxone order within 24 months counts as on record
+
+
+def has_naloxone(record: PatientRecord, today: date) -> bool:
+    for med in record.medications_in("naloxone", today, current=False):
+        if med.status == "entered-in-error":
+            continue
+        if med.is_current(today):
+            return True
+        recent_order = med.start and (today - med.start).days <= NALOXONE_LOOKBACK_DAYS
+        if med.resource_type == "MedicationRequest" and recent_order:
+            return True
+    return False
+
+
+def risk_factors(record: PatientRecord, today: date, mme: float | None) -> list[str]:
+    risks = []
+    if mme is not None and mme >= MME_RISK:
+        risks.append(f"{mme:g} MME/day")
+    risks += [f"benzodiazepine: {m.display}" for m in record.medications_in("benzodiazepines", today)]
+    for vs in ("opioid-overdose", "opioid-use-disorder", "drug-use-disorder", "alcohol-use-disorder"):
+        risks += [c.display or vs for c in record.conditions_in(vs, today, current=False)]
+    risks += [c.display for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]
+    return list(dict.fromkeys(r for r in risks if r))
+
+
+def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
+    """Return the card with a suggestion to prescribe naloxone, or None (no opioid, no risk, naloxone on record)."""
+    if episode(record, today) is None or exclusion(record, today) or not current_opioids(record, today):
+        return None
+    mme = daily_mme(record, today).total
+    risks = risk_factors(record, today, mme)
+    if not risks or has_naloxone(record, today):
+        return None
+    detail = ("No naloxone is on record, and overdose risk is raised:\n" + "\n".join(f"- {r}" for r in risks)
+              + "\n\nOffer naloxone and teach the patient and household how to use it.")
+    order = draft_medication_request(record.kb, "naloxone-nasal-4mg", record.patient_id, today)
+    suggestion = create("Prescribe naloxone 4 mg nasal spray", order, "Create a draft naloxone order",
+                        recommended=True)
+    return Card(TOPIC, Indicator.WARNING, "Offer naloxone: opioid with overdose risk factors", detail,
+                suggestions=(suggestion,), override_reasons=COMMON_OVERRIDES, mme=mme)

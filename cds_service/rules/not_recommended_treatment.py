@@ -1,0 +1,67 @@
+"""not-recommended-treatment: steroids, benzodiazepines, early antidepressants or antiseizure drugs, TENS and
+traction started for this episode (clinical reference section 6)."""
+from __future__ import annotations
+
+from datetime import date
+
+from ..cards import COMMON_OVERRIDES, Card, Indicator, Suggestion
+from ..hook_request import HookContext
+from ..record import MedicationFact, OrderFact, PatientRecord
+from ._episode import Category, Episode, episode
+from ._orders import delete
+
+TOPIC = "not-recommended-treatment"
+PENDING = frozenset({"active", "on-hold", "draft"})
+
+
+def _for_episode(record: PatientRecord, ep: Episode, item: MedicationFact | OrderFact) -> bool:
+    """Drafts, or items started on/after episode onset or ordered for back pain (a drug started earlier for
+    another reason, e.g. prednisone for polymyalgia, does not count)."""
+    if item.draft:
+        return True
+    reasons = record.kb.vs("low-back-pain"), record.kb.vs("radicular-back-pain")
+    if any(code in vs for code in item.reason_codes for vs in reasons):
+        return True
+    start = item.start if isinstance(item, MedicationFact) else item.when
+    return ep.onset is not None and start is not None and start >= ep.onset
+
+
+def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
+    """Return one warning listing every not-recommended item, with a removal suggestion per draft; else None."""
+    ep = episode(record, today)
+    if ep is None:
+        return None
+    items: list[tuple[MedicationFact | OrderFact, str]] = []
+
+    def meds(vs: str) -> list[MedicationFact]:
+        return [m for m in record.medications_in(vs, today) if _for_episode(record, ep, m)]
+
+    items += [(m, "systemic corticosteroids are no better than placebo for back pain, with or without sciatica")
+              for m in meds("systemic-glucocorticoids")]
+    items += [(m, "benzodiazepines carry abuse and tolerance risks and are no better than muscle relaxants")
+              for m in meds("benzodiazepines")]
+    if ep.category is Category.ACUTE:
+        items += [(m, "antidepressants are not recommended for acute back pain") for m in meds("antidepressants")]
+        if not ep.radicular:  # gabapentinoids stay an option with a radicular diagnosis (reference 7.3, 10.4)
+            items += [(m, "antiseizure drugs are not recommended for acute axial back pain")
+                      for m in meds("gabapentinoids")]
+    orders = [o for o in record.orders_in("not-recommended-procedures", "ServiceRequest")
+              if (o.draft or o.status in PENDING) and _for_episode(record, ep, o)]
+    items += [(o, "TENS and traction have no proven benefit for back pain") for o in orders]
+    if not items:
+        return None
+    lines = [f"Back pain: {ep.evidence}.", ""]
+    suggestions: list[Suggestion] = []
+    for item, why in items:
+        state = "draft order" if item.draft else "current"
+        lines.append(f"- {item.display or 'treatment'} ({state}): {why}.")
+        if item.draft and item.id:
+            suggestions.append(delete(f"Remove {item.display or 'this order'}", item.reference,
+                                      "Remove the draft order"))
+    lines += ["", "Prefer staying active, heat, NSAIDs, and for persisting pain exercise therapy, spinal "
+              "manipulation, acupuncture or CBT."]
+    summary = "Not recommended for back pain: " + ", ".join(sorted({i.display or "treatment" for i, _ in items}))
+    if len(summary) > 139:
+        summary = f"{len(items)} treatments not recommended for back pain"
+    return Card(TOPIC, Indicator.WARNING, summary, "\n".join(lines), suggestions=tuple(suggestions),
+                selection_behavior="any", override_reasons=COMMON_OVERRIDES)

@@ -1,0 +1,44 @@
+"""nsaid-contraindicated: critical when an NSAID is drafted or active despite a contraindication, else warning
+(clinical reference 4.1-4.2)."""
+from __future__ import annotations
+
+from datetime import date
+
+from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
+from ..hook_request import HookContext
+from ..record import PatientRecord
+from ._episode import episode
+from ._nsaid_status import Level, nsaid_status
+from ._orders import draft_medication_request
+from .acetaminophen_alternative import daily_cap
+
+TOPIC = "nsaid-contraindicated"
+
+
+def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
+    """Return the card when NSAID status is contraindicated; None otherwise."""
+    ep = episode(record, today)
+    status = nsaid_status(record, today)
+    if ep is None or status.level is not Level.CONTRAINDICATED:
+        return None
+    nsaids = record.medications_in("nsaids", today)
+    lines = ["**NSAIDs are contraindicated:**", *[f"- {r}" for r in status.reasons], ""]
+    suggestions: list[Suggestion] = []
+    if nsaids:
+        lines.append("NSAID in play: " + ", ".join(
+            f"{m.display or 'NSAID'} ({'draft order' if m.draft else 'active'})" for m in nsaids) + ".")
+        cap, _ = daily_cap(record, today)
+        for med in (m for m in nsaids if m.draft and m.id):
+            replacement = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,
+                                                   max_mg_per_day=cap)
+            suggestions.append(Suggestion(
+                f"Replace {med.display or 'the NSAID'} with acetaminophen (max {cap:,} mg/day)",
+                (Action("delete", "Remove the NSAID draft order", resource_id=med.reference),
+                 Action("create", "Create a draft acetaminophen order", resource=replacement)),
+                is_recommended=True if len(nsaids) == 1 else None))
+    lines.append("Use acetaminophen within its daily maximum, or nonpharmacologic care, instead.")
+    indicator = Indicator.CRITICAL if nsaids else Indicator.WARNING
+    summary = "NSAID ordered despite a contraindication" if nsaids else "Avoid NSAIDs for this patient"
+    return Card(TOPIC, indicator, summary, "\n".join(lines), suggestions=tuple(suggestions),
+                selection_behavior="at-most-one" if len(suggestions) <= 1 else "any",
+                override_reasons=COMMON_OVERRIDES)

@@ -1,0 +1,31 @@
+"""opioid-benzodiazepine: critical for an opioid together with a benzodiazepine (clinical reference 5.6)."""
+from __future__ import annotations
+
+from datetime import date
+
+from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..hook_request import HookContext
+from ..record import PatientRecord
+from ._episode import episode
+from ._mme import daily_mme
+from ._opioids import current_opioids, exclusion
+
+TOPIC = "opioid-benzodiazepine"
+
+
+def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
+    """Return the card when a current opioid and a current benzodiazepine coexist, unless excluded (5.1)."""
+    if episode(record, today) is None or exclusion(record, today):
+        return None
+    opioids = current_opioids(record, today)
+    benzos = record.medications_in("benzodiazepines", today)
+    if not opioids or not benzos:
+        return None
+    def names(meds: list) -> str:
+        return ", ".join(f"{m.display}{' (draft)' if m.draft else ''}" for m in meds)
+    detail = (f"Opioid: {names(opioids)}.\nBenzodiazepine: {names(benzos)}.\n\n"
+              "Together they raise the risk of fatal respiratory depression (FDA boxed warning). Avoid co-"
+              "prescribing; if both are needed, taper one (usually the benzodiazepine, gradually) and offer "
+              "naloxone.")
+    return Card(TOPIC, Indicator.CRITICAL, "Opioid with a benzodiazepine: overdose risk", detail,
+                override_reasons=COMMON_OVERRIDES, mme=daily_mme(record, today).total)

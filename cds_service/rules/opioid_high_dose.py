@@ -1,0 +1,32 @@
+"""opioid-high-dose: warning from 50 MME/day, critical from 90 (clinical reference 5.5)."""
+from __future__ import annotations
+
+from datetime import date
+
+from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..hook_request import HookContext
+from ..record import PatientRecord
+from ._episode import episode
+from ._mme import daily_mme
+from ._opioids import exclusion
+
+TOPIC = "opioid-high-dose"
+WARNING_AT_MME = 50  # CDC 2022: pause and reassess before >= 50 MME/day
+CRITICAL_AT_MME = 90  # CDC opioid CDS REC 04/05 "taper now"; HEDIS HDO
+
+
+def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
+    """Return the card, or None below 50 MME/day, with no computable total, or when excluded (5.1)."""
+    if episode(record, today) is None or exclusion(record, today):
+        return None
+    mme = daily_mme(record, today)
+    if mme.total is None or mme.total < WARNING_AT_MME:
+        return None
+    critical = mme.total >= CRITICAL_AT_MME
+    advice = ("At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone."
+              if critical else
+              "At 50 MME/day or more, pause and reassess benefits and risks before any increase; offer naloxone.")
+    detail = f"{mme.explain()}\n\n{advice}"
+    return Card(TOPIC, Indicator.CRITICAL if critical else Indicator.WARNING,
+                f"High opioid dose: {mme.total:g} MME/day", detail, override_reasons=COMMON_OVERRIDES,
+                mme=mme.total)

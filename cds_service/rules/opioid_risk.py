@@ -1,0 +1,91 @@
+"""opioid-risk: critical with opioid use disorder or overdose history, else warning for any current opioid
+(clinical reference 5.3)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..hook_request import HookContext
+from ..record import MedicationFact, PatientRecord
+from ._episode import Category, episode
+from ._mme import daily_mme
+from ._nsaid_status import LAB_LOOKBACK_DAYS, recent
+from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, use_disorder_or_overdose
+
+TOPIC = "opioid-risk"
+NAIVE_LOOKBACK_DAYS = 90
+PHQ9_MODERATE = 10
+OLDER_ADULT_AGE = 65
+NOT_USE = frozenset({"entered-in-error", "cancelled", "draft"})
+
+
+def _ingredients(record: PatientRecord, med: MedicationFact) -> set[str]:
+    kb = record.kb
+    return {kb.products[c].ingredient if c in kb.products else c for c in med.rxnorm}
+
+
+def _is_extended_release(record: PatientRecord, med: MedicationFact) -> bool:
+    forms = {record.kb.products[c].form for c in med.rxnorm if c in record.kb.products}
+    return any(f.endswith("-er") or f == "transdermal" for f in forms)
+
+
+def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: date) -> list[str]:
+    """Long-term use, new opioid in acute pain, ER/LA start in an opioid-naive patient, and risk factors."""
+    points = []
+    history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
+               if m.status not in NOT_USE and not m.draft and m.start]
+    for med in opioids:
+        same = [m.start for m in history if _ingredients(record, m) & _ingredients(record, med) and m.start]
+        if med.start:
+            same.append(med.start)
+        if same and (today - min(same)).days >= LONG_TERM_DAYS:
+            points.append(f"Long-term therapy: {med.display} since {min(same)}; reassess benefits and harms at "
+                          "least every 3 months.")
+        if _is_extended_release(record, med):
+            ref = med.start or today
+            prior = [m for m in history if m is not med and m.start and
+                     ref - timedelta(days=NAIVE_LOOKBACK_DAYS) <= m.start < ref]
+            if not prior:
+                points.append(f"Extended-release/long-acting {med.display} in an opioid-naive patient: not "
+                              "recommended (CDC 2022 Rec 3); start with immediate-release opioids if any.")
+    ep = episode(record, today)
+    if ep and ep.category is Category.ACUTE and any(
+            m.draft or (m.start and ep.onset and m.start >= ep.onset) for m in opioids):
+        points.append("New opioid for acute back pain: reserve for severe disabling pain not controlled by "
+                      "NSAIDs; immediate-release, lowest dose, a few days' supply.")
+    risks = [c.display for c in record.conditions_in("depression", today, current=True)]
+    phq9 = recent(record.observations_in("phq9"), today, LAB_LOOKBACK_DAYS)
+    if phq9 and phq9.value is not None and phq9.value >= PHQ9_MODERATE:
+        risks.append(f"PHQ-9 {phq9.value:g} on {phq9.when}")
+    age = record.age(today)
+    if age is not None and age >= OLDER_ADULT_AGE:
+        risks.append(f"age {age}")
+    risks += [c.display for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]
+    risks += [c.display for c in record.conditions_in("severe-kidney-disease", today, current=True)]
+    risks += [c.display for c in record.conditions_in("liver-disease", today, current=True)]
+    cns = record.medications_in("gabapentinoids", today) + record.medications_in("muscle-relaxants", today)
+    risks += [f"{m.display} (CNS depressant)" for m in cns]
+    if risks:
+        points.append("Risk factors for opioid harm: " + "; ".join(sorted({r for r in risks if r})) + ".")
+    return points
+
+
+def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
+    """Return the card for any current opioid analgesic unless excluded (5.1); None otherwise."""
+    opioids = current_opioids(record, today)
+    if episode(record, today) is None or not opioids or exclusion(record, today):
+        return None
+    disorder = use_disorder_or_overdose(record, today)
+    mme = daily_mme(record, today)
+    lines = ["**Current opioids:**", mme.explain(), ""]
+    if disorder:
+        lines += ["**Opioid use disorder or overdose on record:** " + "; ".join(disorder) + ".",
+                  "Offer or arrange evidence-based treatment (buprenorphine or methadone) and naloxone; avoid "
+                  "escalating opioid analgesics.", ""]
+    lines += [f"- {p}" for p in talking_points(record, opioids, today)]
+    lines += ["", "Opioids are third-line for back pain: use only for severe disabling pain not controlled by "
+              "NSAIDs, with a monitoring plan; continue only with clear benefit."]
+    indicator = Indicator.CRITICAL if disorder else Indicator.WARNING
+    summary = ("Opioid with opioid use disorder or overdose history" if disorder
+               else "Opioid therapy for back pain: review risks and plan")
+    return Card(TOPIC, indicator, summary, "\n".join(lines), override_reasons=COMMON_OVERRIDES, mme=mme.total)

@@ -1,0 +1,121 @@
+"""red-flags: critical for cauda equina, new neurologic deficit, fever or spinal infection; warning for
+cancer, infection or fracture risk factors (clinical reference section 2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..hook_request import HookContext
+from ..record import ConditionFact, PatientRecord
+from ._episode import Episode, episode
+from ._nsaid_status import recent
+
+TOPIC = "red-flags"
+NEW_FINDING_DAYS_BEFORE_ONSET = 30  # "new" = recorded no earlier than 30 days before episode onset
+FEVER_CELSIUS = 38.0
+FEVER_LOOKBACK_DAYS = 7
+WEIGHT_LOSS_DAYS = 183  # onset within 6 months
+DRUG_USE_DAYS = 365  # substance use disorder counts when active or recorded in the last 12 months
+STEROID_DAYS_NEEDED = 90  # CMS166: >= 90 days of systemic corticosteroids in 12 months
+TRAUMA_DAYS_BEFORE_ONSET = 90
+
+TIER_A_NEW = (("urinary-retention", "new urinary retention"), ("incontinence", "new incontinence"),
+              ("saddle-anaesthesia", "new saddle anaesthesia"), ("motor-deficit", "new motor deficit"))
+
+
+@dataclass(frozen=True)
+class Finding:
+    tier: Indicator
+    text: str
+
+
+def _dated(c: ConditionFact) -> str:
+    return f"{c.display or 'condition'}" + (f" ({c.start.isoformat()})" if c.start else "")
+
+
+def findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
+    """Every red flag in the record, Tier A (critical) and Tier B (warning); shared with imaging-overuse."""
+    key = ("red-flags", today)
+    if key in record.memo:
+        return record.memo[key]
+    found: list[Finding] = []
+    crit, warn = Indicator.CRITICAL, Indicator.WARNING
+
+    def add(tier: Indicator, label: str, conditions: list[ConditionFact]) -> None:
+        found.extend(Finding(tier, f"{label}: {_dated(c)}") for c in conditions)
+
+    add(crit, "cauda equina syndrome", record.conditions_in("cauda-equina", today, current=True))
+    new_from = ep.onset - timedelta(days=NEW_FINDING_DAYS_BEFORE_ONSET) if ep.onset else None
+    for vs, label in TIER_A_NEW:  # long-standing findings (e.g. stress incontinence) must not fire critical
+        add(crit, label, [c for c in record.conditions_in(vs, today, current=True)
+                          if c.start is None or new_from is None or c.start >= new_from])
+    add(crit, "fever", record.conditions_in("fever", today, current=True))
+    temp = recent(record.observations_in("body-temperature"), today, FEVER_LOOKBACK_DAYS)
+    if temp and temp.value is not None:
+        celsius = (temp.value - 32) * 5 / 9 if (temp.unit or "").lower() in ("[degf]", "degf", "°f", "f") \
+            else temp.value
+        if celsius >= FEVER_CELSIUS:
+            found.append(Finding(crit, f"temperature {temp.value:g} {temp.unit or ''} on {temp.when}".strip()))
+    add(crit, "spinal infection", record.conditions_in("spinal-infection", today, current=True))
+
+    add(warn, "cancer", record.conditions_in("malignancy", today, current=False)
+        + record.conditions_in("cancer-history", today, current=False))
+    add(warn, "unexplained weight loss", [c for c in record.conditions_in("weight-loss", today, current=True)
+                                          if c.start is None or (today - c.start).days <= WEIGHT_LOSS_DAYS])
+    add(warn, "immunosuppression", record.conditions_in("immunosuppression", today, current=False))
+    add(warn, "injection or illicit drug use", [
+        c for c in record.conditions_in("drug-use-disorder", today, current=False)
+        if c.is_current(today) or (c.start is not None and (today - c.start).days <= DRUG_USE_DAYS)])
+    add(warn, "osteoporosis", record.conditions_in("osteoporosis", today, current=False))
+    add(warn, "long-term systemic steroids", record.conditions_in("long-term-steroids", today, current=True))
+    steroid_days = _steroid_days(record, today)
+    if steroid_days >= STEROID_DAYS_NEEDED:
+        found.append(Finding(warn, f"systemic corticosteroids for {steroid_days} days in the last 12 months"))
+    trauma_from = (ep.onset or today) - timedelta(days=TRAUMA_DAYS_BEFORE_ONSET)
+    add(warn, "recent trauma or vertebral fracture", [
+        c for c in record.conditions_in("spinal-trauma", today, current=False)
+        if c.start is None or trauma_from <= c.start <= today])
+    record.memo[key] = found
+    return found
+
+
+def _steroid_days(record: PatientRecord, today: date) -> int:
+    """Days covered by systemic glucocorticoid use in the last 365 days (overlaps counted once)."""
+    window_start = today - timedelta(days=365)
+    covered: set[date] = set()
+    for med in record.medications_in("systemic-glucocorticoids", today, current=False):
+        if med.draft or med.start is None or med.status in ("entered-in-error", "cancelled", "draft"):
+            continue
+        end = med.end or (today if med.is_current(today) else med.start)
+        start, end = max(med.start, window_start), min(end, today)
+        covered.update(start + timedelta(days=i) for i in range((end - start).days + 1))
+    return len(covered)
+
+
+def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
+    """Return the card at the highest tier found, or None without red flags."""
+    ep = episode(record, today)
+    if ep is None:
+        return None
+    found = findings(record, ep, today)
+    if not found:
+        return None
+    indicator = max(f.tier for f in found)
+    tier_a = [f.text for f in found if f.tier is Indicator.CRITICAL]
+    tier_b = [f.text for f in found if f.tier is Indicator.WARNING]
+    if indicator is Indicator.CRITICAL:
+        summary = "Back pain red flag: urgent same-day evaluation needed"
+        advice = ("Evaluate today. Suspected cauda equina, progressive neurologic deficit or spinal infection needs "
+                  "emergency MRI and specialist referral; do not wait out a conservative trial.")
+    else:
+        summary = "Back pain with risk factors for cancer, infection or fracture"
+        advice = ("These risk factors justify early work-up (imaging and labs as indicated) rather than routine "
+                  "conservative care alone.")
+    detail = [f"Back pain: {ep.evidence}.", ""]
+    if tier_a:
+        detail += ["**Urgent findings:**", *[f"- {t}" for t in tier_a], ""]
+    if tier_b:
+        detail += ["**Risk factors:**", *[f"- {t}" for t in tier_b], ""]
+    detail.append(advice)
+    return Card(TOPIC, indicator, summary, "\n".join(detail), override_reasons=COMMON_OVERRIDES)
