@@ -1,0 +1,65 @@
+"""Fixtures shared by the tests: settings, app, client, runtime and the evaluation date."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cds_service import create_app, rules
+from cds_service.config import Settings
+from cds_service.hook_request import parse_hook_request
+from cds_service.knowledge import load
+from cds_service.pipeline import Runtime
+from cds_service.prefetch import resolve
+from cds_service.record import build_record
+from tests.fhir_builders import TODAY, hook_request
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FHIR_DATA = SHARED / "fhir-data"
+
+needs_shared = pytest.mark.skipif(not FHIR_DATA.is_dir(),
+                                  reason=f"../shared/fhir-data not present at {FHIR_DATA} (third-party data)")
+
+
+@pytest.fixture
+def today() -> date:
+    return TODAY
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, as_of=TODAY)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Runtime:
+    return Runtime.create(settings)
+
+
+def cards_for(resources: list[dict[str, Any]], hook: str = "patient-view", **kw: Any) -> list[Any]:
+    """Card objects (not JSON) the rules produce for these resources, through the real record builder."""
+    kb = load()
+    body = hook_request(resources, hook, **kw)
+    request = parse_hook_request(body, hook)
+    from cds_service.services import Registry
+
+    service = next(s for s in Registry(kb).services if s.hook == hook)
+    values, _ = resolve(service, request, lambda r, q: {})
+    record = build_record(kb, request.context, values.values())
+    return rules.evaluate(record, request.context, TODAY)
+
+
+def by_topic(cards: list[Any]) -> dict[str, Any]:
+    return {c.topic: c for c in cards}

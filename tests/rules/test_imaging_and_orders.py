@@ -1,0 +1,131 @@
+"""imaging-overuse (3), not-recommended-treatment (6) and order-hook drafts."""
+import pytest
+
+from cds_service.cards import Indicator
+from tests.conftest import by_topic, cards_for
+from tests.fhir_builders import CPT, ICD, SCT, condition, dosage, lbp, med_request, procedure, sciatica, service_request
+
+MRI = ("72148", "MRI lumbar spine without contrast")
+XRAY = ("72100", "X-ray lumbosacral spine")
+
+
+def draft(code=MRI, rid="sr-mri", reason=None):
+    return service_request(CPT, code[0], code[1], rid=rid, reason=reason)
+
+
+def imaging(resources, drafts=(), hook="order-sign"):
+    card = by_topic(cards_for(list(resources), hook=hook, drafts=list(drafts))).get("imaging-overuse")
+    return card
+
+
+@pytest.mark.parametrize(("resources", "drafts", "expected"), [
+    pytest.param([lbp(onset_days=10)], [draft()], Indicator.WARNING, id="mri-day-10-no-red-flag-overuse"),
+    pytest.param([lbp(onset_days=41)], [draft()], Indicator.WARNING, id="day-41-still-inside-6-weeks"),
+    pytest.param([lbp(onset_days=42)], [draft()], None, id="day-42-six-weeks-reached"),
+    pytest.param([lbp(onset_days=10), condition(ICD, "C61", "Prostate cancer")], [draft()], None,
+                 id="red-flag-suppresses-overuse"),
+    pytest.param([sciatica(onset_days=28)], [draft()], None, id="radicular-mri-from-28-days-allowed"),
+    pytest.param([sciatica(onset_days=27)], [draft()], Indicator.WARNING, id="radicular-mri-at-27-days-overuse"),
+    pytest.param([sciatica(onset_days=30)], [draft(XRAY, "sr-x")], Indicator.WARNING,
+                 id="radicular-exception-is-for-mri-only"),
+    pytest.param([lbp(onset_days=None)], [draft()], None, id="unknown-duration-not-flagged"),
+    pytest.param([], [draft(reason=(ICD, "M54.50"))], Indicator.WARNING, id="order-reason-only-context-onset-today"),
+    pytest.param([], [draft()], None, id="no-back-pain-context-no-card"),
+])
+def test_imaging_overuse_at_order_time(resources, drafts, expected):
+    card = imaging(resources, drafts)
+    assert (card.indicator if card else None) == expected
+
+
+def test_suggestion_deletes_exactly_that_draft():
+    card = imaging([lbp(onset_days=10)], [draft(rid="abc")])
+    (suggestion,) = card.suggestions
+    (action,) = suggestion.actions
+    assert action.type == "delete" and action.resource_id == "ServiceRequest/abc"
+    assert card.override_reasons and "day 10" in card.detail
+
+
+def test_red_flag_card_shows_beside_imaging_order():
+    cards = by_topic(cards_for([lbp(), condition(SCT, "192970008", "Cauda equina")], hook="order-sign",
+                               drafts=[draft()]))
+    assert "red-flags" in cards and "imaging-overuse" not in cards
+
+
+def test_patient_view_pending_order_warns_with_revoke_update():
+    pending = service_request(CPT, *MRI, status="active", authored_days=5, rid="sr-pending")
+    card = imaging([lbp(onset_days=10), pending], hook="patient-view")
+    assert card.indicator is Indicator.WARNING
+    action = card.suggestions[0].actions[0]
+    assert action.type == "update" and action.resource["status"] == "revoked" and action.resource["id"] == "sr-pending"
+
+
+def test_patient_view_completed_order_is_not_pending():
+    done = service_request(CPT, *MRI, status="completed", authored_days=5)
+    assert imaging([lbp(onset_days=10), done], hook="patient-view") is None
+
+
+def test_patient_view_imaging_done_early_is_info():
+    card = imaging([lbp(onset_days=30), procedure(CPT, *MRI, days=25)], hook="patient-view")
+    assert card.indicator is Indicator.INFO and "Avoid repeat imaging" in card.detail
+
+
+def test_imaging_done_after_six_weeks_is_fine():
+    assert imaging([lbp(onset_days=60), procedure(CPT, *MRI, days=5)], hook="patient-view") is None
+
+
+PREDNISONE = ("312617", "prednisone 5 MG Oral Tablet")
+GABAPENTIN = ("310431", "gabapentin 300 MG Oral Capsule")
+DULOXETINE = ("596930", "duloxetine 30 MG")
+
+
+@pytest.mark.parametrize(("resources", "drafts", "fires"), [
+    pytest.param([lbp(onset_days=10)], [med_request(*PREDNISONE, status="draft")], True,
+                 id="steroid-draft-for-acute-back-pain"),
+    pytest.param([lbp(onset_days=100)], [med_request(*PREDNISONE, status="draft")], True,
+                 id="steroid-at-any-duration"),
+    pytest.param([lbp(onset_days=10), med_request(*PREDNISONE, authored_days=300)], [], False,
+                 id="steroid-started-before-the-episode-for-another-reason"),
+    pytest.param([lbp(onset_days=10), med_request(*PREDNISONE, authored_days=5)], [], True,
+                 id="steroid-started-during-the-episode"),
+    pytest.param([lbp(onset_days=10)], [med_request(*GABAPENTIN, status="draft")], True,
+                 id="gabapentin-for-acute-axial-pain"),
+    pytest.param([sciatica(onset_days=10)], [med_request(*GABAPENTIN, status="draft")], False,
+                 id="gabapentin-allowed-with-radicular-diagnosis"),
+    pytest.param([lbp(onset_days=40)], [med_request(*DULOXETINE, status="draft")], False,
+                 id="duloxetine-fine-once-subacute"),
+    pytest.param([lbp(onset_days=10)], [med_request(*DULOXETINE, status="draft")], True,
+                 id="antidepressant-in-acute-pain"),
+    pytest.param([lbp(onset_days=10)], [service_request(CPT, "97012", "Mechanical traction")], True,
+                 id="traction-order"),
+    pytest.param([lbp(onset_days=10)], [med_request("197805", "ibuprofen", status="draft")], False,
+                 id="ibuprofen-is-recommended"),
+])
+def test_not_recommended_treatment(resources, drafts, fires):
+    card = by_topic(cards_for(resources, hook="order-sign", drafts=drafts)).get("not-recommended-treatment")
+    assert (card is not None) is fires
+    if fires and drafts:
+        assert card.indicator is Indicator.WARNING
+        assert card.suggestions[0].actions[0].resource_id == f"{drafts[0]['resourceType']}/{drafts[0]['id']}"
+
+
+def test_drafted_opioid_adds_to_mme_total():
+    current = med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h"))  # 30
+    drafted = med_request("7052", "morphine", dosage(30, "mg", 1, 1, "d"), status="draft")  # +30
+    card = by_topic(cards_for([lbp(), current], hook="order-sign", drafts=[drafted]))["opioid-high-dose"]
+    assert card.mme == 60 and card.indicator is Indicator.WARNING
+
+
+def test_drafted_nsaid_with_contraindication_is_critical_with_replace_suggestion():
+    drafted = med_request("197805", "ibuprofen 400 MG Oral Tablet", status="draft", rid="ibu")
+    card = by_topic(cards_for([lbp(), med_request("1364445", "apixaban 5 MG")], hook="order-select",
+                              drafts=[drafted]))["nsaid-contraindicated"]
+    assert card.indicator is Indicator.CRITICAL
+    (suggestion,) = card.suggestions
+    assert [a.type for a in suggestion.actions] == ["delete", "create"]
+    assert suggestion.actions[0].resource_id == "MedicationRequest/ibu" and suggestion.is_recommended
+
+
+def test_half_filled_sandbox_draft_is_skipped_not_an_error():
+    half = {"resourceType": "MedicationRequest", "id": "request-123", "status": "draft",
+            "subject": {"reference": "Patient/pt-1"}}
+    assert "nsaid-first-line" in by_topic(cards_for([lbp()], hook="order-select", drafts=[half]))

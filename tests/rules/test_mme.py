@@ -1,0 +1,134 @@
+"""MME calculator (clinical reference 5.4, CDC 2022 factors) and opioid-high-dose (5.5)."""
+import pytest
+
+from cds_service.cards import Indicator
+from tests.conftest import by_topic, cards_for
+from tests.fhir_builders import ICD, RX, condition, dosage, lbp, med_request, med_statement
+
+
+def mme_of(*meds):
+    cards = by_topic(cards_for([lbp(), *meds]))
+    card = cards.get("opioid-risk")
+    return card.mme if card else "no-card"
+
+
+@pytest.mark.parametrize(("med", "expected"), [
+    pytest.param(med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h")), 30,
+                 id="oxycodone-5mg-q6h-is-30"),
+    pytest.param(med_request("245134", "fentanyl 25 mcg/h patch", dosage(1, "PATCH", 1, 72, "h")), 60,
+                 id="fentanyl-25mcg-patch-is-60-whatever-the-change-interval"),
+    pytest.param(med_request("4337", "fentanyl", dosage(25, "ug/h", 1, 72, "h")), 60,
+                 id="fentanyl-dose-sent-as-mcg-per-hour"),
+    pytest.param(med_request("864706", "methadone 10 MG", dosage(1, "TAB", 3, 1, "d")), 141,
+                 id="methadone-10mg-tid-is-141-single-2022-factor"),
+    pytest.param(med_request("897696", "hydromorphone 2 MG", dosage(1, "TAB", 1, 4, "h")), 60,
+                 id="hydromorphone-2mg-q4h-is-60-factor-5"),
+    pytest.param(med_request("857002", "hydrocodone/APAP 5/325", dosage(1, "TAB", 1, 4, "h", dose_high=2,
+                                                                      frequency_max=1)), 60,
+                 id="hydrocodone-5-1-to-2-tabs-q4h-prn-uses-range-top-60"),
+    pytest.param(med_request("825411", "tapentadol 50 MG", dosage(1, "TAB", 1, 6, "h")), 80, id="tapentadol-50-q6h-80"),
+    pytest.param(med_request("835603", "tramadol 50 MG", dosage(1, "TAB", 3, 1, "d")), 30, id="tramadol-50-tid-30"),
+    pytest.param(med_request("891888", "morphine ER 30 MG", dosage(1, "TAB", 1, 12, "h")), 60, id="morphine-er-30-q12h"),
+    pytest.param(med_request("993781", "APAP/codeine 300/30", dosage(1, "TAB", 4, 1, "d")), 18,
+                 id="codeine-30-qid-factor-0.15"),
+    pytest.param(med_request("7814", "oxymorphone", dosage(10, "mg", 2, 1, "d")), 60,
+                 id="oxymorphone-by-ingredient-with-mg-dose"),
+    pytest.param(med_request("7804", "oxycodone", dosage(10000, "ug", 2, 1, "d")), 30,
+                 id="micrograms-converted-to-mg"),
+    pytest.param(med_request("7804", "oxycodone", dosage(0.01, "g", 2, 1, "d")), 30, id="grams-converted-to-mg"),
+    pytest.param(med_request("7804", "oxycodone", dosage(10, "mg", 2, 1, "wk")), 4.3,
+                 id="weekly-period-rounded-to-one-decimal"),
+    pytest.param(med_request("904870", "buprenorphine patch", dosage(1, "PATCH", 1, 7, "d")), None,
+                 id="transdermal-buprenorphine-not-converted-null"),
+    pytest.param(med_request("1049621", "oxycodone 5 MG"), None, id="free-text-only-sig-gives-no-number"),
+    pytest.param(med_request("861467", "meperidine 50 MG", dosage(1, "TAB", 4, 1, "d")), None,
+                 id="meperidine-has-no-2022-factor"),
+])
+def test_mme_per_drug(med, expected):
+    assert mme_of(med) == expected
+
+
+def test_timing_code_bid():
+    med = med_request("1049683", "oxycodone 10 MG", {"timing": {"code": {"coding": [{"code": "BID"}]}},
+                                                    "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}]})
+    assert mme_of(med) == 30
+
+
+def test_time_of_day_counts_administrations():
+    med = med_request("1049683", "oxycodone 10 MG", {"timing": {"repeat": {"timeOfDay": ["08:00:00", "20:00:00"]}},
+                                                    "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}]})
+    assert mme_of(med) == 30
+
+
+def test_dose_without_timing_is_once_a_day():
+    med = med_request("1049683", "oxycodone 10 MG", {"doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}]})
+    assert mme_of(med) == 15
+
+
+def test_statement_based_on_request_counts_once():
+    req = med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h"), rid="mr-oxy")
+    stmt = med_statement("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h"), based_on="MedicationRequest/mr-oxy")
+    assert mme_of(req, stmt) == 30
+
+
+def test_active_statement_with_same_code_as_active_request_counts_once():
+    req = med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h"))
+    stmt = med_statement("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h"))
+    assert mme_of(req, stmt) == 30
+
+
+def test_two_different_opioids_add_up():
+    assert mme_of(med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h")),
+                  med_request("245134", "fentanyl patch", dosage(1, "PATCH", 1, 72, "h"))) == 90
+
+
+def test_partial_total_says_it_may_be_underestimated():
+    card = by_topic(cards_for([lbp(), med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h")),
+                               med_request("1049683", "oxycodone 10 MG")]))["opioid-risk"]
+    assert card.mme == 30 and "underestimated" in card.detail
+
+
+def test_contained_medication_reference_is_resolved():
+    med = med_request("x", "x", dosage(1, "TAB", 1, 6, "h"))
+    del med["medicationCodeableConcept"]
+    med["contained"] = [{"resourceType": "Medication", "id": "m1",
+                         "code": {"coding": [{"system": RX, "code": "1049621", "display": "oxycodone 5 MG"}]}}]
+    med["medicationReference"] = {"reference": "#m1"}
+    assert mme_of(med) == 30
+
+
+def test_stopped_and_completed_opioids_do_not_count():
+    assert mme_of(med_request("1049621", "oxy", dosage(1, "TAB", 1, 6, "h"), status="completed"),
+                  med_request("1049621", "oxy", dosage(1, "TAB", 1, 6, "h"), status="stopped")) == "no-card"
+
+
+def test_ended_statement_does_not_count():
+    assert mme_of(med_statement("1049621", "oxy", dosage(1, "TAB", 1, 6, "h"), end_days=1)) == "no-card"
+
+
+def high_dose(mg_morphine_per_day):
+    med = med_request("7052", "morphine", dosage(mg_morphine_per_day, "mg", 1, 1, "d"))
+    card = by_topic(cards_for([lbp(), med])).get("opioid-high-dose")
+    return card.indicator if card else None
+
+
+@pytest.mark.parametrize(("mme", "expected"), [
+    pytest.param(49.9, None, id="49.9-mme-below-warning-no-card"),
+    pytest.param(50, Indicator.WARNING, id="50-mme-pause-and-reassess-warning"),
+    pytest.param(89.9, Indicator.WARNING, id="89.9-mme-still-warning"),
+    pytest.param(90, Indicator.CRITICAL, id="90-mme-taper-threshold-critical"),
+])
+def test_high_dose_thresholds(mme, expected):
+    assert high_dose(mme) == expected
+
+
+def test_high_dose_card_carries_mme_and_names_the_drug():
+    med = med_request("1049683", "oxycodone hydrochloride 10 MG Oral Tablet", dosage(1, "TAB", 1, 4, "h"))
+    card = by_topic(cards_for([lbp(), med]))["opioid-high-dose"]
+    assert card.mme == 90 and "oxycodone hydrochloride 10 MG" in card.detail and "1.5" in card.detail
+
+
+def test_active_cancer_suppresses_opioid_cards():
+    med = med_request("7052", "morphine", dosage(120, "mg", 1, 1, "d"))
+    cards = by_topic(cards_for([lbp(), med, condition(ICD, "C61")]))
+    assert not {"opioid-high-dose", "opioid-risk", "naloxone"} & set(cards)

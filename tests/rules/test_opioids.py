@@ -1,0 +1,87 @@
+"""opioid-risk (5.3), opioid-benzodiazepine (5.6), naloxone (5.7), exclusions (5.1)."""
+import pytest
+
+from cds_service.cards import Indicator
+from tests.conftest import by_topic, cards_for
+from tests.fhir_builders import ICD, SCT, condition, dosage, lbp, med_request, med_statement, patient, procedure
+
+OXY = med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h"))  # 30 MME/day
+ALPRAZOLAM = med_request("308047", "alprazolam 0.25 MG", authored_days=400)
+NALOXONE = med_request("1725059", "naloxone nasal spray", status="completed", authored_days=300)
+
+
+def indicators(*resources, pt=None):
+    return {t: c.indicator for t, c in by_topic(cards_for([lbp(), *resources], pt=pt)).items()}
+
+
+@pytest.mark.parametrize(("resources", "expected"), [
+    pytest.param([], None, id="no-opioid-no-card"),
+    pytest.param([OXY], Indicator.WARNING, id="current-opioid-warning"),
+    pytest.param([OXY, condition(ICD, "F11.20", "Opioid dependence", status="resolved")], Indicator.CRITICAL,
+                 id="opioid-use-disorder-any-status-critical"),
+    pytest.param([OXY, condition(ICD, "T40.2X1A", "Poisoning by other opioids")], Indicator.CRITICAL,
+                 id="prior-overdose-critical"),
+    pytest.param([med_request("1010604", "buprenorphine/naloxone SL film", dosage(1, "{film}", 1, 1, "d"))], None,
+                 id="buprenorphine-for-oud-is-not-an-analgesic"),
+    pytest.param([OXY, condition(ICD, "D57.1", "Sickle-cell disease")], None, id="sickle-cell-excluded"),
+    pytest.param([OXY, condition(SCT, "385763009", "Hospice care")], None, id="hospice-condition-excluded"),
+    pytest.param([OXY, procedure(SCT, "385763009", "Hospice care", status="in-progress")], None,
+                 id="hospice-procedure-excluded"),
+    pytest.param([OXY, condition(ICD, "Z85.46", "History of prostate cancer")], Indicator.WARNING,
+                 id="cancer-history-alone-does-not-exclude"),
+])
+def test_opioid_risk(resources, expected):
+    assert indicators(*resources).get("opioid-risk") == expected
+
+
+def test_long_term_use_and_risk_factors_are_talking_points():
+    old = med_request("1049621", "oxycodone 5 MG", status="completed", authored_days=200)
+    card = by_topic(cards_for([lbp(), OXY, old, condition(ICD, "G47.33", "Obstructive sleep apnea")],
+                              pt=patient(age=70)))["opioid-risk"]
+    assert "Long-term therapy" in card.detail and "Obstructive sleep apnea" in card.detail and "age 70" in card.detail
+
+
+def test_extended_release_start_in_opioid_naive_patient_is_flagged():
+    er = med_request("1049502", "12 HR oxycodone 10 MG ER", dosage(1, "TAB", 1, 12, "h"), authored_days=3)
+    assert "opioid-naive" in by_topic(cards_for([lbp(), er]))["opioid-risk"].detail
+
+
+@pytest.mark.parametrize(("resources", "expected"), [
+    pytest.param([OXY, ALPRAZOLAM], Indicator.CRITICAL, id="opioid-plus-benzodiazepine-critical"),
+    pytest.param([ALPRAZOLAM], None, id="benzodiazepine-alone-no-card"),
+    pytest.param([OXY, med_statement("197591", "diazepam 5 MG")], Indicator.CRITICAL, id="benzo-from-statement"),
+    pytest.param([OXY, med_request("197591", "diazepam", status="stopped")], None, id="stopped-benzo-no-card"),
+    pytest.param([OXY, ALPRAZOLAM, condition(ICD, "C50.911", "Breast cancer")], None, id="active-cancer-excluded"),
+])
+def test_opioid_benzodiazepine(resources, expected):
+    assert indicators(*resources).get("opioid-benzodiazepine") == expected
+
+
+@pytest.mark.parametrize(("resources", "expected"), [
+    pytest.param([OXY], None, id="30-mme-without-risk-factor-no-naloxone-card"),
+    pytest.param([OXY, ALPRAZOLAM], Indicator.WARNING, id="benzodiazepine-is-a-risk-factor"),
+    pytest.param([med_request("7052", "morphine", dosage(50, "mg", 1, 1, "d"))], Indicator.WARNING,
+                 id="50-mme-is-a-risk-factor"),
+    pytest.param([OXY, condition(ICD, "F10.20", "Alcohol dependence", status="remission")], Indicator.WARNING,
+                 id="alcohol-use-disorder-any-status"),
+    pytest.param([OXY, condition(SCT, "78275009", "OSA")], Indicator.WARNING, id="sleep-apnea-risk-factor"),
+    pytest.param([OXY, ALPRAZOLAM, NALOXONE], None, id="naloxone-ordered-within-24-months"),
+    pytest.param([OXY, ALPRAZOLAM, med_request("1725059", "naloxone", status="completed", authored_days=800)],
+                 Indicator.WARNING, id="naloxone-older-than-24-months-does-not-count"),
+])
+def test_naloxone(resources, expected):
+    assert indicators(*resources).get("naloxone") == expected
+
+
+def test_naloxone_suggestion_creates_a_valid_r4_medication_request_for_the_patient():
+    from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+    card = by_topic(cards_for([lbp(), OXY, ALPRAZOLAM]))["naloxone"]
+    resource = card.suggestions[0].actions[0].resource
+    MedicationRequest.model_validate(resource)
+    assert resource["subject"]["reference"] == "Patient/pt-1" and card.suggestions[0].is_recommended
+
+
+def test_opioid_family_cards_carry_mme():
+    cards = by_topic(cards_for([lbp(), OXY, ALPRAZOLAM]))
+    assert {cards[t].mme for t in ("opioid-risk", "opioid-benzodiazepine", "naloxone")} == {30}
