@@ -220,14 +220,19 @@ def _status_code(concept: Any) -> str | None:
     return next((c.code for c in (concept.coding or []) if c.code), None)
 
 
-def _raw_codes(concept: Any) -> Iterator[Code]:
-    """Codes of a plain-JSON CodeableConcept, without validation: the cheap first filter."""
-    if isinstance(concept, dict):
-        for coding in concept.get("coding") or ():
-            if isinstance(coding, dict):
-                code = normalise(coding.get("system"), coding.get("code"))
-                if code is not None:
-                    yield code
+def _raw_codes(concept: Any, element: str = "code") -> list[Code]:
+    """Codes of a plain-JSON CodeableConcept, without validation: the cheap first filter.
+
+    Raises Unreadable when the element has the wrong shape, so a resource we cannot classify is reported
+    rather than silently passed over (it might have been a red flag).
+    """
+    if concept is None:
+        return []
+    codings = concept.get("coding", []) if isinstance(concept, dict) else None
+    if not isinstance(codings, list):
+        raise Unreadable(f"unreadable {element}")
+    found = (normalise(c.get("system"), c.get("code")) for c in codings if isinstance(c, dict))
+    return [c for c in found if c is not None]
 
 
 def _float(value: Any) -> float | None:
@@ -342,7 +347,7 @@ class RecordBuilder:
         if draft and concept is None:
             self._skip(res, "draft order without a medication yet")
             return
-        if not self._relevant(_raw_codes(concept)):
+        if not self._relevant(_raw_codes(concept, "medication")):
             return
         status = res.get("status")
         if draft and status not in DRAFT_MED_STATUS and status is not None:
@@ -370,7 +375,7 @@ class RecordBuilder:
             selected=selected))
 
     def _order(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
-        codes = list(_raw_codes(res.get("code")))
+        codes = _raw_codes(res.get("code"))
         is_procedure = res["resourceType"] == "Procedure"
         if not self._relevant(codes):
             return

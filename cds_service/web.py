@@ -76,14 +76,6 @@ def healthz() -> Response:
     return _json({"status": "ok", "services": len(_runtime().registry.services)})
 
 
-@bp.route("/cds-services", methods=["OPTIONS"])
-@bp.route("/cds-services/<service_id>", methods=["OPTIONS"])
-@bp.route("/cds-services/<service_id>/feedback", methods=["OPTIONS"])
-def preflight(service_id: str | None = None) -> Response:
-    """CORS preflight: never authenticated (browsers send no Authorization on OPTIONS)."""
-    return Response(status=204)
-
-
 def _cors(response: Response) -> Response:
     origins = _runtime().settings.cors_origins
     origin = request.headers.get("Origin")
@@ -94,7 +86,7 @@ def _cors(response: Response) -> Response:
         response.headers.add("Vary", "Origin")
     else:
         return response
-    if request.method == "OPTIONS":
+    if request.method == "OPTIONS":  # Flask answers preflights itself (200, no auth); we add the CORS grants
         response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
         response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
         response.headers["Access-Control-Max-Age"] = "600"

@@ -1,4 +1,5 @@
 """Small synthetic FHIR R4 JSON for tests (our own patients; no PHI)."""
+
 from __future__ import annotations
 
 import itertools
@@ -29,17 +30,30 @@ def patient(age: int = 45, pid: str = PATIENT_ID) -> dict[str, Any]:
     return {"resourceType": "Patient", "id": pid, "birthDate": born.isoformat()}
 
 
-def condition(system: str, code: str, display: str = "", onset_days: int | None = 10, status: str | None = "active",
-              verification: str | None = None, recorded_days: int | None = None,
-              abatement_days: int | None = None) -> dict[str, Any]:
-    res: dict[str, Any] = {"resourceType": "Condition", "id": _id("cond"), "subject": {"reference": f"Patient/{PATIENT_ID}"},
-                           "code": {"coding": [{"system": system, "code": code, "display": display or code}]}}
+def condition(
+    system: str,
+    code: str,
+    display: str = "",
+    onset_days: int | None = 10,
+    status: str | None = "active",
+    verification: str | None = None,
+    recorded_days: int | None = None,
+    abatement_days: int | None = None,
+) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": _id("cond"),
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": {"coding": [{"system": system, "code": code, "display": display or code}]},
+    }
     if status:
-        res["clinicalStatus"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                             "code": status}]}
+        res["clinicalStatus"] = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": status}]
+        }
     if verification:
-        res["verificationStatus"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-                                                 "code": verification}]}
+        res["verificationStatus"] = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]
+        }
     if onset_days is not None:
         res["onsetDateTime"] = ago(onset_days)
     if recorded_days is not None:
@@ -57,11 +71,23 @@ def sciatica(onset_days: int | None = 10, **kw: Any) -> dict[str, Any]:
     return condition(SCT, "23056005", "Sciatica", onset_days, **kw)
 
 
-def observation(code: str, value: float | None, unit: str = "", days: int = 1, status: str = "final",
-                value_code: tuple[str, str] | None = None, high: float | None = None) -> dict[str, Any]:
-    res: dict[str, Any] = {"resourceType": "Observation", "id": _id("obs"), "status": status,
-                           "subject": {"reference": f"Patient/{PATIENT_ID}"},
-                           "code": {"coding": [{"system": LOINC, "code": code}]}, "effectiveDateTime": ago(days)}
+def observation(
+    code: str,
+    value: float | None,
+    unit: str = "",
+    days: int = 1,
+    status: str = "final",
+    value_code: tuple[str, str] | None = None,
+    high: float | None = None,
+) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": _id("obs"),
+        "status": status,
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": {"coding": [{"system": LOINC, "code": code}]},
+        "effectiveDateTime": ago(days),
+    }
     if value is not None:
         res["valueQuantity"] = {"value": value}
         if unit:
@@ -73,21 +99,44 @@ def observation(code: str, value: float | None, unit: str = "", days: int = 1, s
     return res
 
 
-def dosage(value: float, unit: str, frequency: float = 1, period: float = 1, period_unit: str = "d",
-           frequency_max: float | None = None, dose_high: float | None = None) -> dict[str, Any]:
+def dosage(
+    value: float,
+    unit: str,
+    frequency: float = 1,
+    period: float = 1,
+    period_unit: str = "d",
+    frequency_max: float | None = None,
+    dose_high: float | None = None,
+) -> dict[str, Any]:
     repeat: dict[str, Any] = {"frequency": frequency, "period": period, "periodUnit": period_unit}
     if frequency_max is not None:
         repeat["frequencyMax"] = frequency_max
-    dose: dict[str, Any] = ({"doseRange": {"low": {"value": value, "unit": unit}, "high": {"value": dose_high, "unit": unit}}}
-                            if dose_high is not None else {"doseQuantity": {"value": value, "unit": unit}})
+    dose: dict[str, Any] = (
+        {"doseRange": {"low": {"value": value, "unit": unit}, "high": {"value": dose_high, "unit": unit}}}
+        if dose_high is not None
+        else {"doseQuantity": {"value": value, "unit": unit}}
+    )
     return {"timing": {"repeat": repeat}, "doseAndRate": [dose]}
 
 
-def med_request(code: str, display: str = "", dose: dict[str, Any] | None = None, status: str = "active",
-                authored_days: int = 5, rid: str | None = None, reason: tuple[str, str] | None = None) -> dict[str, Any]:
-    res: dict[str, Any] = {"resourceType": "MedicationRequest", "id": rid or _id("mr"), "status": status, "intent": "order",
-                           "subject": {"reference": f"Patient/{PATIENT_ID}"}, "authoredOn": ago(authored_days),
-                           "medicationCodeableConcept": {"coding": [{"system": RX, "code": code, "display": display or code}]}}
+def med_request(
+    code: str,
+    display: str = "",
+    dose: dict[str, Any] | None = None,
+    status: str = "active",
+    authored_days: int = 5,
+    rid: str | None = None,
+    reason: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": rid or _id("mr"),
+        "status": status,
+        "intent": "order",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "authoredOn": ago(authored_days),
+        "medicationCodeableConcept": {"coding": [{"system": RX, "code": code, "display": display or code}]},
+    }
     if dose is not None:
         res["dosageInstruction"] = [dose]
     if reason:
@@ -95,14 +144,26 @@ def med_request(code: str, display: str = "", dose: dict[str, Any] | None = None
     return res
 
 
-def med_statement(code: str, display: str = "", dose: dict[str, Any] | None = None, status: str = "active",
-                  start_days: int = 5, end_days: int | None = None, based_on: str | None = None) -> dict[str, Any]:
+def med_statement(
+    code: str,
+    display: str = "",
+    dose: dict[str, Any] | None = None,
+    status: str = "active",
+    start_days: int = 5,
+    end_days: int | None = None,
+    based_on: str | None = None,
+) -> dict[str, Any]:
     period: dict[str, Any] = {"start": ago(start_days)}
     if end_days is not None:
         period["end"] = ago(end_days)
-    res: dict[str, Any] = {"resourceType": "MedicationStatement", "id": _id("ms"), "status": status,
-                           "subject": {"reference": f"Patient/{PATIENT_ID}"}, "effectivePeriod": period,
-                           "medicationCodeableConcept": {"coding": [{"system": RX, "code": code, "display": display or code}]}}
+    res: dict[str, Any] = {
+        "resourceType": "MedicationStatement",
+        "id": _id("ms"),
+        "status": status,
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "effectivePeriod": period,
+        "medicationCodeableConcept": {"coding": [{"system": RX, "code": code, "display": display or code}]},
+    }
     if dose is not None:
         res["dosage"] = [dose]
     if based_on:
@@ -110,25 +171,47 @@ def med_statement(code: str, display: str = "", dose: dict[str, Any] | None = No
     return res
 
 
-def service_request(system: str, code: str, display: str = "", status: str = "draft", authored_days: int = 0,
-                    rid: str | None = None, reason: tuple[str, str] | None = None) -> dict[str, Any]:
-    res: dict[str, Any] = {"resourceType": "ServiceRequest", "id": rid or _id("sr"), "status": status, "intent": "order",
-                           "subject": {"reference": f"Patient/{PATIENT_ID}"}, "authoredOn": ago(authored_days),
-                           "code": {"coding": [{"system": system, "code": code, "display": display or code}]}}
+def service_request(
+    system: str,
+    code: str,
+    display: str = "",
+    status: str = "draft",
+    authored_days: int = 0,
+    rid: str | None = None,
+    reason: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "id": rid or _id("sr"),
+        "status": status,
+        "intent": "order",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "authoredOn": ago(authored_days),
+        "code": {"coding": [{"system": system, "code": code, "display": display or code}]},
+    }
     if reason:
         res["reasonCode"] = [{"coding": [{"system": reason[0], "code": reason[1]}]}]
     return res
 
 
 def procedure(system: str, code: str, display: str = "", days: int = 5, status: str = "completed") -> dict[str, Any]:
-    return {"resourceType": "Procedure", "id": _id("proc"), "status": status,
-            "subject": {"reference": f"Patient/{PATIENT_ID}"}, "performedDateTime": ago(days),
-            "code": {"coding": [{"system": system, "code": code, "display": display or code}]}}
+    return {
+        "resourceType": "Procedure",
+        "id": _id("proc"),
+        "status": status,
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "performedDateTime": ago(days),
+        "code": {"coding": [{"system": system, "code": code, "display": display or code}]},
+    }
 
 
 def allergy(system: str, code: str) -> dict[str, Any]:
-    return {"resourceType": "AllergyIntolerance", "id": _id("al"), "patient": {"reference": f"Patient/{PATIENT_ID}"},
-            "code": {"coding": [{"system": system, "code": code}]}}
+    return {
+        "resourceType": "AllergyIntolerance",
+        "id": _id("al"),
+        "patient": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": {"coding": [{"system": system, "code": code}]},
+    }
 
 
 def bundle(resources: list[dict[str, Any]], type_: str | None = "searchset") -> dict[str, Any]:
@@ -138,9 +221,16 @@ def bundle(resources: list[dict[str, Any]], type_: str | None = "searchset") -> 
     return out
 
 
-KEYS_BY_TYPE = {"Condition": "conditions", "Observation": "observations", "MedicationRequest": "medicationRequests",
-                "MedicationStatement": "medicationStatements", "AllergyIntolerance": "allergies",
-                "ServiceRequest": "serviceRequests", "Procedure": "procedures", "Medication": "medicationRequests"}
+KEYS_BY_TYPE = {
+    "Condition": "conditions",
+    "Observation": "observations",
+    "MedicationRequest": "medicationRequests",
+    "MedicationStatement": "medicationStatements",
+    "AllergyIntolerance": "allergies",
+    "ServiceRequest": "serviceRequests",
+    "Procedure": "procedures",
+    "Medication": "medicationRequests",
+}
 
 
 def prefetch_for(resources: list[dict[str, Any]], pt: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -154,14 +244,24 @@ def prefetch_for(resources: list[dict[str, Any]], pt: dict[str, Any] | None = No
     return out
 
 
-def hook_request(resources: list[dict[str, Any]], hook: str = "patient-view", pt: dict[str, Any] | None = None,
-                 drafts: list[dict[str, Any]] | None = None, selections: list[str] | None = None,
-                 prefetch: dict[str, Any] | None = None) -> dict[str, Any]:
+def hook_request(
+    resources: list[dict[str, Any]],
+    hook: str = "patient-view",
+    pt: dict[str, Any] | None = None,
+    drafts: list[dict[str, Any]] | None = None,
+    selections: list[str] | None = None,
+    prefetch: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     context: dict[str, Any] = {"userId": "Practitioner/dr-1", "patientId": (pt or {}).get("id", PATIENT_ID)}
     if hook in ("order-select", "order-sign"):
         context["draftOrders"] = bundle(drafts or [], type_=None)
     if hook == "order-select":
-        context["selections"] = selections if selections is not None else [
-            f"{d['resourceType']}/{d['id']}" for d in drafts or []]
-    return {"hookInstance": str(uuid.uuid4()), "hook": hook, "context": context,
-            "prefetch": prefetch if prefetch is not None else prefetch_for(resources, pt)}
+        context["selections"] = (
+            selections if selections is not None else [f"{d['resourceType']}/{d['id']}" for d in drafts or []]
+        )
+    return {
+        "hookInstance": str(uuid.uuid4()),
+        "hook": hook,
+        "context": context,
+        "prefetch": prefetch if prefetch is not None else prefetch_for(resources, pt),
+    }

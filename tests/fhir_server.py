@@ -1,0 +1,45 @@
+"""A scripted FHIR server on loopback for fault tests: real HTTP, canned answers per path, request log."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class ScriptedFhirServer:
+    """`routes` maps a path prefix (e.g. "/fhir/Condition") to (status, body, delay_seconds)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, Any, float]] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append((self.path, dict(self.headers)))
+                match = max((p for p in server.routes if self.path.startswith(p)), key=len, default=None)
+                status, body, delay = server.routes.get(match, (404, {"resourceType": "OperationOutcome"}, 0))
+                time.sleep(delay)
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_port}/fhir"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> ScriptedFhirServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,81 @@
+"""The real `backpain-cds serve` under gunicorn, spoken to over HTTP, with a real SQLite file."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fhir_builders import hook_request, lbp
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    port = _free_port()
+    exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
+           "BACKPAIN_CDS_DATA_DIR": str(data), "BACKPAIN_CDS_AS_OF": "2026-11-27"}
+    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--workers", "2"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(base + "/healthz", timeout=0.5)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    yield base, data, proc
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_gunicorn_serves_discovery_hook_and_feedback(server):
+    base, data, proc = server
+    assert requests.get(base + "/cds-services", timeout=5).json()["services"]
+    response = requests.post(base + "/cds-services/backpain-patient-view", json=hook_request([lbp()]), timeout=5)
+    assert response.status_code == 200
+    card = response.json()["cards"][0]
+    feedback = {"feedback": [{"card": card["uuid"], "outcome": "overridden",
+                              "outcomeTimestamp": "2026-11-27T10:00:00Z"}]}
+    assert requests.post(base + "/cds-services/backpain-patient-view/feedback", json=feedback, timeout=5).ok
+    assert (data / "backpain-cds.sqlite3").stat().st_size > 0
+    bad = requests.post(base + "/cds-services/backpain-patient-view", data=b"{", timeout=5)
+    assert bad.status_code == 400 and bad.headers["Content-Type"] == "application/json"
+
+
+def test_bad_setting_stops_start_up_with_a_clear_message(tmp_path):
+    exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
+    env = {**os.environ, "BACKPAIN_CDS_DATA_DIR": str(tmp_path), "BACKPAIN_CDS_FHIR_DEADLNE": "3"}
+    result = subprocess.run([exe, "serve"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "BACKPAIN_CDS_FHIR_DEADLNE" in result.stderr
+
+
+def test_evaluate_cli_same_path_as_http(tmp_path):
+    import json
+    exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
+    request_file = tmp_path / "req.json"
+    request_file.write_text(json.dumps(hook_request([lbp(onset_days=10)])))
+    env = {**os.environ, "BACKPAIN_CDS_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([exe, "evaluate", str(request_file), "--as-of", "2026-11-27"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    topics = {c["source"]["topic"]["code"] for c in json.loads(result.stdout)["cards"]}
+    assert {"nsaid-first-line", "second-line"} <= topics
+    (tmp_path / "bad.json").write_text("{")
+    bad = subprocess.run([exe, "evaluate", str(tmp_path / "bad.json")], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "not valid JSON" in bad.stderr

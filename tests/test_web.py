@@ -1,0 +1,203 @@
+"""Every endpoint and error path through the Flask test client."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from cds_service import create_app
+from tests.fhir_builders import hook_request, lbp, observation
+
+PV = "/cds-services/backpain-patient-view"
+
+
+def test_discovery_lists_three_services_with_2_0_templates(client):
+    body = client.get("/cds-services").get_json()
+    hooks = {s["hook"]: s for s in body["services"]}
+    assert set(hooks) == {"patient-view", "order-select", "order-sign"}
+    for service in body["services"]:
+        assert service["id"] and service["description"] and service["title"]
+        for template in service["prefetch"].values():
+            assert "{{context.patientId}}" in template and "{{Patient.id}}" not in template
+            assert "sort:desc" not in template and not template.startswith(("/", "http"))
+        assert {"Condition", "Observation", "MedicationRequest", "MedicationStatement", "ServiceRequest",
+                "Procedure"} <= {t.split("?")[0] for t in service["prefetch"].values()}
+
+
+def test_hook_returns_cards_with_conformant_shape(client):
+    response = client.post(PV, json=hook_request([lbp()]))
+    assert response.status_code == 200
+    cards = response.get_json()["cards"]
+    assert cards
+    uuids = set()
+    for card in cards:
+        assert len(card["summary"]) < 140 and card["indicator"] in ("info", "warning", "critical")
+        assert card["source"]["label"] and card["source"]["url"].startswith("https://")
+        assert card["source"]["topic"]["code"] and card["source"]["topic"]["system"]
+        assert ("suggestions" in card) == ("selectionBehavior" in card)
+        for value in card.values():
+            assert value not in (None, "", [], {})
+        uuids.add(card["uuid"])
+        for suggestion in card.get("suggestions", []):
+            uuids.add(suggestion["uuid"])
+    again = client.post(PV, json=hook_request([lbp()])).get_json()["cards"]
+    assert not uuids & {c["uuid"] for c in again}, "uuids must be fresh per response"
+
+
+def test_nsaid_first_line_card_for_active_low_back_pain(client):
+    cards = client.post(PV, json=hook_request([lbp()])).get_json()["cards"]
+    assert "nsaid-first-line" in {c["source"]["topic"]["code"] for c in cards}
+
+
+@pytest.mark.parametrize(("mutate", "field"), [
+    pytest.param(lambda b: b.pop("hook"), "hook", id="missing-hook"),
+    pytest.param(lambda b: b.update(hook="order-sign"), "hook", id="wrong-hook-for-service"),
+    pytest.param(lambda b: b.pop("hookInstance"), "hookInstance", id="missing-hookInstance"),
+    pytest.param(lambda b: b.pop("context"), "context", id="missing-context"),
+    pytest.param(lambda b: b["context"].pop("patientId"), "context.patientId", id="missing-patientId"),
+    pytest.param(lambda b: b.update(prefetch=[]), "prefetch", id="prefetch-not-an-object"),
+    pytest.param(lambda b: b.update(fhirAuthorization={"access_token": "x"}), "fhirServer",
+                 id="authorization-without-fhirServer"),
+])
+def test_bad_request_names_the_field(client, mutate, field):
+    body = hook_request([lbp()])
+    mutate(body)
+    response = client.post(PV, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["field"] == field and response.get_json()["error"] == "bad-request"
+
+
+@pytest.mark.parametrize("data", [b"{not json", b"[1, 2]", b"", b"\"text\""], ids=["malformed", "array", "empty",
+                                                                                   "string"])
+def test_non_object_bodies_are_400(client, data):
+    response = client.post(PV, data=data, content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["message"]
+
+
+def test_order_select_requires_selections_and_draft_orders(client):
+    body = hook_request([lbp()], hook="order-select")
+    del body["context"]["selections"]
+    assert client.post("/cds-services/backpain-order-select", json=body).status_code == 400
+    body = hook_request([lbp()], hook="order-sign")
+    del body["context"]["draftOrders"]
+    assert client.post("/cds-services/backpain-order-sign", json=body).get_json()["field"] == "context.draftOrders"
+
+
+def test_unknown_service_is_404_json(client):
+    response = client.post("/cds-services/nope", json=hook_request([lbp()]))
+    assert response.status_code == 404 and response.get_json()["error"] == "unknown-service"
+
+
+def test_wrong_method_is_405_json(client):
+    response = client.get(PV)
+    assert response.status_code == 405 and response.get_json()["error"] == "method-not-allowed"
+    assert client.delete("/cds-services").status_code == 405
+
+
+def test_body_over_limit_is_413(settings):
+    client = create_app(replace(settings, max_body_bytes=1000)).test_client()
+    response = client.post(PV, json=hook_request([observation("8310-5", 37, "Cel")] * 20))
+    assert response.status_code == 413 and response.get_json()["error"] == "payload-too-large"
+
+
+def test_null_prefetch_key_is_known_empty_and_not_fetched(client):
+    body = hook_request([lbp()])
+    assert body["prefetch"]["observations"] is None
+    assert client.post(PV, json=body).status_code == 200  # no fhirServer, yet no 412
+
+
+def test_absent_key_without_fhir_server_is_412_naming_the_key(client):
+    body = hook_request([lbp()])
+    del body["prefetch"]["observations"]
+    response = client.post(PV, json=body)
+    assert response.status_code == 412
+    assert response.get_json()["missingPrefetch"] == ["observations"]
+
+
+def test_operation_outcome_key_is_missing_data_not_empty(client):
+    body = hook_request([lbp()])
+    body["prefetch"]["conditions"] = {"resourceType": "OperationOutcome", "issue": []}
+    assert client.post(PV, json=body).status_code == 412
+
+
+def test_fhir_server_off_allowlist_is_412_naming_the_setting(client):
+    body = hook_request([lbp()])
+    del body["prefetch"]["observations"]
+    body["fhirServer"] = "https://ehr.example.org/fhir"
+    response = client.post(PV, json=body)
+    assert response.status_code == 412 and "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST" in response.get_json()["message"]
+
+
+def test_bad_resource_in_prefetch_is_skipped_and_reported(client):
+    body = hook_request([lbp()])
+    body["prefetch"]["conditions"]["entry"].append({"resource": {"resourceType": "Condition", "id": "broken",
+                                                                 "code": {"coding": "not-a-list"}}})
+    body["prefetch"]["medicationRequests"] = {"resourceType": "Bundle", "entry": [
+        {"resource": {"resourceType": "MedicationOrder", "id": "dstu2"}}]}
+    response = client.post(PV, json=body)
+    assert response.status_code == 200
+    ext = response.get_json()["extension"]
+    assert ext["org.backpain-cds.skipped-resources"] == 2
+    assert {s["id"] for s in ext["org.backpain-cds.skipped"]} == {"broken", "dstu2"}
+
+
+def test_leniently_parsed_resource_still_fires_red_flag(client):
+    fever = {"resourceType": "Condition", "id": "no-subject", "clinicalStatus": {"coding": [{"code": "active"}]},
+             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "386661006"}]}, "bogusField": 1}
+    cards = client.post(PV, json=hook_request([lbp(), fever])).get_json()["cards"]
+    assert any(c["source"]["topic"]["code"] == "red-flags" and c["indicator"] == "critical" for c in cards)
+
+
+def feedback_item(**kw):
+    item = {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z",
+            "overrideReason": {"reason": {"code": "not-applicable", "system": "https://x"}}}
+    item.update(kw)
+    return item
+
+
+def test_feedback_is_persisted(app, client):
+    accepted = feedback_item(outcome="accepted", acceptedSuggestions=[{"id": "s1"}])
+    response = client.post(PV + "/feedback", json={"feedback": [feedback_item(), accepted]})
+    assert response.status_code == 200 and response.get_json() == {}
+    stored = app.extensions["backpain_cds_feedback"].for_card(accepted["card"])
+    assert stored[0].outcome == "accepted" and stored[0].accepted_suggestions == [{"id": "s1"}]
+
+
+@pytest.mark.parametrize("item", [
+    pytest.param(feedback_item(outcome="liked"), id="unknown-outcome"),
+    pytest.param(feedback_item(outcome="accepted"), id="accepted-without-suggestions"),
+    pytest.param(feedback_item(outcomeTimestamp="yesterday"), id="bad-timestamp"),
+    pytest.param(feedback_item(card=None), id="missing-card"),
+])
+def test_bad_feedback_is_400(client, item):
+    assert client.post(PV + "/feedback", json={"feedback": [item]}).status_code == 400
+
+
+def test_feedback_for_unknown_service_is_404(client):
+    assert client.post("/cds-services/nope/feedback", json={"feedback": [feedback_item()]}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/cds-services", PV, PV + "/feedback"])
+def test_cors_preflight_on_all_paths(client, path):
+    response = client.options(path, headers={"Origin": "https://sandbox.cds-hooks.org",
+                                             "Access-Control-Request-Method": "POST",
+                                             "Access-Control-Request-Headers": "authorization,content-type"})
+    assert 200 <= response.status_code < 300
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_cors_allowlist_echoes_origin_also_on_errors(settings):
+    client = create_app(replace(settings, cors_origins=("http://localhost:8080",))).test_client()
+    ok = client.get("/cds-services", headers={"Origin": "http://localhost:8080"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
+    error = client.post("/cds-services/nope", json={}, headers={"Origin": "http://localhost:8080"})
+    assert error.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
+    other = client.get("/cds-services", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json()["status"] == "ok"
