@@ -45,7 +45,7 @@ def server(tmp_path_factory):
 
 
 def test_gunicorn_serves_discovery_hook_and_feedback(server):
-    base, data, proc = server
+    base, data, _proc = server
     assert requests.get(base + "/cds-services", timeout=5).json()["services"]
     response = requests.post(base + "/cds-services/backpain-patient-view", json=hook_request([lbp()]), timeout=5)
     assert response.status_code == 200
