@@ -1,8 +1,9 @@
-"""Strict-then-lenient parsing of candidate resources with fhir.resources R4B models.
+"""Lenient, honest parsing of candidate resources with fhir.resources R4B element models.
 
-A resource is first validated whole. If that fails (a missing `subject`, a stray field), the elements the rules
-read are validated one by one; the resource is still used when those parse, and skipped, with a reason, when they
-do not. Nothing here guesses at meaning: an element that fails validation is simply not read.
+Only the elements the rules read are validated (a whole-resource validation costs ten times more and fails on
+things the rules never look at, such as a missing `subject`). A resource is used when its required elements
+parse, and skipped, with a reason, when they do not. Nothing here guesses at meaning: an optional element that
+fails validation is simply not read, and the resource is counted as leniently read.
 """
 from __future__ import annotations
 
@@ -10,27 +11,12 @@ import re
 from datetime import date
 from typing import Any
 
-from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
 from fhir.resources.R4B.codeableconcept import CodeableConcept
-from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.dosage import Dosage
-from fhir.resources.R4B.medication import Medication
-from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.medicationstatement import MedicationStatement
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.period import Period
-from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
-from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
-
-MODELS = {
-    "Patient": Patient, "Condition": Condition, "Observation": Observation, "MedicationRequest": MedicationRequest,
-    "MedicationStatement": MedicationStatement, "AllergyIntolerance": AllergyIntolerance,
-    "ServiceRequest": ServiceRequest, "Procedure": Procedure, "Medication": Medication,
-}
 
 # Element -> model for the lenient path; `None` marks FHIR date/dateTime primitives.
 ELEMENTS: dict[str, Any] = {
@@ -110,26 +96,22 @@ def _element(name: str, value: Any) -> Any:
 
 
 def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
-    """Validate `raw` with its R4B model, falling back to its `needed` elements one by one.
+    """Validate the `needed` elements of `raw` with their R4B models (only what the rules read).
 
-    Raises Unreadable when a `required` element is absent or invalid; other invalid elements are left out.
+    Raises Unreadable when a `required` element is absent or invalid; other invalid elements are left out and
+    the result is marked `lenient`, so the count of leniently read resources can be reported.
     """
-    model = MODELS[raw["resourceType"]]
-    try:
-        resource = model.model_validate(raw)
-        values = {name: getattr(resource, name, None) for name in needed}
-        lenient = False
-    except (ValidationError, ValueError, TypeError):
-        values = {}
-        for name in needed:
-            if raw.get(name) is None:
-                continue
-            try:
-                values[name] = _element(name, raw[name])
-            except (ValidationError, ValueError, TypeError):
-                if name in required:
-                    raise Unreadable(f"invalid {name}") from None
-        lenient = True
+    values: dict[str, Any] = {}
+    lenient = False
+    for name in needed:
+        if raw.get(name) is None:
+            continue
+        try:
+            values[name] = _element(name, raw[name])
+        except (ValidationError, ValueError, TypeError):
+            if name in required:
+                raise Unreadable(f"invalid {name}") from None
+            lenient = True
     missing = [name for name in required if values.get(name) is None]
     if missing:
         raise Unreadable(f"missing {', '.join(missing)}")

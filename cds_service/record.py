@@ -160,9 +160,12 @@ class PatientRecord:
 
     def medications_in(self, vs: str, today: date, current: bool = True) -> list[MedicationFact]:
         """De-duplicated medications whose drug or ingredient is in `vs`; current ones only unless asked."""
-        value_set = self.kb.vs(vs)
-        meds = [m for m in self.deduplicated() if self.is_med_in(m, value_set)]
-        return [m for m in meds if m.is_current(today)] if current else meds
+        key = ("medications", vs, today, current)
+        if key not in self.memo:
+            value_set = self.kb.vs(vs)
+            meds = [m for m in self.deduplicated() if self.is_med_in(m, value_set)]
+            self.memo[key] = [m for m in meds if m.is_current(today)] if current else meds
+        return self.memo[key]
 
     def is_med_in(self, med: MedicationFact, value_set: ValueSet) -> bool:
         if _any_in(med.codes, value_set):
@@ -182,6 +185,8 @@ class PatientRecord:
     def deduplicated(self) -> list[MedicationFact]:
         """Medications with duplicates removed (0.4): a statement `basedOn` a request in the payload, or an active
         statement with the same RxNorm code as an active request, counts once (the request is kept)."""
+        if "deduplicated" in self.memo:
+            return self.memo["deduplicated"]
         requests = [m for m in self.medications if m.resource_type == "MedicationRequest"]
         request_refs = {m.reference for m in requests}
         active_codes = {c for m in requests if m.status == "active" or m.draft for c in m.rxnorm}
@@ -192,6 +197,7 @@ class PatientRecord:
                     or (med.status == "active" and active_codes.intersection(med.rxnorm))):
                 continue
             kept.append(med)
+        self.memo["deduplicated"] = kept
         return kept
 
 

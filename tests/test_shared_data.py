@@ -74,7 +74,8 @@ def cdc_cases():
         return []
     cases = []
     for request_path in sorted((CDC / "requests").glob("*/*.json")):
-        response_path = CDC / "responses" / request_path.parent.name / request_path.name.replace("request-", "response-")
+        response_name = request_path.name.replace("request-", "response-")
+        response_path = CDC / "responses" / request_path.parent.name / response_name
         try:
             request = read_json(request_path)
         except ValueError:

@@ -1,0 +1,200 @@
+"""Benchmark: our hook vs. a floor server that only parses the same JSON, both under gunicorn, in one run.
+
+    .venv/bin/python benchmarks/hooks.py [--requests 200] [--load-seconds 15] [--soak 10000]
+
+Prints sequential p50/p95 per patient size with the ratio ours/floor, locust throughput for both, peak RSS per
+worker before and after a soak, time from process start to the first answered discovery, and the no-prefetch
+path against a loopback FHIR server (total vs. slowest single query). Needs ../shared/fhir-data.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
+
+PATIENTS = [("Brenda Jackson", "ahrq-pain-mgmt-summary/brenda_jackson_2023.json"),
+            ("Eliseo Cummings", "smart-synthea-r4/Eliseo_Cummings_*"),
+            ("Vito Feeney", "smart-synthea-r4/Vito_Feeney_*"),
+            ("Marine Upton", "synthea-bulk-2025-per-patient/Marine542_Upton904_*")]
+HOOK = "/cds-services/backpain-patient-view"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd: list[str], port: int, env: dict[str, str]) -> tuple[subprocess.Popen, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/cds-services", timeout=0.5).ok:
+                return proc, time.perf_counter() - started
+        except requests.ConnectionError:
+            time.sleep(0.02)
+        if time.perf_counter() - started > 60:
+            raise RuntimeError(f"{cmd[0]} did not start")
+
+
+def workers_of(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(c) for c in children]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):  # peak resident set size
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def sequential(url: str, body: bytes, n: int) -> list[float]:
+    session = requests.Session()
+    headers = {"Content-Type": "application/json"}
+    for _ in range(max(10, n // 10)):
+        session.post(url, data=body, headers=headers).raise_for_status()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        session.post(url, data=body, headers=headers).raise_for_status()
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100)[int(p) - 1]
+
+
+def locust(host: str, body_path: Path, seconds: int, users: int) -> tuple[float, int, int]:
+    prefix = Path(tempfile.mkdtemp()) / "run"
+    subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "benchmarks/locustfile.py"), "--headless", "-u", str(users),
+                    "-r", str(users), "-t", f"{seconds}s", "--host", host, "--csv", str(prefix), "--only-summary"],
+                   env={**os.environ, "BENCH_BODY": str(body_path)}, check=False, capture_output=True)
+    with open(f"{prefix}_stats.csv") as f:
+        row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+    return float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"])
+
+
+class FhirFromBundle(BaseHTTPRequestHandler):
+    """Loopback FHIR server answering our templates from one patient's resources, with a fixed delay per query."""
+
+    resources: dict[str, list[dict]] = {}
+    delay = 0.05
+
+    def do_GET(self) -> None:  # noqa: N802
+        time.sleep(self.delay)
+        path = urlsplit(self.path).path.strip("/").split("/")
+        kind = path[1] if len(path) > 1 else ""
+        items = self.resources.get(kind, [])
+        body = items[0] if len(path) > 2 and items else {"resourceType": "Bundle", "type": "searchset",
+                                                         "entry": [{"resource": r} for r in items]}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--load-seconds", type=int, default=15)
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--soak", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    if not FHIR_DATA.is_dir():
+        print(f"needs {FHIR_DATA}", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp())
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
+           "BACKPAIN_CDS_DATA_DIR": str(tmp), "BACKPAIN_CDS_AS_OF": "2026-11-27", "BACKPAIN_CDS_LOG_LEVEL": "WARNING",
+           "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": "http://127.0.0.1:"}
+    ours_port, floor_port = free_port(), free_port()
+    ours, ours_start = start([str(BIN / "backpain-cds"), "serve", "--port", str(ours_port), "--workers",
+                              str(args.workers)], ours_port, env)
+    floor, floor_start = start([str(BIN / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{floor_port}",
+                                "--chdir", str(ROOT / "benchmarks"), "floor_app:app"], floor_port, env)
+    ours_url, floor_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
+    print(f"machine: {os.cpu_count()} cores; {args.workers} gunicorn workers each; Python {sys.version.split()[0]}")
+    print(f"start-up to first discovery: ours {ours_start * 1000:.0f} ms, floor {floor_start * 1000:.0f} ms\n")
+    print(f"{'patient':<18}{'resources':>10}{'KB':>8}{'ours p50':>10}{'p95':>8}{'floor p50':>11}{'p95':>8}"
+          f"{'ratio p50':>11}")
+    bodies = {}
+    for name, pattern in PATIENTS:
+        path = next((FHIR_DATA / pattern).parent.glob(Path(pattern).name))
+        resources = resources_of(read_json(path))
+        body = json.dumps(request_for(resources)).encode()
+        bodies[name] = (resources, body)
+        ours_t = sequential(ours_url + HOOK, body, args.requests)
+        floor_t = sequential(floor_url + HOOK, body, args.requests)
+        print(f"{name:<18}{len(resources):>10}{len(body) // 1024:>8}{pct(ours_t, 50):>9.2f}ms{pct(ours_t, 95):>7.2f}"
+              f"{pct(floor_t, 50):>10.2f}ms{pct(floor_t, 95):>7.2f}{pct(ours_t, 50) / pct(floor_t, 50):>10.2f}x")
+
+    name = "Eliseo Cummings"
+    body_path = tmp / "load.json"
+    body_path.write_bytes(bodies[name][1])
+    print(f"\nthroughput, locust headless, {args.users} users, {args.load_seconds} s, {name}:")
+    ours_rps, ours_n, ours_err = locust(ours_url, body_path, args.load_seconds, args.users)
+    floor_rps, floor_n, floor_err = locust(floor_url, body_path, args.load_seconds, args.users)
+    print(f"  ours  {ours_rps:8.1f} req/s ({ours_n} requests, {ours_err} errors)")
+    print(f"  floor {floor_rps:8.1f} req/s ({floor_n} requests, {floor_err} errors)")
+    print(f"  ours/floor {ours_rps / floor_rps:.0%}")
+
+    before = {pid: rss_mb(pid) for pid in workers_of(ours.pid)}
+    session = requests.Session()
+    for _ in range(args.soak):
+        session.post(ours_url + HOOK, data=bodies[name][1], headers={"Content-Type": "application/json"})
+    after = {pid: rss_mb(pid) for pid in workers_of(ours.pid)}
+    print(f"\npeak RSS per worker (VmHWM) after the load run vs. after {args.soak} more requests:")
+    for pid in sorted(after):
+        print(f"  worker {pid}: {before.get(pid, 0):.1f} MB -> {after[pid]:.1f} MB")
+
+    resources = bodies["Eliseo Cummings"][0]
+    FhirFromBundle.resources = {}
+    for r in resources:
+        FhirFromBundle.resources.setdefault(r["resourceType"], []).append(r)
+    fhir = ThreadingHTTPServer(("127.0.0.1", 0), FhirFromBundle)
+    threading.Thread(target=fhir.serve_forever, daemon=True).start()
+    request = request_for(resources)
+    del request["prefetch"]
+    request["fhirServer"] = f"http://127.0.0.1:{fhir.server_port}/fhir"
+    request["fhirAuthorization"] = {"access_token": "bench", "token_type": "Bearer", "scope": "patient/*.read",
+                                    "subject": "bench", "expires_in": 300}
+    no_prefetch = sequential(ours_url + HOOK, json.dumps(request).encode(), 30)
+    print(f"\nno prefetch, 8 FHIR queries against a loopback server answering each in {FhirFromBundle.delay * 1000:.0f}"
+          f" ms ({name}): p50 {pct(no_prefetch, 50):.1f} ms (sum of queries {8 * FhirFromBundle.delay * 1000:.0f} ms,"
+          f" slowest single {FhirFromBundle.delay * 1000:.0f} ms)")
+    fhir.shutdown()
+    for proc in (ours, floor):
+        proc.terminate()
+        proc.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
