@@ -21,6 +21,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import requests
@@ -98,10 +99,10 @@ def locust(host: str, body_path: Path, seconds: int, users: int) -> tuple[float,
 class FhirFromBundle(BaseHTTPRequestHandler):
     """Loopback FHIR server answering our templates from one patient's resources, with a fixed delay per query."""
 
-    resources: dict[str, list[dict]] = {}
+    resources: ClassVar[dict[str, list[dict]]] = {}
     delay = 0.05
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         time.sleep(self.delay)
         path = urlsplit(self.path).path.strip("/").split("/")
         kind = path[1] if len(path) > 1 else ""

@@ -22,6 +22,7 @@ _SYSTEM_ALIASES = {
 }
 
 Code = tuple[str, str]  # (system, code), normalised
+CACHE_LIMIT = 50_000
 
 
 def normalise(system: str | None, code: str | None) -> Code | None:
@@ -59,9 +60,15 @@ class ValueSet:
     include: _Rules
     exclude: _Rules
     displays: dict[Code, str] = field(repr=False)
+    cache: dict[Code, bool] = field(default_factory=dict, repr=False, compare=False)  # membership answers
 
     def __contains__(self, item: Code) -> bool:
-        return self.include.matches(*item) and not self.exclude.matches(*item)
+        found = self.cache.get(item)
+        if found is None:
+            found = self.include.matches(*item) and not self.exclude.matches(*item)
+            if len(self.cache) < CACHE_LIMIT:  # bounded: codes come from requests
+                self.cache[item] = found
+        return found
 
     def display(self, item: Code) -> str | None:
         return self.displays.get(item)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept
@@ -91,7 +92,7 @@ class MedicationFact:
     def reference(self) -> str:
         return f"{self.resource_type}/{self.id}"
 
-    @property
+    @cached_property
     def rxnorm(self) -> tuple[str, ...]:
         return tuple(code for system, code in self.codes if system == RXNORM)
 
