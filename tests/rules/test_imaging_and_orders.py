@@ -129,3 +129,23 @@ def test_half_filled_sandbox_draft_is_skipped_not_an_error():
     half = {"resourceType": "MedicationRequest", "id": "request-123", "status": "draft",
             "subject": {"reference": "Patient/pt-1"}}
     assert "nsaid-first-line" in by_topic(cards_for([lbp()], hook="order-select", drafts=[half]))
+
+
+def test_sandbox_pama_shape_cpt_code_and_snomed_reason_in_untyped_bundle():
+    """The CDS Hooks sandbox PAMA screen: draft ServiceRequest with CPT 72148 and SNOMED reasonCode, Bundle without
+    type; the reason alone gives back-pain context (onset today), so the MRI is overuse."""
+    order = service_request(CPT, "72148", "MRI lumbar", rid="sandbox-sr", reason=(SCT, "279039007"))
+    card = imaging([], [order], hook="order-select")
+    assert card.indicator is Indicator.WARNING
+    assert card.suggestions[0].actions[0].resource_id == "ServiceRequest/sandbox-sr"
+
+
+def test_sandbox_rx_view_draft_with_dose_and_rate_counts_toward_mme():
+    draft_mr = {"resourceType": "MedicationRequest", "id": "request-123", "status": "draft", "intent": "order",
+                "subject": {"reference": "Patient/pt-1"},
+                "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                          "code": "1049683", "display": "oxycodone 10 MG"}]},
+                "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}},
+                                       "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet"}}]}]}
+    cards = by_topic(cards_for([lbp()], hook="order-select", drafts=[draft_mr]))
+    assert cards["opioid-high-dose"].mme == 90 and cards["opioid-high-dose"].indicator is Indicator.CRITICAL
