@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .knowledge import Knowledge
@@ -60,7 +60,6 @@ class Card:
     override_reasons: tuple[tuple[str, str], ...] = ()  # (code, display)
     links: tuple[Link, ...] = ()
     mme: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.summary) > SUMMARY_MAX:
@@ -81,9 +80,7 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
     topic = knowledge.topics[card.topic]
     suggestions = [_drop_empty({"label": s.label, "uuid": str(uuid.uuid4()), "isRecommended": s.is_recommended,
                                 "actions": [_action_json(a) for a in s.actions]}) for s in card.suggestions]
-    extension = dict(card.extra)
-    if card.mme is not None:
-        extension[MME_EXTENSION] = card.mme
+    extension = {MME_EXTENSION: card.mme} if card.mme is not None else {}
     out = {
         "uuid": str(uuid.uuid4()),
         "summary": card.summary,

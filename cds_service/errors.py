@@ -66,13 +66,6 @@ class PayloadTooLarge(CdsError):
     code = "payload-too-large"
 
 
-class UnsupportedMediaType(CdsError):
-    """415: the body is not JSON."""
-
-    status = 415
-    code = "unsupported-media-type"
-
-
 class ConfigError(CdsError):
     """Start-up: a BACKPAIN_CDS_* setting is invalid or unknown."""
 
@@ -80,4 +73,4 @@ class ConfigError(CdsError):
 
 
 _ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "incomplete",
-                413: "too-costly", 415: "not-supported"}
+                413: "too-costly"}

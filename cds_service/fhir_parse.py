@@ -60,10 +60,9 @@ def to_date(value: Any) -> date | None:
 class Parsed:
     """Read access to the elements of one resource, from the whole model or from element models."""
 
-    __slots__ = ("lenient", "raw", "values")
+    __slots__ = ("lenient", "values")
 
-    def __init__(self, raw: dict[str, Any], values: dict[str, Any], lenient: bool) -> None:
-        self.raw = raw
+    def __init__(self, values: dict[str, Any], lenient: bool) -> None:
         self.values = values
         self.lenient = lenient
 
@@ -115,4 +114,4 @@ def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...
     missing = [name for name in required if values.get(name) is None]
     if missing:
         raise Unreadable(f"missing {', '.join(missing)}")
-    return Parsed(raw, values, lenient)
+    return Parsed(values, lenient)
