@@ -36,6 +36,11 @@ def normalise(system: str | None, code: str | None) -> Code | None:
     return system, code
 
 
+def dotted_icd(code: str) -> str:
+    """A normalised (dotless) ICD-10-CM code in its published form: the dot after the category."""
+    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+
+
 @dataclass(frozen=True)
 class _Rules:
     exact: frozenset[Code]
@@ -47,7 +52,10 @@ class _Rules:
             return True
         if code.startswith(self.prefixes.get(system, ())):  # str.startswith takes a tuple; () never matches
             return True
-        return any(p.fullmatch(code) for p in self.patterns.get(system, ()))
+        patterns = self.patterns.get(system, ())
+        if patterns and system == ICD10CM:
+            code = dotted_icd(code)  # regex filters are written against the published, dotted form
+        return any(p.fullmatch(code) for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -135,8 +143,7 @@ def _compile(parts: list[dict[str, Any]], displays: dict[Code, str]) -> _Rules:
             if flt["op"] == "is-a":
                 prefixes.setdefault(system, []).append(normalise(system, flt["value"])[1])  # type: ignore[index]
             elif flt["op"] == "regex":
-                value = flt["value"].replace("\\.", "") if system == ICD10CM else flt["value"]
-                patterns.setdefault(system, []).append(re.compile(value.replace("(..*)?", ".*")))
+                patterns.setdefault(system, []).append(re.compile(flt["value"]))
             else:
                 raise ValueError(f"unsupported ValueSet filter op {flt['op']!r}")
     return _Rules(frozenset(exact), {k: tuple(v) for k, v in prefixes.items()},
