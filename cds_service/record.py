@@ -159,6 +159,14 @@ class PatientRecord:
         found = [o for o in self.observations if _any_in(o.codes, value_set)]
         return sorted(found, key=lambda o: o.when or date.min, reverse=True)
 
+    def latest(self, vs: str, today: date, days: int, numeric: bool = False) -> ObservationFact | None:
+        """The most recent counting Observation in `vs` dated within `days` before today (not in the future);
+        with `numeric`, only those with a numeric value. None when there is none."""
+        for obs in self.observations_in(vs):
+            if obs.when and 0 <= (today - obs.when).days <= days and (not numeric or obs.value is not None):
+                return obs
+        return None
+
     def medications_in(self, vs: str, today: date, current: bool = True) -> list[MedicationFact]:
         """De-duplicated medications whose drug or ingredient is in `vs`; current ones only unless asked."""
         key = ("medications", vs, today, current)

@@ -5,7 +5,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from ..record import ObservationFact, PatientRecord
+from ..record import PatientRecord
 
 EGFR_SEVERE_BELOW = 30  # Beers 2023 / KDIGO: avoid NSAIDs below 30 mL/min/1.73 m2
 EGFR_CAUTION_BELOW = 60  # KDIGO: no prolonged NSAID therapy below 60
@@ -27,11 +27,6 @@ class NsaidStatus:
     cautions: tuple[str, ...]
 
 
-def recent(observations: list[ObservationFact], today: date, days: int) -> ObservationFact | None:
-    """The most recent observation dated within `days` before today (and not in the future), or None."""
-    return next((o for o in observations if o.when and 0 <= (today - o.when).days <= days), None)
-
-
 def _named(items: list, what: str) -> str:
     names = sorted({getattr(i, "display", "") or what for i in items})
     return ", ".join(names)
@@ -47,8 +42,7 @@ def nsaid_status(record: PatientRecord, today: date) -> NsaidStatus:
 def _status(record: PatientRecord, today: date) -> NsaidStatus:
     reasons: list[str] = []
     cautions: list[str] = []
-    egfr = recent(record.observations_in("egfr"), today, LAB_LOOKBACK_DAYS)
-    egfr = egfr if egfr and egfr.value is not None else None
+    egfr = record.latest("egfr", today, LAB_LOOKBACK_DAYS, numeric=True)
     if egfr and egfr.value < EGFR_SEVERE_BELOW:
         reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
     if kidney := record.conditions_in("severe-kidney-disease", today, current=True):
@@ -91,12 +85,12 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
 def _pregnancy(record: PatientRecord, today: date) -> str | None:
     if conditions := record.conditions_in("pregnancy", today, current=True):
         return f"pregnancy: {_named(conditions, 'pregnant')}"
-    status = recent(record.observations_in("pregnancy-status"), today, PREGNANCY_LOOKBACK_DAYS)
+    status = record.latest("pregnancy-status", today, PREGNANCY_LOOKBACK_DAYS)
     pregnant = record.kb.vs("pregnant-finding")
     if status and any(code in pregnant for code in status.value_codes):
         return f"pregnancy status recorded on {status.when}"
     positive = record.kb.vs("positive-result")
-    hcg = recent(record.observations_in("hcg-test"), today, PREGNANCY_LOOKBACK_DAYS)
+    hcg = record.latest("hcg-test", today, PREGNANCY_LOOKBACK_DAYS)
     if hcg and any(code in positive for code in hcg.value_codes):
         return f"positive pregnancy test on {hcg.when}"
     return None

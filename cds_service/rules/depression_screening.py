@@ -7,7 +7,6 @@ from ..cards import Card, Indicator
 from ..hook_request import HookContext
 from ..record import PatientRecord
 from ._episode import Category, episode
-from ._nsaid_status import recent
 
 TOPIC = "depression-screening"
 LOOKBACK_DAYS = 365
@@ -20,14 +19,14 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     ep = episode(record, today)
     if ep is None or ep.category is not Category.CHRONIC:
         return None
-    phq9 = recent([o for o in record.observations_in("phq9") if o.value is not None], today, LOOKBACK_DAYS)
+    phq9 = record.latest("phq9", today, LOOKBACK_DAYS, numeric=True)
     if phq9 and phq9.value >= PHQ9_POSITIVE:
         return Card(TOPIC, Indicator.WARNING, f"Positive depression screen: PHQ-9 {phq9.value:g}",
                     f"Most recent PHQ-9 {phq9.value:g} on {phq9.when} (10 or more: moderate or worse depression). "
                     "Depression often coexists with chronic back pain; assess and treat it.")
     if record.conditions_in("depression", today, current=True) or phq9:
         return None
-    phq2 = recent([o for o in record.observations_in("phq2") if o.value is not None], today, LOOKBACK_DAYS)
+    phq2 = record.latest("phq2", today, LOOKBACK_DAYS, numeric=True)
     if phq2:
         if phq2.value < PHQ2_POSITIVE:
             return None

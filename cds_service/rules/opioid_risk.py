@@ -9,7 +9,7 @@ from ..hook_request import HookContext
 from ..record import MedicationFact, PatientRecord
 from ._episode import Category, episode
 from ._mme import daily_mme
-from ._nsaid_status import LAB_LOOKBACK_DAYS, recent
+from ._nsaid_status import LAB_LOOKBACK_DAYS
 from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, use_disorder_or_overdose
 
 TOPIC = "opioid-risk"
@@ -54,7 +54,7 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
         points.append("New opioid for acute back pain: reserve for severe disabling pain not controlled by "
                       "NSAIDs; immediate-release, lowest dose, a few days' supply.")
     risks = [c.display for c in record.conditions_in("depression", today, current=True)]
-    phq9 = recent(record.observations_in("phq9"), today, LAB_LOOKBACK_DAYS)
+    phq9 = record.latest("phq9", today, LAB_LOOKBACK_DAYS)
     if phq9 and phq9.value is not None and phq9.value >= PHQ9_MODERATE:
         risks.append(f"PHQ-9 {phq9.value:g} on {phq9.when}")
     age = record.age(today)

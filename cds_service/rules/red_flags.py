@@ -9,7 +9,6 @@ from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record import ConditionFact, PatientRecord
 from ._episode import Episode, episode
-from ._nsaid_status import recent
 
 TOPIC = "red-flags"
 NEW_FINDING_DAYS_BEFORE_ONSET = 30  # "new" = recorded no earlier than 30 days before episode onset
@@ -51,7 +50,7 @@ def findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
         add(crit, label, [c for c in record.conditions_in(vs, today, current=True)
                           if c.start is None or new_from is None or c.start >= new_from])
     add(crit, "fever", record.conditions_in("fever", today, current=True))
-    temp = recent(record.observations_in("body-temperature"), today, FEVER_LOOKBACK_DAYS)
+    temp = record.latest("body-temperature", today, FEVER_LOOKBACK_DAYS)
     if temp and temp.value is not None:
         celsius = (temp.value - 32) * 5 / 9 if (temp.unit or "").lower() in ("[degf]", "degf", "°f", "f") \
             else temp.value
