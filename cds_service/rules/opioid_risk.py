@@ -34,8 +34,12 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     points = []
     history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
                if m.status not in NOT_USE and not m.draft and m.start]
+    first_use: dict[str, date] = {}  # earliest start per opioid ingredient, any order status that means use
+    for m in history:
+        for ingredient in _ingredients(record, m):
+            first_use[ingredient] = min(first_use.get(ingredient, m.start), m.start)  # type: ignore[type-var]
     for med in opioids:
-        same = [m.start for m in history if _ingredients(record, m) & _ingredients(record, med) and m.start]
+        same = [first_use[i] for i in _ingredients(record, med) if i in first_use]
         if med.start:
             same.append(med.start)
         if same and (today - min(same)).days >= LONG_TERM_DAYS:
