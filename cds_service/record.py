@@ -265,6 +265,7 @@ class RecordBuilder:
         self.context = context
         self.record = PatientRecord(kb, context.patient_id)
         self._medications: dict[str, dict[str, Any]] = {}
+        self._patient_matched = False
 
     # -- entry points ---------------------------------------------------------------------------------------
     def build(self, values: Iterable[Any]) -> PatientRecord:
@@ -306,10 +307,12 @@ class RecordBuilder:
         return any(self.kb.is_relevant(c) for c in codes)
 
     def _patient(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
-        if res.get("id") not in (None, self.context.patient_id) and self.record.birth_date is not None:
+        """Age comes from the context's Patient; another Patient only fills in while none has matched."""
+        is_context_patient = res.get("id") == self.context.patient_id
+        if self._patient_matched or (self.record.birth_date is not None and not is_context_patient):
             return
-        parsed = self._parsed(res, ("birthDate",))
-        self.record.birth_date = parsed.date("birthDate")
+        self.record.birth_date = self._parsed(res, ("birthDate",)).date("birthDate")
+        self._patient_matched = is_context_patient
 
     def _condition(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         if not self._relevant(_raw_codes(res.get("code"))):
