@@ -1,4 +1,4 @@
-"""`Card`, `Suggestion`, `Action`, `Link`, `Indicator`: the one place a card becomes JSON, empty fields dropped."""
+"""`Card`, `Suggestion`, `Action`, `Indicator`: the one place a card becomes JSON, empty fields dropped."""
 from __future__ import annotations
 
 import enum
@@ -42,12 +42,6 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
-class Link:
-    label: str
-    url: str
-
-
-@dataclass(frozen=True)
 class Card:
     """A card before serialisation; `topic` is its family code, `detail` names the evidence."""
 
@@ -58,7 +52,6 @@ class Card:
     suggestions: tuple[Suggestion, ...] = ()
     selection_behavior: str = "at-most-one"
     override_reasons: tuple[tuple[str, str], ...] = ()  # (code, display)
-    links: tuple[Link, ...] = ()
     mme: float | None = None
 
     def __post_init__(self) -> None:
@@ -91,8 +84,7 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
         "suggestions": suggestions,
         "selectionBehavior": card.selection_behavior if suggestions else None,
         "overrideReasons": [{"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in card.override_reasons],
-        "links": [{"label": link.label, "url": link.url, "type": "absolute"} for link in card.links]
-                 or [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}],
+        "links": [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}],
         "extension": extension,
     }
     return _drop_empty(out)
