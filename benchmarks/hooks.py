@@ -17,17 +17,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
-from urllib.parse import urlsplit
 
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from cds_service.knowledge import load  # noqa: E402
+from cds_service.services import Registry  # noqa: E402
+from tests.fhir_server import ScriptedFhirServer  # noqa: E402
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
 
 PATIENTS = [("Brenda Jackson", "ahrq-pain-mgmt-summary/brenda_jackson_2023.json"),
@@ -35,6 +34,7 @@ PATIENTS = [("Brenda Jackson", "ahrq-pain-mgmt-summary/brenda_jackson_2023.json"
             ("Vito Feeney", "smart-synthea-r4/Vito_Feeney_*"),
             ("Marine Upton", "synthea-bulk-2025-per-patient/Marine542_Upton904_*")]
 HOOK = "/cds-services/backpain-patient-view"
+FHIR_DELAY = 0.05  # seconds per FHIR query on the loopback server
 BIN = Path(sys.executable).parent
 
 
@@ -96,30 +96,6 @@ def locust(host: str, body_path: Path, seconds: int, users: int) -> tuple[float,
     return float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"])
 
 
-class FhirFromBundle(BaseHTTPRequestHandler):
-    """Loopback FHIR server answering our templates from one patient's resources, with a fixed delay per query."""
-
-    resources: ClassVar[dict[str, list[dict]]] = {}
-    delay = 0.05
-
-    def do_GET(self) -> None:
-        time.sleep(self.delay)
-        path = urlsplit(self.path).path.strip("/").split("/")
-        kind = path[1] if len(path) > 1 else ""
-        items = self.resources.get(kind, [])
-        body = items[0] if len(path) > 2 and items else {"resourceType": "Bundle", "type": "searchset",
-                                                         "entry": [{"resource": r} for r in items]}
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/fhir+json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
@@ -175,22 +151,23 @@ def main() -> int:
     for pid in sorted(after):
         print(f"  worker {pid}: {before.get(pid, 0):.1f} MB -> {after[pid]:.1f} MB")
 
-    resources = bodies["Eliseo Cummings"][0]
-    FhirFromBundle.resources = {}
-    for r in resources:
-        FhirFromBundle.resources.setdefault(r["resourceType"], []).append(r)
-    fhir = ThreadingHTTPServer(("127.0.0.1", 0), FhirFromBundle)
-    threading.Thread(target=fhir.serve_forever, daemon=True).start()
+    resources = bodies[name][0]
     request = request_for(resources)
-    del request["prefetch"]
-    request["fhirServer"] = f"http://127.0.0.1:{fhir.server_port}/fhir"
-    request["fhirAuthorization"] = {"access_token": "bench", "token_type": "Bearer", "scope": "patient/*.read",
-                                    "subject": "bench", "expires_in": 300}
-    no_prefetch = sequential(ours_url + HOOK, json.dumps(request).encode(), 30)
-    print(f"\nno prefetch, 8 FHIR queries against a loopback server answering each in {FhirFromBundle.delay * 1000:.0f}"
-          f" ms ({name}): p50 {pct(no_prefetch, 50):.1f} ms (sum of queries {8 * FhirFromBundle.delay * 1000:.0f} ms,"
-          f" slowest single {FhirFromBundle.delay * 1000:.0f} ms)")
-    fhir.shutdown()
+    prefetch = request.pop("prefetch")
+    with ScriptedFhirServer() as fhir:
+        fhir.routes["/fhir/Patient/"] = (200, prefetch["patient"], FHIR_DELAY)
+        for key, template in Registry(load()).services[0].prefetch.items():
+            if "?" in template:
+                fhir.routes["/fhir/" + template.split("?")[0]] = (200, prefetch[key], FHIR_DELAY)
+        request["fhirServer"] = fhir.base
+        request["fhirAuthorization"] = {"access_token": "bench", "token_type": "Bearer", "scope": "patient/*.read",
+                                        "subject": "bench", "expires_in": 300}
+        no_prefetch = sequential(ours_url + HOOK, json.dumps(request).encode(), 30)
+    queries = len(fhir.requests) // (30 + 10)  # 10 warm-up + 30 measured calls
+    delay_ms = FHIR_DELAY * 1000
+    print(f"\nno prefetch, {queries} FHIR queries against a loopback server answering each in {delay_ms:.0f} ms "
+          f"({name}): p50 {pct(no_prefetch, 50):.1f} ms (sum of queries {queries * delay_ms:.0f} ms, "
+          f"slowest single {delay_ms:.0f} ms)")
     for proc in (ours, floor):
         proc.terminate()
         proc.wait(timeout=10)
