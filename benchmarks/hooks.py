@@ -4,7 +4,8 @@
 
 Prints sequential p50/p95 per patient size with the ratio ours/floor, locust throughput for both, peak RSS per
 worker before and after a soak, time from process start to the first answered discovery, and the no-prefetch
-path against a loopback FHIR server (total vs. slowest single query). Needs ../shared/fhir-data.
+path against a scripted loopback FHIR server with a fixed delay and against Medplum's FHIR engine (total vs.
+slowest single query vs. their sum). Needs ../shared/fhir-data; Medplum needs `npm ci --prefix tests/fhir_server`.
 """
 from __future__ import annotations
 
@@ -96,6 +97,41 @@ def locust(host: str, body_path: Path, seconds: int, users: int) -> tuple[float,
     return float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"])
 
 
+def medplum_no_prefetch(ours_url: str, path: Path, name: str) -> None:
+    """No-prefetch hook calls against Medplum's engine (tests/fhir_server) vs. the same queries sent directly."""
+    server = ROOT / "tests/fhir_server/server.mjs"
+    if not (ROOT / "tests/fhir_server/node_modules/@medplum").is_dir():
+        print("\nMedplum not installed (npm ci --prefix tests/fhir_server): no-prefetch vs. real FHIR server skipped")
+        return
+    proc = subprocess.Popen(["node", str(server), "--token", "bench", str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{proc.stdout.readline().split()[1]}/fhir/0"
+        request = request_for(resources_of(read_json(path)))
+        del request["prefetch"]
+        request["fhirServer"] = base
+        request["fhirAuthorization"] = {"access_token": "bench", "token_type": "Bearer", "scope": "patient/*.read",
+                                        "subject": "bench", "expires_in": 300}
+        session = requests.Session()
+        headers = {"Authorization": "Bearer bench", "Accept": "application/fhir+json"}
+        singles = {}
+        for key, template in Registry(load()).services[0].prefetch.items():
+            url = f"{base}/{template.replace('{{context.patientId}}', request['context']['patientId'])}"
+            times = []
+            for _ in range(20):
+                t = time.perf_counter()
+                session.get(url, headers=headers).raise_for_status()
+                times.append((time.perf_counter() - t) * 1000)
+            singles[key] = statistics.median(times)
+        total = sequential(ours_url + HOOK, json.dumps(request).encode(), 30)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    slowest = max(singles, key=singles.get)
+    print(f"\nno prefetch against Medplum's FHIR engine ({name}, {len(singles)} queries): hook p50 "
+          f"{pct(total, 50):.1f} ms, p95 {pct(total, 95):.1f} ms; each query alone, median: slowest {slowest} "
+          f"{singles[slowest]:.1f} ms, sum {sum(singles.values()):.1f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
@@ -168,6 +204,7 @@ def main() -> int:
     print(f"\nno prefetch, {queries} FHIR queries against a loopback server answering each in {delay_ms:.0f} ms "
           f"({name}): p50 {pct(no_prefetch, 50):.1f} ms (sum of queries {queries * delay_ms:.0f} ms, "
           f"slowest single {delay_ms:.0f} ms)")
+    medplum_no_prefetch(ours_url, next((FHIR_DATA / PATIENTS[1][1]).parent.glob(Path(PATIENTS[1][1]).name)), name)
     for proc in (ours, floor):
         proc.terminate()
         proc.wait(timeout=10)
