@@ -18,6 +18,7 @@ from .services import Registry
 EXT_SKIPPED = "org.backpain-cds.skipped-resources"
 EXT_SKIPPED_DETAIL = "org.backpain-cds.skipped"
 EXT_FETCHED = "org.backpain-cds.fetched-prefetch"
+EXT_LENIENT = "org.backpain-cds.leniently-read-resources"
 EXT_AS_OF = "org.backpain-cds.evaluation-date"
 
 
@@ -59,6 +60,8 @@ def respond(cards: list[dict[str, Any]], record: PatientRecord, fetched: list[st
         extension[EXT_SKIPPED_DETAIL] = [
             {k: v for k, v in (("resourceType", s.resource_type), ("id", s.id), ("reason", s.reason)) if v}
             for s in record.skipped]
+    if record.lenient:
+        extension[EXT_LENIENT] = record.lenient  # used without an invalid optional element
     if fetched:
         extension[EXT_FETCHED] = fetched
     return {"cards": cards, "extension": extension}

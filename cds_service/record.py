@@ -250,6 +250,14 @@ def _raw_codes(concept: Any, element: str = "code") -> list[Code]:
     return [c for c in found if c is not None]
 
 
+def _reject_older_status_shape(res: dict[str, Any]) -> None:
+    """Raise Unreadable for a DSTU2/STU3 status written as a plain string ("resolved"): dropping it would make
+    the resource look active, a misreading rather than a lenient reading."""
+    for element in ("clinicalStatus", "verificationStatus"):
+        if isinstance(res.get(element), str):
+            raise Unreadable(f"{element} is a string (a DSTU2/STU3 {res['resourceType']}); send R4 resources")
+
+
 def _float(value: Any) -> float | None:
     try:
         return float(value) if value is not None else None
@@ -317,6 +325,7 @@ class RecordBuilder:
     def _condition(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         if not self._relevant(_raw_codes(res.get("code"))):
             return
+        _reject_older_status_shape(res)
         p = self._parsed(res, ("id", "code", "clinicalStatus", "verificationStatus", "onsetDateTime", "onsetPeriod",
                                "recordedDate", "abatementDateTime", "abatementPeriod"), required=("code",))
         if _status_code(p.get("verificationStatus")) in NOT_COUNTING_VERIFICATION:
@@ -412,6 +421,7 @@ class RecordBuilder:
     def _allergy(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         if not self._relevant(_raw_codes(res.get("code"))):
             return
+        _reject_older_status_shape(res)
         p = self._parsed(res, ("code", "clinicalStatus", "verificationStatus"), required=("code",))
         if _status_code(p.get("clinicalStatus")) not in (None, "active"):
             return

@@ -79,3 +79,31 @@ def test_evaluate_cli_same_path_as_http(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     bad = subprocess.run([exe, "evaluate", str(tmp_path / "bad.json")], env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "not valid JSON" in bad.stderr
+
+
+def test_evaluate_cli_fetches_missing_prefetch_from_an_allowlisted_server(tmp_path):
+    """`evaluate` with no prefetch goes through the same FHIR client as HTTP, with the bearer token."""
+    import json
+
+    from tests.fhir_builders import bundle, patient
+    from tests.fhir_server import ScriptedFhirServer
+
+    exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
+    with ScriptedFhirServer() as fhir:
+        fhir.routes["/fhir/Patient/"] = (200, patient(), 0)
+        fhir.routes["/fhir/Condition"] = (200, bundle([lbp(onset_days=10)]), 0)
+        for kind in ("Observation", "MedicationRequest", "MedicationStatement", "AllergyIntolerance",
+                     "ServiceRequest", "Procedure"):
+            fhir.routes[f"/fhir/{kind}"] = (200, bundle([]), 0)
+        body = hook_request([])
+        del body["prefetch"]
+        body["fhirServer"] = fhir.base
+        body["fhirAuthorization"] = {"access_token": "cli-token", "token_type": "Bearer", "scope": "patient/*.read",
+                                     "subject": "backpain-cds", "expires_in": 300}
+        (tmp_path / "req.json").write_text(json.dumps(body))
+        env = {**os.environ, "BACKPAIN_CDS_DATA_DIR": str(tmp_path), "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": fhir.base}
+        result = subprocess.run([exe, "evaluate", str(tmp_path / "req.json"), "--as-of", "2026-11-27"], env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "nsaid-first-line" in {c["source"]["topic"]["code"] for c in json.loads(result.stdout)["cards"]}
+    assert {h.get("Authorization") for _, h in fhir.requests} == {"Bearer cli-token"}

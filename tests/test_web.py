@@ -149,6 +149,23 @@ def test_leniently_parsed_resource_still_fires_red_flag(client):
     assert any(c["source"]["topic"]["code"] == "red-flags" and c["indicator"] == "critical" for c in cards)
 
 
+def test_stu3_string_status_is_reported_not_read_as_active(client):
+    stu3 = {"resourceType": "Condition", "id": "stu3", "clinicalStatus": "resolved",
+            "subject": {"reference": "Patient/pt-1"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "386661006"}]}}
+    body = client.post(PV, json=hook_request([lbp(), stu3])).get_json()
+    assert not any(c["source"]["topic"]["code"] == "red-flags" for c in body["cards"])
+    assert body["extension"]["org.backpain-cds.skipped"] == [
+        {"resourceType": "Condition", "id": "stu3", "reason": "clinicalStatus is a string (a DSTU2/STU3 Condition); "
+                                                                "send R4 resources"}]
+
+
+def test_lenient_reads_are_counted(client):
+    odd = lbp() | {"recordedDate": "last week"}  # an optional element we read is invalid: used without it, counted
+    body = client.post(PV, json=hook_request([odd])).get_json()
+    assert body["cards"] and body["extension"]["org.backpain-cds.leniently-read-resources"] == 1
+
+
 def feedback_item(**kw):
     item = {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z",
             "overrideReason": {"reason": {"code": "not-applicable", "system": "https://x"}}}
