@@ -1,4 +1,6 @@
 """The floor: a one-route Flask app that only parses the JSON body (orjson, as ours does) and returns no cards."""
+import gc
+
 import orjson
 from flask import Flask, Response, request
 
@@ -14,3 +16,6 @@ def hook(service_id: str) -> Response:
 @app.get("/cds-services")
 def discovery() -> Response:
     return Response(b'{"services":[]}', mimetype="application/json")
+
+
+gc.freeze()  # the same GC setting as `backpain-cds serve`, so the ratio compares work, not GC policy

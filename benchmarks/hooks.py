@@ -150,7 +150,8 @@ def main() -> int:
     ours_port, floor_port = free_port(), free_port()
     ours, ours_start = start([str(BIN / "backpain-cds"), "serve", "--port", str(ours_port), "--workers",
                               str(args.workers)], ours_port, env)
-    floor, floor_start = start([str(BIN / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{floor_port}",
+    floor, floor_start = start([str(BIN / "gunicorn"), "-w", str(args.workers), "-k", "gthread", "--threads", "1",
+                                "--keep-alive", "5", "-b", f"127.0.0.1:{floor_port}",
                                 "--chdir", str(ROOT / "benchmarks"), "floor_app:app"], floor_port, env)
     ours_url, floor_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
     print(f"machine: {os.cpu_count()} cores; {args.workers} gunicorn workers each; Python {sys.version.split()[0]}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from dataclasses import replace
 from datetime import date
@@ -20,12 +21,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from . import create_app
 
     app = create_app(settings)  # fail fast in the master on bad settings or knowledge
+    # Everything loaded so far (Flask, fhir.resources models, knowledge) lives as long as the process: keep it
+    # out of the cyclic GC, which otherwise walks it on every collection a large request triggers (half the time
+    # of a 3,000-resource hook call), and leave the pages shared with the forked workers.
+    gc.freeze()
 
     class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers or settings.workers)
-            self.cfg.set("worker_class", "sync")
+            self.cfg.set("worker_class", "gthread")  # keeps EHR connections alive; sync closes each one
+            self.cfg.set("threads", 1)  # hook calls are CPU-bound: parallelism comes from workers, not the GIL
             self.cfg.set("keepalive", 5)
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", None)  # the app logs hook calls without PHI; URLs carry none either
