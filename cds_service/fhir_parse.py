@@ -11,6 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
+import orjson
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.dosage import Dosage
 from fhir.resources.R4B.period import Period
@@ -76,7 +77,29 @@ class Parsed:
 STRING_ELEMENTS = frozenset({"id", "status", "intent"})
 
 
-def _element(name: str, value: Any) -> Any:
+Memo = dict[tuple[type, bytes], Any]  # per-request: (model, element JSON) -> validated model or the error
+
+
+def validate(model: type, value: Any, memo: Memo) -> Any:
+    """`model.model_validate(value)`, once per distinct element JSON within a request (a record repeats the
+    same statuses and drug concepts many times); raises the same ValidationError for an invalid element."""
+    try:
+        key = (model, orjson.dumps(value))
+    except TypeError:
+        return model.model_validate(value)
+    found = memo.get(key)
+    if found is None:
+        try:
+            found = model.model_validate(value)
+        except (ValidationError, ValueError) as exc:
+            found = exc
+        memo[key] = found
+    if isinstance(found, Exception):
+        raise found
+    return found
+
+
+def _element(name: str, value: Any, memo: Memo) -> Any:
     if name in STRING_ELEMENTS:
         if not isinstance(value, str):
             raise Unreadable(name)
@@ -87,14 +110,15 @@ def _element(name: str, value: Any) -> Any:
             if to_date(value) is None:
                 raise Unreadable(name)
             return value
-        return model.model_validate(value)
+        return validate(model, value, memo)
     model = LIST_ELEMENTS[name]
     if not isinstance(value, list):
         raise Unreadable(name)
-    return [item if model is None else model.model_validate(item) for item in value]
+    return [item if model is None else validate(model, item, memo) for item in value]
 
 
-def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
+def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = (), memo: Memo | None = None,
+          ) -> Parsed:
     """Validate the `needed` elements of `raw` with their R4B models (only what the rules read).
 
     Raises Unreadable when a `required` element is absent or invalid; other invalid elements are left out and
@@ -106,7 +130,7 @@ def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...
         if raw.get(name) is None:
             continue
         try:
-            values[name] = _element(name, raw[name])
+            values[name] = _element(name, raw[name], {} if memo is None else memo)
         except (ValidationError, ValueError, TypeError):
             if name in required:
                 raise Unreadable(f"invalid {name}") from None

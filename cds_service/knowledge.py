@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -115,17 +115,46 @@ class Knowledge:
     topics: dict[str, Topic]
     mme_factors: dict[str, MmeFactor]
     products: dict[str, Product]
-    relevant_exact: frozenset[Code]
-    relevant_patterns: tuple[ValueSet, ...]
+    relevant: _Rules  # the union of every value set's include rules (excludes ignored: a superset is enough)
     activities: dict[str, dict[str, Any]]  # ActivityDefinitions: templates of the orders suggestions create
     opioid_ingredients: frozenset[str]  # RxNorm ingredient codes of opioids (factors and product targets)
+    medication_classes: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
+    relevance: dict[Code, bool] = field(default_factory=dict, repr=False)
 
     def vs(self, name: str) -> ValueSet:
         return self.value_sets[name]
 
-    def is_relevant(self, code: Code) -> bool:
-        """True when the code is in any of our value sets: the cheap first filter on plain JSON."""
-        return code in self.relevant_exact or any(code in v for v in self.relevant_patterns)
+    @cached_property
+    def medication_value_sets(self) -> tuple[ValueSet, ...]:
+        return tuple(v for v in self.value_sets.values() if any(s == RXNORM for s, _ in v.include.exact))
+
+    def classify_medication(self, rxnorm: tuple[str, ...]) -> frozenset[str]:
+        """Names of the medication value sets a drug is in, by its own code or its product's ingredient (0.5)."""
+        found = self.medication_classes.get(rxnorm)
+        if found is None:
+            found = self._classify(rxnorm)
+            if len(self.medication_classes) < CACHE_LIMIT:  # bounded: codes come from requests
+                self.medication_classes[rxnorm] = found
+        return found
+
+    def _classify(self, rxnorm: tuple[str, ...]) -> frozenset[str]:
+        codes = {(RXNORM, c) for c in rxnorm}
+        codes |= {(RXNORM, self.products[c].ingredient) for c in rxnorm if c in self.products}
+        return frozenset(v.name for v in self.medication_value_sets if any(code in v for code in codes))
+
+    def is_relevant_raw(self, system: Any, code: Any) -> bool:
+        """True when a coding, as sent, is in any of our value sets: the cheap first filter on plain JSON.
+        False when system or code is missing or not a string."""
+        if not isinstance(system, str) or not isinstance(code, str):
+            return False
+        key = (system, code)
+        found = self.relevance.get(key)
+        if found is None:
+            normal = normalise(system, code)
+            found = normal is not None and self.relevant.matches(*normal)
+            if len(self.relevance) < CACHE_LIMIT:  # bounded: codes come from requests
+                self.relevance[key] = found
+        return found
 
 
 def _compile(parts: list[dict[str, Any]], displays: dict[Code, str]) -> _Rules:
@@ -197,9 +226,12 @@ def load() -> Knowledge:
                 props = {p["property"].rsplit("#", 1)[1]: p["value"] for p in target.get("product", [])}
                 strength, unit = _quantity(props["strength"])
                 products[element["code"]] = Product(target["code"], strength, unit, props["form"])
-    exact = frozenset().union(*(v.include.exact for v in value_sets.values()))
-    with_rules = tuple(v for v in value_sets.values() if v.include.prefixes or v.include.patterns)
+    includes = [v.include for v in value_sets.values()]
+    relevant = _Rules(frozenset().union(*(r.exact for r in includes)),
+                      {system: tuple(p for r in includes for p in r.prefixes.get(system, ()))
+                       for system in {s for r in includes for s in r.prefixes}},
+                      {system: tuple(p for r in includes for p in r.patterns.get(system, ()))
+                       for system in {s for r in includes for s in r.patterns}})
     activities = {a["id"]: a for a in _read_dir("ActivityDefinition")}
     ingredients = frozenset(factors) | {p.ingredient for p in products.values()}
-    return Knowledge(value_sets, topics_cs["url"], topics, factors, products, exact, with_rules, activities,
-                     ingredients)
+    return Knowledge(value_sets, topics_cs["url"], topics, factors, products, relevant, activities, ingredients)

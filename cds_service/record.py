@@ -7,15 +7,16 @@ clinical reference.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.dosage import Dosage
 
-from .fhir_parse import Parsed, Unreadable, parse, to_date
+from .fhir_parse import Memo, Parsed, Unreadable, parse, to_date, validate
 from .hook_request import HookContext
 from .knowledge import RXNORM, Code, Knowledge, ValueSet, normalise
 
@@ -26,6 +27,9 @@ NOT_COUNTING_VERIFICATION = frozenset({"entered-in-error", "refuted"})
 FINAL_OBSERVATION = frozenset({"final", "amended", "corrected"})
 DRAFT_MED_STATUS = frozenset({"draft", "active"})
 # DSTU2/STU3 resource types that mean a client sent the wrong FHIR version (checklist section 9).
+# The longest look-back any rule applies to an Observation (labs and PHQ screens: 365 days); older ones are
+# passed over unparsed. tests/test_record.py checks every rule's window against it.
+OBSERVATION_WINDOW_DAYS = 365
 WRONG_VERSION_TYPES = frozenset({"MedicationOrder", "ProcedureRequest", "DiagnosticOrder", "ReferralRequest"})
 
 
@@ -83,7 +87,8 @@ class MedicationFact:
     display: str
     start: date | None
     end: date | None
-    dosage: Any  # fhir.resources Dosage or None
+    classes: frozenset[str]  # names of the medication value sets this drug is in
+    raw_dosage: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     based_on: tuple[str, ...] = ()
     reason_codes: frozenset[Code] = frozenset()
     selected: bool = False
@@ -95,6 +100,17 @@ class MedicationFact:
     @cached_property
     def rxnorm(self) -> tuple[str, ...]:
         return tuple(code for system, code in self.codes if system == RXNORM)
+
+    @cached_property
+    def dosage(self) -> Dosage | None:
+        """The first dosage as an R4B Dosage, validated on first use (only the MME calculator reads it);
+        None when absent or invalid."""
+        if self.raw_dosage is None:
+            return None
+        try:
+            return Dosage.model_validate(self.raw_dosage)
+        except ValueError:
+            return None
 
     def is_current(self, today: date) -> bool:
         """Current (0.3): drafts; active requests; active statements whose period has not ended."""
@@ -171,16 +187,9 @@ class PatientRecord:
         """De-duplicated medications whose drug or ingredient is in `vs`; current ones only unless asked."""
         key = ("medications", vs, today, current)
         if key not in self.memo:
-            value_set = self.kb.vs(vs)
-            meds = [m for m in self.deduplicated() if self.is_med_in(m, value_set)]
+            meds = [m for m in self.deduplicated() if vs in m.classes]
             self.memo[key] = [m for m in meds if m.is_current(today)] if current else meds
         return self.memo[key]
-
-    def is_med_in(self, med: MedicationFact, value_set: ValueSet) -> bool:
-        if _any_in(med.codes, value_set):
-            return True
-        products = self.kb.products
-        return any((RXNORM, products[c].ingredient) in value_set for c in med.rxnorm if c in products)
 
     def drafts(self) -> list[MedicationFact | OrderFact]:
         """Every usable draft order of this hook call."""
@@ -235,8 +244,8 @@ def _status_code(concept: Any) -> str | None:
     return next((c.code for c in (concept.coding or []) if c.code), None)
 
 
-def _raw_codes(concept: Any, element: str = "code") -> list[Code]:
-    """Codes of a plain-JSON CodeableConcept, without validation: the cheap first filter.
+def _codings(concept: Any, element: str) -> list[Any]:
+    """The `coding` list of a plain-JSON CodeableConcept, without validation: the cheap first filter.
 
     Raises Unreadable when the element has the wrong shape, so a resource we cannot classify is reported
     rather than silently passed over (it might have been a red flag).
@@ -246,8 +255,7 @@ def _raw_codes(concept: Any, element: str = "code") -> list[Code]:
     codings = concept.get("coding", []) if isinstance(concept, dict) else None
     if not isinstance(codings, list):
         raise Unreadable(f"unreadable {element}")
-    found = (normalise(c.get("system"), c.get("code")) for c in codings if isinstance(c, dict))
-    return [c for c in found if c is not None]
+    return codings
 
 
 def _reject_older_status_shape(res: dict[str, Any]) -> None:
@@ -256,6 +264,16 @@ def _reject_older_status_shape(res: dict[str, Any]) -> None:
     for element in ("clinicalStatus", "verificationStatus"):
         if isinstance(res.get(element), str):
             raise Unreadable(f"{element} is a string (a DSTU2/STU3 {res['resourceType']}); send R4 resources")
+
+
+def _raw_observation_date(res: dict[str, Any]) -> str | None:
+    """The Observation's date as sent (effectiveDateTime, effectivePeriod.start or issued), unvalidated."""
+    period = res.get("effectivePeriod")
+    for value in (res.get("effectiveDateTime"), period.get("start") if isinstance(period, dict) else None,
+                  res.get("issued")):
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def _float(value: Any) -> float | None:
@@ -268,12 +286,14 @@ def _float(value: Any) -> float | None:
 class RecordBuilder:
     """Collects resources from prefetch values and draft orders into one PatientRecord."""
 
-    def __init__(self, kb: Knowledge, context: HookContext) -> None:
+    def __init__(self, kb: Knowledge, context: HookContext, today: date) -> None:
         self.kb = kb
         self.context = context
+        self.observations_since = (today - timedelta(days=OBSERVATION_WINDOW_DAYS)).isoformat()
         self.record = PatientRecord(kb, context.patient_id)
         self._medications: dict[str, dict[str, Any]] = {}
         self._patient_matched = False
+        self._memo: Memo = {}  # validated elements of this request, by JSON
 
     # -- entry points ---------------------------------------------------------------------------------------
     def build(self, values: Iterable[Any]) -> PatientRecord:
@@ -307,12 +327,14 @@ class RecordBuilder:
         log.warning("skipped resource %s/%s: %s", res.get("resourceType"), rid, reason)
 
     def _parsed(self, res: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
-        parsed = parse(res, needed, required)
+        parsed = parse(res, needed, required, self._memo)
         self.record.lenient += parsed.lenient
         return parsed
 
-    def _relevant(self, codes: Iterable[Code]) -> bool:
-        return any(self.kb.is_relevant(c) for c in codes)
+    def _relevant(self, concept: Any, element: str = "code") -> bool:
+        """Does this plain-JSON CodeableConcept carry a code from any of our value sets?"""
+        relevant = self.kb.is_relevant_raw
+        return any(isinstance(c, dict) and relevant(c.get("system"), c.get("code")) for c in _codings(concept, element))
 
     def _patient(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         """Age comes from the context's Patient; another Patient only fills in while none has matched."""
@@ -323,7 +345,7 @@ class RecordBuilder:
         self._patient_matched = is_context_patient
 
     def _condition(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
-        if not self._relevant(_raw_codes(res.get("code"))):
+        if not self._relevant(res.get("code")):
             return
         _reject_older_status_shape(res)
         p = self._parsed(res, ("id", "code", "clinicalStatus", "verificationStatus", "onsetDateTime", "onsetPeriod",
@@ -339,8 +361,11 @@ class RecordBuilder:
             abatement=p.date("abatementDateTime") or (to_date(abatement_period.end) if abatement_period else None)))
 
     def _observation(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
-        if res.get("status") not in FINAL_OBSERVATION or not self._relevant(_raw_codes(res.get("code"))):
+        if res.get("status") not in FINAL_OBSERVATION or not self._relevant(res.get("code")):
             return
+        when = _raw_observation_date(res)
+        if when is None or when[:10] < self.observations_since:  # ISO dates compare as strings
+            return  # outside every rule's window: not worth validating
         p = self._parsed(res, ("id", "status", "code", "valueQuantity", "valueCodeableConcept", "effectiveDateTime",
                                "effectivePeriod", "issued", "referenceRange"), required=("code",))
         quantity, period = p.get("valueQuantity"), p.get("effectivePeriod")
@@ -374,37 +399,37 @@ class RecordBuilder:
         if draft and concept is None:
             self._skip(res, "draft order without a medication yet")
             return
-        if not self._relevant(_raw_codes(concept, "medication")):
+        if not self._relevant(concept, "medication"):
             return
         status = res.get("status")
         if draft and status not in DRAFT_MED_STATUS and status is not None:
             return
         is_request = res["resourceType"] == "MedicationRequest"
-        needed = (("id", "status", "authoredOn", "dosageInstruction", "reasonCode") if is_request else
-                  ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "dosage", "basedOn",
-                   "reasonCode"))
+        needed = (("id", "status", "authoredOn", "reasonCode") if is_request else
+                  ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode"))
         p = self._parsed(res, needed)
         try:
-            medication = CodeableConcept.model_validate(concept)
+            medication = validate(CodeableConcept, concept, self._memo)
         except ValueError:
             raise Unreadable("invalid medication code") from None
-        dosages = p.get("dosageInstruction" if is_request else "dosage") or []
+        dosages = res.get("dosageInstruction" if is_request else "dosage")
+        first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
+        codes = _codes(medication)
         period = p.get("effectivePeriod")
         start = (p.date("authoredOn") if is_request else
                  (to_date(period.start) if period and period.start else None) or p.date("effectiveDateTime"))
         self.record.medications.append(MedicationFact(
             resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
-            codes=_codes(medication), display=_display(medication), start=start,
+            codes=codes, display=_display(medication), start=start,
             end=to_date(period.end) if period and period.end else None,
-            dosage=dosages[0] if dosages else None,
+            classes=self.kb.classify_medication(tuple(c for s, c in codes if s == RXNORM)), raw_dosage=first_dosage,
             based_on=tuple(r.reference for r in (p.get("basedOn") or []) if r.reference),
             reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
             selected=selected))
 
     def _order(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
-        codes = _raw_codes(res.get("code"))
         is_procedure = res["resourceType"] == "Procedure"
-        if not self._relevant(codes):
+        if not self._relevant(res.get("code")):
             return
         needed = ("id", "status", "code", "performedDateTime", "performedPeriod") if is_procedure else (
             "id", "status", "code", "authoredOn", "reasonCode")
@@ -419,7 +444,7 @@ class RecordBuilder:
             selected=selected, raw=res))
 
     def _allergy(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
-        if not self._relevant(_raw_codes(res.get("code"))):
+        if not self._relevant(res.get("code")):
             return
         _reject_older_status_shape(res)
         p = self._parsed(res, ("code", "clinicalStatus", "verificationStatus"), required=("code",))
@@ -438,18 +463,23 @@ _HANDLERS = {
 }
 
 
-def _flatten(value: Any) -> Iterator[dict[str, Any]]:
-    """Resources in a prefetch value: the resource itself, or the entries of a Bundle."""
-    if not isinstance(value, dict):
-        return
-    if value.get("resourceType") == "Bundle":
-        for entry in value.get("entry") or ():
-            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-                yield from _flatten(entry["resource"])
-    elif isinstance(value.get("resourceType"), str):
-        yield value
+def _flatten(value: Any) -> list[dict[str, Any]]:
+    """Resources in a prefetch value: the resource itself, or the entries of a Bundle (nested Bundles too)."""
+    found: list[dict[str, Any]] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, dict) or not isinstance(item.get("resourceType"), str):
+            continue
+        if item["resourceType"] != "Bundle":
+            found.append(item)
+            continue
+        entries = item.get("entry") or ()
+        pending.extend(e["resource"] for e in reversed(entries) if isinstance(e, dict) and "resource" in e)
+    return found
 
 
-def build_record(kb: Knowledge, context: HookContext, values: Iterable[Any]) -> PatientRecord:
-    """Build the record from prefetch values (resources or Bundles) plus the context's draft orders."""
-    return RecordBuilder(kb, context).build(values)
+def build_record(kb: Knowledge, context: HookContext, values: Iterable[Any], today: date) -> PatientRecord:
+    """Build the record from prefetch values (resources or Bundles) plus the context's draft orders, as of
+    `today` (Observations older than any rule's window are passed over)."""
+    return RecordBuilder(kb, context, today).build(values)

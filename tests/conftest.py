@@ -57,7 +57,7 @@ def cards_for(resources: list[dict[str, Any]], hook: str = "patient-view", **kw:
 
     service = next(s for s in Registry(kb).services if s.hook == hook)
     values, _ = resolve(service, request, lambda r, q: {})
-    record = build_record(kb, request.context, values.values())
+    record = build_record(kb, request.context, values.values(), TODAY)
     return rules.evaluate(record, request.context, TODAY)
 
 

@@ -37,13 +37,32 @@ def patient_files() -> list[Path]:
     return sorted(p for folder in PATIENT_FOLDERS for p in (FHIR_DATA / folder).glob("*.json"))
 
 
+def _template_codes() -> frozenset[tuple[str, str]]:
+    """The system|code pairs our Observation template asks for (an EHR answers with only these)."""
+    from cds_service.knowledge import load
+    from cds_service.services import prefetch_templates
+
+    query = prefetch_templates(load())["observations"]
+    codes = next(p for p in query.split("?", 1)[1].split("&") if p.startswith("code=")).removeprefix("code=")
+    return frozenset(tuple(c.split("|", 1)) for c in codes.split(","))  # type: ignore[misc]
+
+
+def _asked_for(resource: dict[str, Any], codes: frozenset[tuple[str, str]]) -> bool:
+    if resource.get("resourceType") != "Observation":
+        return True
+    codings = (resource.get("code") or {}).get("coding") or []
+    return any((c.get("system"), c.get("code")) in codes for c in codings if isinstance(c, dict))
+
+
 def request_for(resources: list[dict[str, Any]], hook: str = "patient-view",
                 draft_orders: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A hook request whose prefetch answers our own discovery templates from these resources."""
+    """A hook request whose prefetch answers our own discovery templates from these resources, as an EHR would
+    (the Observation template's code filter applied)."""
     patient = next(r for r in resources if r.get("resourceType") == "Patient")
+    codes = _template_codes()
     grouped: dict[str, list[dict[str, Any]]] = {key: [] for key in set(KEYS_BY_TYPE.values())}
     for r in resources:
-        if r.get("resourceType") in KEYS_BY_TYPE:
+        if r.get("resourceType") in KEYS_BY_TYPE and _asked_for(r, codes):
             grouped[KEYS_BY_TYPE[r["resourceType"]]].append(r)
     prefetch: dict[str, Any] = {"patient": patient, **{k: bundle(v) for k, v in grouped.items()}}
     context: dict[str, Any] = {"userId": "Practitioner/example", "patientId": patient.get("id", "unknown")}

@@ -10,8 +10,8 @@ LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 month
 
 def current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
     """Current opioid analgesics (5.2), de-duplicated; buprenorphine for opioid use disorder is not one."""
-    moud = record.kb.vs("opioid-use-disorder-treatment")
-    return [m for m in record.medications_in("opioid-analgesics", today) if not record.is_med_in(m, moud)]
+    return [m for m in record.medications_in("opioid-analgesics", today)
+            if "opioid-use-disorder-treatment" not in m.classes]
 
 
 def exclusion(record: PatientRecord, today: date) -> str | None:

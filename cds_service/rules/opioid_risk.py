@@ -2,6 +2,7 @@
 (clinical reference 5.3)."""
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import date, timedelta
 
 from ..cards import COMMON_OVERRIDES, Card, Indicator
@@ -34,6 +35,7 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     points = []
     history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
                if m.status not in NOT_USE and not m.draft and m.start]
+    starts = sorted(m.start for m in history)  # type: ignore[type-var]
     first_use: dict[str, date] = {}  # earliest start per opioid ingredient, any order status that means use
     for m in history:
         for ingredient in _ingredients(record, m):
@@ -47,9 +49,8 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
                           "least every 3 months.")
         if _is_extended_release(record, med):
             ref = med.start or today
-            prior = [m for m in history if m is not med and m.start and
-                     ref - timedelta(days=NAIVE_LOOKBACK_DAYS) <= m.start < ref]
-            if not prior:
+            window_start = ref - timedelta(days=NAIVE_LOOKBACK_DAYS)
+            if bisect_left(starts, ref) == bisect_left(starts, window_start):  # no opioid started in [ref-90, ref)
                 points.append(f"Extended-release/long-acting {med.display} in an opioid-naive patient: not "
                               "recommended (CDC 2022 Rec 3); start with immediate-release opioids if any.")
     ep = episode(record, today)
