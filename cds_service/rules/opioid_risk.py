@@ -40,7 +40,10 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     for m in history:
         for ingredient in _ingredients(record, m):
             first_use[ingredient] = min(first_use.get(ingredient, m.start), m.start)  # type: ignore[type-var]
-    for med in opioids:
+    first_orders: dict[tuple[str, ...], MedicationFact] = {}  # one line per drug, not per renewal
+    for med in sorted(opioids, key=lambda m: m.start or today):
+        first_orders.setdefault(med.rxnorm or (med.display,), med)
+    for med in first_orders.values():
         same = [first_use[i] for i in _ingredients(record, med) if i in first_use]
         if med.start:
             same.append(med.start)
