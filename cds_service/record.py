@@ -294,6 +294,7 @@ class RecordBuilder:
         self._medications: dict[str, dict[str, Any]] = {}
         self._patient_matched = False
         self._memo: Memo = {}  # validated elements of this request, by JSON
+        self._drugs: dict[int, tuple[frozenset[Code], str, frozenset[str]]] = {}  # by validated concept
 
     # -- entry points ---------------------------------------------------------------------------------------
     def build(self, values: Iterable[Any]) -> PatientRecord:
@@ -394,6 +395,21 @@ class RecordBuilder:
             med = self._medications.get(ref) or self._medications.get("Medication/" + ref.rsplit("/", 1)[-1])
         return med.get("code") if med else None
 
+    def _drug(self, concept: Any) -> tuple[frozenset[Code], str, frozenset[str]]:
+        """Codes, display and value-set classes of a medication concept, worked out once per distinct concept
+        in a request (a long history repeats the same drug); raises Unreadable for an invalid concept."""
+        try:
+            medication = validate(CodeableConcept, concept, self._memo)  # memoised: same object for same JSON
+        except ValueError:
+            raise Unreadable("invalid medication code") from None
+        found = self._drugs.get(id(medication))
+        if found is None:
+            codes = _codes(medication)
+            found = (codes, _display(medication), self.kb.classify_medication(
+                tuple(c for s, c in codes if s == RXNORM)))
+            self._drugs[id(medication)] = found
+        return found
+
     def _medication(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         concept = self._medication_concept(res)
         if draft and concept is None:
@@ -408,21 +424,16 @@ class RecordBuilder:
         needed = (("id", "status", "authoredOn", "reasonCode") if is_request else
                   ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode"))
         p = self._parsed(res, needed)
-        try:
-            medication = validate(CodeableConcept, concept, self._memo)
-        except ValueError:
-            raise Unreadable("invalid medication code") from None
+        codes, display, classes = self._drug(concept)
         dosages = res.get("dosageInstruction" if is_request else "dosage")
         first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
-        codes = _codes(medication)
         period = p.get("effectivePeriod")
         start = (p.date("authoredOn") if is_request else
                  (to_date(period.start) if period and period.start else None) or p.date("effectiveDateTime"))
         self.record.medications.append(MedicationFact(
             resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
-            codes=codes, display=_display(medication), start=start,
-            end=to_date(period.end) if period and period.end else None,
-            classes=self.kb.classify_medication(tuple(c for s, c in codes if s == RXNORM)), raw_dosage=first_dosage,
+            codes=codes, display=display, start=start,
+            end=to_date(period.end) if period and period.end else None, classes=classes, raw_dosage=first_dosage,
             based_on=tuple(r.reference for r in (p.get("basedOn") or []) if r.reference),
             reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
             selected=selected))

@@ -160,6 +160,16 @@ def test_stu3_string_status_is_reported_not_read_as_active(client):
                                                                 "send R4 resources"}]
 
 
+def test_invalid_drug_concept_is_skipped_and_reported_not_a_500(client):
+    from tests.fhir_builders import med_request
+    broken = med_request("1049621", "oxycodone", rid="bad-drug")
+    broken["medicationCodeableConcept"]["coding"][0]["display"] = 7  # a relevant code, an invalid concept
+    response = client.post(PV, json=hook_request([lbp(), broken]))
+    assert response.status_code == 200
+    assert response.get_json()["extension"]["org.backpain-cds.skipped"] == [
+        {"resourceType": "MedicationRequest", "id": "bad-drug", "reason": "invalid medication code"}]
+
+
 def test_lenient_reads_are_counted(client):
     odd = lbp() | {"recordedDate": "last week"}  # an optional element we read is invalid: used without it, counted
     body = client.post(PV, json=hook_request([odd])).get_json()
