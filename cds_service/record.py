@@ -333,9 +333,19 @@ class RecordBuilder:
         return parsed
 
     def _relevant(self, concept: Any, element: str = "code") -> bool:
-        """Does this plain-JSON CodeableConcept carry a code from any of our value sets?"""
-        relevant = self.kb.is_relevant_raw
-        return any(isinstance(c, dict) and relevant(c.get("system"), c.get("code")) for c in _codings(concept, element))
+        """Does this plain-JSON CodeableConcept carry a code from any of our value sets? (Runs once per resource
+        of the whole record, hence the plain loop and the direct cache lookup.)"""
+        known = self.kb.relevance
+        for coding in _codings(concept, element):
+            if isinstance(coding, dict):
+                key = (coding.get("system"), coding.get("code"))
+                try:
+                    hit = known.get(key)  # type: ignore[arg-type]
+                except TypeError:  # a code sent as an object or array: not one of ours
+                    continue
+                if hit or (hit is None and self.kb.is_relevant_raw(*key)):
+                    return True
+        return False
 
     def _patient(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         """Age comes from the context's Patient; another Patient only fills in while none has matched."""

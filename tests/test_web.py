@@ -170,6 +170,13 @@ def test_invalid_drug_concept_is_skipped_and_reported_not_a_500(client):
         {"resourceType": "MedicationRequest", "id": "bad-drug", "reason": "invalid medication code"}]
 
 
+def test_codes_of_the_wrong_json_type_are_not_a_500(client):
+    odd = lbp() | {"id": "odd"}
+    odd["code"]["coding"].insert(0, {"system": ["x"], "code": {"not": "a string"}})
+    response = client.post(PV, json=hook_request([odd]))
+    assert response.status_code == 200 and response.get_json()["cards"]
+
+
 def test_lenient_reads_are_counted(client):
     odd = lbp() | {"recordedDate": "last week"}  # an optional element we read is invalid: used without it, counted
     body = client.post(PV, json=hook_request([odd])).get_json()
