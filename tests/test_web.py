@@ -174,7 +174,9 @@ def test_codes_of_the_wrong_json_type_are_not_a_500(client):
     odd = lbp() | {"id": "odd"}
     odd["code"]["coding"].insert(0, {"system": ["x"], "code": {"not": "a string"}})
     response = client.post(PV, json=hook_request([odd]))
-    assert response.status_code == 200 and response.get_json()["cards"]
+    assert response.status_code == 200  # the whole code element is invalid: skipped and reported
+    assert response.get_json()["extension"]["org.backpain-cds.skipped"] == [
+        {"resourceType": "Condition", "id": "odd", "reason": "invalid code"}]
 
 
 def test_lenient_reads_are_counted(client):
