@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/hooks.py [--requests 200] [--load-seconds 15] [--soak 10000]
 
 Prints sequential p50/p95 per patient size (requests alternating between ours and the floor) with the ratio,
-locust throughput for both, peak RSS per
-worker before and after a soak, time from process start to the first answered discovery, and the no-prefetch
-path against a scripted loopback FHIR server with a fixed delay and against Medplum's FHIR engine (total vs.
-slowest single query vs. their sum). Needs ../shared/fhir-data; Medplum needs `npm ci --prefix tests/fhir_server`.
+locust throughput for both, peak RSS per worker before and after a soak, time from process start to the first
+answered discovery, and the no-prefetch path against a scripted loopback FHIR server with a fixed delay and
+against Medplum's FHIR engine (total vs. slowest single query vs. their sum). Needs ../shared/fhir-data;
+Medplum needs `npm ci --prefix tests/fhir_server`.
 """
 from __future__ import annotations
 

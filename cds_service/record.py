@@ -88,6 +88,7 @@ class MedicationFact:
     start: date | None
     end: date | None
     classes: frozenset[str]  # names of the medication value sets this drug is in
+    rxnorm: tuple[str, ...] = ()  # the RxNorm codes among `codes`
     raw_dosage: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     based_on: tuple[str, ...] = ()
     reason_codes: frozenset[Code] = frozenset()
@@ -96,10 +97,6 @@ class MedicationFact:
     @property
     def reference(self) -> str:
         return f"{self.resource_type}/{self.id}"
-
-    @cached_property
-    def rxnorm(self) -> tuple[str, ...]:
-        return tuple(code for system, code in self.codes if system == RXNORM)
 
     @cached_property
     def dosage(self) -> Dosage | None:
@@ -166,8 +163,12 @@ class PatientRecord:
     # -- queries the rules use -------------------------------------------------------------------------------
     def conditions_in(self, vs: str, today: date, current: bool) -> list[ConditionFact]:
         """Counting Conditions in value set `vs`; `current` applies the current-state rule, else any status."""
-        value_set = self.kb.vs(vs)
-        return [c for c in self.conditions if _any_in(c.codes, value_set) and (not current or c.is_current(today))]
+        key = ("conditions", vs, today, current)
+        if key not in self.memo:
+            value_set = self.kb.vs(vs)
+            self.memo[key] = [c for c in self.conditions
+                              if _any_in(c.codes, value_set) and (not current or c.is_current(today))]
+        return self.memo[key]
 
     def observations_in(self, vs: str) -> list[ObservationFact]:
         """Counting Observations in `vs`, most recent first (undated last)."""
@@ -294,7 +295,7 @@ class RecordBuilder:
         self._medications: dict[str, dict[str, Any]] = {}
         self._patient_matched = False
         self._memo: Memo = {}  # validated elements of this request, by JSON
-        self._drugs: dict[int, tuple[frozenset[Code], str, frozenset[str]]] = {}  # by validated concept
+        self._drugs: dict[int, tuple[frozenset[Code], str, frozenset[str], tuple[str, ...]]] = {}  # by concept
 
     # -- entry points ---------------------------------------------------------------------------------------
     def build(self, values: Iterable[Any]) -> PatientRecord:
@@ -405,7 +406,7 @@ class RecordBuilder:
             med = self._medications.get(ref) or self._medications.get("Medication/" + ref.rsplit("/", 1)[-1])
         return med.get("code") if med else None
 
-    def _drug(self, concept: Any) -> tuple[frozenset[Code], str, frozenset[str]]:
+    def _drug(self, concept: Any) -> tuple[frozenset[Code], str, frozenset[str], tuple[str, ...]]:
         """Codes, display and value-set classes of a medication concept, worked out once per distinct concept
         in a request (a long history repeats the same drug); raises Unreadable for an invalid concept."""
         try:
@@ -415,8 +416,8 @@ class RecordBuilder:
         found = self._drugs.get(id(medication))
         if found is None:
             codes = _codes(medication)
-            found = (codes, _display(medication), self.kb.classify_medication(
-                tuple(c for s, c in codes if s == RXNORM)))
+            rxnorm = tuple(sorted(c for s, c in codes if s == RXNORM))
+            found = (codes, _display(medication), self.kb.classify_medication(rxnorm), rxnorm)
             self._drugs[id(medication)] = found
         return found
 
@@ -434,7 +435,7 @@ class RecordBuilder:
         needed = (("id", "status", "authoredOn", "reasonCode") if is_request else
                   ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode"))
         p = self._parsed(res, needed)
-        codes, display, classes = self._drug(concept)
+        codes, display, classes, rxnorm = self._drug(concept)
         dosages = res.get("dosageInstruction" if is_request else "dosage")
         first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
         period = p.get("effectivePeriod")
@@ -443,7 +444,8 @@ class RecordBuilder:
         self.record.medications.append(MedicationFact(
             resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
             codes=codes, display=display, start=start,
-            end=to_date(period.end) if period and period.end else None, classes=classes, raw_dosage=first_dosage,
+            end=to_date(period.end) if period and period.end else None, classes=classes, rxnorm=rxnorm,
+            raw_dosage=first_dosage,
             based_on=tuple(r.reference for r in (p.get("basedOn") or []) if r.reference),
             reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
             selected=selected))
