@@ -48,6 +48,11 @@ def to_date(value: Any) -> date | None:
         return value if type(value) is date else value.date()  # datetime -> date
     if not isinstance(value, str):
         return None
+    if len(value) >= 10:  # full date or dateTime: the C parser, far cheaper than the regex below
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            pass
     match = _DATE.match(value)
     if not match:
         return None

@@ -1,0 +1,33 @@
+"""FHIR date parsing and element-level validation."""
+from datetime import UTC, date, datetime
+
+import pytest
+
+from cds_service.fhir_parse import Unreadable, parse, to_date
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    pytest.param("2026-11-27", date(2026, 11, 27), id="full-date"),
+    pytest.param("2026-11-27T23:30:00-05:00", date(2026, 11, 27), id="datetime-keeps-its-own-calendar-day"),
+    pytest.param("2026-11", date(2026, 11, 1), id="year-month-takes-the-first-day"),
+    pytest.param("2026", date(2026, 1, 1), id="year-only"),
+    pytest.param("2026-02-30", None, id="impossible-day"),
+    pytest.param("yesterday", None, id="not-a-date"),
+    pytest.param(20261127, None, id="number-not-a-date"),
+    pytest.param(datetime(2026, 11, 27, 8, tzinfo=UTC), date(2026, 11, 27), id="parsed-datetime"),
+])
+def test_to_date(value, expected):
+    assert to_date(value) == expected
+
+
+def test_required_element_missing_or_invalid_is_unreadable():
+    with pytest.raises(Unreadable, match="missing code"):
+        parse({"resourceType": "Condition"}, ("code",), required=("code",))
+    with pytest.raises(Unreadable, match="invalid code"):
+        parse({"resourceType": "Condition", "code": {"coding": "x"}}, ("code",), required=("code",))
+
+
+def test_invalid_optional_element_is_left_out_and_marked_lenient():
+    parsed = parse({"resourceType": "Condition", "code": {"text": "LBP"}, "onsetDateTime": "soon"},
+                   ("code", "onsetDateTime"), required=("code",))
+    assert parsed.get("onsetDateTime") is None and parsed.get("code").text == "LBP" and parsed.lenient
