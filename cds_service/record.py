@@ -152,6 +152,7 @@ class PatientRecord:
     allergies: list[frozenset[Code]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     lenient: int = 0
+    selecting: bool = False  # order-select: context.selections names the drafts being chosen
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # derived values shared by rule families
 
     def age(self, today: date) -> int | None:
@@ -191,6 +192,11 @@ class PatientRecord:
             meds = [m for m in self.deduplicated() if vs in m.classes]
             self.memo[key] = [m for m in meds if m.is_current(today)] if current else meds
         return self.memo[key]
+
+    def is_in_focus(self, item: MedicationFact | OrderFact) -> bool:
+        """A draft this hook call is about: in order-select only the selected drafts (the rest are context that
+        still counts, e.g. toward MME), in order-sign every draft (checklist section 9)."""
+        return item.draft and (not self.selecting or item.selected)
 
     def drafts(self) -> list[MedicationFact | OrderFact]:
         """Every usable draft order of this hook call."""
@@ -306,6 +312,7 @@ class RecordBuilder:
         for res in resources:
             self._add(res, draft=False)
         selections = set(self.context.selections)
+        self.record.selecting = bool(selections)
         for res in self.context.draft_orders:
             self._add(res, draft=True, selected=f"{res.get('resourceType')}/{res.get('id')}" in selections)
         return self.record

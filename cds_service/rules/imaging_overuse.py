@@ -43,7 +43,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if ep is None or findings(record, ep, today):
         return None
     imaging = record.orders_in("lumbar-imaging")
-    drafts = [o for o in imaging if o.draft and o.resource_type == "ServiceRequest"
+    drafts = [o for o in imaging if record.is_in_focus(o) and o.resource_type == "ServiceRequest"
               and _too_early(record, ep, o, _days_at(ep, today, today))]
     pending = [o for o in imaging if not o.draft and o.resource_type == "ServiceRequest"
                and o.status in PENDING_STATUSES and o.when is not None and ep.onset is not None

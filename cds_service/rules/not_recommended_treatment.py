@@ -33,8 +33,11 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     items: list[tuple[MedicationFact | OrderFact, str]] = []
 
+    def in_scope(item: MedicationFact | OrderFact) -> bool:  # other drafts of an order-select are context only
+        return (record.is_in_focus(item) if item.draft else True) and _for_episode(record, ep, item)
+
     def meds(vs: str) -> list[MedicationFact]:
-        return [m for m in record.medications_in(vs, today) if _for_episode(record, ep, m)]
+        return [m for m in record.medications_in(vs, today) if in_scope(m)]
 
     items += [(m, "systemic corticosteroids are no better than placebo for back pain, with or without sciatica")
               for m in meds("systemic-glucocorticoids")]
@@ -46,7 +49,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             items += [(m, "antiseizure drugs are not recommended for acute axial back pain")
                       for m in meds("gabapentinoids")]
     orders = [o for o in record.orders_in("not-recommended-procedures", "ServiceRequest")
-              if (o.draft or o.status in PENDING) and _for_episode(record, ep, o)]
+              if (o.draft or o.status in PENDING) and in_scope(o)]
     items += [(o, "TENS and traction have no proven benefit for back pain") for o in orders]
     if not items:
         return None

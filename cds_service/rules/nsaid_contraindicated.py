@@ -28,7 +28,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         lines.append("NSAID in play: " + ", ".join(
             f"{m.display or 'NSAID'} ({'draft order' if m.draft else 'active'})" for m in nsaids) + ".")
         cap, _ = daily_cap(record, today)
-        for med in (m for m in nsaids if m.draft and m.id):
+        for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
             replacement = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,
                                                    max_mg_per_day=cap)
             suggestions.append(Suggestion(
