@@ -21,6 +21,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["backpain_cds"] = Runtime.create(settings)
     app.extensions["backpain_cds_feedback"] = FeedbackStore(settings.database_url)
+    if settings.jwt_jwks:
+        from .auth import ClientAuth
+
+        app.extensions["backpain_cds_auth"] = ClientAuth(settings.jwt_jwks)
+    else:
+        logging.getLogger(__name__).warning("demo mode: client JWTs are not checked (set BACKPAIN_CDS_JWT_JWKS)")
     from . import web
 
     web.register(app)

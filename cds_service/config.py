@@ -1,11 +1,13 @@
 """`Settings`: frozen, read once from `BACKPAIN_CDS_*` environment variables and validated at start-up."""
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -56,6 +58,8 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     workers: int = field(default_factory=lambda: os.cpu_count() or 2)
     log_level: str = "INFO"
+    jwt_jwks: dict[str, dict[str, Any]] | None = None  # issuer -> JWKS; None: demo mode, no client JWT check
+    public_base_url: str = ""  # the base URL clients call (JWT `aud`); default: the request's own URL
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -65,6 +69,8 @@ class Settings:
         bad = [u for u in self.fhir_server_allowlist if not u.startswith(("http://", "https://"))]
         if bad:
             raise ConfigError("BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST entries must be http(s) base URLs", entries=bad)
+        if self.public_base_url and not self.public_base_url.startswith(("http://", "https://")):
+            raise ConfigError("BACKPAIN_CDS_PUBLIC_BASE_URL must be an http(s) URL")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("BACKPAIN_CDS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
 
@@ -88,6 +94,24 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
 
+def _jwks_file(path: str) -> dict[str, dict[str, Any]]:
+    """Read the trusted issuers' keys: {"<iss>": {"keys": [JWK, ...]}, ...}; asymmetric keys with a kid only."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read a JSON file there ({exc})") from None
+    if not isinstance(data, dict) or not data:
+        raise ValueError('expected {"<issuer>": {"keys": [...]}, ...}')
+    for issuer, jwks in data.items():
+        keys = jwks.get("keys") if isinstance(jwks, dict) else None
+        if not isinstance(keys, list) or not keys:
+            raise ValueError(f"issuer {issuer!r} has no keys")
+        for key in keys:
+            if not isinstance(key, dict) or key.get("kty") not in ("EC", "RSA") or not key.get("kid"):
+                raise ValueError(f"issuer {issuer!r}: every key must be EC or RSA (no shared secrets) with a kid")
+    return data
+
+
 _PARSERS = {
     "data_dir": Path,
     "database_url": str,
@@ -103,4 +127,6 @@ _PARSERS = {
     "max_body_bytes": _positive(int),
     "workers": _positive(int),
     "log_level": str.upper,
+    "jwt_jwks": _jwks_file,
+    "public_base_url": str,
 }

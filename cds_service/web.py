@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import pipeline
+from .auth import ClientAuth
 from .errors import BadHookRequest, CdsError, MethodNotAllowed, PayloadTooLarge, UnknownService
 from .feedback import FeedbackStore, parse_feedback
 from .pipeline import Runtime
@@ -76,6 +77,16 @@ def healthz() -> Response:
     return _json({"status": "ok", "services": len(_runtime().registry.services)})
 
 
+def _authenticate() -> None:
+    """Before every CDS Hooks call: the client JWT, unless in demo mode. Preflights carry no Authorization."""
+    auth: ClientAuth | None = current_app.extensions.get("backpain_cds_auth")
+    if auth is None or request.method == "OPTIONS" or not request.path.startswith("/cds-services"):
+        return
+    base = _runtime().settings.public_base_url
+    audience = base.rstrip("/") + request.path if base else request.base_url
+    auth.verify(request.headers.get("Authorization"), audience)
+
+
 def _cors(response: Response) -> Response:
     origins = _runtime().settings.cors_origins
     origin = request.headers.get("Origin")
@@ -94,6 +105,8 @@ def _cors(response: Response) -> Response:
 
 
 def _cds_error(exc: CdsError) -> Response:
+    if exc.status == 401:
+        return _json({"error": exc.code}, 401)  # no detail on why (CDS Hooks security best practice)
     if exc.status >= 500:
         log.error("internal error: %s", exc.code)
     elif exc.status == 412:
@@ -121,6 +134,7 @@ def _unexpected(exc: Exception) -> Response:
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.before_request(_authenticate)
     app.after_request(_cors)
     app.register_error_handler(CdsError, _cds_error)
     app.register_error_handler(HTTPException, _http_error)
