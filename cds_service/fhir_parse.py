@@ -13,24 +13,23 @@ from typing import Any
 
 import orjson
 from fhir.resources.R4B.codeableconcept import CodeableConcept
-from fhir.resources.R4B.dosage import Dosage
 from fhir.resources.R4B.period import Period
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
-# Element -> model for the lenient path; `None` marks FHIR date/dateTime primitives.
+# Element -> R4B model, for the elements the rules read; `None` marks FHIR date/dateTime primitives (checked with
+# to_date) in ELEMENTS and items kept as plain JSON in LIST_ELEMENTS. Dosage is validated lazily (record.py).
 ELEMENTS: dict[str, Any] = {
     "code": CodeableConcept, "clinicalStatus": CodeableConcept, "verificationStatus": CodeableConcept,
-    "valueCodeableConcept": CodeableConcept, "medicationCodeableConcept": CodeableConcept,
-    "medicationReference": Reference, "valueQuantity": Quantity, "onsetPeriod": Period, "abatementPeriod": Period,
-    "effectivePeriod": Period, "performedPeriod": Period,
+    "valueCodeableConcept": CodeableConcept, "valueQuantity": Quantity,
+    "onsetPeriod": Period, "abatementPeriod": Period, "effectivePeriod": Period, "performedPeriod": Period,
     "onsetDateTime": None, "abatementDateTime": None, "recordedDate": None, "effectiveDateTime": None,
-    "issued": None, "authoredOn": None, "performedDateTime": None, "birthDate": None, "dateAsserted": None,
+    "issued": None, "started": None, "authoredOn": None, "performedDateTime": None, "birthDate": None,
+    "dateAsserted": None,
 }
 LIST_ELEMENTS: dict[str, Any] = {
-    "reasonCode": CodeableConcept, "dosageInstruction": Dosage, "dosage": Dosage, "basedOn": Reference,
-    "referenceRange": None, "interpretation": CodeableConcept,
+    "reasonCode": CodeableConcept, "procedureCode": CodeableConcept, "basedOn": Reference, "referenceRange": None,
 }
 
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")

@@ -120,7 +120,7 @@ class MedicationFact:
 
 @dataclass(frozen=True)
 class OrderFact:
-    """A ServiceRequest (record or draft) or a Procedure."""
+    """A ServiceRequest (record or draft), or a Procedure, DiagnosticReport or ImagingStudy already done."""
 
     resource_type: str
     id: str | None
@@ -473,6 +473,30 @@ class RecordBuilder:
             reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
             selected=selected, raw=res))
 
+    def _report(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        """A final DiagnosticReport: imaging already done (3.2), dated by its effective time."""
+        if res.get("status") not in FINAL_OBSERVATION or not self._relevant(res.get("code")):
+            return
+        p = self._parsed(res, ("id", "status", "code", "effectiveDateTime", "effectivePeriod", "issued"),
+                         required=("code",))
+        period = p.get("effectivePeriod")
+        self.record.orders.append(OrderFact(
+            resource_type="DiagnosticReport", id=p.get("id"), draft=False, status=p.get("status"),
+            codes=_codes(p.get("code")), display=_display(p.get("code")),
+            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued")))
+
+    def _imaging_study(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        """An available ImagingStudy with a lumbar procedure code: imaging already done (3.2)."""
+        concepts = res.get("procedureCode")
+        if not isinstance(concepts, list) or not any(self._relevant(c, "procedureCode") for c in concepts):
+            return
+        p = self._parsed(res, ("id", "status", "procedureCode", "started"), required=("procedureCode",))
+        codes = frozenset(c for concept in p.get("procedureCode") for c in _codes(concept))
+        display = next((_display(c) for c in p.get("procedureCode") if _display(c)), "")
+        self.record.orders.append(OrderFact(
+            resource_type="ImagingStudy", id=p.get("id"), draft=False, status=p.get("status"), codes=codes,
+            display=display, when=p.date("started")))
+
     def _allergy(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         if not self._relevant(res.get("code")):
             return
@@ -490,6 +514,7 @@ _HANDLERS = {
     "Observation": RecordBuilder._observation, "MedicationRequest": RecordBuilder._medication,
     "MedicationStatement": RecordBuilder._medication, "ServiceRequest": RecordBuilder._order,
     "Procedure": RecordBuilder._order, "AllergyIntolerance": RecordBuilder._allergy,
+    "DiagnosticReport": RecordBuilder._report, "ImagingStudy": RecordBuilder._imaging_study,
 }
 
 

@@ -26,7 +26,8 @@ class Service:
         return {"id": self.id, "hook": self.hook, "title": self.title, "description": self.description,
                 "prefetch": self.prefetch, "version": SPEC_VERSION, "hookVersion": HOOK_VERSION,
                 "usageRequirements": "Needs the patient's Conditions, Observations, medications, allergies, "
-                                     "ServiceRequests and Procedures (prefetch, or fhirServer with a bearer token)."}
+                                     "ServiceRequests, Procedures, DiagnosticReports and ImagingStudies "
+                                     "(prefetch, or fhirServer with a bearer token)."}
 
 
 def prefetch_templates(knowledge: Knowledge) -> dict[str, str]:
@@ -43,6 +44,8 @@ def prefetch_templates(knowledge: Knowledge) -> dict[str, str]:
         "allergies": f"AllergyIntolerance?patient={patient}",
         "serviceRequests": f"ServiceRequest?patient={patient}",
         "procedures": f"Procedure?patient={patient}",
+        "diagnosticReports": f"DiagnosticReport?patient={patient}",
+        "imagingStudies": f"ImagingStudy?patient={patient}",
     }
 
 

@@ -229,6 +229,8 @@ KEYS_BY_TYPE = {
     "AllergyIntolerance": "allergies",
     "ServiceRequest": "serviceRequests",
     "Procedure": "procedures",
+    "DiagnosticReport": "diagnosticReports",
+    "ImagingStudy": "imagingStudies",
     "Medication": "medicationRequests",
 }
 

@@ -93,7 +93,7 @@ def test_evaluate_cli_fetches_missing_prefetch_from_an_allowlisted_server(tmp_pa
         fhir.routes["/fhir/Patient/"] = (200, patient(), 0)
         fhir.routes["/fhir/Condition"] = (200, bundle([lbp(onset_days=10)]), 0)
         for kind in ("Observation", "MedicationRequest", "MedicationStatement", "AllergyIntolerance",
-                     "ServiceRequest", "Procedure"):
+                     "ServiceRequest", "Procedure", "DiagnosticReport", "ImagingStudy"):
             fhir.routes[f"/fhir/{kind}"] = (200, bundle([]), 0)
         body = hook_request([])
         del body["prefetch"]

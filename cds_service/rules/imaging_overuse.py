@@ -15,6 +15,8 @@ TOPIC = "imaging-overuse"
 WINDOW_DAYS = 42  # Choosing Wisely: no imaging in the first six weeks
 RADICULAR_MRI_FROM_DAYS = 28  # MRI allowed from 4 weeks with a radicular diagnosis (reference 10.5)
 PENDING_STATUSES = frozenset({"active", "on-hold", "draft"})
+DONE_STATUSES = {"Procedure": {"completed"}, "DiagnosticReport": {"final", "amended", "corrected"},
+                 "ImagingStudy": {"available"}}
 
 OVERRIDES = (("red-flag-on-exam", "Red flag found on examination"),
              ("surgical-candidate", "Surgical or epidural injection candidate"),
@@ -48,8 +50,12 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     pending = [o for o in imaging if not o.draft and o.resource_type == "ServiceRequest"
                and o.status in PENDING_STATUSES and o.when is not None and ep.onset is not None
                and o.when >= ep.onset and _too_early(record, ep, o, _days_at(ep, o.when, today))]
-    done = [o for o in imaging if o.resource_type == "Procedure" and o.status == "completed"
-            and _too_early(record, ep, o, _days_at(ep, o.when, today)) and o.when is not None]
+    done_by_day = {}  # one study is often recorded as a Procedure, a report and an ImagingStudy: one line a day
+    for o in imaging:
+        if o.status in DONE_STATUSES.get(o.resource_type, ()) and o.when is not None \
+                and _too_early(record, ep, o, _days_at(ep, o.when, today)):
+            done_by_day.setdefault(o.when, o)
+    done = list(done_by_day.values())
     if not (drafts or pending or done):
         return None
     lines = [f"Back pain: {ep.evidence}. No red flag is recorded.", ""]

@@ -3,7 +3,19 @@ import pytest
 
 from cds_service.cards import Indicator
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import CPT, ICD, SCT, condition, dosage, lbp, med_request, procedure, sciatica, service_request
+from tests.fhir_builders import (
+    CPT,
+    ICD,
+    SCT,
+    ago,
+    condition,
+    dosage,
+    lbp,
+    med_request,
+    procedure,
+    sciatica,
+    service_request,
+)
 
 MRI = ("72148", "MRI lumbar spine without contrast")
 XRAY = ("72100", "X-ray lumbosacral spine")
@@ -67,6 +79,34 @@ def test_patient_view_completed_order_is_not_pending():
 def test_patient_view_imaging_done_early_is_info():
     card = imaging([lbp(onset_days=30), procedure(CPT, *MRI, days=25)], hook="patient-view")
     assert card.indicator is Indicator.INFO and "Avoid repeat imaging" in card.detail
+
+
+def report(code=("24968-0", "MR Lumbar spine"), days=25, status="final"):
+    return {"resourceType": "DiagnosticReport", "id": "dr-1", "status": status, "effectiveDateTime": ago(days),
+            "subject": {"reference": "Patient/pt-1"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": code[0], "display": code[1]}]}}
+
+
+def study(days=25, status="available"):
+    return {"resourceType": "ImagingStudy", "id": "is-1", "status": status, "started": ago(days) + "T09:00:00Z",
+            "subject": {"reference": "Patient/pt-1"},
+            "procedureCode": [{"coding": [{"system": CPT, "code": "72148", "display": "MRI lumbar spine"}]}]}
+
+
+@pytest.mark.parametrize(("resource", "fires"), [
+    pytest.param(report(), True, id="final-lumbar-mri-report-day-5-of-episode"),
+    pytest.param(report(status="preliminary"), False, id="preliminary-report-not-counted"),
+    pytest.param(study(), True, id="available-imaging-study-with-lumbar-mri-code"),
+    pytest.param(study(status="cancelled"), False, id="cancelled-study-not-counted"),
+])
+def test_imaging_done_from_reports_and_studies(resource, fires):
+    card = imaging([lbp(onset_days=30), resource], hook="patient-view")
+    assert (card is not None and card.indicator is Indicator.INFO) is fires
+
+
+def test_one_study_recorded_three_ways_is_one_line():
+    card = imaging([lbp(onset_days=30), procedure(CPT, *MRI, days=25), report(), study()], hook="patient-view")
+    assert card.detail.count("- Done:") == 1
 
 
 def test_imaging_done_after_six_weeks_is_fine():
