@@ -1,10 +1,11 @@
 """Draft FHIR R4 resources for suggestions, from the ActivityDefinitions in fhir_profiles/."""
 from __future__ import annotations
 
-import copy
 import uuid
 from datetime import date
 from typing import Any
+
+import orjson
 
 from ..cards import Action, Suggestion
 from ..knowledge import Knowledge
@@ -14,7 +15,7 @@ def draft_medication_request(kb: Knowledge, activity: str, patient_id: str, toda
                              max_mg_per_day: float | None = None, text: str | None = None) -> dict[str, Any]:
     """A draft MedicationRequest for the patient, built from ActivityDefinition `activity`."""
     template = kb.activities[activity]
-    dosage = copy.deepcopy(template["dosage"][0])
+    dosage, product = orjson.loads(_template_parts(template))  # fresh copies, cheaper than deepcopy
     if max_mg_per_day is not None:
         dosage["maxDosePerPeriod"]["numerator"]["value"] = max_mg_per_day
     if text is not None:
@@ -26,10 +27,20 @@ def draft_medication_request(kb: Knowledge, activity: str, patient_id: str, toda
         "intent": "proposal",
         "subject": {"reference": f"Patient/{patient_id}"},
         "authoredOn": today.isoformat(),
-        "medicationCodeableConcept": copy.deepcopy(template["productCodeableConcept"]),
+        "medicationCodeableConcept": product,
         "dosageInstruction": [dosage],
         "instantiatesCanonical": [f"{template['url']}|{template['version']}"],
     }
+
+
+_PARTS: dict[str, bytes] = {}  # ActivityDefinition canonical URL -> its dosage and product as JSON
+
+
+def _template_parts(template: dict[str, Any]) -> bytes:
+    key = f"{template['url']}|{template['version']}"
+    if key not in _PARTS:
+        _PARTS[key] = orjson.dumps([template["dosage"][0], template["productCodeableConcept"]])
+    return _PARTS[key]
 
 
 def create(label: str, resource: dict[str, Any], description: str, recommended: bool | None = None) -> Suggestion:
