@@ -46,7 +46,8 @@ class FhirClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._local = threading.local()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir")
+        # at least one thread per prefetch template (ten today), so no query waits for another to finish
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fhir")
 
     @property
     def session(self) -> requests.Session:
