@@ -201,14 +201,14 @@ def main() -> int:
     body_path = tmp / "load.json"
     body_path.write_bytes(bodies[name][1])
     # wrk (C) takes far less of the shared cores than locust (Python), so it disturbs the servers less.
-    load, generator = (wrk, "wrk") if shutil.which("wrk") else (locust, "locust headless")
+    run_load, generator = (wrk, "wrk") if shutil.which("wrk") else (locust, "locust headless")
     print(f"\nthroughput, {generator}, {args.users} keep-alive connections, {args.rounds} alternating rounds of "
           f"{args.load_seconds} s, {name} (medians; a connection stays on the worker that accepted it, so one round "
           "can be lopsided):")
     rounds: dict[str, list[tuple[float, int, int]]] = {"ours": [], "floor": []}
     for _ in range(args.rounds):
-        rounds["ours"].append(load(ours_url, body_path, args.load_seconds, args.users))
-        rounds["floor"].append(load(floor_url, body_path, args.load_seconds, args.users))
+        rounds["ours"].append(run_load(ours_url, body_path, args.load_seconds, args.users))
+        rounds["floor"].append(run_load(floor_url, body_path, args.load_seconds, args.users))
     for side, results in rounds.items():
         print(f"  {side:<5} rounds: " + ", ".join(f"{r:.0f}" for r, _, _ in results) + " req/s")
     ours_rps, floor_rps = (statistics.median(r for r, _, _ in rounds[side]) for side in ("ours", "floor"))
