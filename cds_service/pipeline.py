@@ -12,7 +12,8 @@ from .fhir_client import FhirClient
 from .hook_request import parse_hook_request
 from .knowledge import Knowledge, load
 from .prefetch import resolve
-from .record import PatientRecord, build_record
+from .record import PatientRecord
+from .record_builder import build_record
 from .services import Registry
 
 EXT_SKIPPED = "org.backpain-cds.skipped-resources"

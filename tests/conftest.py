@@ -13,7 +13,7 @@ from cds_service.hook_request import parse_hook_request
 from cds_service.knowledge import load
 from cds_service.pipeline import Runtime
 from cds_service.prefetch import resolve
-from cds_service.record import build_record
+from cds_service.record_builder import build_record
 from tests.fhir_builders import TODAY, hook_request
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -1,0 +1,340 @@
+"""Builds the `PatientRecord`: cheap selection on plain JSON, then R4B models for candidates, counting rules applied.
+
+Only resources carrying a code from one of our value sets are parsed; everything else (encounters, claims, the
+hundreds of unrelated labs of a long history) is passed over on the plain JSON. Section numbers refer to the
+clinical reference.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+
+from .fhir_parse import Memo, Parsed, Unreadable, parse, to_date, validate
+from .hook_request import HookContext
+from .knowledge import RXNORM, Code, Knowledge, normalise
+from .record import ConditionFact, MedicationFact, ObservationFact, OrderFact, PatientRecord, Skipped
+
+log = logging.getLogger(__name__)
+
+NOT_COUNTING_VERIFICATION = frozenset({"entered-in-error", "refuted"})
+FINAL_OBSERVATION = frozenset({"final", "amended", "corrected"})
+DRAFT_MED_STATUS = frozenset({"draft", "active"})
+# The longest look-back any rule applies to an Observation (labs and PHQ screens: 365 days); older ones are
+# passed over unparsed. tests/test_record.py checks every rule's window against it.
+OBSERVATION_WINDOW_DAYS = 365
+# DSTU2/STU3 resource types that mean a client sent the wrong FHIR version (checklist section 9).
+WRONG_VERSION_TYPES = frozenset({"MedicationOrder", "ProcedureRequest", "DiagnosticOrder", "ReferralRequest"})
+
+
+def _codes(concept: Any) -> frozenset[Code]:
+    if concept is None:
+        return frozenset()
+    found = (normalise(c.system, c.code) for c in (concept.coding or []))
+    return frozenset(c for c in found if c is not None)
+
+
+def _display(concept: Any) -> str:
+    if concept is None:
+        return ""
+    if concept.text:
+        return concept.text
+    return next((c.display for c in (concept.coding or []) if c.display), "")
+
+
+def _status_code(concept: Any) -> str | None:
+    if concept is None:
+        return None
+    return next((c.code for c in (concept.coding or []) if c.code), None)
+
+
+def _codings(concept: Any, element: str) -> list[Any]:
+    """The `coding` list of a plain-JSON CodeableConcept, without validation: the cheap first filter.
+
+    Raises Unreadable when the element has the wrong shape, so a resource we cannot classify is reported
+    rather than silently passed over (it might have been a red flag).
+    """
+    if concept is None:
+        return []
+    codings = concept.get("coding", []) if isinstance(concept, dict) else None
+    if not isinstance(codings, list):
+        raise Unreadable(f"unreadable {element}")
+    return codings
+
+
+def _reject_older_status_shape(res: dict[str, Any]) -> None:
+    """Raise Unreadable for a DSTU2/STU3 status written as a plain string ("resolved"): dropping it would make
+    the resource look active, a misreading rather than a lenient reading."""
+    for element in ("clinicalStatus", "verificationStatus"):
+        if isinstance(res.get(element), str):
+            raise Unreadable(f"{element} is a string (a DSTU2/STU3 {res['resourceType']}); send R4 resources")
+
+
+def _raw_observation_date(res: dict[str, Any]) -> str | None:
+    """The Observation's date as sent (effectiveDateTime, effectivePeriod.start or issued), unvalidated."""
+    period = res.get("effectivePeriod")
+    for value in (res.get("effectiveDateTime"), period.get("start") if isinstance(period, dict) else None,
+                  res.get("issued")):
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class RecordBuilder:
+    """Collects resources from prefetch values and draft orders into one PatientRecord."""
+
+    def __init__(self, kb: Knowledge, context: HookContext, today: date) -> None:
+        self.kb = kb
+        self.context = context
+        self.observations_since = (today - timedelta(days=OBSERVATION_WINDOW_DAYS)).isoformat()
+        self.record = PatientRecord(kb, context.patient_id)
+        self._medications: dict[str, dict[str, Any]] = {}
+        self._patient_matched = False
+        self._memo: Memo = {}  # validated elements of this request, by JSON
+        self._drugs: dict[int, tuple[frozenset[Code], str, frozenset[str], tuple[str, ...]]] = {}  # by concept
+
+    # -- entry points ---------------------------------------------------------------------------------------
+    def build(self, values: Iterable[Any]) -> PatientRecord:
+        resources = [r for value in values for r in _flatten(value)]
+        for res in resources:
+            if res.get("resourceType") == "Medication" and isinstance(res.get("id"), str):
+                self._medications[f"Medication/{res['id']}"] = res
+        for res in resources:
+            self._add(res, draft=False)
+        selections = set(self.context.selections)
+        self.record.selecting = bool(selections)
+        for res in self.context.draft_orders:
+            self._add(res, draft=True, selected=f"{res.get('resourceType')}/{res.get('id')}" in selections)
+        return self.record
+
+    # -- per resource ---------------------------------------------------------------------------------------
+    def _add(self, res: dict[str, Any], draft: bool, selected: bool = False) -> None:
+        rtype = res.get("resourceType")
+        handler = _HANDLERS.get(rtype)  # type: ignore[arg-type]
+        if handler is None:
+            if rtype in WRONG_VERSION_TYPES:
+                self._skip(res, f"{rtype} is not a FHIR R4 resource (DSTU2/STU3); send R4 resources")
+            return
+        try:
+            handler(self, res, draft, selected)
+        except Unreadable as exc:
+            self._skip(res, str(exc))
+
+    def _skip(self, res: dict[str, Any], reason: str) -> None:
+        rid = res.get("id") if isinstance(res.get("id"), str) else None
+        self.record.skipped.append(Skipped(str(res.get("resourceType")), rid, reason))
+        log.warning("skipped resource %s/%s: %s", res.get("resourceType"), rid, reason)
+
+    def _parsed(self, res: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
+        parsed = parse(res, needed, required, self._memo)
+        self.record.lenient += parsed.lenient
+        return parsed
+
+    def _relevant(self, concept: Any, element: str = "code") -> bool:
+        """Does this plain-JSON CodeableConcept carry a code from any of our value sets? (Runs once per resource
+        of the whole record, hence the plain loop and the direct cache lookup.)"""
+        known = self.kb.relevance
+        for coding in _codings(concept, element):
+            if isinstance(coding, dict):
+                key = (coding.get("system"), coding.get("code"))
+                try:
+                    hit = known.get(key)  # type: ignore[arg-type]
+                except TypeError:  # a code sent as an object or array: not one of ours
+                    continue
+                if hit or (hit is None and self.kb.is_relevant_raw(*key)):
+                    return True
+        return False
+
+    def _patient(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        """Age comes from the context's Patient; another Patient only fills in while none has matched."""
+        is_context_patient = res.get("id") == self.context.patient_id
+        if self._patient_matched or (self.record.birth_date is not None and not is_context_patient):
+            return
+        self.record.birth_date = self._parsed(res, ("birthDate",)).date("birthDate")
+        self._patient_matched = is_context_patient
+
+    def _condition(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        if not self._relevant(res.get("code")):
+            return
+        _reject_older_status_shape(res)
+        p = self._parsed(res, ("id", "code", "clinicalStatus", "verificationStatus", "onsetDateTime", "onsetPeriod",
+                               "recordedDate", "abatementDateTime", "abatementPeriod"), required=("code",))
+        if _status_code(p.get("verificationStatus")) in NOT_COUNTING_VERIFICATION:
+            return
+        onset_period, abatement_period = p.get("onsetPeriod"), p.get("abatementPeriod")
+        self.record.conditions.append(ConditionFact(
+            id=p.get("id"), codes=_codes(p.get("code")), display=_display(p.get("code")),
+            clinical_status=_status_code(p.get("clinicalStatus")),
+            onset=p.date("onsetDateTime") or (to_date(onset_period.start) if onset_period else None),
+            recorded=p.date("recordedDate"),
+            abatement=p.date("abatementDateTime") or (to_date(abatement_period.end) if abatement_period else None)))
+
+    def _observation(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        if res.get("status") not in FINAL_OBSERVATION or not self._relevant(res.get("code")):
+            return
+        when = _raw_observation_date(res)
+        if when is None or when[:10] < self.observations_since:  # ISO dates compare as strings
+            return  # outside every rule's window: not worth validating
+        p = self._parsed(res, ("id", "status", "code", "valueQuantity", "valueCodeableConcept", "effectiveDateTime",
+                               "effectivePeriod", "issued", "referenceRange"), required=("code",))
+        quantity, period = p.get("valueQuantity"), p.get("effectivePeriod")
+        ranges = p.get("referenceRange") or []
+        high = next((_float(getattr(getattr(r, "high", None), "value", None)
+                            if not isinstance(r, dict) else (r.get("high") or {}).get("value")) for r in ranges), None)
+        self.record.observations.append(ObservationFact(
+            id=p.get("id"), codes=_codes(p.get("code")), display=_display(p.get("code")),
+            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued"),
+            value=_float(quantity.value) if quantity else None,
+            unit=(quantity.code or quantity.unit) if quantity else None,
+            value_codes=_codes(p.get("valueCodeableConcept")), reference_high=high))
+
+    def _medication_concept(self, res: dict[str, Any]) -> Any:
+        """The raw CodeableConcept naming the drug: inline, or from a contained or bundled Medication (0.5)."""
+        if "medicationCodeableConcept" in res:
+            return res["medicationCodeableConcept"]
+        ref = (res.get("medicationReference") or {}).get("reference") if isinstance(
+            res.get("medicationReference"), dict) else None
+        if not isinstance(ref, str):
+            return None
+        if ref.startswith("#"):
+            contained = res.get("contained") or []
+            med = next((c for c in contained if isinstance(c, dict) and c.get("id") == ref[1:]), None)
+        else:
+            med = self._medications.get(ref) or self._medications.get("Medication/" + ref.rsplit("/", 1)[-1])
+        return med.get("code") if med else None
+
+    def _drug(self, concept: Any) -> tuple[frozenset[Code], str, frozenset[str], tuple[str, ...]]:
+        """Codes, display and value-set classes of a medication concept, worked out once per distinct concept
+        in a request (a long history repeats the same drug); raises Unreadable for an invalid concept."""
+        try:
+            medication = validate(CodeableConcept, concept, self._memo)  # memoised: same object for same JSON
+        except ValueError:
+            raise Unreadable("invalid medication code") from None
+        found = self._drugs.get(id(medication))
+        if found is None:
+            codes = _codes(medication)
+            rxnorm = tuple(sorted(c for s, c in codes if s == RXNORM))
+            found = (codes, _display(medication), self.kb.classify_medication(rxnorm), rxnorm)
+            self._drugs[id(medication)] = found
+        return found
+
+    def _medication(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        concept = self._medication_concept(res)
+        if draft and concept is None:
+            self._skip(res, "draft order without a medication yet")
+            return
+        if not self._relevant(concept, "medication"):
+            return
+        status = res.get("status")
+        if draft and status not in DRAFT_MED_STATUS and status is not None:
+            return
+        is_request = res["resourceType"] == "MedicationRequest"
+        needed = (("id", "status", "authoredOn", "reasonCode") if is_request else
+                  ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode"))
+        p = self._parsed(res, needed)
+        codes, display, classes, rxnorm = self._drug(concept)
+        dosages = res.get("dosageInstruction" if is_request else "dosage")
+        first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
+        period = p.get("effectivePeriod")
+        start = (p.date("authoredOn") if is_request else
+                 (to_date(period.start) if period and period.start else None) or p.date("effectiveDateTime"))
+        self.record.medications.append(MedicationFact(
+            resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
+            codes=codes, display=display, start=start,
+            end=to_date(period.end) if period and period.end else None, classes=classes, rxnorm=rxnorm,
+            raw_dosage=first_dosage,
+            based_on=tuple(r.reference for r in (p.get("basedOn") or []) if r.reference),
+            reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
+            selected=selected))
+
+    def _order(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        is_procedure = res["resourceType"] == "Procedure"
+        if not self._relevant(res.get("code")):
+            return
+        needed = ("id", "status", "code", "performedDateTime", "performedPeriod") if is_procedure else (
+            "id", "status", "code", "authoredOn", "reasonCode")
+        p = self._parsed(res, needed, required=("code",))
+        period = p.get("performedPeriod")
+        when = (p.date("performedDateTime") or (to_date(period.start) if period else None)) if is_procedure \
+            else p.date("authoredOn")
+        self.record.orders.append(OrderFact(
+            resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
+            codes=_codes(p.get("code")), display=_display(p.get("code")), when=when,
+            reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
+            selected=selected, raw=res))
+
+    def _report(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        """A final DiagnosticReport: imaging already done (3.2), dated by its effective time."""
+        if res.get("status") not in FINAL_OBSERVATION or not self._relevant(res.get("code")):
+            return
+        p = self._parsed(res, ("id", "status", "code", "effectiveDateTime", "effectivePeriod", "issued"),
+                         required=("code",))
+        period = p.get("effectivePeriod")
+        self.record.orders.append(OrderFact(
+            resource_type="DiagnosticReport", id=p.get("id"), draft=False, status=p.get("status"),
+            codes=_codes(p.get("code")), display=_display(p.get("code")),
+            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued")))
+
+    def _imaging_study(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        """An available ImagingStudy with a lumbar procedure code: imaging already done (3.2)."""
+        concepts = res.get("procedureCode")
+        if not isinstance(concepts, list) or not any(self._relevant(c, "procedureCode") for c in concepts):
+            return
+        p = self._parsed(res, ("id", "status", "procedureCode", "started"), required=("procedureCode",))
+        codes = frozenset(c for concept in p.get("procedureCode") for c in _codes(concept))
+        display = next((_display(c) for c in p.get("procedureCode") if _display(c)), "")
+        self.record.orders.append(OrderFact(
+            resource_type="ImagingStudy", id=p.get("id"), draft=False, status=p.get("status"), codes=codes,
+            display=display, when=p.date("started")))
+
+    def _allergy(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        if not self._relevant(res.get("code")):
+            return
+        _reject_older_status_shape(res)
+        p = self._parsed(res, ("code", "clinicalStatus", "verificationStatus"), required=("code",))
+        if _status_code(p.get("clinicalStatus")) not in (None, "active"):
+            return
+        if _status_code(p.get("verificationStatus")) in NOT_COUNTING_VERIFICATION:
+            return
+        self.record.allergies.append(_codes(p.get("code")))
+
+
+_HANDLERS = {
+    "Patient": RecordBuilder._patient, "Condition": RecordBuilder._condition,
+    "Observation": RecordBuilder._observation, "MedicationRequest": RecordBuilder._medication,
+    "MedicationStatement": RecordBuilder._medication, "ServiceRequest": RecordBuilder._order,
+    "Procedure": RecordBuilder._order, "AllergyIntolerance": RecordBuilder._allergy,
+    "DiagnosticReport": RecordBuilder._report, "ImagingStudy": RecordBuilder._imaging_study,
+}
+
+
+def _flatten(value: Any) -> list[dict[str, Any]]:
+    """Resources in a prefetch value: the resource itself, or the entries of a Bundle (nested Bundles too)."""
+    found: list[dict[str, Any]] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, dict) or not isinstance(item.get("resourceType"), str):
+            continue
+        if item["resourceType"] != "Bundle":
+            found.append(item)
+            continue
+        entries = item.get("entry") or ()
+        pending.extend(e["resource"] for e in reversed(entries) if isinstance(e, dict) and "resource" in e)
+    return found
+
+
+def build_record(kb: Knowledge, context: HookContext, values: Iterable[Any], today: date) -> PatientRecord:
+    """Build the record from prefetch values (resources or Bundles) plus the context's draft orders, as of
+    `today` (Observations older than any rule's window are passed over)."""
+    return RecordBuilder(kb, context, today).build(values)
