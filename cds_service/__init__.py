@@ -18,7 +18,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["backpain_cds"] = Runtime.create(settings)
     app.extensions["backpain_cds_feedback"] = FeedbackStore(settings.database_url)
     if settings.jwt_jwks:

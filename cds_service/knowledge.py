@@ -108,7 +108,8 @@ class MmeFactor:
 
 @dataclass(frozen=True)
 class Knowledge:
-    """Everything the rules know, loaded from FHIR artifacts; immutable and shared by all requests."""
+    """Everything the rules know, loaded from FHIR artifacts and shared by all requests; its only mutable
+    state is bounded caches of answers (membership, relevance, medication classes)."""
 
     value_sets: dict[str, ValueSet]
     topic_system: str
