@@ -67,7 +67,6 @@ class ValueSet:
     title: str
     include: _Rules
     exclude: _Rules
-    displays: dict[Code, str] = field(repr=False)
     cache: dict[Code, bool] = field(default_factory=dict, repr=False, compare=False)  # membership answers
 
     def __contains__(self, item: Code) -> bool:
@@ -77,9 +76,6 @@ class ValueSet:
             if len(self.cache) < CACHE_LIMIT:  # bounded: codes come from requests
                 self.cache[item] = found
         return found
-
-    def display(self, item: Code) -> str | None:
-        return self.displays.get(item)
 
 
 @dataclass(frozen=True)
@@ -158,7 +154,7 @@ class Knowledge:
         return found
 
 
-def _compile(parts: list[dict[str, Any]], displays: dict[Code, str]) -> _Rules:
+def _compile(parts: list[dict[str, Any]]) -> _Rules:
     exact: set[Code] = set()
     prefixes: dict[str, list[str]] = {}
     patterns: dict[str, list[re.Pattern[str]]] = {}
@@ -168,7 +164,6 @@ def _compile(parts: list[dict[str, Any]], displays: dict[Code, str]) -> _Rules:
             key = normalise(system, concept["code"])
             assert key is not None
             exact.add(key)
-            displays[key] = concept.get("display", "")
         for flt in part.get("filter", []):
             if flt["op"] == "is-a":
                 prefixes.setdefault(system, []).append(normalise(system, flt["value"])[1])  # type: ignore[index]
@@ -203,11 +198,9 @@ def load() -> Knowledge:
     """Load and compile every artifact in fhir_profiles/ (once per process)."""
     value_sets: dict[str, ValueSet] = {}
     for res in _read_dir("ValueSet"):
-        displays: dict[Code, str] = {}
         compose = res["compose"]
         value_sets[res["id"]] = ValueSet(res["id"], res["url"], res["title"],
-                                         _compile(compose["include"], displays),
-                                         _compile(compose.get("exclude", []), {}), displays)
+                                         _compile(compose["include"]), _compile(compose.get("exclude", [])))
     plans = {p["id"]: p for p in _read_dir("PlanDefinition")}
     topics_cs = next(c for c in _read_dir("CodeSystem") if c["id"] == "card-topics")
     topics = {}
