@@ -88,6 +88,9 @@ class FeedbackStore:
             Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
         Base.metadata.create_all(self.engine)
+        # `serve` builds the app in gunicorn's master and then forks: leave no pooled connection for the workers
+        # to share (each opens its own on first use).
+        self.engine.dispose()
 
     def add(self, service_id: str, items: list[Feedback]) -> int:
         with Session(self.engine) as session, session.begin():
