@@ -8,6 +8,7 @@ fails validation is simply not read, and the resource is counted as leniently re
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,8 +19,11 @@ from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
+from .knowledge import Code, normalise
+
 # Element -> R4B model, for the elements the rules read; `None` marks FHIR date/dateTime primitives (checked with
-# to_date) in ELEMENTS and items kept as plain JSON in LIST_ELEMENTS. Dosage is validated lazily (record.py).
+# to_date) in ELEMENTS and items kept as plain JSON in LIST_ELEMENTS. CodeableConcepts are read as `Concept`s.
+# Dosage is validated lazily (record.py).
 ELEMENTS: dict[str, Any] = {
     "code": CodeableConcept, "clinicalStatus": CodeableConcept, "verificationStatus": CodeableConcept,
     "valueCodeableConcept": CodeableConcept, "valueQuantity": Quantity,
@@ -37,6 +41,51 @@ _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
 class Unreadable(ValueError):
     """The elements the rules need could not be read; the message names them (never their values)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """A CodeableConcept that passed R4B validation, reduced to what the rules read."""
+
+    codes: frozenset[Code]  # normalised (system, code) pairs
+    display: str  # the text, else the first coding's display, else ""
+    first_code: str | None  # the first coding's code: how status concepts are read
+
+
+# Validated concepts by their JSON, shared by all requests of this process: the same statuses, problems and drugs
+# come back in every record, and an R4B CodeableConcept costs about 15 us to validate. Bounded: JSON comes from
+# requests. Entries are small immutable values (about 0.5 KB), never models or request data.
+CONCEPT_CACHE_LIMIT = 10_000
+_concepts: dict[bytes, Concept | None] = {}  # None: the JSON failed validation
+
+
+def concept(value: Any) -> Concept:
+    """Validate a CodeableConcept with the R4B model (once per distinct JSON per process) and reduce it to a
+    Concept; raise ValueError when it is invalid."""
+    try:
+        key = orjson.dumps(value)
+    except TypeError:  # not JSON-shaped (e.g. integer keys): validate uncached
+        return _reduce(value)
+    if key in _concepts:
+        found = _concepts[key]
+    else:
+        try:
+            found = _reduce(value)
+        except ValueError:  # pydantic's ValidationError is a ValueError
+            found = None
+        if len(_concepts) < CONCEPT_CACHE_LIMIT:
+            _concepts[key] = found
+    if found is None:
+        raise ValueError("invalid CodeableConcept")
+    return found
+
+
+def _reduce(value: Any) -> Concept:
+    model = CodeableConcept.model_validate(value)
+    codings = model.coding or []
+    codes = frozenset(c for c in (normalise(x.system, x.code) for x in codings) if c is not None)
+    display = model.text or next((c.display for c in codings if c.display), "")
+    return Concept(codes, display, next((c.code for c in codings if c.code), None))
 
 
 def to_date(value: Any) -> date | None:
@@ -85,8 +134,11 @@ Memo = dict[tuple[type, bytes], Any]  # per-request: (model, element JSON) -> va
 
 
 def validate(model: type, value: Any, memo: Memo) -> Any:
-    """`model.model_validate(value)`, once per distinct element JSON within a request (a record repeats the
-    same statuses and drug concepts many times); raises the same ValidationError for an invalid element."""
+    """`model.model_validate(value)`, once per distinct element JSON within a request (periods and references
+    repeat within a record); raises the same ValidationError for an invalid element. A CodeableConcept gives a
+    Concept, cached across requests."""
+    if model is CodeableConcept:
+        return concept(value)
     try:
         key = (model, orjson.dumps(value))
     except TypeError:

@@ -11,11 +11,9 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from fhir.resources.R4B.codeableconcept import CodeableConcept
-
-from .fhir_parse import Memo, Parsed, Unreadable, parse, to_date, validate
+from .fhir_parse import Concept, Memo, Parsed, Unreadable, concept, parse, to_date
 from .hook_request import HookContext
-from .knowledge import RXNORM, Code, Knowledge, normalise
+from .knowledge import RXNORM, Code, Knowledge
 from .record import ConditionFact, MedicationFact, ObservationFact, OrderFact, PatientRecord, Skipped
 
 log = logging.getLogger(__name__)
@@ -30,25 +28,16 @@ OBSERVATION_WINDOW_DAYS = 365
 WRONG_VERSION_TYPES = frozenset({"MedicationOrder", "ProcedureRequest", "DiagnosticOrder", "ReferralRequest"})
 
 
-def _codes(concept: Any) -> frozenset[Code]:
-    if concept is None:
-        return frozenset()
-    found = (normalise(c.system, c.code) for c in (concept.coding or []))
-    return frozenset(c for c in found if c is not None)
+def _codes(concept: Concept | None) -> frozenset[Code]:
+    return concept.codes if concept is not None else frozenset()
 
 
-def _display(concept: Any) -> str:
-    if concept is None:
-        return ""
-    if concept.text:
-        return concept.text
-    return next((c.display for c in (concept.coding or []) if c.display), "")
+def _display(concept: Concept | None) -> str:
+    return concept.display if concept is not None else ""
 
 
-def _status_code(concept: Any) -> str | None:
-    if concept is None:
-        return None
-    return next((c.code for c in (concept.coding or []) if c.code), None)
+def _status_code(concept: Concept | None) -> str | None:
+    return concept.first_code if concept is not None else None
 
 
 def _codings(concept: Any, element: str) -> list[Any]:
@@ -101,7 +90,7 @@ class RecordBuilder:
         self._medications: dict[str, dict[str, Any]] = {}
         self._patient_matched = False
         self._memo: Memo = {}  # validated elements of this request, by JSON
-        self._drugs: dict[int, tuple[frozenset[Code], str, frozenset[str], tuple[str, ...]]] = {}  # by concept
+        self._drugs: dict[int, tuple[Concept, frozenset[str], tuple[str, ...]]] = {}  # by concept
 
     # -- entry points ---------------------------------------------------------------------------------------
     def build(self, values: Iterable[Any]) -> PatientRecord:
@@ -213,27 +202,26 @@ class RecordBuilder:
             med = self._medications.get(ref) or self._medications.get("Medication/" + ref.rsplit("/", 1)[-1])
         return med.get("code") if med else None
 
-    def _drug(self, concept: Any) -> tuple[frozenset[Code], str, frozenset[str], tuple[str, ...]]:
-        """Codes, display and value-set classes of a medication concept, worked out once per distinct concept
+    def _drug(self, raw: Any) -> tuple[Concept, frozenset[str], tuple[str, ...]]:
+        """The medication concept, its value-set classes and RxNorm codes, worked out once per distinct concept
         in a request (a long history repeats the same drug); raises Unreadable for an invalid concept."""
         try:
-            medication = validate(CodeableConcept, concept, self._memo)  # memoised: same object for same JSON
+            medication = concept(raw)  # cached: the same object for the same JSON
         except ValueError:
             raise Unreadable("invalid medication code") from None
         found = self._drugs.get(id(medication))
         if found is None:
-            codes = _codes(medication)
-            rxnorm = tuple(sorted(c for s, c in codes if s == RXNORM))
-            found = (codes, _display(medication), self.kb.classify_medication(rxnorm), rxnorm)
+            rxnorm = tuple(sorted(c for s, c in medication.codes if s == RXNORM))
+            found = (medication, self.kb.classify_medication(rxnorm), rxnorm)
             self._drugs[id(medication)] = found
         return found
 
     def _medication(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
-        concept = self._medication_concept(res)
-        if draft and concept is None:
+        raw_concept = self._medication_concept(res)
+        if draft and raw_concept is None:
             self._skip(res, "draft order without a medication yet")
             return
-        if not self._relevant(concept, "medication"):
+        if not self._relevant(raw_concept, "medication"):
             return
         status = res.get("status")
         if draft and status not in DRAFT_MED_STATUS and status is not None:
@@ -242,7 +230,7 @@ class RecordBuilder:
         needed = (("id", "status", "authoredOn", "reasonCode") if is_request else
                   ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode"))
         p = self._parsed(res, needed)
-        codes, display, classes, rxnorm = self._drug(concept)
+        drug, classes, rxnorm = self._drug(raw_concept)
         dosages = res.get("dosageInstruction" if is_request else "dosage")
         first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
         period = p.get("effectivePeriod")
@@ -250,7 +238,7 @@ class RecordBuilder:
                  (to_date(period.start) if period and period.start else None) or p.date("effectiveDateTime"))
         self.record.medications.append(MedicationFact(
             resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
-            codes=codes, display=display, start=start,
+            codes=drug.codes, display=drug.display, start=start,
             end=to_date(period.end) if period and period.end else None, classes=classes, rxnorm=rxnorm,
             raw_dosage=first_dosage,
             based_on=tuple(r.reference for r in (p.get("basedOn") or []) if r.reference),

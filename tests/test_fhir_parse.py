@@ -30,4 +30,31 @@ def test_required_element_missing_or_invalid_is_unreadable():
 def test_invalid_optional_element_is_left_out_and_marked_lenient():
     parsed = parse({"resourceType": "Condition", "code": {"text": "LBP"}, "onsetDateTime": "soon"},
                    ("code", "onsetDateTime"), required=("code",))
-    assert parsed.get("onsetDateTime") is None and parsed.get("code").text == "LBP" and parsed.lenient
+    assert parsed.get("onsetDateTime") is None and parsed.get("code").display == "LBP" and parsed.lenient
+
+
+def test_concepts_are_validated_once_per_distinct_json_and_reduced_to_codes():
+    from cds_service import fhir_parse
+
+    raw = {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.90", "code": "m54.5", "display": "Low back pain"}]}
+    first = fhir_parse.concept(raw)
+    assert first.codes == {("http://hl7.org/fhir/sid/icd-10-cm", "M545")} and first.display == "Low back pain"
+    assert fhir_parse.concept(dict(raw)) is first  # a later request with the same JSON reuses the answer
+
+
+def test_an_invalid_concept_stays_invalid_from_the_cache():
+    from cds_service import fhir_parse
+
+    bad = {"coding": [{"system": 7, "code": "x"}]}
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            fhir_parse.concept(bad)
+
+
+def test_the_concept_cache_is_bounded(monkeypatch):
+    from cds_service import fhir_parse
+
+    monkeypatch.setattr(fhir_parse, "CONCEPT_CACHE_LIMIT", len(fhir_parse._concepts) + 3)
+    found = [fhir_parse.concept({"text": f"drug {i}"}) for i in range(10)]
+    assert len(fhir_parse._concepts) == fhir_parse.CONCEPT_CACHE_LIMIT
+    assert [c.display for c in found] == [f"drug {i}" for i in range(10)]  # past the bound: still answered
