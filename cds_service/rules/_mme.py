@@ -36,7 +36,12 @@ class MmeResult:
     partial: bool  # some opioid could not be computed: the total may be an underestimate
 
     def explain(self) -> str:
-        lines = [f"- {c.med.display or 'opioid'}: {c.note}" for c in self.contributions]
+        groups: dict[tuple[str, str, bool], int] = {}  # renewals left active would repeat one line many times
+        for c in self.contributions:
+            key = (c.med.display or "opioid", c.note, c.mme is not None)
+            groups[key] = groups.get(key, 0) + 1
+        lines = [f"- {name}" + (f" ({n} current orders{', each counted' if counted else ''})" if n > 1 else "")
+                 + f": {note}" for (name, note, counted), n in groups.items()]
         if self.total is None:
             lines.append("- Total daily MME could not be computed from the structured dosing.")
         else:

@@ -7,6 +7,7 @@ from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record import PatientRecord
 from ._episode import episode
+from ._names import drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS, Level, nsaid_status
 from ._orders import create, draft_medication_request
 
@@ -47,7 +48,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     combos = [m for m in record.medications_in("acetaminophen", today)]
     if combos:
         lines += ["", "Count current acetaminophen-containing products toward the daily total: "
-                  + ", ".join(m.display or "acetaminophen product" for m in combos) + "."]
+                  + ", ".join(drug_labels(combos, "acetaminophen product")) + "."]
     lines += ["", "Note: in ACP 2017, acetaminophen did not beat placebo for acute low back pain; pair it with "
               "staying active and heat."]
     text = f"1 tablet (500 mg) by mouth every 6 hours as needed; max {cap:,} mg/day from all sources"

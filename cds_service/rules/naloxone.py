@@ -8,6 +8,7 @@ from ..hook_request import HookContext
 from ..record import PatientRecord
 from ._episode import episode
 from ._mme import daily_mme
+from ._names import drug_labels
 from ._opioids import current_opioids, exclusion
 from ._orders import create, draft_medication_request
 
@@ -32,7 +33,8 @@ def risk_factors(record: PatientRecord, today: date, mme: float | None) -> list[
     risks = []
     if mme is not None and mme >= MME_RISK:
         risks.append(f"{mme:g} MME/day")
-    risks += [f"benzodiazepine: {m.display}" for m in record.medications_in("benzodiazepines", today)]
+    risks += [f"benzodiazepine: {label}" for label in drug_labels(record.medications_in("benzodiazepines", today),
+                                                                  "benzodiazepine")]
     for vs in ("opioid-overdose", "opioid-use-disorder", "drug-use-disorder", "alcohol-use-disorder"):
         risks += [c.display or vs for c in record.conditions_in(vs, today, current=False)]
     risks += [c.display for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]

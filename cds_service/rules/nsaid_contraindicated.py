@@ -8,6 +8,7 @@ from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record import PatientRecord
 from ._episode import episode
+from ._names import drug_labels
 from ._nsaid_status import Level, nsaid_status
 from ._orders import draft_medication_request
 from .acetaminophen_alternative import daily_cap
@@ -26,7 +27,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     suggestions: list[Suggestion] = []
     if nsaids:
         lines.append("NSAID in play: " + ", ".join(
-            f"{m.display or 'NSAID'} ({'draft order' if m.draft else 'active'})" for m in nsaids) + ".")
+            drug_labels(nsaids, "NSAID", lambda m: "draft order" if m.draft else "active")) + ".")
         cap, _ = daily_cap(record, today)
         for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
             replacement = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,

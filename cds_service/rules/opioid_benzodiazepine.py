@@ -8,6 +8,7 @@ from ..hook_request import HookContext
 from ..record import PatientRecord
 from ._episode import episode
 from ._mme import daily_mme
+from ._names import drug_labels
 from ._opioids import current_opioids, exclusion
 
 TOPIC = "opioid-benzodiazepine"
@@ -21,9 +22,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     benzos = record.medications_in("benzodiazepines", today)
     if not opioids or not benzos:
         return None
-    def names(meds: list) -> str:
-        return ", ".join(f"{m.display}{' (draft)' if m.draft else ''}" for m in meds)
-    detail = (f"Opioid: {names(opioids)}.\nBenzodiazepine: {names(benzos)}.\n\n"
+    detail = (f"Opioid: {', '.join(drug_labels(opioids, 'opioid'))}.\n"
+              f"Benzodiazepine: {', '.join(drug_labels(benzos, 'benzodiazepine'))}.\n\n"
               "Together they raise the risk of fatal respiratory depression (FDA boxed warning). Avoid co-"
               "prescribing; if both are needed, taper one (usually the benzodiazepine, gradually) and offer "
               "naloxone.")

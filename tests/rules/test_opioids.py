@@ -85,3 +85,16 @@ def test_naloxone_suggestion_creates_a_valid_r4_medication_request_for_the_patie
 def test_opioid_family_cards_carry_mme():
     cards = by_topic(cards_for([lbp(), OXY, ALPRAZOLAM]))
     assert {cards[t].mme for t in ("opioid-risk", "opioid-benzodiazepine", "naloxone")} == {30}
+
+
+def test_renewals_left_active_are_named_once_with_their_count():
+    renewals = [med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h"), authored_days=d)
+                for d in (5, 35, 65)]
+    cards = by_topic(cards_for([lbp(), *renewals, ALPRAZOLAM]))
+    benzo = cards["opioid-benzodiazepine"].detail
+    assert "Opioid: oxycodone 5 MG (3 orders)." in benzo and benzo.count("oxycodone") == 1
+    risk = cards["opioid-risk"].detail
+    # each active order still adds its dose (reference 0.4 only de-duplicates request against statement), and
+    # the card says so rather than hiding it
+    assert "- oxycodone 5 MG (3 current orders, each counted): 5 mg x 4/day" in risk
+    assert "Total: 90 MME/day" in risk and risk.count("oxycodone 5 MG (") == 1
