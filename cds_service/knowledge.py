@@ -105,7 +105,7 @@ class MmeFactor:
 @dataclass(frozen=True)
 class Knowledge:
     """Everything the rules know, loaded from FHIR artifacts and shared by all requests; its only mutable
-    state is bounded caches of answers (membership, relevance, medication classes)."""
+    state is bounded caches of answers (membership, relevance, classes of codes and of drugs)."""
 
     value_sets: dict[str, ValueSet]
     topic_system: str
@@ -116,6 +116,7 @@ class Knowledge:
     activities: dict[str, dict[str, Any]]  # ActivityDefinitions: templates of the orders suggestions create
     opioid_ingredients: frozenset[str]  # RxNorm ingredient codes of opioids (factors and product targets)
     medication_classes: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
+    code_classes: dict[frozenset[Code], frozenset[str]] = field(default_factory=dict, repr=False)
     relevance: dict[Code, bool] = field(default_factory=dict, repr=False)
 
     def vs(self, name: str) -> ValueSet:
@@ -124,6 +125,15 @@ class Knowledge:
     @cached_property
     def medication_value_sets(self) -> tuple[ValueSet, ...]:
         return tuple(v for v in self.value_sets.values() if any(s == RXNORM for s, _ in v.include.exact))
+
+    def classify(self, codes: frozenset[Code]) -> frozenset[str]:
+        """Names of the value sets any of these codes is in: worked out once per distinct set of codes."""
+        found = self.code_classes.get(codes)
+        if found is None:
+            found = frozenset(v.name for v in self.value_sets.values() if any(code in v for code in codes))
+            if len(self.code_classes) < CACHE_LIMIT:  # bounded: codes come from requests
+                self.code_classes[codes] = found
+        return found
 
     def classify_medication(self, rxnorm: tuple[str, ...]) -> frozenset[str]:
         """Names of the medication value sets a drug is in, by its own code or its product's ingredient (0.5)."""

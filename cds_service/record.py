@@ -5,7 +5,6 @@ numbers refer to the clinical reference.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -13,7 +12,7 @@ from typing import Any
 
 from fhir.resources.R4B.dosage import Dosage
 
-from .knowledge import Code, Knowledge, ValueSet
+from .knowledge import Code, Knowledge
 
 CURRENT_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 
@@ -36,6 +35,7 @@ class ConditionFact:
     onset: date | None
     recorded: date | None
     abatement: date | None
+    classes: frozenset[str] = frozenset()  # names of the value sets its codes are in
 
     @property
     def start(self) -> date | None:
@@ -58,6 +58,7 @@ class ObservationFact:
     unit: str | None
     value_codes: frozenset[Code]
     reference_high: float | None
+    classes: frozenset[str] = frozenset()  # names of the value sets its codes are in
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class OrderFact:
     reason_codes: frozenset[Code] = frozenset()
     selected: bool = False
     raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    classes: frozenset[str] = frozenset()  # names of the value sets its codes are in
 
     @property
     def reference(self) -> str:
@@ -147,19 +149,28 @@ class PatientRecord:
         return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
 
     # -- queries the rules use -------------------------------------------------------------------------------
+    # Each fact carries the names of the value sets it is in (worked out when the record is built), so a query is
+    # a dictionary lookup in an index of the facts by value set, built on first use.
+    def _in(self, kind: str, facts: list[Any], vs: str) -> list[Any]:
+        if vs not in self.kb.value_sets:
+            raise KeyError(f"no value set {vs!r}")  # a misspelt name must fail, not silently match nothing
+        index = self.memo.get(kind)
+        if index is None:
+            index = {}
+            for fact in facts:
+                for name in fact.classes:
+                    index.setdefault(name, []).append(fact)
+            self.memo[kind] = index
+        return index.get(vs, [])
+
     def conditions_in(self, vs: str, today: date, current: bool) -> list[ConditionFact]:
         """Counting Conditions in value set `vs`; `current` applies the current-state rule, else any status."""
-        key = ("conditions", vs, today, current)
-        if key not in self.memo:
-            value_set = self.kb.vs(vs)
-            self.memo[key] = [c for c in self.conditions
-                              if _any_in(c.codes, value_set) and (not current or c.is_current(today))]
-        return self.memo[key]
+        found = self._in("conditions-by-class", self.conditions, vs)
+        return [c for c in found if c.is_current(today)] if current else list(found)
 
     def observations_in(self, vs: str) -> list[ObservationFact]:
         """Counting Observations in `vs`, most recent first (undated last)."""
-        value_set = self.kb.vs(vs)
-        found = [o for o in self.observations if _any_in(o.codes, value_set)]
+        found = self._in("observations-by-class", self.observations, vs)
         return sorted(found, key=lambda o: o.when or date.min, reverse=True)
 
     def latest(self, vs: str, today: date, days: int, numeric: bool = False) -> ObservationFact | None:
@@ -172,10 +183,10 @@ class PatientRecord:
 
     def medications_in(self, vs: str, today: date, current: bool = True) -> list[MedicationFact]:
         """De-duplicated medications whose drug or ingredient is in `vs`; current ones only unless asked."""
-        key = ("medications", vs, today, current)
+        key = ("medications", vs, today, current)  # several families ask for the current opioids
         if key not in self.memo:
-            meds = [m for m in self.deduplicated() if vs in m.classes]
-            self.memo[key] = [m for m in meds if m.is_current(today)] if current else meds
+            found = self._in("medications-by-class", self.deduplicated(), vs)
+            self.memo[key] = [m for m in found if m.is_current(today)] if current else list(found)
         return self.memo[key]
 
     def is_in_focus(self, item: MedicationFact | OrderFact) -> bool:
@@ -188,9 +199,8 @@ class PatientRecord:
         return [m for m in self.medications if m.draft] + [o for o in self.orders if o.draft]
 
     def orders_in(self, vs: str, resource_type: str | None = None) -> list[OrderFact]:
-        value_set = self.kb.vs(vs)
-        return [o for o in self.orders if _any_in(o.codes, value_set)
-                and (resource_type is None or o.resource_type == resource_type)]
+        found = self._in("orders-by-class", self.orders, vs)
+        return [o for o in found if resource_type is None or o.resource_type == resource_type]
 
     def deduplicated(self) -> list[MedicationFact]:
         """Medications with duplicates removed (0.4): a statement `basedOn` a request in the payload, or an active
@@ -210,6 +220,3 @@ class PatientRecord:
         self.memo["deduplicated"] = kept
         return kept
 
-
-def _any_in(codes: Iterable[Code], value_set: ValueSet) -> bool:
-    return any(code in value_set for code in codes)

@@ -166,7 +166,8 @@ class RecordBuilder:
             clinical_status=_status_code(p.get("clinicalStatus")),
             onset=p.date("onsetDateTime") or (to_date(onset_period.start) if onset_period else None),
             recorded=p.date("recordedDate"),
-            abatement=p.date("abatementDateTime") or (to_date(abatement_period.end) if abatement_period else None)))
+            abatement=p.date("abatementDateTime") or (to_date(abatement_period.end) if abatement_period else None),
+            classes=self.kb.classify(_codes(p.get("code")))))
 
     def _observation(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         if res.get("status") not in FINAL_OBSERVATION or not self._relevant(res.get("code")):
@@ -185,7 +186,8 @@ class RecordBuilder:
             when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued"),
             value=_float(quantity.value) if quantity else None,
             unit=(quantity.code or quantity.unit) if quantity else None,
-            value_codes=_codes(p.get("valueCodeableConcept")), reference_high=high))
+            value_codes=_codes(p.get("valueCodeableConcept")), reference_high=high,
+            classes=self.kb.classify(_codes(p.get("code")))))
 
     def _medication_concept(self, res: dict[str, Any]) -> Any:
         """The raw CodeableConcept naming the drug: inline, or from a contained or bundled Medication (0.5)."""
@@ -259,7 +261,7 @@ class RecordBuilder:
             resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
             codes=_codes(p.get("code")), display=_display(p.get("code")), when=when,
             reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
-            selected=selected, raw=res))
+            selected=selected, raw=res, classes=self.kb.classify(_codes(p.get("code")))))
 
     def _report(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         """A final DiagnosticReport: imaging already done (3.2), dated by its effective time."""
@@ -271,7 +273,8 @@ class RecordBuilder:
         self.record.orders.append(OrderFact(
             resource_type="DiagnosticReport", id=p.get("id"), draft=False, status=p.get("status"),
             codes=_codes(p.get("code")), display=_display(p.get("code")),
-            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued")))
+            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued"),
+            classes=self.kb.classify(_codes(p.get("code")))))
 
     def _imaging_study(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         """An available ImagingStudy with a lumbar procedure code: imaging already done (3.2)."""
@@ -283,7 +286,7 @@ class RecordBuilder:
         display = next((_display(c) for c in p.get("procedureCode") if _display(c)), "")
         self.record.orders.append(OrderFact(
             resource_type="ImagingStudy", id=p.get("id"), draft=False, status=p.get("status"), codes=codes,
-            display=display, when=p.date("started")))
+            display=display, when=p.date("started"), classes=self.kb.classify(codes)))
 
     def _allergy(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         if not self._relevant(res.get("code")):

@@ -33,3 +33,13 @@ def test_nested_bundles_are_flattened_in_order():
     first, second = lbp(onset_days=5), lbp(onset_days=50)
     record = build_record(load(), context, [bundle([first, bundle([second])])], TODAY)
     assert [c.id for c in record.conditions] == [first["id"], second["id"]]
+
+
+def test_a_misspelt_value_set_name_fails_loudly_instead_of_matching_nothing():
+    import pytest
+
+    context = HookContext(user_id="Practitioner/dr-1", patient_id=PATIENT_ID)
+    record = build_record(load(), context, [bundle([lbp()])], TODAY)
+    assert record.conditions_in("low-back-pain", TODAY, current=True)
+    with pytest.raises(KeyError, match="low-back-pian"):
+        record.conditions_in("low-back-pian", TODAY, current=True)
