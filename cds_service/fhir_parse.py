@@ -124,7 +124,8 @@ class Parsed:
         return self.values.get(name)
 
     def date(self, name: str) -> date | None:
-        return to_date(self.values.get(name))
+        """A date or dateTime element as its calendar date (parsed once, by `parse`)."""
+        return self.values.get(name)
 
 
 STRING_ELEMENTS = frozenset({"id", "status", "intent"})
@@ -162,10 +163,11 @@ def _element(name: str, value: Any, memo: Memo) -> Any:
         return value
     if name in ELEMENTS:
         model = ELEMENTS[name]
-        if model is None:
-            if to_date(value) is None:
+        if model is None:  # a date or dateTime: kept as its calendar date
+            found = to_date(value)
+            if found is None:
                 raise Unreadable(name)
-            return value
+            return found
         return validate(model, value, memo)
     model = LIST_ELEMENTS[name]
     if not isinstance(value, list):
@@ -182,16 +184,24 @@ def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...
     """
     values: dict[str, Any] = {}
     lenient = False
+    memo = {} if memo is None else memo
     for name in needed:
-        if raw.get(name) is None:
+        value = raw.get(name)
+        if value is None:
             continue
         try:
-            values[name] = _element(name, raw[name], {} if memo is None else memo)
+            if name in STRING_ELEMENTS:  # id and status: checked here, the commonest case
+                if not isinstance(value, str):
+                    raise Unreadable(name)
+                values[name] = value
+            else:
+                values[name] = _element(name, value, memo)
         except (ValidationError, ValueError, TypeError):
             if name in required:
                 raise Unreadable(f"invalid {name}") from None
             lenient = True
-    missing = [name for name in required if values.get(name) is None]
-    if missing:
-        raise Unreadable(f"missing {', '.join(missing)}")
+    if required:
+        missing = [name for name in required if values.get(name) is None]
+        if missing:
+            raise Unreadable(f"missing {', '.join(missing)}")
     return Parsed(values, lenient)

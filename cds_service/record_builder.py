@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
+import orjson
+
 from .fhir_parse import Concept, Memo, Parsed, Unreadable, concept, parse, to_date
 from .hook_request import HookContext
 from .knowledge import RXNORM, Code, Knowledge
@@ -24,6 +26,8 @@ DRAFT_MED_STATUS = frozenset({"draft", "active"})
 # The longest look-back any rule applies to an Observation (labs and PHQ screens: 365 days); older ones are
 # passed over unparsed. tests/test_record.py checks every rule's window against it.
 OBSERVATION_WINDOW_DAYS = 365
+_Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
+_NOT_OURS, _INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
 # DSTU2/STU3 resource types that mean a client sent the wrong FHIR version (checklist section 9).
 WRONG_VERSION_TYPES = frozenset({"MedicationOrder", "ProcedureRequest", "DiagnosticOrder", "ReferralRequest"})
 
@@ -34,6 +38,12 @@ def _codes(concept: Concept | None) -> frozenset[Code]:
 
 def _display(concept: Concept | None) -> str:
     return concept.display if concept is not None else ""
+
+
+def _all_codes(concepts: list[Concept] | None) -> frozenset[Code]:
+    if not concepts:
+        return frozenset()
+    return frozenset(code for c in concepts for code in c.codes)
 
 
 def _status_code(concept: Concept | None) -> str | None:
@@ -90,7 +100,7 @@ class RecordBuilder:
         self._medications: dict[str, dict[str, Any]] = {}
         self._patient_matched = False
         self._memo: Memo = {}  # validated elements of this request, by JSON
-        self._drugs: dict[int, tuple[Concept, frozenset[str], tuple[str, ...]]] = {}  # by concept
+        self._drugs: dict[bytes, Any] = {}  # _Drug, _NOT_OURS or _INVALID, by concept JSON
 
     # -- entry points ---------------------------------------------------------------------------------------
     def build(self, values: Iterable[Any]) -> PatientRecord:
@@ -204,35 +214,49 @@ class RecordBuilder:
             med = self._medications.get(ref) or self._medications.get("Medication/" + ref.rsplit("/", 1)[-1])
         return med.get("code") if med else None
 
-    def _drug(self, raw: Any) -> tuple[Concept, frozenset[str], tuple[str, ...]]:
-        """The medication concept, its value-set classes and RxNorm codes, worked out once per distinct concept
-        in a request (a long history repeats the same drug); raises Unreadable for an invalid concept."""
+    def _drug(self, raw: Any) -> _Drug | None:
+        """The medication concept with its value-set classes and RxNorm codes, or None when it is none of ours;
+        worked out once per distinct concept JSON in a request (a long history repeats the same drug)."""
         try:
-            medication = concept(raw)  # cached: the same object for the same JSON
-        except ValueError:
-            raise Unreadable("invalid medication code") from None
-        found = self._drugs.get(id(medication))
+            key = orjson.dumps(raw)
+        except TypeError:  # not JSON-shaped: let the checks below say why
+            key = None
+        found = self._drugs.get(key) if key is not None else None
         if found is None:
-            rxnorm = tuple(sorted(c for s, c in medication.codes if s == RXNORM))
-            found = (medication, self.kb.classify_medication(rxnorm), rxnorm)
-            self._drugs[id(medication)] = found
-        return found
+            found = self._classify_drug(raw)
+            if key is not None:
+                self._drugs[key] = found
+        return found if found is not _NOT_OURS else None
+
+    def _classify_drug(self, raw: Any) -> _Drug | object:
+        if not self._relevant(raw, "medication"):  # raises Unreadable for codings of the wrong shape
+            return _NOT_OURS
+        try:
+            medication = concept(raw)
+        except ValueError:
+            return _INVALID
+        rxnorm = tuple(sorted(c for s, c in medication.codes if s == RXNORM))
+        return medication, self.kb.classify_medication(rxnorm), rxnorm
 
     def _medication(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         raw_concept = self._medication_concept(res)
-        if draft and raw_concept is None:
-            self._skip(res, "draft order without a medication yet")
+        if raw_concept is None:
+            if draft:
+                self._skip(res, "draft order without a medication yet")
             return
-        if not self._relevant(raw_concept, "medication"):
+        found = self._drug(raw_concept)
+        if found is None:
             return
         status = res.get("status")
         if draft and status not in DRAFT_MED_STATUS and status is not None:
             return
+        if found is _INVALID:
+            raise Unreadable("invalid medication code")
+        drug, classes, rxnorm = found
         is_request = res["resourceType"] == "MedicationRequest"
         needed = (("id", "status", "authoredOn", "reasonCode") if is_request else
                   ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode"))
         p = self._parsed(res, needed)
-        drug, classes, rxnorm = self._drug(raw_concept)
         dosages = res.get("dosageInstruction" if is_request else "dosage")
         first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
         period = p.get("effectivePeriod")
@@ -243,9 +267,8 @@ class RecordBuilder:
             codes=drug.codes, display=drug.display, start=start,
             end=to_date(period.end) if period and period.end else None, classes=classes, rxnorm=rxnorm,
             raw_dosage=first_dosage,
-            based_on=tuple(r.reference for r in (p.get("basedOn") or []) if r.reference),
-            reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
-            selected=selected))
+            based_on=tuple(r.reference for r in p.get("basedOn") if r.reference) if "basedOn" in p.values else (),
+            reason_codes=_all_codes(p.get("reasonCode")), selected=selected))
 
     def _order(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         is_procedure = res["resourceType"] == "Procedure"
@@ -260,8 +283,8 @@ class RecordBuilder:
         self.record.orders.append(OrderFact(
             resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
             codes=_codes(p.get("code")), display=_display(p.get("code")), when=when,
-            reason_codes=frozenset(c for rc in (p.get("reasonCode") or []) for c in _codes(rc)),
-            selected=selected, raw=res, classes=self.kb.classify(_codes(p.get("code")))))
+            reason_codes=_all_codes(p.get("reasonCode")), selected=selected, raw=res,
+            classes=self.kb.classify(_codes(p.get("code")))))
 
     def _report(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         """A final DiagnosticReport: imaging already done (3.2), dated by its effective time."""
@@ -282,7 +305,7 @@ class RecordBuilder:
         if not isinstance(concepts, list) or not any(self._relevant(c, "procedureCode") for c in concepts):
             return
         p = self._parsed(res, ("id", "status", "procedureCode", "started"), required=("procedureCode",))
-        codes = frozenset(c for concept in p.get("procedureCode") for c in _codes(concept))
+        codes = _all_codes(p.get("procedureCode"))
         display = next((_display(c) for c in p.get("procedureCode") if _display(c)), "")
         self.record.orders.append(OrderFact(
             resource_type="ImagingStudy", id=p.get("id"), draft=False, status=p.get("status"), codes=codes,
@@ -312,16 +335,22 @@ _HANDLERS = {
 def _flatten(value: Any) -> list[dict[str, Any]]:
     """Resources in a prefetch value: the resource itself, or the entries of a Bundle (nested Bundles too)."""
     found: list[dict[str, Any]] = []
-    pending = [value]
+    pending = [value]  # a stack, not recursion: nesting depth comes from the request
     while pending:
         item = pending.pop()
-        if not isinstance(item, dict) or not isinstance(item.get("resourceType"), str):
+        if not isinstance(item, dict):
             continue
-        if item["resourceType"] != "Bundle":
-            found.append(item)
+        rtype = item.get("resourceType")
+        if rtype != "Bundle":
+            if isinstance(rtype, str):
+                found.append(item)
             continue
-        entries = item.get("entry") or ()
-        pending.extend(e["resource"] for e in reversed(entries) if isinstance(e, dict) and "resource" in e)
+        entries = item.get("entry")
+        resources = [e.get("resource") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+        if any(isinstance(r, dict) and r.get("resourceType") == "Bundle" for r in resources):
+            pending.extend(reversed(resources))  # a nested Bundle: its entries go in its place
+        else:
+            found.extend(r for r in resources if isinstance(r, dict) and isinstance(r.get("resourceType"), str))
     return found
 
 
