@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
+
 from ..knowledge import Knowledge, Product
 from ..record import MedicationFact, PatientRecord
 from ._opioids import current_opioids
@@ -59,12 +61,19 @@ def daily_mme(record: PatientRecord, today: date) -> MmeResult:
 
 
 def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
-    contributions = tuple(contribution(record.kb, med) for med in current_opioids(record, today))
+    contributions = []
+    worked_out: dict[tuple[tuple[str, ...], bytes], Contribution] = {}  # renewals repeat one drug and dose
+    for med in current_opioids(record, today):
+        key = (med.rxnorm, orjson.dumps(med.raw_dosage))
+        same = worked_out.get(key)
+        if same is None:
+            worked_out[key] = same = contribution(record.kb, med)
+        contributions.append(same if same.med is med else Contribution(med, same.ingredient, same.mme, same.note))
     computed = [c.mme for c in contributions if c.mme is not None]
     unknown = [c for c in contributions if c.mme is None and not c.note.startswith("not converted")]
     if not computed:
-        return MmeResult(None, contributions, bool(unknown))
-    return MmeResult(round(sum(computed), 1), contributions, bool(unknown))
+        return MmeResult(None, tuple(contributions), bool(unknown))
+    return MmeResult(round(sum(computed), 1), tuple(contributions), bool(unknown))
 
 
 def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product | None]:

@@ -5,6 +5,7 @@ would bury the card's point under repeated lines.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 from ..record import MedicationFact
@@ -17,10 +18,7 @@ def _draft(med: MedicationFact) -> str:
 def drug_labels(meds: Iterable[MedicationFact], fallback: str,
                 state: Callable[[MedicationFact], str] = _draft) -> list[str]:
     """One label per distinct (name, state), in first-seen order: "Oxycodone 10 MG Oral Capsule (11 orders)"."""
-    counts: dict[tuple[str, str], int] = {}
-    for med in meds:
-        key = (med.display or fallback, state(med))
-        counts[key] = counts.get(key, 0) + 1
+    counts = Counter((med.display or fallback, state(med)) for med in meds)
     labels = []
     for (name, med_state), n in counts.items():
         notes = ", ".join(s for s in (med_state, f"{n} orders" if n > 1 else "") if s)

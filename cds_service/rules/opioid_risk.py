@@ -36,9 +36,12 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
                if m.status not in NOT_USE and not m.draft and m.start]
     starts = sorted(m.start for m in history)  # type: ignore[type-var]
+    ingredients: dict[tuple[str, ...], set[str]] = {}  # per drug, not per order
     first_use: dict[str, date] = {}  # earliest start per opioid ingredient, any order status that means use
     for m in history:
-        for ingredient in _ingredients(record, m):
+        if m.rxnorm not in ingredients:
+            ingredients[m.rxnorm] = _ingredients(record, m)
+        for ingredient in ingredients[m.rxnorm]:
             first_use[ingredient] = min(first_use.get(ingredient, m.start), m.start)  # type: ignore[type-var]
     first_orders: dict[tuple[str, ...], MedicationFact] = {}  # one line per drug, not per renewal
     for med in sorted(opioids, key=lambda m: m.start or today):
