@@ -25,10 +25,13 @@ VOLUME_TO_ML = {"ml": 1.0, "l": 1000.0}
 
 @dataclass(frozen=True)
 class Contribution:
-    med: MedicationFact
+    """MME/day of one drug and dose; `orders` current orders of it each count (renewals left active)."""
+
+    med: MedicationFact  # the first of those orders
     ingredient: str
-    mme: float | None  # None: could not be computed
+    mme: float | None  # per order; None: could not be computed
     note: str  # how it was computed, or why not
+    orders: int = 1
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,9 @@ class MmeResult:
     partial: bool  # some opioid could not be computed: the total may be an underestimate
 
     def explain(self) -> str:
-        groups: dict[tuple[str, str, bool], int] = {}  # renewals left active would repeat one line many times
-        for c in self.contributions:
-            key = (c.med.display or "opioid", c.note, c.mme is not None)
-            groups[key] = groups.get(key, 0) + 1
-        lines = [f"- {name}" + (f" ({n} current orders{', each counted' if counted else ''})" if n > 1 else "")
-                 + f": {note}" for (name, note, counted), n in groups.items()]
+        lines = [f"- {c.med.display or 'opioid'}"
+                 + (f" ({c.orders} current orders{', each counted' if c.mme is not None else ''})"
+                    if c.orders > 1 else "") + f": {c.note}" for c in self.contributions]
         if self.total is None:
             lines.append("- Total daily MME could not be computed from the structured dosing.")
         else:
@@ -61,19 +61,15 @@ def daily_mme(record: PatientRecord, today: date) -> MmeResult:
 
 
 def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
-    contributions = []
-    worked_out: dict[tuple[tuple[str, ...], bytes], Contribution] = {}  # renewals repeat one drug and dose
+    same_drug_and_dose: dict[tuple[tuple[str, ...], bytes], list[MedicationFact]] = {}
     for med in current_opioids(record, today):
-        key = (med.rxnorm, orjson.dumps(med.raw_dosage))
-        same = worked_out.get(key)
-        if same is None:
-            worked_out[key] = same = contribution(record.kb, med)
-        contributions.append(same if same.med is med else Contribution(med, same.ingredient, same.mme, same.note))
-    computed = [c.mme for c in contributions if c.mme is not None]
+        same_drug_and_dose.setdefault((med.rxnorm, orjson.dumps(med.raw_dosage)), []).append(med)
+    contributions = tuple(contribution(record.kb, meds[0], orders=len(meds)) for meds in same_drug_and_dose.values())
+    computed = [c.mme * c.orders for c in contributions if c.mme is not None]
     unknown = [c for c in contributions if c.mme is None and not c.note.startswith("not converted")]
     if not computed:
-        return MmeResult(None, tuple(contributions), bool(unknown))
-    return MmeResult(round(sum(computed), 1), tuple(contributions), bool(unknown))
+        return MmeResult(None, contributions, bool(unknown))
+    return MmeResult(round(sum(computed), 1), contributions, bool(unknown))
 
 
 def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product | None]:
@@ -84,36 +80,41 @@ def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product |
     return next((code for code in med.rxnorm if code in kb.opioid_ingredients), None), None
 
 
-def contribution(kb: Knowledge, med: MedicationFact) -> Contribution:
-    """MME/day of one opioid order, with a one-line note naming dose, frequency and factor."""
+def contribution(kb: Knowledge, med: MedicationFact, orders: int = 1) -> Contribution:
+    """MME/day of one opioid order (`orders` of them alike), with a one-line note naming dose, frequency and
+    factor."""
+    return Contribution(med, *_worked_out(kb, med), orders)
+
+
+def _worked_out(kb: Knowledge, med: MedicationFact) -> tuple[str, float | None, str]:
+    """(ingredient, MME/day or None, note) for one order."""
     ingredient, product = _identity(kb, med)
     factor = kb.mme_factors.get(ingredient or "")
     if ingredient is None:
-        return Contribution(med, "", None, "ingredient strength unknown; MME not computed")
+        return "", None, "ingredient strength unknown; MME not computed"
     if factor is None:
-        return Contribution(med, ingredient, None, "not converted (no CDC 2022 MME factor, e.g. buprenorphine)")
+        return ingredient, None, "not converted (no CDC 2022 MME factor, e.g. buprenorphine)"
     transdermal = product is not None and product.form == "transdermal"
     if factor.input_unit == "ug/h" and not transdermal and product is not None:
-        return Contribution(med, ingredient, None, "not converted (non-transdermal fentanyl has no factor)")
+        return ingredient, None, "not converted (non-transdermal fentanyl has no factor)"
     dose = _dose(med.dosage)
     if dose is None:
-        return Contribution(med, ingredient, None, "no structured dose; MME not computed")
+        return ingredient, None, "no structured dose; MME not computed"
     value, unit = dose
     if factor.input_unit == "ug/h":  # patches worn x mcg/h x 2.4, whatever the change interval (5.4 step 6)
         mcg_per_hour = _fentanyl_rate(value, unit, product)
         if mcg_per_hour is None:
-            return Contribution(med, ingredient, None, f"dose unit '{unit}' not understood; MME not computed")
+            return ingredient, None, f"dose unit '{unit}' not understood; MME not computed"
         mme = mcg_per_hour * factor.factor
-        return Contribution(med, ingredient, mme, f"{mcg_per_hour:g} mcg/h x {factor.factor:g} = {mme:g} MME/day")
+        return ingredient, mme, f"{mcg_per_hour:g} mcg/h x {factor.factor:g} = {mme:g} MME/day"
     mg = _milligrams(value, unit, product)
     per_day = _per_day(med.dosage)
     if mg is None or per_day is None:
         why = "dose unit not understood" if mg is None else "no structured frequency"
-        return Contribution(med, ingredient, None, f"{why}; MME not computed")
+        return ingredient, None, f"{why}; MME not computed"
     daily = mg * per_day
     mme = daily * factor.factor
-    return Contribution(med, ingredient, mme,
-                        f"{mg:g} mg x {per_day:g}/day = {daily:g} mg/day x {factor.factor:g} = {mme:g} MME/day")
+    return ingredient, mme, f"{mg:g} mg x {per_day:g}/day = {daily:g} mg/day x {factor.factor:g} = {mme:g} MME/day"
 
 
 def _dose(dosage: Any) -> tuple[float, str] | None:
