@@ -26,6 +26,9 @@ class Indicator(enum.IntEnum):
         return self.name.lower()
 
 
+_LABELS = {indicator: indicator.label for indicator in Indicator}
+
+
 @dataclass(frozen=True)
 class Action:
     type: str  # create | update | delete
@@ -71,23 +74,25 @@ def _action_json(action: Action) -> dict[str, Any]:
 def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
     """Serialise a card per CDS Hooks 2.0: fresh uuids, topic Coding in source, no null or empty fields."""
     topic = knowledge.topics[card.topic]
-    suggestions = [_drop_empty({"label": s.label, "uuid": str(uuid.uuid4()), "isRecommended": s.is_recommended,
-                                "actions": [_action_json(a) for a in s.actions]}) for s in card.suggestions]
-    extension = {MME_EXTENSION: card.mme} if card.mme is not None else {}
-    out = {
-        "uuid": str(uuid.uuid4()),
-        "summary": card.summary,
-        "detail": card.detail,
-        "indicator": card.indicator.label,
-        "source": {"label": SOURCE_LABEL, "url": topic.source_url,
-                   "topic": {"system": knowledge.topic_system, "code": topic.code, "display": topic.display}},
-        "suggestions": suggestions,
-        "selectionBehavior": card.selection_behavior if suggestions else None,
-        "overrideReasons": [{"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in card.override_reasons],
-        "links": [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}],
-        "extension": extension,
-    }
-    return _drop_empty(out)
+    out: dict[str, Any] = {"uuid": str(uuid.uuid4()), "summary": card.summary}
+    if card.detail:
+        out["detail"] = card.detail
+    out["indicator"] = _LABELS[card.indicator]
+    out["source"] = {"label": SOURCE_LABEL, "url": topic.source_url,
+                     "topic": {"system": knowledge.topic_system, "code": topic.code, "display": topic.display}}
+    if card.suggestions:
+        out["suggestions"] = [_drop_empty({"label": s.label, "uuid": str(uuid.uuid4()),
+                                           "isRecommended": s.is_recommended,
+                                           "actions": [_action_json(a) for a in s.actions]})
+                              for s in card.suggestions]
+        out["selectionBehavior"] = card.selection_behavior
+    if card.override_reasons:
+        out["overrideReasons"] = [{"system": OVERRIDE_SYSTEM, "code": c, "display": d}
+                                  for c, d in card.override_reasons]
+    out["links"] = [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}]
+    if card.mme is not None:
+        out["extension"] = {MME_EXTENSION: card.mme}
+    return out
 
 
 # Override reasons offered on warning and critical cards (CDS Hooks overrideReasons; codes are ours).
