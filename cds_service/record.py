@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
-from typing import Any
-
-from fhir.resources.R4B.dosage import Dosage
+from typing import Any, NamedTuple
 
 from .knowledge import Code, Knowledge
 
@@ -26,8 +23,9 @@ class Skipped:
     reason: str
 
 
-@dataclass(frozen=True)
-class ConditionFact:
+# The facts are NamedTuples: immutable like frozen dataclasses, and four times cheaper to create (a record of
+# renewals makes dozens per call).
+class ConditionFact(NamedTuple):
     id: str | None
     codes: frozenset[Code]
     display: str
@@ -48,8 +46,7 @@ class ConditionFact:
         return self.clinical_status in CURRENT_CLINICAL or self.clinical_status is None
 
 
-@dataclass(frozen=True)
-class ObservationFact:
+class ObservationFact(NamedTuple):
     id: str | None
     codes: frozenset[Code]
     display: str
@@ -61,8 +58,7 @@ class ObservationFact:
     classes: frozenset[str] = frozenset()  # names of the value sets its codes are in
 
 
-@dataclass(frozen=True)
-class MedicationFact:
+class MedicationFact(NamedTuple):
     """A MedicationRequest, MedicationStatement or draft order, with its RxNorm identity (0.5)."""
 
     resource_type: str
@@ -75,7 +71,7 @@ class MedicationFact:
     end: date | None
     classes: frozenset[str]  # names of the medication value sets this drug is in
     rxnorm: tuple[str, ...] = ()  # the RxNorm codes among `codes`
-    raw_dosage: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    raw_dosage: dict[str, Any] | None = None  # the first dosage as sent; rules validate it when they read it
     based_on: tuple[str, ...] = ()
     reason_codes: frozenset[Code] = frozenset()
     selected: bool = False
@@ -83,17 +79,6 @@ class MedicationFact:
     @property
     def reference(self) -> str:
         return f"{self.resource_type}/{self.id}"
-
-    @cached_property
-    def dosage(self) -> Dosage | None:
-        """The first dosage as an R4B Dosage, validated on first use (only the MME calculator reads it);
-        None when absent or invalid."""
-        if self.raw_dosage is None:
-            return None
-        try:
-            return Dosage.model_validate(self.raw_dosage)
-        except ValueError:
-            return None
 
     def is_current(self, today: date) -> bool:
         """Current (0.3): drafts; active requests; active statements whose period has not ended."""
@@ -104,8 +89,7 @@ class MedicationFact:
         return self.resource_type != "MedicationStatement" or self.end is None or self.end >= today
 
 
-@dataclass(frozen=True)
-class OrderFact:
+class OrderFact(NamedTuple):
     """A ServiceRequest (record or draft), or a Procedure, DiagnosticReport or ImagingStudy already done."""
 
     resource_type: str
@@ -117,7 +101,7 @@ class OrderFact:
     when: date | None
     reason_codes: frozenset[Code] = frozenset()
     selected: bool = False
-    raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    raw: dict[str, Any] | None = None  # the resource as sent (draft orders: suggestions edit a copy)
     classes: frozenset[str] = frozenset()  # names of the value sets its codes are in
 
     @property

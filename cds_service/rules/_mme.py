@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import orjson
+from fhir.resources.R4B.dosage import Dosage
 
 from ..knowledge import Knowledge, Product
 from ..record import MedicationFact, PatientRecord
@@ -97,7 +98,8 @@ def _worked_out(kb: Knowledge, med: MedicationFact) -> tuple[str, float | None, 
     transdermal = product is not None and product.form == "transdermal"
     if factor.input_unit == "ug/h" and not transdermal and product is not None:
         return ingredient, None, "not converted (non-transdermal fentanyl has no factor)"
-    dose = _dose(med.dosage)
+    dosage = _dosage(med.raw_dosage)
+    dose = _dose(dosage)
     if dose is None:
         return ingredient, None, "no structured dose; MME not computed"
     value, unit = dose
@@ -108,13 +110,23 @@ def _worked_out(kb: Knowledge, med: MedicationFact) -> tuple[str, float | None, 
         mme = mcg_per_hour * factor.factor
         return ingredient, mme, f"{mcg_per_hour:g} mcg/h x {factor.factor:g} = {mme:g} MME/day"
     mg = _milligrams(value, unit, product)
-    per_day = _per_day(med.dosage)
+    per_day = _per_day(dosage)
     if mg is None or per_day is None:
         why = "dose unit not understood" if mg is None else "no structured frequency"
         return ingredient, None, f"{why}; MME not computed"
     daily = mg * per_day
     mme = daily * factor.factor
     return ingredient, mme, f"{mg:g} mg x {per_day:g}/day = {daily:g} mg/day x {factor.factor:g} = {mme:g} MME/day"
+
+
+def _dosage(raw: dict[str, Any] | None) -> Dosage | None:
+    """The first dosage as an R4B Dosage; None when absent or invalid (then no dose can be computed)."""
+    if raw is None:
+        return None
+    try:
+        return Dosage.model_validate(raw)
+    except ValueError:
+        return None
 
 
 def _dose(dosage: Any) -> tuple[float, str] | None:
