@@ -191,6 +191,9 @@ class PatientRecord:
         statement with the same RxNorm code as an active request, counts once (the request is kept)."""
         if "deduplicated" in self.memo:
             return self.memo["deduplicated"]
+        if all(m.resource_type != "MedicationStatement" for m in self.medications):
+            self.memo["deduplicated"] = self.medications  # nothing to de-duplicate
+            return self.medications
         requests = [m for m in self.medications if m.resource_type == "MedicationRequest"]
         request_refs = {m.reference for m in requests}
         active_codes = {c for m in requests if m.status == "active" or m.draft for c in m.rxnorm}

@@ -20,9 +20,9 @@ OLDER_ADULT_AGE = 65
 NOT_USE = frozenset({"entered-in-error", "cancelled", "draft"})
 
 
-def _ingredients(record: PatientRecord, med: MedicationFact) -> set[str]:
+def _ingredients(record: PatientRecord, rxnorm: tuple[str, ...]) -> set[str]:
     kb = record.kb
-    return {kb.products[c].ingredient if c in kb.products else c for c in med.rxnorm}
+    return {kb.products[c].ingredient if c in kb.products else c for c in rxnorm}
 
 
 def _is_extended_release(record: PatientRecord, med: MedicationFact) -> bool:
@@ -36,18 +36,19 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
                if m.status not in NOT_USE and not m.draft and m.start]
     starts = sorted(m.start for m in history)  # type: ignore[type-var]
-    ingredients: dict[tuple[str, ...], set[str]] = {}  # per drug, not per order
-    first_use: dict[str, date] = {}  # earliest start per opioid ingredient, any order status that means use
+    earliest: dict[tuple[str, ...], date] = {}  # first start per drug, any order status that means use
     for m in history:
-        if m.rxnorm not in ingredients:
-            ingredients[m.rxnorm] = _ingredients(record, m)
-        for ingredient in ingredients[m.rxnorm]:
-            first_use[ingredient] = min(first_use.get(ingredient, m.start), m.start)  # type: ignore[type-var]
+        if m.start < earliest.get(m.rxnorm, date.max):  # type: ignore[operator]
+            earliest[m.rxnorm] = m.start  # type: ignore[assignment]
+    first_use: dict[str, date] = {}  # per opioid ingredient
+    for rxnorm, start in earliest.items():
+        for ingredient in _ingredients(record, rxnorm):
+            first_use[ingredient] = min(first_use.get(ingredient, start), start)
     first_orders: dict[tuple[str, ...], MedicationFact] = {}  # one line per drug, not per renewal
     for med in sorted(opioids, key=lambda m: m.start or today):
         first_orders.setdefault(med.rxnorm or (med.display,), med)
     for med in first_orders.values():
-        same = [first_use[i] for i in _ingredients(record, med) if i in first_use]
+        same = [first_use[i] for i in _ingredients(record, med.rxnorm) if i in first_use]
         if med.start:
             same.append(med.start)
         if same and (today - min(same)).days >= LONG_TERM_DAYS:
