@@ -23,7 +23,7 @@ from .knowledge import Code, normalise
 
 # Element -> R4B model, for the elements the rules read; `None` marks FHIR date/dateTime primitives (checked with
 # to_date) in ELEMENTS and items kept as plain JSON in LIST_ELEMENTS. CodeableConcepts are read as `Concept`s.
-# Dosage is validated lazily (record.py).
+# Dosage is validated when the MME calculator reads it (rules/_mme.py).
 ELEMENTS: dict[str, Any] = {
     "code": CodeableConcept, "clinicalStatus": CodeableConcept, "verificationStatus": CodeableConcept,
     "valueCodeableConcept": CodeableConcept, "valueQuantity": Quantity,

@@ -26,6 +26,8 @@ DRAFT_MED_STATUS = frozenset({"draft", "active"})
 # The longest look-back any rule applies to an Observation (labs and PHQ screens: 365 days); older ones are
 # passed over unparsed. tests/test_record.py checks every rule's window against it.
 OBSERVATION_WINDOW_DAYS = 365
+_REQUEST_ELEMENTS = ("id", "status", "authoredOn", "reasonCode")
+_STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode")
 _Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
 _NOT_OURS, _INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
 # DSTU2/STU3 resource types that mean a client sent the wrong FHIR version (checklist section 9).
@@ -253,22 +255,23 @@ class RecordBuilder:
         if found is _INVALID:
             raise Unreadable("invalid medication code")
         drug, classes, rxnorm = found
-        is_request = res["resourceType"] == "MedicationRequest"
-        needed = (("id", "status", "authoredOn", "reasonCode") if is_request else
-                  ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode"))
-        p = self._parsed(res, needed)
-        dosages = res.get("dosageInstruction" if is_request else "dosage")
+        rtype = res["resourceType"]
+        if rtype == "MedicationRequest":
+            v = self._parsed(res, _REQUEST_ELEMENTS).values
+            dosages = res.get("dosageInstruction")
+            start, end, based_on = v.get("authoredOn"), None, ()
+        else:
+            v = self._parsed(res, _STATEMENT_ELEMENTS).values
+            dosages = res.get("dosage")
+            period = v.get("effectivePeriod")
+            start = (to_date(period.start) if period and period.start else None) or v.get("effectiveDateTime")
+            end = to_date(period.end) if period and period.end else None
+            based_on = tuple(r.reference for r in v.get("basedOn", ()) if r.reference)
         first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
-        period = p.get("effectivePeriod")
-        start = (p.date("authoredOn") if is_request else
-                 (to_date(period.start) if period and period.start else None) or p.date("effectiveDateTime"))
         self.record.medications.append(MedicationFact(
-            resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
-            codes=drug.codes, display=drug.display, start=start,
-            end=to_date(period.end) if period and period.end else None, classes=classes, rxnorm=rxnorm,
-            raw_dosage=first_dosage,
-            based_on=tuple(r.reference for r in p.get("basedOn") if r.reference) if "basedOn" in p.values else (),
-            reason_codes=_all_codes(p.get("reasonCode")), selected=selected))
+            resource_type=rtype, id=v.get("id"), draft=draft, status=v.get("status"), codes=drug.codes,
+            display=drug.display, start=start, end=end, classes=classes, rxnorm=rxnorm, raw_dosage=first_dosage,
+            based_on=based_on, reason_codes=_all_codes(v.get("reasonCode")), selected=selected))
 
     def _order(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         is_procedure = res["resourceType"] == "Procedure"
