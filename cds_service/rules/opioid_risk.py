@@ -33,13 +33,14 @@ def _is_extended_release(record: PatientRecord, med: MedicationFact) -> bool:
 def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: date) -> list[str]:
     """Long-term use, new opioid in acute pain, ER/LA start in an opioid-naive patient, and risk factors."""
     points = []
-    history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
-               if m.status not in NOT_USE and not m.draft and m.start]
-    starts = sorted(m.start for m in history)  # type: ignore[type-var]
-    earliest: dict[tuple[str, ...], date] = {}  # first start per drug, any order status that means use
-    for m in history:
-        if m.start < earliest.get(m.rxnorm, date.max):  # type: ignore[operator]
-            earliest[m.rxnorm] = m.start  # type: ignore[assignment]
+    starts: list[date] = []  # every opioid start, any order status that means use
+    earliest: dict[tuple[str, ...], date] = {}  # first start per drug
+    for m in record.medications_in("opioid-analgesics", today, current=False):
+        if m.start and not m.draft and m.status not in NOT_USE:
+            starts.append(m.start)
+            if m.start < earliest.get(m.rxnorm, date.max):
+                earliest[m.rxnorm] = m.start
+    starts.sort()
     first_use: dict[str, date] = {}  # per opioid ingredient
     for rxnorm, start in earliest.items():
         for ingredient in _ingredients(record, rxnorm):

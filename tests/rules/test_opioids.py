@@ -41,9 +41,20 @@ def test_long_term_use_and_risk_factors_are_talking_points():
     assert "Long-term therapy" in card.detail and "Obstructive sleep apnea" in card.detail and "age 70" in card.detail
 
 
-def test_extended_release_start_in_opioid_naive_patient_is_flagged():
-    er = med_request("1049502", "12 HR oxycodone 10 MG ER", dosage(1, "TAB", 1, 12, "h"), authored_days=3)
-    assert "opioid-naive" in by_topic(cards_for([lbp(), er]))["opioid-risk"].detail
+ER_START = med_request("1049502", "12 HR oxycodone 10 MG ER", dosage(1, "TAB", 1, 12, "h"), authored_days=3)
+
+
+@pytest.mark.parametrize(("history", "naive"), [
+    pytest.param([], True, id="no-earlier-opioid-is-naive"),
+    pytest.param([med_request("1049621", "oxycodone 5 MG", status="completed", authored_days=60)], False,
+                 id="immediate-release-started-60-days-before-is-not-naive"),
+    pytest.param([med_request("1049621", "oxycodone 5 MG", status="completed", authored_days=120)], True,
+                 id="last-start-more-than-90-days-before-is-naive"),
+    pytest.param([med_request("1049621", "oxycodone 5 MG", status="entered-in-error", authored_days=60)], True,
+                 id="an-order-entered-in-error-is-no-use"),
+])
+def test_extended_release_start_in_an_opioid_naive_patient_is_flagged(history, naive):
+    assert ("opioid-naive" in by_topic(cards_for([lbp(), ER_START, *history]))["opioid-risk"].detail) is naive
 
 
 @pytest.mark.parametrize(("resources", "expected"), [
