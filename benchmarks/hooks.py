@@ -6,6 +6,7 @@ Prints, on the same machine in one run:
 - sequential p50/p95 per patient size, requests alternating between ours and the floor, and the ratio;
 - throughput for both under load (wrk when installed, else locust), medians of alternating rounds;
 - peak RSS per worker before and after a soak, and the time from process start to the first discovery;
+- in-process cost of one call: the first in a fresh process, the first for a patient after others, repeated;
 - the no-prefetch path against a scripted loopback FHIR server with a fixed delay per query, and against
   Medplum's FHIR engine (hook total vs. slowest single query vs. their sum).
 Needs ../shared/fhir-data; Medplum needs `npm ci --prefix tests/fhir_server`.
@@ -92,6 +93,41 @@ def interleaved(urls: list[str], body: bytes, n: int) -> list[list[float]]:
             if i >= max(10, n // 10):  # warm-up calls are not counted
                 times[j].append((time.perf_counter() - t) * 1000)
     return times
+
+
+# In a fresh interpreter, as `serve` runs a worker (gc.freeze after loading): the first call ever (one-time
+# warm-up and every cache empty), the first call for this patient after the other patients were served (the
+# caches of validated concepts, value-set answers and drug classes hold only what those records shared with this
+# one), and the median of 50 repeated calls (what the sequential figures above measure, plus HTTP).
+FIRST_CALL = """
+import gc, sys, time, statistics
+from datetime import date
+import orjson
+from cds_service.config import Settings
+from cds_service.pipeline import Runtime, run
+runtime = Runtime.create(Settings.from_env())
+gc.freeze()
+def call(path):
+    body = open(path, 'rb').read()
+    started = time.perf_counter()
+    orjson.dumps(run(runtime, 'backpain-patient-view', orjson.loads(body), date(2026, 11, 27)))
+    return (time.perf_counter() - started) * 1000
+first_ever = call(sys.argv[2]) if len(sys.argv) > 2 else None
+for other in sys.argv[3:]:
+    call(other)
+first = call(sys.argv[1])
+repeated = statistics.median(call(sys.argv[1]) for _ in range(50))
+print(first_ever, first, repeated)
+"""
+
+
+def first_calls(target: Path, others: list[Path], env: dict[str, str]) -> tuple[float, float, float]:
+    """In-process ms: the first call in a fresh process, the target's first call after the others, repeated."""
+    ever = subprocess.run([sys.executable, "-c", FIRST_CALL, str(target)], env=env, cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.split()
+    after = subprocess.run([sys.executable, "-c", FIRST_CALL, str(target), *map(str, others)], env=env, cwd=ROOT,
+                           check=True, capture_output=True, text=True).stdout.split()
+    return float(ever[1]), float(after[1]), float(after[2])
 
 
 def pct(values: list[float], p: float) -> float:
@@ -196,6 +232,17 @@ def main() -> int:
         print(f"{name:<18}{len(resources):>10}{sent:>6}{len(body) // 1024:>8}{pct(ours_t, 50):>9.2f}ms"
               f"{pct(ours_t, 95):>7.2f}{pct(floor_t, 50):>10.2f}ms{pct(floor_t, 95):>7.2f}"
               f"{pct(ours_t, 50) / pct(floor_t, 50):>10.2f}x")
+
+    print("\nin-process cost of one call, no HTTP: the first in a fresh process; the first for this patient after "
+          "the other three; repeated (median of 50):")
+    paths = {}
+    for name, (_, body) in bodies.items():
+        paths[name] = tmp / f"{name.split()[0].lower()}.json"
+        paths[name].write_bytes(body)
+    for name, path in paths.items():
+        ever, first, repeated = first_calls(path, [p for n, p in paths.items() if n != name], env)
+        print(f"  {name:<18}first ever {ever:7.2f} ms, first for this patient {first:6.2f} ms, "
+              f"repeated {repeated:6.2f} ms")
 
     name = "Eliseo Cummings"
     body_path = tmp / "load.json"
