@@ -123,14 +123,37 @@ class Knowledge:
         return self.value_sets[name]
 
     @cached_property
-    def medication_value_sets(self) -> tuple[ValueSet, ...]:
-        return tuple(v for v in self.value_sets.values() if any(s == RXNORM for s, _ in v.include.exact))
+    def medication_value_sets(self) -> frozenset[str]:
+        """Names of the value sets of drugs: those listing RxNorm codes."""
+        return frozenset(v.name for v in self.value_sets.values() if any(s == RXNORM for s, _ in v.include.exact))
+
+    @cached_property
+    def _by_exact_code(self) -> dict[Code, tuple[ValueSet, ...]]:
+        index: dict[Code, list[ValueSet]] = {}
+        for v in self.value_sets.values():
+            for code in v.include.exact:
+                index.setdefault(code, []).append(v)
+        return {code: tuple(sets) for code, sets in index.items()}
+
+    @cached_property
+    def _by_rule_system(self) -> dict[str, tuple[ValueSet, ...]]:
+        index: dict[str, list[ValueSet]] = {}
+        for v in self.value_sets.values():
+            for system in {*v.include.prefixes, *v.include.patterns}:
+                index.setdefault(system, []).append(v)
+        return {system: tuple(sets) for system, sets in index.items()}
+
+    def value_sets_of(self, code: Code) -> list[ValueSet]:
+        """The value sets a code is in. Only those naming it or holding an is-a/regex rule for its system are
+        asked, rather than all of them: a record brings codes this process has not seen yet on every call."""
+        candidates = self._by_exact_code.get(code, ()) + self._by_rule_system.get(code[0], ())
+        return [v for v in candidates if code in v]
 
     def classify(self, codes: frozenset[Code]) -> frozenset[str]:
         """Names of the value sets any of these codes is in: worked out once per distinct set of codes."""
         found = self.code_classes.get(codes)
         if found is None:
-            found = frozenset(v.name for v in self.value_sets.values() if any(code in v for code in codes))
+            found = frozenset(v.name for code in codes for v in self.value_sets_of(code))
             if len(self.code_classes) < CACHE_LIMIT:  # bounded: codes come from requests
                 self.code_classes[codes] = found
         return found
@@ -147,7 +170,8 @@ class Knowledge:
     def _classify(self, rxnorm: tuple[str, ...]) -> frozenset[str]:
         codes = {(RXNORM, c) for c in rxnorm}
         codes |= {(RXNORM, self.products[c].ingredient) for c in rxnorm if c in self.products}
-        return frozenset(v.name for v in self.medication_value_sets if any(code in v for code in codes))
+        return frozenset(v.name for code in codes for v in self.value_sets_of(code)
+                         if v.name in self.medication_value_sets)
 
     def is_relevant_raw(self, system: Any, code: Any) -> bool:
         """True when a coding, as sent, is in any of our value sets: the cheap first filter on plain JSON.
