@@ -58,7 +58,7 @@ def start(cmd: list[str], port: int, env: dict[str, str]) -> tuple[subprocess.Po
         try:
             if requests.get(f"http://127.0.0.1:{port}/cds-services", timeout=0.5).ok:
                 return proc, time.perf_counter() - started
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy starting to answer in time
             time.sleep(0.02)
         if time.perf_counter() - started > 60:
             raise RuntimeError(f"{cmd[0]} did not start")
