@@ -106,7 +106,7 @@ class RecordBuilder:
 
     # -- entry points ---------------------------------------------------------------------------------------
     def build(self, values: Iterable[Any]) -> PatientRecord:
-        resources = [r for value in values for r in _flatten(value)]
+        resources = [r for value in values for r in self._flatten(value)]
         for res in resources:
             if res.get("resourceType") == "Medication" and isinstance(res.get("id"), str):
                 self._medications[f"Medication/{res['id']}"] = res
@@ -117,6 +117,25 @@ class RecordBuilder:
         for res in self.context.draft_orders:
             self._add(res, draft=True, selected=f"{res.get('resourceType')}/{res.get('id')}" in selections)
         return self.record
+
+    def _flatten(self, value: Any) -> list[dict[str, Any]]:
+        """Resources in a prefetch value: the resource itself, or the entries of a Bundle (nested Bundles too).
+        A Bundle whose `entry` is not an array is reported: what it held might have been a red flag."""
+        found: list[dict[str, Any]] = []
+        pending = [value]  # a stack, not recursion: nesting depth comes from the request
+        while pending:
+            item = pending.pop()
+            if not isinstance(item, dict) or not isinstance(item.get("resourceType"), str):
+                continue
+            if item["resourceType"] != "Bundle":
+                found.append(item)
+                continue
+            entries = item.get("entry", [])
+            if not isinstance(entries, list):
+                self._skip(item, "Bundle.entry is not an array; its resources could not be read")
+                continue
+            pending.extend(e["resource"] for e in reversed(entries) if isinstance(e, dict) and "resource" in e)
+        return found
 
     # -- per resource ---------------------------------------------------------------------------------------
     def _add(self, res: dict[str, Any], draft: bool, selected: bool = False) -> None:
@@ -333,28 +352,6 @@ _HANDLERS = {
     "Procedure": RecordBuilder._order, "AllergyIntolerance": RecordBuilder._allergy,
     "DiagnosticReport": RecordBuilder._report, "ImagingStudy": RecordBuilder._imaging_study,
 }
-
-
-def _flatten(value: Any) -> list[dict[str, Any]]:
-    """Resources in a prefetch value: the resource itself, or the entries of a Bundle (nested Bundles too)."""
-    found: list[dict[str, Any]] = []
-    pending = [value]  # a stack, not recursion: nesting depth comes from the request
-    while pending:
-        item = pending.pop()
-        if not isinstance(item, dict):
-            continue
-        rtype = item.get("resourceType")
-        if rtype != "Bundle":
-            if isinstance(rtype, str):
-                found.append(item)
-            continue
-        entries = item.get("entry")
-        resources = [e.get("resource") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
-        if any(isinstance(r, dict) and r.get("resourceType") == "Bundle" for r in resources):
-            pending.extend(reversed(resources))  # a nested Bundle: its entries go in its place
-        else:
-            found.extend(r for r in resources if isinstance(r, dict) and isinstance(r.get("resourceType"), str))
-    return found
 
 
 def build_record(kb: Knowledge, context: HookContext, values: Iterable[Any], today: date) -> PatientRecord:

@@ -142,6 +142,16 @@ def test_bad_resource_in_prefetch_is_skipped_and_reported(client):
     assert {s["id"] for s in ext["org.backpain-cds.skipped"]} == {"broken", "dstu2"}
 
 
+def test_bundle_whose_entry_is_not_an_array_is_reported_not_a_500(client):
+    body = hook_request([lbp()])
+    body["prefetch"]["medicationRequests"] = {"resourceType": "Bundle", "id": "odd-bundle", "entry": 5}
+    response = client.post(PV, json=body)
+    assert response.status_code == 200
+    assert response.get_json()["extension"]["org.backpain-cds.skipped"] == [
+        {"resourceType": "Bundle", "id": "odd-bundle",
+         "reason": "Bundle.entry is not an array; its resources could not be read"}]
+
+
 def test_leniently_parsed_resource_still_fires_red_flag(client):
     fever = {"resourceType": "Condition", "id": "no-subject", "clinicalStatus": {"coding": [{"code": "active"}]},
              "code": {"coding": [{"system": "http://snomed.info/sct", "code": "386661006"}]}, "bogusField": 1}
