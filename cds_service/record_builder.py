@@ -192,13 +192,14 @@ class RecordBuilder:
         if _status_code(p.get("verificationStatus")) in NOT_COUNTING_VERIFICATION:
             return
         onset_period, abatement_period = p.get("onsetPeriod"), p.get("abatementPeriod")
+        codes = _codes(p.get("code"))
         self.record.conditions.append(ConditionFact(
-            id=p.get("id"), codes=_codes(p.get("code")), display=_display(p.get("code")),
+            id=p.get("id"), codes=codes, display=_display(p.get("code")),
             clinical_status=_status_code(p.get("clinicalStatus")),
             onset=p.date("onsetDateTime") or (to_date(onset_period.start) if onset_period else None),
             recorded=p.date("recordedDate"),
             abatement=p.date("abatementDateTime") or (to_date(abatement_period.end) if abatement_period else None),
-            classes=self.kb.classify(_codes(p.get("code")))))
+            classes=self.kb.classify(codes)))
 
     def _observation(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         if res.get("status") not in FINAL_OBSERVATION or not self._relevant(res.get("code")):
@@ -210,15 +211,15 @@ class RecordBuilder:
                                "effectivePeriod", "issued", "referenceRange"), required=("code",))
         quantity, period = p.get("valueQuantity"), p.get("effectivePeriod")
         ranges = p.get("referenceRange") or []
+        codes = _codes(p.get("code"))
         high = next((_float(getattr(getattr(r, "high", None), "value", None)
                             if not isinstance(r, dict) else (r.get("high") or {}).get("value")) for r in ranges), None)
         self.record.observations.append(ObservationFact(
-            id=p.get("id"), codes=_codes(p.get("code")), display=_display(p.get("code")),
+            id=p.get("id"), codes=codes, display=_display(p.get("code")),
             when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued"),
             value=_float(quantity.value) if quantity else None,
             unit=(quantity.code or quantity.unit) if quantity else None,
-            value_codes=_codes(p.get("valueCodeableConcept")), reference_high=high,
-            classes=self.kb.classify(_codes(p.get("code")))))
+            value_codes=_codes(p.get("valueCodeableConcept")), reference_high=high, classes=self.kb.classify(codes)))
 
     def _medication_concept(self, res: dict[str, Any]) -> Any:
         """The raw CodeableConcept naming the drug: inline, or from a contained or bundled Medication (0.5)."""
@@ -302,11 +303,11 @@ class RecordBuilder:
         period = p.get("performedPeriod")
         when = (p.date("performedDateTime") or (to_date(period.start) if period else None)) if is_procedure \
             else p.date("authoredOn")
+        codes = _codes(p.get("code"))
         self.record.orders.append(OrderFact(
             resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
-            codes=_codes(p.get("code")), display=_display(p.get("code")), when=when,
-            reason_codes=_all_codes(p.get("reasonCode")), selected=selected, raw=res,
-            classes=self.kb.classify(_codes(p.get("code")))))
+            codes=codes, display=_display(p.get("code")), when=when, reason_codes=_all_codes(p.get("reasonCode")),
+            selected=selected, raw=res, classes=self.kb.classify(codes)))
 
     def _report(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         """A final DiagnosticReport: imaging already done (3.2), dated by its effective time."""
@@ -315,11 +316,11 @@ class RecordBuilder:
         p = self._parsed(res, ("id", "status", "code", "effectiveDateTime", "effectivePeriod", "issued"),
                          required=("code",))
         period = p.get("effectivePeriod")
+        codes = _codes(p.get("code"))
         self.record.orders.append(OrderFact(
-            resource_type="DiagnosticReport", id=p.get("id"), draft=False, status=p.get("status"),
-            codes=_codes(p.get("code")), display=_display(p.get("code")),
-            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued"),
-            classes=self.kb.classify(_codes(p.get("code")))))
+            resource_type="DiagnosticReport", id=p.get("id"), draft=False, status=p.get("status"), codes=codes,
+            display=_display(p.get("code")), classes=self.kb.classify(codes),
+            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued")))
 
     def _imaging_study(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         """An available ImagingStudy with a lumbar procedure code: imaging already done (3.2)."""
