@@ -115,6 +115,8 @@ class Knowledge:
     relevant: _Rules  # the union of every value set's include rules (excludes ignored: a superset is enough)
     activities: dict[str, dict[str, Any]]  # ActivityDefinitions: templates of the orders suggestions create
     opioid_ingredients: frozenset[str]  # RxNorm ingredient codes of opioids (factors and product targets)
+    by_code: dict[Code, tuple[ValueSet, ...]]  # value sets listing each code
+    by_rule_system: dict[str, tuple[ValueSet, ...]]  # value sets with is-a or regex rules, by code system
     medication_classes: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
     code_classes: dict[frozenset[Code], frozenset[str]] = field(default_factory=dict, repr=False)
     relevance: dict[Code, bool] = field(default_factory=dict, repr=False)
@@ -127,26 +129,10 @@ class Knowledge:
         """Names of the value sets of drugs: those listing RxNorm codes."""
         return frozenset(v.name for v in self.value_sets.values() if any(s == RXNORM for s, _ in v.include.exact))
 
-    @cached_property
-    def _by_exact_code(self) -> dict[Code, tuple[ValueSet, ...]]:
-        index: dict[Code, list[ValueSet]] = {}
-        for v in self.value_sets.values():
-            for code in v.include.exact:
-                index.setdefault(code, []).append(v)
-        return {code: tuple(sets) for code, sets in index.items()}
-
-    @cached_property
-    def _by_rule_system(self) -> dict[str, tuple[ValueSet, ...]]:
-        index: dict[str, list[ValueSet]] = {}
-        for v in self.value_sets.values():
-            for system in {*v.include.prefixes, *v.include.patterns}:
-                index.setdefault(system, []).append(v)
-        return {system: tuple(sets) for system, sets in index.items()}
-
     def value_sets_of(self, code: Code) -> list[ValueSet]:
         """The value sets a code is in. Only those naming it or holding an is-a/regex rule for its system are
         asked, rather than all of them: a record brings codes this process has not seen yet on every call."""
-        candidates = self._by_exact_code.get(code, ()) + self._by_rule_system.get(code[0], ())
+        candidates = self.by_code.get(code, ()) + self.by_rule_system.get(code[0], ())
         return [v for v in candidates if code in v]
 
     def classify(self, codes: frozenset[Code]) -> frozenset[str]:
@@ -262,4 +248,12 @@ def load() -> Knowledge:
                        for system in {s for r in includes for s in r.patterns}})
     activities = {a["id"]: a for a in _read_dir("ActivityDefinition")}
     ingredients = frozenset(factors) | {p.ingredient for p in products.values()}
-    return Knowledge(value_sets, topics_cs["url"], topics, factors, products, relevant, activities, ingredients)
+    by_code: dict[Code, list[ValueSet]] = {}
+    by_rule_system: dict[str, list[ValueSet]] = {}
+    for v in value_sets.values():
+        for code in v.include.exact:
+            by_code.setdefault(code, []).append(v)
+        for system in {*v.include.prefixes, *v.include.patterns}:
+            by_rule_system.setdefault(system, []).append(v)
+    return Knowledge(value_sets, topics_cs["url"], topics, factors, products, relevant, activities, ingredients,
+                     {k: tuple(v) for k, v in by_code.items()}, {k: tuple(v) for k, v in by_rule_system.items()})
