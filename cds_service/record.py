@@ -33,7 +33,7 @@ class ConditionFact(NamedTuple):
     onset: date | None
     recorded: date | None
     abatement: date | None
-    classes: frozenset[str] = frozenset()  # names of the value sets its codes are in
+    classes: frozenset[str]  # names of the value sets its codes are in
 
     @property
     def start(self) -> date | None:
@@ -55,7 +55,7 @@ class ObservationFact(NamedTuple):
     unit: str | None
     value_codes: frozenset[Code]
     reference_high: float | None
-    classes: frozenset[str] = frozenset()  # names of the value sets its codes are in
+    classes: frozenset[str]  # names of the value sets its codes are in
 
 
 class MedicationFact(NamedTuple):
@@ -99,10 +99,10 @@ class OrderFact(NamedTuple):
     codes: frozenset[Code]
     display: str
     when: date | None
+    classes: frozenset[str]  # names of the value sets its codes are in
     reason_codes: frozenset[Code] = frozenset()
     selected: bool = False
     raw: dict[str, Any] | None = None  # the resource as sent (draft orders: suggestions edit a copy)
-    classes: frozenset[str] = frozenset()  # names of the value sets its codes are in
 
     @property
     def reference(self) -> str:
