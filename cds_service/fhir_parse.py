@@ -54,7 +54,8 @@ class Concept:
 
 # Validated concepts by their JSON, shared by all requests of this process: the same statuses, problems and drugs
 # come back in every record, and an R4B CodeableConcept costs about 15 us to validate. Bounded: JSON comes from
-# requests. Entries are small immutable values (about 0.5 KB), never models or request data.
+# requests. An entry (about 0.5 KB) is a concept's codings and text and its small immutable Concept: no model, no
+# resource, no patient reference.
 CONCEPT_CACHE_LIMIT = 10_000
 _concepts: dict[bytes, Concept | None] = {}  # None: the JSON failed validation
 
