@@ -107,13 +107,18 @@ def test_fault_cases_are_412_within_the_deadline(fhir, client_for, route, reason
     assert TOKEN not in response.get_data(as_text=True)
 
 
-def test_connection_refused_is_412(settings):
-    client = create_app(replace(settings, fhir_server_allowlist=("http://127.0.0.1:9/",))).test_client()
+@pytest.mark.parametrize(("server", "missing", "says"), [
+    pytest.param("http://127.0.0.1:9", "conditions", "unreachable", id="connection-refused-is-412"),
+    pytest.param("http://ehr.example.org", "observations", "https",
+                 id="plain-http-off-loopback-is-refused-without-a-connection"),
+])
+def test_server_that_cannot_be_used_is_412_saying_why(settings, server, missing, says):
+    client = create_app(replace(settings, fhir_server_allowlist=(server + "/",))).test_client()
     body = hook_request([lbp()])
-    del body["prefetch"]["conditions"]
-    body["fhirServer"] = "http://127.0.0.1:9/fhir"
+    del body["prefetch"][missing]
+    body["fhirServer"] = server + "/fhir"
     response = client.post(PV, json=body)
-    assert response.status_code == 412 and "unreachable" in response.get_json()["message"]
+    assert response.status_code == 412 and says in response.get_json()["message"]
 
 
 def test_off_allowlist_server_is_never_contacted(fhir, settings):
@@ -122,13 +127,6 @@ def test_off_allowlist_server_is_never_contacted(fhir, settings):
     assert response.status_code == 412 and fhir.requests == []
 
 
-def test_plain_http_off_loopback_is_refused_without_a_connection(settings):
-    client = create_app(replace(settings, fhir_server_allowlist=("http://ehr.example.org/",))).test_client()
-    body = hook_request([lbp()])
-    del body["prefetch"]["observations"]
-    body["fhirServer"] = "http://ehr.example.org/fhir"
-    response = client.post(PV, json=body)
-    assert response.status_code == 412 and "https" in response.get_json()["message"]
 
 
 def test_null_key_is_not_fetched(fhir, client_for):
