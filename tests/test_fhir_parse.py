@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from cds_service.fhir_parse import Unreadable, parse, to_date
+from cds_service.fhir_parse import Span, Unreadable, parse, to_date
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -31,6 +31,22 @@ def test_invalid_optional_element_is_left_out_and_marked_lenient():
     parsed = parse({"resourceType": "Condition", "code": {"text": "LBP"}, "onsetDateTime": "soon"},
                    ("code", "onsetDateTime"), required=("code",))
     assert parsed.get("onsetDateTime") is None and parsed.get("code").display == "LBP" and parsed.lenient
+
+
+@pytest.mark.parametrize(("period", "expected"), [
+    pytest.param({"start": "2026-11-01T08:00:00-05:00", "end": "2026-11-27"},
+                 Span(date(2026, 11, 1), date(2026, 11, 27)), id="both-dates-read-as-calendar-days"),
+    pytest.param({"start": "2026-11"}, Span(date(2026, 11, 1), None), id="open-ended-partial-start"),
+    pytest.param({"end": "2026-11-27"}, Span(None, date(2026, 11, 27)), id="end-only"),
+    pytest.param({"start": "2026-11-01", "end": "soon"}, None, id="unreadable-end-drops-the-period-not-the-end"),
+    pytest.param({"start": 20261101}, None, id="number-is-not-a-date"),
+    pytest.param("2026-11-01", None, id="a-string-is-not-a-period"),
+])
+def test_periods_are_read_as_spans_of_dates_or_left_out_leniently(period, expected):
+    raw = {"resourceType": "Procedure", "code": {"text": "x"}, "performedPeriod": period}
+    parsed = parse(raw, ("code", "performedPeriod"), required=("code",))
+    assert parsed.get("performedPeriod") == expected
+    assert parsed.lenient is (expected is None)
 
 
 def test_concepts_are_validated_once_per_distinct_json_and_reduced_to_codes():
