@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .fhir_parse import Concept, Memo, Parsed, Unreadable, concept, parse, to_date
+from .fhir_parse import Concept, Memo, Parsed, Unreadable, concept, parse
 from .hook_request import HookContext
 from .knowledge import RXNORM, Code, Knowledge
 from .record import ConditionFact, MedicationFact, ObservationFact, OrderFact, PatientRecord, Skipped
@@ -106,36 +106,41 @@ class RecordBuilder:
 
     # -- entry points ---------------------------------------------------------------------------------------
     def build(self, values: Iterable[Any]) -> PatientRecord:
-        resources = [r for value in values for r in self._flatten(value)]
+        resources: list[dict[str, Any]] = []
+        for value in values:
+            self._flatten(value, resources)
+        add = self._add
         for res in resources:
-            if res.get("resourceType") == "Medication" and isinstance(res.get("id"), str):
-                self._medications[f"Medication/{res['id']}"] = res
-        for res in resources:
-            self._add(res, draft=False)
+            add(res, False)
         selections = set(self.context.selections)
         self.record.selecting = bool(selections)
         for res in self.context.draft_orders:
             self._add(res, draft=True, selected=f"{res.get('resourceType')}/{res.get('id')}" in selections)
         return self.record
 
-    def _flatten(self, value: Any) -> list[dict[str, Any]]:
-        """Resources in a prefetch value: the resource itself, or the entries of a Bundle (nested Bundles too).
+    def _flatten(self, value: Any, found: list[dict[str, Any]]) -> None:
+        """Append the resources of a prefetch value to `found`: the resource itself, or the entries of a Bundle
+        (nested Bundles too, in document order), and index Medications for the orders that reference them.
         A Bundle whose `entry` is not an array is reported: what it held might have been a red flag."""
-        found: list[dict[str, Any]] = []
-        pending = [value]  # a stack, not recursion: nesting depth comes from the request
-        while pending:
-            item = pending.pop()
-            if not isinstance(item, dict) or not isinstance(item.get("resourceType"), str):
-                continue
-            if item["resourceType"] != "Bundle":
-                found.append(item)
-                continue
-            entries = item.get("entry", [])
-            if not isinstance(entries, list):
-                self._skip(item, "Bundle.entry is not an array; its resources could not be read")
-                continue
-            pending.extend(e["resource"] for e in reversed(entries) if isinstance(e, dict) and "resource" in e)
-        return found
+        stack = [iter(({"resource": value},))]  # iterators over entries, not recursion: nesting comes from requests
+        while stack:
+            for entry in stack[-1]:
+                item = entry.get("resource") if isinstance(entry, dict) else None
+                if not isinstance(item, dict):
+                    continue
+                rtype = item.get("resourceType")
+                if rtype == "Bundle":
+                    entries = item.get("entry", [])
+                    if isinstance(entries, list):
+                        stack.append(iter(entries))
+                        break  # read the nested Bundle's entries, then resume this one
+                    self._skip(item, "Bundle.entry is not an array; its resources could not be read")
+                elif isinstance(rtype, str):
+                    found.append(item)
+                    if rtype == "Medication" and isinstance(item.get("id"), str):
+                        self._medications[f"Medication/{item['id']}"] = item
+            else:
+                stack.pop()
 
     # -- per resource ---------------------------------------------------------------------------------------
     def _add(self, res: dict[str, Any], draft: bool, selected: bool = False) -> None:
@@ -196,9 +201,9 @@ class RecordBuilder:
         self.record.conditions.append(ConditionFact(
             id=p.get("id"), codes=codes, display=_display(p.get("code")),
             clinical_status=_status_code(p.get("clinicalStatus")),
-            onset=p.date("onsetDateTime") or (to_date(onset_period.start) if onset_period else None),
+            onset=p.date("onsetDateTime") or (onset_period.start if onset_period else None),
             recorded=p.date("recordedDate"),
-            abatement=p.date("abatementDateTime") or (to_date(abatement_period.end) if abatement_period else None),
+            abatement=p.date("abatementDateTime") or (abatement_period.end if abatement_period else None),
             classes=self.kb.classify(codes)))
 
     def _observation(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
@@ -216,7 +221,7 @@ class RecordBuilder:
                             if not isinstance(r, dict) else (r.get("high") or {}).get("value")) for r in ranges), None)
         self.record.observations.append(ObservationFact(
             id=p.get("id"), codes=codes, display=_display(p.get("code")),
-            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued"),
+            when=p.date("effectiveDateTime") or (period.start if period else None) or p.date("issued"),
             value=_float(quantity.value) if quantity else None,
             unit=(quantity.code or quantity.unit) if quantity else None,
             value_codes=_codes(p.get("valueCodeableConcept")), reference_high=high, classes=self.kb.classify(codes)))
@@ -284,8 +289,8 @@ class RecordBuilder:
             v = self._parsed(res, _STATEMENT_ELEMENTS).values
             dosages = res.get("dosage")
             period = v.get("effectivePeriod")
-            start = (to_date(period.start) if period and period.start else None) or v.get("effectiveDateTime")
-            end = to_date(period.end) if period and period.end else None
+            start = (period.start if period else None) or v.get("effectiveDateTime")
+            end = period.end if period else None
             based_on = tuple(r.reference for r in v.get("basedOn", ()) if r.reference)
         first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
         self.record.medications.append(MedicationFact(
@@ -301,7 +306,7 @@ class RecordBuilder:
             "id", "status", "code", "authoredOn", "reasonCode")
         p = self._parsed(res, needed, required=("code",))
         period = p.get("performedPeriod")
-        when = (p.date("performedDateTime") or (to_date(period.start) if period else None)) if is_procedure \
+        when = (p.date("performedDateTime") or (period.start if period else None)) if is_procedure \
             else p.date("authoredOn")
         codes = _codes(p.get("code"))
         self.record.orders.append(OrderFact(
@@ -320,7 +325,7 @@ class RecordBuilder:
         self.record.orders.append(OrderFact(
             resource_type="DiagnosticReport", id=p.get("id"), draft=False, status=p.get("status"), codes=codes,
             display=_display(p.get("code")), classes=self.kb.classify(codes),
-            when=p.date("effectiveDateTime") or (to_date(period.start) if period else None) or p.date("issued")))
+            when=p.date("effectiveDateTime") or (period.start if period else None) or p.date("issued")))
 
     def _imaging_study(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         """An available ImagingStudy with a lumbar procedure code: imaging already done (3.2)."""
