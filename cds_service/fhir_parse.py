@@ -8,6 +8,7 @@ fails validation is simply not read, and the resource is counted as leniently re
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -27,23 +28,6 @@ class Span(NamedTuple):
     start: date | None
     end: date | None
 
-
-# Element -> R4B model, for the elements the rules read; `None` marks FHIR date/dateTime primitives (checked with
-# to_date) in ELEMENTS and items kept as plain JSON in LIST_ELEMENTS. CodeableConcepts are read as `Concept`s.
-# A Period is read as a `Span` of two dates, checked as the date/dateTime elements are: the R4B model costs 11 us
-# and every Period in a record is different, which made Periods a fifth of a large record's time.
-# Dosage is validated when the MME calculator reads it (rules/_mme.py).
-ELEMENTS: dict[str, Any] = {
-    "code": CodeableConcept, "clinicalStatus": CodeableConcept, "verificationStatus": CodeableConcept,
-    "valueCodeableConcept": CodeableConcept, "valueQuantity": Quantity,
-    "onsetPeriod": Span, "abatementPeriod": Span, "effectivePeriod": Span, "performedPeriod": Span,
-    "onsetDateTime": None, "abatementDateTime": None, "recordedDate": None, "effectiveDateTime": None,
-    "issued": None, "started": None, "authoredOn": None, "performedDateTime": None, "birthDate": None,
-    "dateAsserted": None,
-}
-LIST_ELEMENTS: dict[str, Any] = {
-    "reasonCode": CodeableConcept, "procedureCode": CodeableConcept, "basedOn": Reference, "referenceRange": None,
-}
 
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
@@ -138,29 +122,13 @@ class Parsed:
         return self.values.get(name)
 
 
-def _span(name: str, value: Any) -> Span:
-    """A Period's start and end as dates; Unreadable when it is not an object or a date it gives is unreadable."""
-    if not isinstance(value, dict):
-        raise Unreadable(name)
-    start, end = value.get("start"), value.get("end")
-    span = Span(to_date(start), to_date(end))
-    if (start is not None and span.start is None) or (end is not None and span.end is None):
-        raise Unreadable(name)
-    return span
-
-
-STRING_ELEMENTS = frozenset({"id", "status", "intent"})
-
-
 Memo = dict[tuple[type, bytes], Any]  # per-request: (model, element JSON) -> validated model or the error
+Reader = Callable[[Any, Memo], Any]  # an element's JSON -> what the rules read; ValueError when it is invalid
 
 
 def validate(model: type, value: Any, memo: Memo) -> Any:
-    """`model.model_validate(value)`, once per distinct element JSON within a request (periods and references
-    repeat within a record); raises the same ValidationError for an invalid element. A CodeableConcept gives a
-    Concept, cached across requests."""
-    if model is CodeableConcept:
-        return concept(value)
+    """`model.model_validate(value)`, once per distinct element JSON within a request (references repeat within
+    a record); raises the same ValidationError for an invalid element."""
     try:
         key = (model, orjson.dumps(value))
     except TypeError:
@@ -177,30 +145,73 @@ def validate(model: type, value: Any, memo: Memo) -> Any:
     return found
 
 
-def _element(name: str, value: Any, memo: Memo) -> Any:
-    if name in STRING_ELEMENTS:
-        if not isinstance(value, str):
-            raise Unreadable(name)
-        return value
-    if name in ELEMENTS:
-        model = ELEMENTS[name]
-        if model is None:  # a date or dateTime: kept as its calendar date
-            found = to_date(value)
-            if found is None:
-                raise Unreadable(name)
-            return found
-        if model is Span:
-            return _span(name, value)
+def _string(value: Any, memo: Memo) -> str:
+    if not isinstance(value, str):
+        raise Unreadable("not a string")
+    return value
+
+
+def _date(value: Any, memo: Memo) -> date:
+    """A date or dateTime, kept as its calendar date."""
+    found = to_date(value)
+    if found is None:
+        raise Unreadable("not a date")
+    return found
+
+
+def _span(value: Any, memo: Memo) -> Span:
+    """A Period's start and end as dates, checked as the dateTime elements are: the R4B model costs 11 us and every
+    Period in a record is different (it made Periods a fifth of a large record's time)."""
+    if not isinstance(value, dict):
+        raise Unreadable("not a Period")
+    start, end = value.get("start"), value.get("end")
+    span = Span(to_date(start), to_date(end))
+    if (start is not None and span.start is None) or (end is not None and span.end is None):
+        raise Unreadable("not a date")
+    return span
+
+
+def _concept(value: Any, memo: Memo) -> Concept:
+    return concept(value)
+
+
+def _plain(value: Any, memo: Memo) -> Any:
+    return value
+
+
+def _model(model: type) -> Reader:
+    def read(value: Any, memo: Memo) -> Any:
         return validate(model, value, memo)
-    model = LIST_ELEMENTS[name]
-    if not isinstance(value, list):
-        raise Unreadable(name)
-    return [item if model is None else validate(model, item, memo) for item in value]
+    return read
+
+
+def _list(item: Reader) -> Reader:
+    def read(value: Any, memo: Memo) -> list[Any]:
+        if not isinstance(value, list):
+            raise Unreadable("not an array")
+        return [item(v, memo) for v in value]
+    return read
+
+
+# How each element the rules read is read: CodeableConcepts as `Concept`s (R4B-validated, cached), Quantity and
+# Reference with their R4B models, dates and Periods as calendar dates, reference ranges as plain JSON. Dosage is
+# validated when the MME calculator reads it (rules/_mme.py).
+READERS: dict[str, Reader] = {
+    "id": _string, "status": _string, "intent": _string,
+    "code": _concept, "clinicalStatus": _concept, "verificationStatus": _concept, "valueCodeableConcept": _concept,
+    "valueQuantity": _model(Quantity),
+    "onsetPeriod": _span, "abatementPeriod": _span, "effectivePeriod": _span, "performedPeriod": _span,
+    "onsetDateTime": _date, "abatementDateTime": _date, "recordedDate": _date, "effectiveDateTime": _date,
+    "issued": _date, "started": _date, "authoredOn": _date, "performedDateTime": _date, "birthDate": _date,
+    "dateAsserted": _date,
+    "reasonCode": _list(_concept), "procedureCode": _list(_concept), "basedOn": _list(_model(Reference)),
+    "referenceRange": _list(_plain),
+}
 
 
 def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = (), memo: Memo | None = None,
           ) -> Parsed:
-    """Validate the `needed` elements of `raw` with their R4B models (only what the rules read).
+    """Read the `needed` elements of `raw` (only what the rules read), each with its reader in READERS.
 
     Raises Unreadable when a `required` element is absent or invalid; other invalid elements are left out and
     the result is marked `lenient`, so the count of leniently read resources can be reported.
@@ -213,12 +224,7 @@ def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...
         if value is None:
             continue
         try:
-            if name in STRING_ELEMENTS:  # id and status: checked here, the commonest case
-                if not isinstance(value, str):
-                    raise Unreadable(name)
-                values[name] = value
-            else:
-                values[name] = _element(name, value, memo)
+            values[name] = READERS[name](value, memo)
         except (ValidationError, ValueError, TypeError):
             if name in required:
                 raise Unreadable(f"invalid {name}") from None
