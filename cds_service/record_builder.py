@@ -29,13 +29,14 @@ OBSERVATION_WINDOW_DAYS = 365
 _REQUEST_ELEMENTS = ("id", "status", "authoredOn", "reasonCode")
 _STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode")
 _Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
-_NOT_OURS, _INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
+_NOT_OURS, _INVALID = object(), object()
+_NO_CODES: frozenset[Code] = frozenset()  # a drug in none of our value sets; a concept that fails validation
 # DSTU2/STU3 resource types that mean a client sent the wrong FHIR version (checklist section 9).
 WRONG_VERSION_TYPES = frozenset({"MedicationOrder", "ProcedureRequest", "DiagnosticOrder", "ReferralRequest"})
 
 
 def _codes(concept: Concept | None) -> frozenset[Code]:
-    return concept.codes if concept is not None else frozenset()
+    return concept.codes if concept is not None else _NO_CODES
 
 
 def _display(concept: Concept | None) -> str:
@@ -44,7 +45,7 @@ def _display(concept: Concept | None) -> str:
 
 def _all_codes(concepts: list[Concept] | None) -> frozenset[Code]:
     if not concepts:
-        return frozenset()
+        return _NO_CODES
     return frozenset(code for c in concepts for code in c.codes)
 
 
@@ -281,10 +282,12 @@ class RecordBuilder:
             raise Unreadable("invalid medication code")
         drug, classes, rxnorm = found
         rtype = res["resourceType"]
+        based_on: tuple[str, ...] = ()
+        end = None
         if rtype == "MedicationRequest":
             v = self._parsed(res, _REQUEST_ELEMENTS).values
             dosages = res.get("dosageInstruction")
-            start, end, based_on = v.get("authoredOn"), None, ()
+            start = v.get("authoredOn")
         else:
             v = self._parsed(res, _STATEMENT_ELEMENTS).values
             dosages = res.get("dosage")
@@ -293,10 +296,11 @@ class RecordBuilder:
             end = period.end if period else None
             based_on = tuple(r.reference for r in v.get("basedOn", ()) if r.reference)
         first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
+        reasons = v.get("reasonCode")
+        # Positional, in field order: a keyword call costs twice as much, and renewals make dozens of these per call.
         self.record.medications.append(MedicationFact(
-            resource_type=rtype, id=v.get("id"), draft=draft, status=v.get("status"), codes=drug.codes,
-            display=drug.display, start=start, end=end, classes=classes, rxnorm=rxnorm, raw_dosage=first_dosage,
-            based_on=based_on, reason_codes=_all_codes(v.get("reasonCode")), selected=selected))
+            rtype, v.get("id"), draft, v.get("status"), drug.codes, drug.display, start, end, classes, rxnorm,
+            first_dosage, based_on, _all_codes(reasons) if reasons else _NO_CODES, selected))
 
     def _order(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         is_procedure = res["resourceType"] == "Procedure"
