@@ -5,6 +5,7 @@ numbers refer to the clinical reference.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
@@ -135,9 +136,7 @@ class PatientRecord:
     # -- queries the rules use -------------------------------------------------------------------------------
     # Each fact carries the names of the value sets it is in (worked out when the record is built), so a query is
     # a dictionary lookup in an index of the facts by value set, built on first use.
-    def _in(self, kind: str, facts: list[Any], vs: str) -> list[Any]:
-        if vs not in self.kb.value_sets:
-            raise KeyError(f"no value set {vs!r}")  # a misspelt name must fail, not silently match nothing
+    def _in(self, kind: str, facts: list[Any], vs: str) -> Sequence[Any]:
         index = self.memo.get(kind)
         if index is None:
             index = {}
@@ -145,7 +144,12 @@ class PatientRecord:
                 for name in fact.classes:
                     index.setdefault(name, []).append(fact)
             self.memo[kind] = index
-        return index.get(vs, [])
+        found = index.get(vs)
+        if found is None:
+            if vs not in self.kb.value_sets:
+                raise KeyError(f"no value set {vs!r}")  # a misspelt name must fail, not silently match nothing
+            return ()
+        return found
 
     def conditions_in(self, vs: str, today: date, current: bool) -> list[ConditionFact]:
         """Counting Conditions in value set `vs`; `current` applies the current-state rule, else any status."""
