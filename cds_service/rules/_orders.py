@@ -1,13 +1,12 @@
 """Draft FHIR R4 resources for suggestions, from the ActivityDefinitions in fhir_profiles/."""
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
 import orjson
 
-from ..cards import Action, Suggestion
+from ..cards import Action, Suggestion, new_uuid
 from ..knowledge import Knowledge
 
 
@@ -22,7 +21,7 @@ def draft_medication_request(kb: Knowledge, activity: str, patient_id: str, toda
         dosage["text"] = text
     return {
         "resourceType": "MedicationRequest",
-        "id": str(uuid.uuid4()),
+        "id": new_uuid(),
         "status": "draft",
         "intent": "proposal",
         "subject": {"reference": f"Patient/{patient_id}"},
