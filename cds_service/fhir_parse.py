@@ -105,21 +105,11 @@ def to_date(value: Any) -> date | None:
         return None
 
 
-class Parsed:
-    """Read access to the elements of one resource, from the whole model or from element models."""
+class Parsed(dict[str, Any]):
+    """The elements read from one resource, by name, as `READERS` gives them (dates as dates, concepts as
+    Concepts); absent and invalid optional elements are left out, and `lenient` says an invalid one was."""
 
-    __slots__ = ("lenient", "values")
-
-    def __init__(self, values: dict[str, Any], lenient: bool) -> None:
-        self.values = values
-        self.lenient = lenient
-
-    def get(self, name: str) -> Any:
-        return self.values.get(name)
-
-    def date(self, name: str) -> date | None:
-        """A date or dateTime element as its calendar date (parsed once, by `parse`)."""
-        return self.values.get(name)
+    __slots__ = ("lenient",)
 
 
 Memo = dict[tuple[type, bytes], Any]  # per-request: (model, element JSON) -> validated model or the error
@@ -216,8 +206,8 @@ def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...
     Raises Unreadable when a `required` element is absent or invalid; other invalid elements are left out and
     the result is marked `lenient`, so the count of leniently read resources can be reported.
     """
-    values: dict[str, Any] = {}
-    lenient = False
+    values = Parsed()
+    values.lenient = False
     memo = {} if memo is None else memo
     for name in needed:
         value = raw.get(name)
@@ -228,9 +218,9 @@ def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...
         except (ValidationError, ValueError, TypeError):
             if name in required:
                 raise Unreadable(f"invalid {name}") from None
-            lenient = True
+            values.lenient = True
     if required:
         missing = [name for name in required if values.get(name) is None]
         if missing:
             raise Unreadable(f"missing {', '.join(missing)}")
-    return Parsed(values, lenient)
+    return values

@@ -186,7 +186,7 @@ class RecordBuilder:
         is_context_patient = res.get("id") == self.context.patient_id
         if self._patient_matched or (self.record.birth_date is not None and not is_context_patient):
             return
-        self.record.birth_date = self._parsed(res, ("birthDate",)).date("birthDate")
+        self.record.birth_date = self._parsed(res, ("birthDate",)).get("birthDate")
         self._patient_matched = is_context_patient
 
     def _condition(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
@@ -202,9 +202,9 @@ class RecordBuilder:
         self.record.conditions.append(ConditionFact(
             id=p.get("id"), codes=codes, display=_display(p.get("code")),
             clinical_status=_status_code(p.get("clinicalStatus")),
-            onset=p.date("onsetDateTime") or (onset_period.start if onset_period else None),
-            recorded=p.date("recordedDate"),
-            abatement=p.date("abatementDateTime") or (abatement_period.end if abatement_period else None),
+            onset=p.get("onsetDateTime") or (onset_period.start if onset_period else None),
+            recorded=p.get("recordedDate"),
+            abatement=p.get("abatementDateTime") or (abatement_period.end if abatement_period else None),
             classes=self.kb.classify(codes)))
 
     def _observation(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
@@ -222,7 +222,7 @@ class RecordBuilder:
                             if not isinstance(r, dict) else (r.get("high") or {}).get("value")) for r in ranges), None)
         self.record.observations.append(ObservationFact(
             id=p.get("id"), codes=codes, display=_display(p.get("code")),
-            when=p.date("effectiveDateTime") or (period.start if period else None) or p.date("issued"),
+            when=p.get("effectiveDateTime") or (period.start if period else None) or p.get("issued"),
             value=_float(quantity.value) if quantity else None,
             unit=(quantity.code or quantity.unit) if quantity else None,
             value_codes=_codes(p.get("valueCodeableConcept")), reference_high=high, classes=self.kb.classify(codes)))
@@ -285,11 +285,11 @@ class RecordBuilder:
         based_on: tuple[str, ...] = ()
         end = None
         if rtype == "MedicationRequest":
-            v = self._parsed(res, _REQUEST_ELEMENTS).values
+            v = self._parsed(res, _REQUEST_ELEMENTS)
             dosages = res.get("dosageInstruction")
             start = v.get("authoredOn")
         else:
-            v = self._parsed(res, _STATEMENT_ELEMENTS).values
+            v = self._parsed(res, _STATEMENT_ELEMENTS)
             dosages = res.get("dosage")
             period = v.get("effectivePeriod")
             start = (period.start if period else None) or v.get("effectiveDateTime")
@@ -310,8 +310,8 @@ class RecordBuilder:
             "id", "status", "code", "authoredOn", "reasonCode")
         p = self._parsed(res, needed, required=("code",))
         period = p.get("performedPeriod")
-        when = (p.date("performedDateTime") or (period.start if period else None)) if is_procedure \
-            else p.date("authoredOn")
+        when = (p.get("performedDateTime") or (period.start if period else None)) if is_procedure \
+            else p.get("authoredOn")
         codes = _codes(p.get("code"))
         self.record.orders.append(OrderFact(
             resource_type=res["resourceType"], id=p.get("id"), draft=draft, status=p.get("status"),
@@ -329,7 +329,7 @@ class RecordBuilder:
         self.record.orders.append(OrderFact(
             resource_type="DiagnosticReport", id=p.get("id"), draft=False, status=p.get("status"), codes=codes,
             display=_display(p.get("code")), classes=self.kb.classify(codes),
-            when=p.date("effectiveDateTime") or (period.start if period else None) or p.date("issued")))
+            when=p.get("effectiveDateTime") or (period.start if period else None) or p.get("issued")))
 
     def _imaging_study(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         """An available ImagingStudy with a lumbar procedure code: imaging already done (3.2)."""
@@ -341,7 +341,7 @@ class RecordBuilder:
         display = next((_display(c) for c in p.get("procedureCode") if _display(c)), "")
         self.record.orders.append(OrderFact(
             resource_type="ImagingStudy", id=p.get("id"), draft=False, status=p.get("status"), codes=codes,
-            display=display, when=p.date("started"), classes=self.kb.classify(codes)))
+            display=display, when=p.get("started"), classes=self.kb.classify(codes)))
 
     def _allergy(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         if not self._relevant(res.get("code")):
