@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from ..record import ConditionFact, PatientRecord
 
@@ -28,7 +29,7 @@ class Episode:
     order_only: bool  # context comes only from a draft order's reasonCode: onset = today
     radicular: tuple[ConditionFact, ...]
 
-    @property
+    @cached_property  # several cards open with it
     def evidence(self) -> str:
         if self.order_only:
             return "low back pain given as the reason for a draft order"
