@@ -154,6 +154,8 @@ class PatientRecord:
     def conditions_in(self, vs: str, today: date, current: bool) -> list[ConditionFact]:
         """Counting Conditions in value set `vs`; `current` applies the current-state rule, else any status."""
         found = self._in("conditions-by-class", self.conditions, vs)
+        if not found:  # the common answer: most value sets asked about match nothing in a record
+            return []
         return [c for c in found if c.is_current(today)] if current else list(found)
 
     def observations_in(self, vs: str) -> list[ObservationFact]:

@@ -18,7 +18,7 @@ def _draft(med: MedicationFact) -> str:
 def drug_labels(meds: Iterable[MedicationFact], fallback: str,
                 state: Callable[[MedicationFact], str] = _draft) -> list[str]:
     """One label per distinct (name, state), in first-seen order: "Oxycodone 10 MG Oral Capsule (11 orders)"."""
-    counts = Counter((med.display or fallback, state(med)) for med in meds)
+    counts = Counter([(med.display or fallback, state(med)) for med in meds])
     labels = []
     for (name, med_state), n in counts.items():
         notes = ", ".join(s for s in (med_state, f"{n} orders" if n > 1 else "") if s)

@@ -36,20 +36,22 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     starts: list[date] = []  # every opioid start, any order status that means use
     earliest: dict[tuple[str, ...], date] = {}  # first start per drug
     for m in record.medications_in("opioid-analgesics", today, current=False):
-        if m.start and not m.draft and m.status not in NOT_USE:
-            starts.append(m.start)
-            if m.start < earliest.get(m.rxnorm, date.max):
-                earliest[m.rxnorm] = m.start
+        start = m.start
+        if start and not m.draft and m.status not in NOT_USE:
+            starts.append(start)
+            if start < earliest.get(m.rxnorm, date.max):
+                earliest[m.rxnorm] = start
     starts.sort()
+    ingredients = {rxnorm: _ingredients(record, rxnorm) for rxnorm in {*earliest, *(m.rxnorm for m in opioids)}}
     first_use: dict[str, date] = {}  # per opioid ingredient
     for rxnorm, start in earliest.items():
-        for ingredient in _ingredients(record, rxnorm):
+        for ingredient in ingredients[rxnorm]:
             first_use[ingredient] = min(first_use.get(ingredient, start), start)
     first_orders: dict[tuple[str, ...], MedicationFact] = {}  # one line per drug, not per renewal
     for med in sorted(opioids, key=lambda m: m.start or today):
         first_orders.setdefault(med.rxnorm or (med.display,), med)
     for med in first_orders.values():
-        same = [first_use[i] for i in _ingredients(record, med.rxnorm) if i in first_use]
+        same = [first_use[i] for i in ingredients[med.rxnorm] if i in first_use]
         if med.start:
             same.append(med.start)
         if same and (today - min(same)).days >= LONG_TERM_DAYS:

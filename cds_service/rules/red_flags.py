@@ -42,7 +42,8 @@ def findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     crit, warn = Indicator.CRITICAL, Indicator.WARNING
 
     def add(tier: Indicator, label: str, conditions: list[ConditionFact]) -> None:
-        found.extend(Finding(tier, f"{label}: {_dated(c)}") for c in conditions)
+        if conditions:
+            found.extend(Finding(tier, f"{label}: {_dated(c)}") for c in conditions)
 
     add(crit, "cauda equina syndrome", record.conditions_in("cauda-equina", today, current=True))
     new_from = ep.onset - timedelta(days=NEW_FINDING_DAYS_BEFORE_ONSET) if ep.onset else None
