@@ -218,7 +218,7 @@ def main() -> int:
     ours, ours_start = start([str(BIN / "backpain-cds"), "serve", "--port", str(ours_port), "--workers",
                               str(args.workers)], ours_port, env)
     floor, floor_start = start([str(BIN / "gunicorn"), "-w", str(args.workers), "-k", "gthread", "--threads", "1",
-                                "--keep-alive", "5", "-b", f"127.0.0.1:{floor_port}",
+                                "--keep-alive", "5", "--reuse-port", "-b", f"127.0.0.1:{floor_port}",
                                 "--chdir", str(ROOT / "benchmarks"), "floor_app:app"], floor_port, env)
     ours_url, floor_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
     print(f"machine: {os.cpu_count()} cores; {args.workers} gunicorn workers each; Python {sys.version.split()[0]}")
@@ -263,8 +263,8 @@ def main() -> int:
     # wrk (C) takes far less of the shared cores than locust (Python), so it disturbs the servers less.
     run_load, generator = (wrk, "wrk") if shutil.which("wrk") else (locust, "locust headless")
     print(f"\nthroughput, {generator}, {args.users} keep-alive connections, {args.rounds} alternating rounds of "
-          f"{args.load_seconds} s, {name} (medians; a connection stays on the worker that accepted it, so one round "
-          "can be lopsided):")
+          f"{args.load_seconds} s, {name} (medians; both servers' workers listen with SO_REUSEPORT, so the kernel "
+          "spreads the connections):")
     rounds: dict[str, list[tuple[float, int, int]]] = {"ours": [], "floor": []}
     for _ in range(args.rounds):
         rounds["ours"].append(run_load(ours_url, body_path, args.load_seconds, args.users))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import socket
 import sys
 from dataclasses import replace
 from datetime import date
@@ -15,11 +16,25 @@ from .config import Settings
 from .errors import CdsError, ConfigError
 
 
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why host:port cannot be listened on, or None. The workers listen with SO_REUSEPORT, which would otherwise let
+    a second instance (a stale one after a deploy, say) silently share the port and half the traffic."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
     from . import create_app
 
+    if reason := _port_in_use(args.host, args.port):
+        print(f"error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 2
     app = create_app(settings)  # fail fast in the master on bad settings or knowledge
     # Everything loaded so far (Flask, fhir.resources models, knowledge) lives as long as the process: keep it
     # out of the cyclic GC, which otherwise walks it on every collection a large request triggers (half the time
@@ -33,6 +48,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             self.cfg.set("worker_class", "gthread")  # keeps EHR connections alive; sync closes each one
             self.cfg.set("threads", 1)  # hook calls are CPU-bound: parallelism comes from workers, not the GIL
             self.cfg.set("keepalive", 5)
+            # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections across
+            # workers. On one shared socket a burst of connections (an EHR opening its pool) could all be accepted by
+            # one worker and stay there, kept alive, while the other idled: half the throughput.
+            self.cfg.set("reuse_port", True)
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", None)  # the app logs hook calls without PHI; URLs carry none either
             self.cfg.set("loglevel", settings.log_level.lower())

@@ -58,6 +58,22 @@ def test_gunicorn_serves_discovery_hook_and_feedback(server):
     assert bad.status_code == 400 and bad.headers["Content-Type"] == "application/json"
 
 
+def test_a_port_already_in_use_stops_start_up_with_a_clear_message(tmp_path):
+    """Workers listen with SO_REUSEPORT; without the check a second instance would silently share the port."""
+    exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
+           "BACKPAIN_CDS_DATA_DIR": str(tmp_path)}
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as a running instance's workers do
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([exe, "serve", "--port", str(port)], env=env, capture_output=True, text=True,
+                              timeout=60)
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "in use" in done.stderr
+
+
 def test_bad_setting_stops_start_up_with_a_clear_message(tmp_path):
     exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
     env = {**os.environ, "BACKPAIN_CDS_DATA_DIR": str(tmp_path), "BACKPAIN_CDS_FHIR_DEADLNE": "3"}
