@@ -66,7 +66,7 @@ _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  
 
 
 def new_uuid() -> str:
-    """A random (version 4) UUID string, as `new_uuid()` gives, at a third of the cost: most of that goes to
+    """A random (version 4) UUID string, as `str(uuid.uuid4())` gives, at a third of the cost: most of that goes to
     uuid.UUID's constructor, and a response needs one per card and suggestion (9 for Brenda Jackson, 20 us)."""
     h = os.urandom(16).hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"

@@ -29,8 +29,8 @@ OBSERVATION_WINDOW_DAYS = 365
 _REQUEST_ELEMENTS = ("id", "status", "authoredOn", "reasonCode")
 _STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode")
 _Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
-_NOT_OURS, _INVALID = object(), object()
-_NO_CODES: frozenset[Code] = frozenset()  # a drug in none of our value sets; a concept that fails validation
+_NOT_OURS, _INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
+_NO_CODES: frozenset[Code] = frozenset()
 # DSTU2/STU3 resource types that mean a client sent the wrong FHIR version (checklist section 9).
 WRONG_VERSION_TYPES = frozenset({"MedicationOrder", "ProcedureRequest", "DiagnosticOrder", "ReferralRequest"})
 
@@ -296,11 +296,10 @@ class RecordBuilder:
             end = period.end if period else None
             based_on = tuple(r.reference for r in v.get("basedOn", ()) if r.reference)
         first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
-        reasons = v.get("reasonCode")
         # Positional, in field order: a keyword call costs twice as much, and renewals make dozens of these per call.
         self.record.medications.append(MedicationFact(
             rtype, v.get("id"), draft, v.get("status"), drug.codes, drug.display, start, end, classes, rxnorm,
-            first_dosage, based_on, _all_codes(reasons) if reasons else _NO_CODES, selected))
+            first_dosage, based_on, _all_codes(v.get("reasonCode")), selected))
 
     def _order(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         is_procedure = res["resourceType"] == "Procedure"
