@@ -38,7 +38,7 @@ def test_invalid_optional_element_is_left_out_and_marked_lenient():
                  Span(date(2026, 11, 1), date(2026, 11, 27)), id="both-dates-read-as-calendar-days"),
     pytest.param({"start": "2026-11"}, Span(date(2026, 11, 1), None), id="open-ended-partial-start"),
     pytest.param({"end": "2026-11-27"}, Span(None, date(2026, 11, 27)), id="end-only"),
-    pytest.param({"start": "2026-11-01", "end": "soon"}, None, id="unreadable-end-drops-the-period-not-the-end"),
+    pytest.param({"start": "2026-11-01", "end": "soon"}, None, id="an-unreadable-end-drops-the-whole-period"),
     pytest.param({"start": 20261101}, None, id="number-is-not-a-date"),
     pytest.param("2026-11-01", None, id="a-string-is-not-a-period"),
 ])
