@@ -187,13 +187,12 @@ def _list(item: Reader) -> Reader:
 # Reference with their R4B models, dates and Periods as calendar dates, reference ranges as plain JSON. Dosage is
 # validated when the MME calculator reads it (rules/_mme.py).
 READERS: dict[str, Reader] = {
-    "id": _string, "status": _string, "intent": _string,
+    "id": _string, "status": _string,
     "code": _concept, "clinicalStatus": _concept, "verificationStatus": _concept, "valueCodeableConcept": _concept,
     "valueQuantity": _model(Quantity),
     "onsetPeriod": _span, "abatementPeriod": _span, "effectivePeriod": _span, "performedPeriod": _span,
     "onsetDateTime": _date, "abatementDateTime": _date, "recordedDate": _date, "effectiveDateTime": _date,
     "issued": _date, "started": _date, "authoredOn": _date, "performedDateTime": _date, "birthDate": _date,
-    "dateAsserted": _date,
     "reasonCode": _list(_concept), "procedureCode": _list(_concept), "basedOn": _list(_model(Reference)),
     "referenceRange": _list(_plain),
 }

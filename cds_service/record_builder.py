@@ -27,7 +27,7 @@ DRAFT_MED_STATUS = frozenset({"draft", "active"})
 # passed over unparsed. tests/test_record.py checks every rule's window against it.
 OBSERVATION_WINDOW_DAYS = 365
 _REQUEST_ELEMENTS = ("id", "status", "authoredOn", "reasonCode")
-_STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "dateAsserted", "basedOn", "reasonCode")
+_STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "basedOn", "reasonCode")
 _Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
 _NOT_OURS, _INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
 _NO_CODES: frozenset[Code] = frozenset()
