@@ -1,27 +1,32 @@
-"""The only code that talks to a FHIR server: allowlist, bearer token, timeouts, parallel queries, paging.
+"""The only code that talks to an EHR's FHIR server: allowlist, bearer token, deadline, byte cap, paging.
 
-Every failure (refused, timed out, 401/403, 5xx, not JSON) becomes `PrefetchUnavailable` (412) naming the
-missing keys and the reason, so nothing above this module sees a `requests` error. Tokens never reach a log.
+`fhirServer` and every paging link must lie at or below an allowlisted base (by URL structure, `allowlist.py`);
+redirects are refused, bodies are streamed under one byte allowance and one deadline per hook call, and at the
+deadline every read still in flight is cut (`http_fetch.Budget`), so a slow or hostile server holds neither a
+thread nor a connection past it. Every failure becomes `PrefetchUnavailable` (412) naming the missing keys and the
+reason; nothing above this module sees a `requests` error. Tokens never reach a log.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
-import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-import orjson
 import requests
 
+from .allowlist import Allowlist, BadUrl, BaseUrl
 from .config import Settings
 from .errors import PrefetchUnavailable
 from .hook_request import HookRequest
+from .http_fetch import Budget, FetchError, get_json, new_session
+from .logs import safe
 
 log = logging.getLogger(__name__)
 ACCEPT = "application/fhir+json"
+QUERIES_PER_CALL = 10  # one thread per prefetch template, so no query of a call waits for another
+REQUEST_THREADS = 1  # hook calls a worker serves at once (gunicorn gthread threads)
 
 
 class _Failure(Exception):
@@ -30,113 +35,112 @@ class _Failure(Exception):
         self.reason = reason
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class FhirClient:
-    """Fetches prefetch queries from an allowlisted FHIR server; one pooled Session per worker process."""
+    """Fetches prefetch queries from an allowlisted FHIR server; one pooled Session per fetch thread."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.allowlist = Allowlist.parse(settings.fhir_server_allowlist)
         self._local = threading.local()
-        # at least one thread per prefetch template (ten today), so no query waits for another to finish
-        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fhir")
+        # Enough threads for every call a worker serves at once to run all its queries; a call's threads are freed at
+        # its deadline, so a slow server cannot starve the calls after it.
+        self._pool = ThreadPoolExecutor(max_workers=QUERIES_PER_CALL * REQUEST_THREADS, thread_name_prefix="fhir")
 
     @property
     def session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:  # requests.Session is not thread-safe: one per thread, connections pooled
-            session = self._local.session = requests.Session()
+            session = self._local.session = new_session()
         return session
 
-    def check_allowed(self, base: str | None, keys: list[str]) -> str:
-        """Return the base URL (with a trailing slash), or raise PrefetchUnavailable without contacting it."""
-        if not base:
-            raise PrefetchUnavailable("prefetch is incomplete and the request has no fhirServer",
-                                      missingPrefetch=keys, reason="no-fhir-server")
-        if not any(base.startswith(prefix) for prefix in self.settings.fhir_server_allowlist):
-            raise PrefetchUnavailable(
-                "prefetch is incomplete and fhirServer is not on BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST",
-                missingPrefetch=keys, reason="fhir-server-not-allowed")
-        scheme = urlsplit(base).scheme
-        if scheme != "https" and not (scheme == "http" and (_is_loopback(base) or self.settings.fhir_allow_http)):
-            raise PrefetchUnavailable("fhirServer must use https (set BACKPAIN_CDS_FHIR_ALLOW_HTTP for test servers)",
-                                      missingPrefetch=keys, reason="fhir-server-not-https")
-        return base if base.endswith("/") else base + "/"
+    def check_allowed(self, server: str | None, keys: list[str]) -> BaseUrl:
+        """Return the parsed fhirServer, or raise PrefetchUnavailable without contacting it."""
+        def refuse(message: str, reason: str) -> PrefetchUnavailable:
+            return PrefetchUnavailable(message, missingPrefetch=keys, reason=reason)
+
+        if not server:
+            raise refuse("prefetch is incomplete and the request has no fhirServer", "no-fhir-server")
+        try:
+            base = BaseUrl.parse(server)
+        except BadUrl as exc:
+            raise refuse(f"fhirServer {exc}", "fhir-server-not-allowed") from None
+        if urlsplit(server).query or urlsplit(server).fragment or self.allowlist.match(server) is None:
+            raise refuse("prefetch is incomplete and fhirServer is not at or below an entry of "
+                         "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST", "fhir-server-not-allowed")
+        if base.scheme != "https" and not (base.is_loopback or self.settings.fhir_allow_http):
+            raise refuse("fhirServer must use https (set BACKPAIN_CDS_FHIR_ALLOW_HTTP for test servers)",
+                         "fhir-server-not-https")
+        return base
 
     def fetch(self, request: HookRequest, queries: dict[str, str]) -> dict[str, Any]:
-        """Run every query in parallel within the deadline; return key -> resource, Bundle or None."""
+        """Run every query in parallel within the deadline and byte cap; return key -> resource, Bundle or None."""
         keys = sorted(queries)
         base = self.check_allowed(request.fhir_server, keys)
-        headers = {"Accept": ACCEPT}
+        headers = {"Accept": ACCEPT, "Accept-Encoding": "gzip"}
         if request.fhir_authorization is not None:
             headers["Authorization"] = f"Bearer {request.fhir_authorization.access_token}"
-        deadline = time.monotonic() + self.settings.fhir_deadline
-        futures = {self._pool.submit(self._query, base, query, headers, deadline): key
-                   for key, query in queries.items()}
+        budget = Budget(self.settings.fhir_deadline, self.settings.fhir_max_bytes)
+        futures = {self._pool.submit(self._query, base, query, headers, budget): key for key, query in queries.items()}
         done, pending = wait(futures, timeout=self.settings.fhir_deadline, return_when=FIRST_EXCEPTION)
         failed = [(futures[f], f.exception()) for f in done if f.exception() is not None]
         if pending or failed:
+            budget.cancel()  # cut every read still in flight: its thread and connection are free at once
             for future in pending:
                 future.cancel()
             missing = sorted({futures[f] for f in pending} | {key for key, _ in failed})
-            reason = failed[0][1].reason if failed and isinstance(failed[0][1], _Failure) else (
+            reason = next((exc.reason for _, exc in failed if isinstance(exc, _Failure)), None) or (
                 "FHIR server did not answer within the deadline" if not failed else "FHIR query failed")
-            log.warning("FHIR fallback failed for %s: %s", ",".join(missing), reason)
+            log.warning("FHIR fallback failed for %s: %s", ",".join(missing), safe(reason))
             raise PrefetchUnavailable(f"could not fetch {', '.join(missing)} from fhirServer: {reason}",
                                       missingPrefetch=missing, reason=reason)
         return {futures[f]: f.result() for f in done}
 
-    def _get(self, url: str, headers: dict[str, str], deadline: float) -> Any:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Failure("FHIR server did not answer within the deadline")
-        timeout = (min(self.settings.fhir_connect_timeout, remaining), min(self.settings.fhir_read_timeout, remaining))
+    def _get(self, url: str, headers: dict[str, str], budget: Budget) -> Any:
         try:
-            response = self.session.get(url, headers=headers, timeout=timeout)
-        except requests.Timeout:
-            raise _Failure("FHIR server timed out") from None
-        except requests.RequestException as exc:
-            raise _Failure(f"FHIR server unreachable ({type(exc).__name__})") from None
-        if response.status_code in (401, 403):
-            raise _Failure(f"FHIR server refused access ({response.status_code})")
-        if response.status_code == 404 and "?" not in url:
-            raise _Failure("FHIR server has no such resource (404)")
-        if response.status_code >= 400:
-            raise _Failure(f"FHIR server answered {response.status_code}")
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise _Failure("FHIR server sent a body that is not JSON") from None
+            body, _ = get_json(self.session, url, headers, budget, self.settings.fhir_connect_timeout,
+                               self.settings.fhir_read_timeout)
+        except FetchError as exc:
+            if exc.status in (401, 403):
+                raise _Failure(f"FHIR server refused access ({exc.status})") from None
+            if exc.status == 404 and "?" not in url:
+                raise _Failure("FHIR server has no such resource (404)") from None
+            raise _Failure(f"FHIR server: {exc.reason}") from None
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
             raise _Failure("FHIR server sent JSON that is not a FHIR resource")
         if body["resourceType"] == "OperationOutcome":
             raise _Failure("FHIR server answered with an OperationOutcome")
         return body
 
-    def _query(self, base: str, query: str, headers: dict[str, str], deadline: float) -> Any:
-        body = self._get(urljoin(base, query), headers, deadline)
+    def _query(self, base: BaseUrl, query: str, headers: dict[str, str], budget: Budget) -> Any:
+        url = f"{base}/{query}"
+        self._check_below(base, url)
+        body = self._get(url, headers, budget)
         if body["resourceType"] != "Bundle":
             return body
-        entries = list(body.get("entry") or [])
+        entries = _entries(body)
         pages = 1
         while (next_url := _next_link(body)) is not None:
-            if not next_url.startswith(base):  # never follow a link off the allowlisted server (SSRF)
-                raise _Failure("FHIR server sent a next link to another server")
+            self._check_below(base, next_url)  # never follow a link off the fhirServer base (SSRF)
             if pages >= self.settings.fhir_max_pages or len(entries) >= self.settings.fhir_max_resources:
                 raise _Failure(f"FHIR search exceeded {self.settings.fhir_max_pages} pages or "
                                f"{self.settings.fhir_max_resources} resources")
-            body = self._get(next_url, headers, deadline)
-            entries.extend(body.get("entry") or [])
+            body = self._get(next_url, headers, budget)
+            entries.extend(_entries(body))
             pages += 1
         return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+    def _check_below(self, base: BaseUrl, url: str) -> None:
+        try:
+            below = base.contains(BaseUrl.parse(url)) and self.allowlist.match(url) is not None
+        except BadUrl:
+            below = False
+        if not below:
+            raise _Failure("FHIR server sent a link outside the fhirServer base")
+
+
+def _entries(bundle: dict[str, Any]) -> list[Any]:
+    entries = bundle.get("entry")
+    return entries if isinstance(entries, list) else []
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:

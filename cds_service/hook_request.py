@@ -1,12 +1,15 @@
 """Posted JSON -> frozen `HookRequest`, or `BadHookRequest` naming the field; raw request dicts stop here."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import BadHookRequest
 
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
+# FHIR id syntax. Ids go into FHIR query URLs; "." and ".." match it but are path segments, so they are refused too.
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,13 @@ def _string(obj: dict[str, Any], key: str, where: str, required: bool = True) ->
     return value
 
 
+def _fhir_id(obj: dict[str, Any], key: str, where: str, required: bool = True) -> str | None:
+    value = _string(obj, key, where, required)
+    if value is not None and (not _FHIR_ID.fullmatch(value) or value in (".", "..")):
+        raise BadHookRequest(f"{where}{key} must be a FHIR id (1-64 of A-Z a-z 0-9 - .)", field=f"{where}{key}")
+    return value
+
+
 def _draft_resources(bundle: Any) -> tuple[dict[str, Any], ...]:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise BadHookRequest("context.draftOrders must be a FHIR Bundle", field="context.draftOrders")
@@ -86,8 +96,8 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
         selections = tuple(raw)
     ctx = HookContext(
         user_id=_string(context, "userId", "context."),  # type: ignore[arg-type]
-        patient_id=_string(context, "patientId", "context."),  # type: ignore[arg-type]
-        encounter_id=_string(context, "encounterId", "context.", required=False),
+        patient_id=_fhir_id(context, "patientId", "context."),  # type: ignore[arg-type]
+        encounter_id=_fhir_id(context, "encounterId", "context.", required=False),
         draft_orders=draft_orders,
         selections=selections,
     )

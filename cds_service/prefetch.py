@@ -5,12 +5,14 @@ import enum
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from .hook_request import HookRequest
 from .services import Service
 
 _TOKEN = re.compile(r"\{\{\s*context\.(\w+)\s*\}\}")
-_CONTEXT_FIELDS = {"patientId": "patient_id", "userId": "user_id", "encounterId": "encounter_id"}
+# Only FHIR ids may enter a query (hook_request.py checked their syntax); each is percent-encoded where it goes.
+_CONTEXT_FIELDS = {"patientId": "patient_id", "encounterId": "encounter_id"}
 
 
 class PrefetchState(enum.Enum):
@@ -45,7 +47,7 @@ def fill_template(template: str, request: HookRequest) -> str | None:
         if not found:
             missing = True
             return ""
-        return str(found)
+        return quote(found, safe="")
 
     query = _TOKEN.sub(value, template)
     return None if missing else query

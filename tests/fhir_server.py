@@ -9,9 +9,10 @@ from typing import Any
 
 
 class ScriptedFhirServer:
-    """`routes` maps a path prefix (e.g. "/fhir/Condition") to (status, body, delay_seconds)."""
+    """`routes` maps a path prefix (e.g. "/fhir/Condition") to (status, body, delay_seconds); a callable body
+    writes the whole answer itself (`body(handler)`), for redirects, drips and endless streams."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, tuple[int, Any, float]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         server = self
@@ -22,6 +23,9 @@ class ScriptedFhirServer:
                 match = max((p for p in server.routes if self.path.startswith(p)), key=len, default=None)
                 status, body, delay = server.routes.get(match, (404, {"resourceType": "OperationOutcome"}, 0))
                 time.sleep(delay)
+                if callable(body):
+                    body(self)
+                    return
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/fhir+json")
@@ -32,8 +36,10 @@ class ScriptedFhirServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_port}/fhir"
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.root = f"http://{host}:{self.httpd.server_port}"
+        self.base = f"{self.root}/fhir"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> ScriptedFhirServer:

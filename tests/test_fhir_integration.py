@@ -36,17 +36,17 @@ def medplum():
         if not line.startswith("listening"):
             raise RuntimeError(f"Medplum wrapper did not start: {line} {proc.stderr.read()}")
         root = f"http://127.0.0.1:{line.split()[1]}/fhir"
-        yield {path: f"{root}/{i}" for i, path in enumerate(FILES)}
+        yield {"root": root} | {path: f"{root}/{i}" for i, path in enumerate(FILES)}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(tmp_path_factory, medplum):
     from cds_service.config import Settings
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), as_of=date(2026, 11, 27),
-                        fhir_server_allowlist=("http://127.0.0.1:",))
+                        fhir_server_allowlist=(medplum["root"],))
     return create_app(settings).test_client()
 
 
