@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask
 
+from . import database, logs
 from .config import Settings
 from .feedback import FeedbackStore
 from .pipeline import Runtime
@@ -13,17 +14,18 @@ __all__ = ["Settings", "create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the app: read settings (env when not given), load knowledge, open the feedback database."""
+    """Build the app: read settings (env when not given), load knowledge, open the shared database."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    logs.configure(settings.log_level, settings.log_format)
+    app = Flask(__name__)  # no MAX_CONTENT_LENGTH: web._body applies BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not
     app.extensions["backpain_cds"] = Runtime.create(settings)
-    app.extensions["backpain_cds_feedback"] = FeedbackStore(settings.database_url)
+    engine = database.connect(settings.database_url)
+    app.extensions["backpain_cds_feedback"] = FeedbackStore(engine)
     if settings.jwt_jwks:
         from .auth import ClientAuth
+        from .replay import ReplayCache
 
-        app.extensions["backpain_cds_auth"] = ClientAuth(settings.jwt_jwks)
+        app.extensions["backpain_cds_auth"] = ClientAuth(settings.jwt_jwks, ReplayCache(engine))
     else:
         logging.getLogger(__name__).warning("demo mode: client JWTs are not checked (set BACKPAIN_CDS_JWT_JWKS)")
     from . import web

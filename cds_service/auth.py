@@ -1,68 +1,99 @@
 """Checks the client's JWT (CDS Hooks security, checklist section 7) before a hook, discovery or feedback call.
 
-Trusted issuers and their keys are configured out of band (BACKPAIN_CDS_JWT_JWKS); keys are never fetched from
-a `jku` in the token. Every failure is a bare 401: the reason goes to the log, never to the client.
+Trusted issuers and their keys (pinned, or a JWKS URL) come from BACKPAIN_CDS_JWT_JWKS; a token's `jku` is accepted
+only when it is its issuer's configured `jwks_url`, and keys are never fetched from anywhere else. Every failure
+is a bare 401 (the reason goes to the log, escaped, never to the client); a replay cache that cannot be written
+is a 503: fail closed.
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
 
 from .errors import Unauthorized
+from .jwks import IssuerKeys
+from .logs import safe
+from .replay import ReplayCache, Replayed
 
 log = logging.getLogger(__name__)
 ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 LEEWAY_SECONDS = 60
+MAX_LIFETIME_SECONDS = 300  # CDS Hooks: tokens live 5 minutes; `exp` further out is refused, `iat` older too
+MAX_TOKEN_CHARS = 16 * 1024
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+
+
+class _Rejected(Exception):
+    """Why a token was refused; logged, never shown to the client."""
 
 
 class ClientAuth:
     """Verifies `Authorization: Bearer <JWT>`: issuer allowlisted, signature by its key `kid`, asymmetric `alg`,
-    `aud` the exact URL called, `exp`/`iat` in range, `jti` never seen before (kept until it expires)."""
+    `aud` the configured public URL of the path called, `exp`/`iat` within 5 minutes, `jti` claimed once in the
+    shared replay cache."""
 
-    def __init__(self, jwks_by_issuer: dict[str, dict[str, Any]]) -> None:
-        self.keys = {iss: {k.key_id: k for k in jwt.PyJWKSet.from_dict(jwks).keys} for iss, jwks in
-                     jwks_by_issuer.items()}
-        self._seen: dict[str, float] = {}  # jti -> exp, per worker process
-        self._lock = threading.Lock()
+    def __init__(self, issuers: dict[str, dict[str, Any]], replay: ReplayCache,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.issuers = {iss: IssuerKeys(iss, entry) for iss, entry in issuers.items()}
+        self.replay = replay
+        self.clock = clock
 
     def verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
-        """Return the token's claims; raise Unauthorized for anything but a valid, fresh, well-addressed token."""
+        """Return the token's claims; raise Unauthorized for anything but a valid, fresh, well-addressed token,
+        ServiceUnavailable when the replay cache cannot record it."""
         try:
-            return self._verify(authorization, audience)
-        except (jwt.PyJWTError, ValueError) as exc:
-            log.info("client JWT rejected: %s", exc)  # no token content in the log
-            raise Unauthorized("client authentication failed") from None
+            claims = self._verify(authorization, audience)
+            self.replay.claim(claims["iss"], claims["jti"], claims["exp"] + LEEWAY_SECONDS)
+            return claims
+        except Replayed:
+            reason = "jti replayed"
+        except _Rejected as exc:
+            reason = str(exc)
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"  # PyJWT on malformed input; never a 500
+        log.info("client JWT rejected: %s", safe(reason))  # no token content in the log
+        raise Unauthorized("client authentication failed") from None
 
     def _verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
         scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise ValueError("no bearer token")
+        if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
+            raise _Rejected("no bearer token")
         header = jwt.get_unverified_header(token)
-        if header.get("alg") not in ASYMMETRIC_ALGORITHMS:
-            raise ValueError(f"algorithm {header.get('alg')!r} not accepted")
-        if str(header.get("typ", "")).upper() != "JWT":
-            raise ValueError("typ is not JWT")
+        alg, kid, jku = header.get("alg"), header.get("kid"), header.get("jku")
+        if not isinstance(alg, str) or alg not in ASYMMETRIC_ALGORITHMS:
+            raise _Rejected("algorithm not accepted")
+        if not isinstance(header.get("typ"), str) or header["typ"].upper() != "JWT":
+            raise _Rejected("typ is not JWT")
+        if not isinstance(kid, str) or not kid:
+            raise _Rejected("no kid")
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
-        key = self.keys.get(issuer, {}).get(header.get("kid"))
+        keys = self.issuers.get(issuer) if isinstance(issuer, str) else None
+        if keys is None:
+            raise _Rejected("issuer not trusted")
+        if jku is not None and jku != keys.jwks_url:
+            raise _Rejected("jku is not the issuer's configured jwks_url")
+        key = keys.key(kid)
         if key is None:
-            raise ValueError("unknown issuer or key id")
-        claims = jwt.decode(token, key.key, algorithms=[header["alg"]], audience=audience, issuer=issuer,
-                            leeway=LEEWAY_SECONDS, options={"require": REQUIRED_CLAIMS})
-        if claims["iat"] > time.time() + LEEWAY_SECONDS:
-            raise ValueError("iat in the future")
-        self._remember(str(claims["jti"]), float(claims["exp"]))
+            raise _Rejected("unknown key id")
+        claims = jwt.decode(token, key.key, algorithms=[alg], audience=audience, issuer=issuer,
+                            leeway=LEEWAY_SECONDS, options={"require": REQUIRED_CLAIMS, "strict_aud": False})
+        self._check_times(claims)
+        if not isinstance(claims["jti"], str) or not claims["jti"].strip():
+            raise _Rejected("jti is not a non-empty string")
         return claims
 
-    def _remember(self, jti: str, expires: float) -> None:
-        now = time.time()
-        with self._lock:
-            for old in [j for j, exp in self._seen.items() if exp + LEEWAY_SECONDS < now]:
-                del self._seen[old]
-            if jti in self._seen:
-                raise ValueError("jti replayed")
-            self._seen[jti] = expires
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        now = self.clock()
+        exp, iat = claims["exp"], claims["iat"]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (exp, iat)):
+            raise _Rejected("exp or iat is not a number")
+        if exp > now + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS:
+            raise _Rejected("exp more than 5 minutes ahead")
+        if iat > now + LEEWAY_SECONDS:
+            raise _Rejected("iat in the future")
+        if iat < now - MAX_LIFETIME_SECONDS - LEEWAY_SECONDS:
+            raise _Rejected("iat more than 5 minutes old")

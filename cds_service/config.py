@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .allowlist import Allowlist, BadUrl, BaseUrl
 from .errors import ConfigError
 
 PREFIX = "BACKPAIN_CDS_"
@@ -53,26 +54,39 @@ class Settings:
     fhir_deadline: float = 4.0
     fhir_max_pages: int = 20
     fhir_max_resources: int = 20_000
+    fhir_max_bytes: int = 50 * 1024 * 1024  # all FHIR responses of one hook call together
     cors_origins: tuple[str, ...] = ("*",)
     as_of: date | None = None
     max_body_bytes: int = 10 * 1024 * 1024
+    feedback_max_items: int = 100
     workers: int = field(default_factory=lambda: os.cpu_count() or 2)
     log_level: str = "INFO"
-    jwt_jwks: dict[str, dict[str, Any]] | None = None  # issuer -> JWKS; None: demo mode, no client JWT check
-    public_base_url: str = ""  # the base URL clients call (JWT `aud`); default: the request's own URL
+    log_format: str = "text"
+    # issuer -> {"keys": [...]} or {"jwks_url": "https://..."}; None: demo mode, no client JWT check
+    jwt_jwks: dict[str, dict[str, Any]] | None = None
+    public_base_url: str = ""  # the base URL clients call; the JWT `aud` is it plus the path
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'backpain-cds.sqlite3'}")
         if self.fhir_deadline < self.fhir_connect_timeout:
             raise ConfigError("BACKPAIN_CDS_FHIR_DEADLINE must not be shorter than BACKPAIN_CDS_FHIR_CONNECT_TIMEOUT")
-        bad = [u for u in self.fhir_server_allowlist if not u.startswith(("http://", "https://"))]
-        if bad:
-            raise ConfigError("BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST entries must be http(s) base URLs", entries=bad)
-        if self.public_base_url and not self.public_base_url.startswith(("http://", "https://")):
-            raise ConfigError("BACKPAIN_CDS_PUBLIC_BASE_URL must be an http(s) URL")
+        try:
+            Allowlist.parse(self.fhir_server_allowlist)
+        except BadUrl as exc:
+            raise ConfigError(f"BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST: {exc}") from None
+        if self.public_base_url:
+            try:
+                BaseUrl.parse(self.public_base_url)
+            except BadUrl as exc:
+                raise ConfigError(f"BACKPAIN_CDS_PUBLIC_BASE_URL {exc}") from None
+        if self.jwt_jwks is not None and not self.public_base_url:
+            raise ConfigError("BACKPAIN_CDS_PUBLIC_BASE_URL is required when BACKPAIN_CDS_JWT_JWKS is set: the JWT "
+                              "audience is that URL plus the path called, never taken from the request's Host header")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("BACKPAIN_CDS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        if self.log_format not in {"text", "json"}:
+            raise ConfigError("BACKPAIN_CDS_LOG_FORMAT must be text or json")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -95,21 +109,38 @@ class Settings:
 
 
 def _jwks_file(path: str) -> dict[str, dict[str, Any]]:
-    """Read the trusted issuers' keys: {"<iss>": {"keys": [JWK, ...]}, ...}; asymmetric keys with a kid only."""
+    """Read the trusted issuers: {"<iss>": {"keys": [JWK, ...]} or {"jwks_url": "https://..."}, ...}.
+
+    Static keys must be asymmetric (EC or RSA) with a kid; a JWKS URL must be https (http on loopback, for tests).
+    """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ValueError(f"cannot read a JSON file there ({exc})") from None
     if not isinstance(data, dict) or not data:
-        raise ValueError('expected {"<issuer>": {"keys": [...]}, ...}')
-    for issuer, jwks in data.items():
-        keys = jwks.get("keys") if isinstance(jwks, dict) else None
+        raise ValueError('expected {"<issuer>": {"keys": [...]} or {"jwks_url": "https://..."}, ...}')
+    for issuer, entry in data.items():
+        if not isinstance(entry, dict) or ("keys" in entry) == ("jwks_url" in entry):
+            raise ValueError(f'issuer {issuer!r} needs exactly one of "keys" and "jwks_url"')
+        if "jwks_url" in entry:
+            _check_jwks_url(issuer, entry["jwks_url"])
+            continue
+        keys = entry["keys"]
         if not isinstance(keys, list) or not keys:
             raise ValueError(f"issuer {issuer!r} has no keys")
         for key in keys:
             if not isinstance(key, dict) or key.get("kty") not in ("EC", "RSA") or not key.get("kid"):
                 raise ValueError(f"issuer {issuer!r}: every key must be EC or RSA (no shared secrets) with a kid")
     return data
+
+
+def _check_jwks_url(issuer: str, url: Any) -> None:
+    try:
+        base = BaseUrl.parse(url if isinstance(url, str) else "")
+    except BadUrl as exc:
+        raise ValueError(f"issuer {issuer!r}: jwks_url {exc}") from None
+    if base.scheme != "https" and not base.is_loopback:
+        raise ValueError(f"issuer {issuer!r}: jwks_url must be https (plain http only on loopback, for tests)")
 
 
 _PARSERS = {
@@ -122,11 +153,14 @@ _PARSERS = {
     "fhir_deadline": _positive(float),
     "fhir_max_pages": _positive(int),
     "fhir_max_resources": _positive(int),
+    "fhir_max_bytes": _positive(int),
     "cors_origins": _csv,
     "as_of": date.fromisoformat,
     "max_body_bytes": _positive(int),
+    "feedback_max_items": _positive(int),
     "workers": _positive(int),
     "log_level": str.upper,
+    "log_format": str.lower,
     "jwt_jwks": _jwks_file,
     "public_base_url": str,
 }

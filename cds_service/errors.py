@@ -66,6 +66,20 @@ class PayloadTooLarge(CdsError):
     code = "payload-too-large"
 
 
+class UnsupportedMediaType(CdsError):
+    """415: the body is declared as something other than JSON."""
+
+    status = 415
+    code = "unsupported-media-type"
+
+
+class ServiceUnavailable(CdsError):
+    """503: a store this call depends on (the replay cache, the database) cannot be used; fail closed."""
+
+    status = 503
+    code = "unavailable"
+
+
 class ConfigError(CdsError):
     """Start-up: a BACKPAIN_CDS_* setting is invalid or unknown."""
 
@@ -73,4 +87,4 @@ class ConfigError(CdsError):
 
 
 _ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "incomplete",
-                413: "too-costly"}
+                413: "too-costly", 415: "not-supported", 503: "transient"}

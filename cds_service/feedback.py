@@ -1,21 +1,25 @@
-"""Stores CDS Hooks feedback; the only code that touches the database (SQLite by default, any SQLAlchemy URL)."""
+"""Validates and stores CDS Hooks feedback in the shared database (SQLite by default, PostgreSQL by URL).
+
+Validation is strict and database-independent: every limit a column has (length, NUL, timestamp range) is checked
+here, so the same input gets the same 400 on SQLite and on PostgreSQL, never a 500 from a column.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, Integer, String, create_engine, func, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import JSON, DateTime, Engine, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .errors import BadHookRequest
+from .database import Base
+from .errors import BadHookRequest, PayloadTooLarge
 
 OUTCOMES = frozenset({"accepted", "overridden"})
-
-
-class Base(DeclarativeBase):
-    pass
+CARD_MAX_CHARS = 64  # a uuid is 36; the column holds 64
+# RFC 3339 date-time ("full-date T full-time", offset required), as CDS Hooks' outcomeTimestamp is defined
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
 
 class FeedbackItem(Base):
@@ -23,7 +27,7 @@ class FeedbackItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_id: Mapped[str] = mapped_column(String(100), index=True)
-    card_uuid: Mapped[str] = mapped_column(String(100), index=True)
+    card_uuid: Mapped[str] = mapped_column(String(CARD_MAX_CHARS), index=True)
     outcome: Mapped[str] = mapped_column(String(20))
     outcome_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_suggestions: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
@@ -41,28 +45,52 @@ class Feedback:
 
 
 def _timestamp(value: Any, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise BadHookRequest(f"{where}.outcomeTimestamp must be an RFC 3339 string", field=f"{where}.outcomeTimestamp")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadHookRequest(f"{where}.outcomeTimestamp is not a valid timestamp",
-                             field=f"{where}.outcomeTimestamp") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    field = f"{where}.outcomeTimestamp"
+    if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
+        raise BadHookRequest(f"{field} must be an RFC 3339 date-time with a time zone, e.g. 2026-11-27T10:00:00Z",
+                             field=field)
+    try:  # fractions beyond microseconds are cut; the value is kept in UTC
+        parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value.upper().replace("Z", "+00:00")))
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise BadHookRequest(f"{field} is not a valid date-time", field=field) from None
 
 
-def parse_feedback(body: Any) -> list[Feedback]:
-    """Validate a feedback body (CDS Hooks section 6); raise BadHookRequest naming the bad field."""
+def _has_nul(value: Any) -> bool:
+    """True when a NUL character hides in any string, key or value (PostgreSQL text columns refuse it)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def parse_feedback(body: Any, max_items: int) -> list[Feedback]:
+    """Validate a feedback body (CDS Hooks section 6); raise BadHookRequest naming the bad field, or
+    PayloadTooLarge past `max_items` items."""
     if not isinstance(body, dict) or not isinstance(body.get("feedback"), list) or not body["feedback"]:
         raise BadHookRequest("the body must be {\"feedback\": [item, ...]} with at least one item", field="feedback")
+    if len(body["feedback"]) > max_items:
+        raise PayloadTooLarge(f"at most {max_items} feedback items per post (BACKPAIN_CDS_FEEDBACK_MAX_ITEMS); "
+                              f"this one has {len(body['feedback'])}", field="feedback", limit=max_items)
+    if _has_nul(body["feedback"]):
+        raise BadHookRequest("feedback must not contain NUL characters", field="feedback")
     items = []
     for i, item in enumerate(body["feedback"]):
         where = f"feedback[{i}]"
         if not isinstance(item, dict):
             raise BadHookRequest(f"{where} must be an object", field=where)
         card, outcome = item.get("card"), item.get("outcome")
-        if not isinstance(card, str) or not card:
-            raise BadHookRequest(f"{where}.card must be the card's uuid", field=f"{where}.card")
+        if not isinstance(card, str) or not card or len(card) > CARD_MAX_CHARS:
+            raise BadHookRequest(f"{where}.card must be the card's uuid (1 to {CARD_MAX_CHARS} characters)",
+                                 field=f"{where}.card")
         if outcome not in OUTCOMES:
             raise BadHookRequest(f"{where}.outcome must be 'accepted' or 'overridden'", field=f"{where}.outcome")
         accepted = item.get("acceptedSuggestions")
@@ -81,16 +109,10 @@ def parse_feedback(body: Any) -> list[Feedback]:
 
 
 class FeedbackStore:
-    """Feedback persisted with SQLAlchemy; tables are created on start-up."""
+    """Feedback persisted with SQLAlchemy in the shared database."""
 
-    def __init__(self, database_url: str) -> None:
-        if database_url.startswith("sqlite:///"):
-            Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
-        Base.metadata.create_all(self.engine)
-        # `serve` builds the app in gunicorn's master and then forks: leave no pooled connection for the workers
-        # to share (each opens its own on first use).
-        self.engine.dispose()
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def add(self, service_id: str, items: list[Feedback]) -> int:
         with Session(self.engine) as session, session.begin():
@@ -103,7 +125,3 @@ class FeedbackStore:
     def for_card(self, card_uuid: str) -> list[FeedbackItem]:
         with Session(self.engine) as session:
             return list(session.scalars(select(FeedbackItem).where(FeedbackItem.card_uuid == card_uuid)))
-
-    def ping(self) -> None:
-        with self.engine.connect() as conn:
-            conn.execute(select(1))

@@ -6,13 +6,14 @@ import time
 from typing import Any
 
 import orjson
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import pipeline
+from . import database, pipeline
 from .auth import ClientAuth
-from .errors import BadHookRequest, CdsError, MethodNotAllowed, PayloadTooLarge, UnknownService
+from .errors import BadHookRequest, CdsError, MethodNotAllowed, PayloadTooLarge, UnknownService, UnsupportedMediaType
 from .feedback import FeedbackStore, parse_feedback
+from .logs import event, safe
 from .pipeline import Runtime
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,23 @@ def _store() -> FeedbackStore:
     return current_app.extensions["backpain_cds_feedback"]
 
 
+def _is_json(mimetype: str) -> bool:
+    """application/json or application/*+json; parameters such as charset were already stripped."""
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
 def _body() -> Any:
-    data = request.get_data(cache=False)
+    """The decoded JSON body; 415 when declared as something else (no Content-Type at all is read as JSON, as some
+    EHR clients send), 413 past BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not, 400 when it is not JSON."""
+    if request.headers.get("Content-Type") is not None and not _is_json(request.mimetype):
+        raise UnsupportedMediaType(f"the body must be JSON (application/json), not {safe(request.mimetype, 100)!r}",
+                                   field="Content-Type")
+    limit = _runtime().settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    data = request.stream.read(limit + 1)  # a chunked body has no Content-Length: read one byte past the limit
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
     if not data:
         raise BadHookRequest("the request body is empty; send a JSON object", field="(body)")
     try:
@@ -51,29 +67,26 @@ def discovery() -> Response:
 
 @bp.post("/cds-services/<service_id>")
 def hook(service_id: str) -> Response:
-    started = time.perf_counter()
     runtime = _runtime()
     runtime.registry.get(service_id)  # 404 before reading a body for an unknown service
     body = _body()
+    g.hook_instance = body.get("hookInstance") if isinstance(body, dict) else None
     result = pipeline.run(runtime, service_id, body)
-    instance = body.get("hookInstance") if isinstance(body, dict) else None
-    log.info("hook service=%s hookInstance=%s cards=%d ms=%.1f", service_id, instance, len(result["cards"]),
-             (time.perf_counter() - started) * 1000)
+    g.topics = [card["source"]["topic"]["code"] for card in result["cards"]]
     return _json(result)
 
 
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     _runtime().registry.get(service_id)
-    items = parse_feedback(_body())
-    stored = _store().add(service_id, items)
-    log.info("feedback service=%s items=%d", service_id, stored)
+    items = parse_feedback(_body(), _runtime().settings.feedback_max_items)
+    g.items = _store().add(service_id, items)
     return _json({})
 
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    _store().ping()
+    database.ping(_store().engine)
     return _json({"status": "ok", "services": len(_runtime().registry.services)})
 
 
@@ -82,9 +95,25 @@ def _authenticate() -> None:
     auth: ClientAuth | None = current_app.extensions.get("backpain_cds_auth")
     if auth is None or request.method == "OPTIONS" or not request.path.startswith("/cds-services"):
         return
-    base = _runtime().settings.public_base_url
-    audience = base.rstrip("/") + request.path if base else request.base_url
+    # The audience is the configured public URL plus the path: never the Host header, which the caller controls.
+    audience = _runtime().settings.public_base_url.rstrip("/") + request.path
     auth.verify(request.headers.get("Authorization"), audience)
+
+
+def _start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def _log_call(response: Response) -> Response:
+    """One line per hook and feedback call: service, hookInstance, status, time, card topics; no PHI."""
+    endpoint = request.endpoint or ""
+    if endpoint in ("cds.hook", "cds.feedback"):
+        ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)
+        service = (request.view_args or {}).get("service_id")
+        event(log, logging.INFO, endpoint.removeprefix("cds."), service=service,
+              hookInstance=g.get("hook_instance"), status=response.status_code, ms=ms,
+              topics=g.get("topics"), items=g.get("items"))
+    return response
 
 
 def _cors(response: Response) -> Response:
@@ -110,15 +139,17 @@ def _cds_error(exc: CdsError) -> Response:
     if exc.status >= 500:
         log.error("internal error: %s", exc.code)
     elif exc.status == 412:
-        log.warning("412 %s", exc.message)
+        log.warning("412 %s", safe(exc.message, 500))
     return _json(exc.to_json(), exc.status)
 
 
 def _http_error(exc: HTTPException) -> Response:
     if isinstance(exc, RequestEntityTooLarge):
         limit = _runtime().settings.max_body_bytes
-        return _cds_error(PayloadTooLarge(f"the request body is over the {limit} byte limit "
-                                          "(BACKPAIN_CDS_MAX_BODY_BYTES)", limit=limit))
+        response = _cds_error(PayloadTooLarge(f"the request body is over the {limit} byte limit "
+                                              "(BACKPAIN_CDS_MAX_BODY_BYTES)", limit=limit))
+        response.headers["Connection"] = "close"  # do not let the server read the rest of a huge body to reuse it
+        return response
     if exc.code == 405:
         return _cds_error(MethodNotAllowed(f"{request.method} is not allowed on {request.path}"))
     if exc.code == 404:
@@ -128,14 +159,16 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
-    log.exception("unexpected error on %s", request.path)  # the traceback names code, not request content
+    log.exception("unexpected error on %s", safe(request.path))  # the traceback names code, not request content
     return _json({"error": "internal-error", "message": "internal error; see the service log"}, 500)
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.before_request(_start_timer)
     app.before_request(_authenticate)
     app.after_request(_cors)
+    app.after_request(_log_call)
     app.register_error_handler(CdsError, _cds_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,68 @@
+"""The database every worker and replica shares: one SQLAlchemy engine per process, tables created at start-up.
+
+SQLite (a file, by default) or PostgreSQL (by URL, when replicas share one). Feedback and the client-JWT replay
+cache are its only state; `feedback.py` and `replay.py` declare their tables on `Base`.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase
+
+SCHEMA_LOCK = 7_204_311  # pg_advisory_xact_lock key: replicas starting together create the tables one at a time
+SQLITE_BUSY_MS = 5000
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers and one writer work at once across workers; synchronous=NORMAL commits without an fsync per
+    # transaction (a crash of the process loses nothing; a power cut may lose the last commits), which keeps the
+    # replay-cache insert on every hook call well under a millisecond.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.close()
+
+
+def connect(url: str) -> Engine:
+    """Open the engine and create any missing table; safe when several replicas start at once."""
+    from . import feedback, replay  # noqa: F401  (their tables must be declared before create_all)
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    _create_tables(engine)
+    # `serve` builds the app in gunicorn's master and then forks: leave no pooled connection for the workers to
+    # share (each opens its own on first use).
+    engine.dispose()
+    return engine
+
+
+def _create_tables(engine: Engine) -> None:
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                Base.metadata.create_all(conn)
+            return
+        except DBAPIError:  # another process created a table between our check and our CREATE: look again
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
+
+
+def ping(engine: Engine) -> None:
+    """Raise a SQLAlchemy error when the database does not answer."""
+    with engine.connect() as conn:
+        conn.execute(select(1))

@@ -1,0 +1,69 @@
+"""The client-JWT replay cache: each accepted token's `jti` is claimed once in the shared database, until it expires.
+
+A unique key in the database, not a per-process set, decides: whichever worker or replica sees a token first wins,
+every other sight of it is a replay. If the database cannot be written the call fails closed (503), never open.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+
+from sqlalchemy import BigInteger, Engine, String, delete, insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .database import Base
+from .errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+PURGE_EVERY_SECONDS = 60
+
+
+class SeenToken(Base):
+    __tablename__ = "seen_tokens"
+
+    # sha256 of issuer and jti: a fixed width whatever the client sends, and no token content at rest
+    token_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)  # epoch seconds; the row goes after this
+
+
+class Replayed(Exception):
+    """This issuer's `jti` was already claimed by an accepted token."""
+
+
+class ReplayCache:
+    """Claims (issuer, jti) pairs in the database; purges expired rows at most once a minute per process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._table = SeenToken.__table__
+        self._next_purge = 0.0
+        self._lock = threading.Lock()
+
+    def claim(self, issuer: str, jti: str, keep_until: float) -> None:
+        """Record the pair; raise Replayed if it was seen before, ServiceUnavailable if the store fails."""
+        key = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
+        now = time.time()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(self._table).values(token_key=key, expires_at=int(keep_until) + 1))
+        except IntegrityError:
+            raise Replayed() from None
+        except SQLAlchemyError as exc:
+            log.error("replay cache unavailable: %s", type(exc).__name__)
+            raise ServiceUnavailable("the token store is unavailable; try again", reason="replay-cache") from None
+        if now >= self._next_purge:
+            self._purge(now)
+
+    def _purge(self, now: float) -> None:
+        with self._lock:
+            if now < self._next_purge:
+                return
+            self._next_purge = now + PURGE_EVERY_SECONDS
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(self._table).where(self._table.c.expires_at < int(now)))
+        except SQLAlchemyError as exc:  # the token was claimed; expired rows wait for the next purge
+            log.warning("replay cache purge failed: %s", type(exc).__name__)
