@@ -109,9 +109,10 @@ class Settings:
 
 
 def _jwks_file(path: str) -> dict[str, dict[str, Any]]:
-    """Read the trusted issuers: {"<iss>": {"keys": [JWK, ...]} or {"jwks_url": "https://..."}, ...}.
+    """Read the trusted issuers: {"<iss>": {"keys": [JWK, ...]} and/or {"jwks_url": "https://..."}, ...}.
 
-    Static keys must be asymmetric (EC or RSA) with a kid; a JWKS URL must be https (http on loopback, for tests).
+    Pinned keys must be asymmetric (EC or RSA) with a kid; a JWKS URL must be https (http on loopback, for tests).
+    With both, pinned keys are used first and the URL serves the kids not pinned (and names the accepted `jku`).
     """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -120,10 +121,11 @@ def _jwks_file(path: str) -> dict[str, dict[str, Any]]:
     if not isinstance(data, dict) or not data:
         raise ValueError('expected {"<issuer>": {"keys": [...]} or {"jwks_url": "https://..."}, ...}')
     for issuer, entry in data.items():
-        if not isinstance(entry, dict) or ("keys" in entry) == ("jwks_url" in entry):
-            raise ValueError(f'issuer {issuer!r} needs exactly one of "keys" and "jwks_url"')
+        if not isinstance(entry, dict) or not ({"keys", "jwks_url"} & entry.keys()):
+            raise ValueError(f'issuer {issuer!r} needs "keys", "jwks_url" or both')
         if "jwks_url" in entry:
             _check_jwks_url(issuer, entry["jwks_url"])
+        if "keys" not in entry:
             continue
         keys = entry["keys"]
         if not isinstance(keys, list) or not keys:

@@ -41,7 +41,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname, "logger": record.name}
+            "level": record.levelname, "logger": record.name, "pid": record.process}
         name = getattr(record, "event_name", None)
         if name is not None:
             out["event"] = name
@@ -65,7 +65,7 @@ def configure(level: str, fmt: str) -> None:
     """Send our logs to stderr in the chosen format (idempotent: the app factory may run more than once)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_backpain_cds", False)]:
         root.removeHandler(old)

@@ -23,6 +23,18 @@ needs_shared = pytest.mark.skipif(not FHIR_DATA.is_dir(),
                                   reason=f"../shared/fhir-data not present at {FHIR_DATA} (third-party data)")
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster for the whole run (skips, saying why, where it cannot be had)."""
+    from tests.postgres import MISSING, cluster
+
+    if MISSING:
+        pytest.skip(MISSING)
+    pytest.importorskip("psycopg", reason="psycopg not installed (pip install '.[postgres]')")
+    with cluster() as pg:
+        yield pg
+
+
 @pytest.fixture
 def today() -> date:
     return TODAY

@@ -1,6 +1,7 @@
 """Every endpoint and error path through the Flask test client."""
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import replace
 
@@ -211,14 +212,22 @@ def test_feedback_is_persisted(app, client):
     assert stored[0].outcome == "accepted" and stored[0].accepted_suggestions == [{"id": "s1"}]
 
 
-@pytest.mark.parametrize("item", [
-    pytest.param(feedback_item(outcome="liked"), id="unknown-outcome"),
-    pytest.param(feedback_item(outcome="accepted"), id="accepted-without-suggestions"),
-    pytest.param(feedback_item(outcomeTimestamp="yesterday"), id="bad-timestamp"),
-    pytest.param(feedback_item(card=None), id="missing-card"),
+@pytest.mark.parametrize(("content_type", "status"), [
+    pytest.param("application/json", 200, id="json"),
+    pytest.param("application/json; charset=utf-8", 200, id="json-with-charset"),
+    pytest.param("application/fhir+json", 200, id="any-plus-json"),
+    pytest.param(None, 200, id="no-content-type-read-as-json-some-ehrs-omit-it"),
+    pytest.param("text/plain", 415, id="text-plain"),
+    pytest.param("application/x-www-form-urlencoded", 415, id="form"),
+    pytest.param("multipart/form-data; boundary=x", 415, id="multipart"),
+    pytest.param("application/jsonx", 415, id="not-quite-json"),
 ])
-def test_bad_feedback_is_400(client, item):
-    assert client.post(PV + "/feedback", json={"feedback": [item]}).status_code == 400
+def test_declared_content_type_must_be_json(client, content_type, status):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post(PV, data=json.dumps(hook_request([lbp()])), headers=headers)
+    assert response.status_code == status
+    if status == 415:
+        assert response.get_json()["error"] == "unsupported-media-type"
 
 
 def test_feedback_for_unknown_service_is_404(client):
