@@ -4,9 +4,13 @@
                                          [--soak 10000]
 
 Prints, on the same machine in one run:
-- sequential p50/p95 per patient size, requests alternating between ours and the floor, and the ratio, over
-  all rounds and per round;
-- throughput for both under load (wrk when installed, else locust), medians of alternating rounds;
+- sequential p50/p95 per patient size, requests alternating between ours in production mode (a fresh client JWT
+  per call, checked and claimed in the SQLite replay cache; INFO log line per call), ours in demo mode and the
+  floor, and the ratios to the floor, over all rounds and per round;
+- the in-process cost of the replay-cache write (SQLite, and PostgreSQL when its server binaries are installed)
+  and of the whole JWT check;
+- throughput under load (wrk when installed, else locust), medians of alternating rounds: ours in production
+  mode (wrk only: it sends a fresh token per request), ours in demo mode, the floor;
 - peak RSS per worker before and after a soak, and the time from process start to the first discovery;
 - in-process cost of one call: the first in a fresh process, the first for a patient after others, repeated;
 - the no-prefetch path against a scripted loopback FHIR server with a fixed delay per query, and against
@@ -30,15 +34,21 @@ import tempfile
 import time
 from pathlib import Path
 
+import jwt
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from cds_service.allowlist import BaseUrl  # noqa: E402
+from cds_service.auth import ClientAuth  # noqa: E402
 from cds_service.config import Settings  # noqa: E402
+from cds_service.database import connect  # noqa: E402
 from cds_service.fhir_client import FhirClient  # noqa: E402
 from cds_service.hook_request import parse_hook_request  # noqa: E402
 from cds_service.knowledge import load  # noqa: E402
 from cds_service.prefetch import resolve  # noqa: E402
+from cds_service.replay import ReplayCache  # noqa: E402
 from cds_service.services import Registry  # noqa: E402
 from tests.fhir_server import ScriptedFhirServer  # noqa: E402
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
@@ -59,12 +69,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], port: int, env: dict[str, str]) -> tuple[subprocess.Popen, float]:
+def start(cmd: list[str], port: int, env: dict[str, str], log: Path | None = None) -> tuple[subprocess.Popen, float]:
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (the process keeps it until it ends)
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=out)
     while True:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/cds-services", timeout=0.5).ok:
+            if requests.get(f"http://127.0.0.1:{port}/cds-services", timeout=0.5).status_code < 500:  # 401: JWT on
                 return proc, time.perf_counter() - started
         except requests.RequestException:  # not listening yet, or too busy starting to answer in time
             time.sleep(0.02)
@@ -88,14 +99,17 @@ def sequential(url: str, body: bytes, n: int) -> list[float]:
     return interleaved([url], body, n)[0]
 
 
-def interleaved(urls: list[str], body: bytes, n: int) -> list[list[float]]:
+def interleaved(urls: list[str], body: bytes, n: int, tokens: dict[int, Tokens] | None = None) -> list[list[float]]:
     """Milliseconds per POST for each URL, one keep-alive session each, requests alternating between the URLs
-    so both sides see the same machine conditions."""
+    so both sides see the same machine conditions. `tokens[j]` signs a fresh client JWT for every call to URL j
+    (made before the clock starts)."""
     sessions = [requests.Session() for _ in urls]
-    headers = {"Content-Type": "application/json"}
     times: list[list[float]] = [[] for _ in urls]
     for i in range(max(10, n // 10) + n):
         for j, (session, url) in enumerate(zip(sessions, urls, strict=True)):
+            headers = {"Content-Type": "application/json"}
+            if tokens and j in tokens:
+                headers["Authorization"] = f"Bearer {tokens[j].new(url)}"
             t = time.perf_counter()
             session.post(url, data=body, headers=headers).raise_for_status()
             if i >= max(10, n // 10):  # warm-up calls are not counted
@@ -138,16 +152,79 @@ def first_calls(target: Path, others: list[Path], env: dict[str, str]) -> tuple[
     return float(ever[1]), float(after[1]), float(after[2])
 
 
+class Tokens:
+    """Signs client JWTs as an EHR does (ES384, 5-minute life, fresh jti) for the production-mode server."""
+
+    ISSUER = "https://ehr.bench.example"
+
+    def __init__(self, public_base: str) -> None:
+        self.key = ec.generate_private_key(ec.SECP384R1())
+        self.public_base = public_base
+
+    def jwks_file(self, path: Path) -> Path:
+        public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key())) | {"kid": "bench"}
+        path.write_text(json.dumps({self.ISSUER: {"keys": [public]}}))
+        return path
+
+    def new(self, url: str) -> str:
+        now = int(time.time())
+        path = "/" + url.split("/", 3)[3]
+        return jwt.encode({"iss": self.ISSUER, "aud": self.public_base + path, "exp": now + 300, "iat": now,
+                           "jti": os.urandom(16).hex()}, self.key, algorithm="ES384",
+                          headers={"kid": "bench", "typ": "JWT"})
+
+
+def auth_costs(tokens: Tokens, tmp: Path, n: int = 2000) -> list[tuple[str, float, float]]:
+    """In-process (label, p50 us, p95 us): the replay-cache write alone on SQLite (WAL file, as `serve` uses it) and,
+    when PostgreSQL's server is installed, on a throwaway local cluster; and the whole JWT check on SQLite."""
+    results = []
+    urls = [("SQLite", f"sqlite:///{tmp}/replay-bench.sqlite3")]
+    pg = None
+    try:
+        from tests.postgres import MISSING, Cluster
+        if not MISSING:
+            pg = Cluster()
+            pg.start()
+            urls.append(("PostgreSQL (local socket over TCP)", pg.url))
+    except Exception as exc:  # psycopg or the server missing: SQLite only
+        print(f"  (PostgreSQL not measured: {type(exc).__name__})")
+    try:
+        for label, url in urls:
+            cache = ReplayCache(connect(url))
+            times = []
+            for i in range(n + 200):
+                t = time.perf_counter()
+                cache.claim("iss", f"{i}-{time.time_ns()}", time.time() + 300)
+                times.append((time.perf_counter() - t) * 1e6)
+            results.append((f"replay-cache write, {label}", pct(times[200:], 50), pct(times[200:], 95)))
+    finally:
+        if pg is not None:
+            pg.stop()
+    auth = ClientAuth(json.loads(tokens.jwks_file(tmp / "auth-bench.json").read_text()),
+                      ReplayCache(connect(f"sqlite:///{tmp}/replay-bench.sqlite3")))
+    url = tokens.public_base + HOOK
+    signed = [tokens.new(url) for _ in range(n + 200)]
+    times = []
+    for token in signed:
+        t = time.perf_counter()
+        auth.verify(f"Bearer {token}", url)
+        times.append((time.perf_counter() - t) * 1e6)
+    results.append(("whole JWT check (ES384 signature, claims, replay-cache write), SQLite", pct(times[200:], 50),
+                    pct(times[200:], 95)))
+    return results
+
+
 def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1]
 
 
-def wrk(host: str, body_path: Path, seconds: int, users: int) -> tuple[float, int, int]:
-    """Requests/s, requests and errors (socket errors plus non-2xx) from wrk, a C load generator."""
-    script = str(ROOT / "benchmarks/post.lua")
+def wrk(host: str, body_path: Path, seconds: int, users: int, tokens: Path | None = None) -> tuple[float, int, int]:
+    """Requests/s, requests and errors (socket errors plus non-2xx) from wrk, a C load generator; with `tokens`, a
+    file of client JWTs, each request carries the next one."""
+    script = str(ROOT / ("benchmarks/post_jwt.lua" if tokens else "benchmarks/post.lua"))
     out = subprocess.run(["wrk", "-t", "1", "-c", str(users), "-d", f"{seconds}s", "-s", script, host + HOOK],
-                         env={**os.environ, "BENCH_BODY": str(body_path)}, capture_output=True, text=True,
-                         check=True).stdout
+                         env={**os.environ, "BENCH_BODY": str(body_path), "BENCH_TOKENS": str(tokens or "")},
+                         capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
@@ -165,15 +242,15 @@ def locust(host: str, body_path: Path, seconds: int, users: int) -> tuple[float,
     return float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"])
 
 
-def medplum_no_prefetch(ours_url: str, path: Path, name: str) -> None:
+def medplum_no_prefetch(ours_url: str, path: Path, name: str, port: int) -> None:
     """No-prefetch hook calls against Medplum's engine (tests/fhir_server) vs. the same queries sent directly."""
     server = ROOT / "tests/fhir_server/server.mjs"
     if not (ROOT / "tests/fhir_server/node_modules/@medplum").is_dir():
         print("\nMedplum not installed (npm ci --prefix tests/fhir_server): no-prefetch vs. real FHIR server skipped")
         return
     # Two processes, as a FHIR server answers concurrent queries concurrently (Medplum alone searches on one thread).
-    proc = subprocess.Popen(["node", str(server), "--token", "bench", "--workers", str(MEDPLUM_WORKERS), str(path)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(["node", str(server), "--token", "bench", "--workers", str(MEDPLUM_WORKERS), "--port",
+                             str(port), str(path)], stdout=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{proc.stdout.readline().split()[1]}/fhir/0"
         request = request_for(resources_of(read_json(path)))
@@ -213,10 +290,10 @@ class _TimedClient(FhirClient):
         super().__init__(settings)
         self.spans: list[float] = []
 
-    def _query(self, base: str, query: str, headers: dict[str, str], deadline: float) -> object:
+    def _query(self, base: BaseUrl, query: str, headers: dict[str, str], budget: object) -> object:
         started = time.perf_counter()
         try:
-            return super()._query(base, query, headers, deadline)
+            return super()._query(base, query, headers, budget)  # type: ignore[arg-type]
         finally:
             self.spans.append((time.perf_counter() - started) * 1000)
 
@@ -252,22 +329,33 @@ def main() -> int:
         print(f"needs {FHIR_DATA}", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp())
+    fhir = ScriptedFhirServer().__enter__()  # started first: its exact base goes on the allowlist
+    medplum_port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
            "BACKPAIN_CDS_DATA_DIR": str(tmp), "BACKPAIN_CDS_AS_OF": "2026-11-27", "BACKPAIN_CDS_LOG_LEVEL": "WARNING",
-           "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": "http://127.0.0.1:"}
-    ours_port, floor_port = free_port(), free_port()
+           "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": f"{fhir.base},http://127.0.0.1:{medplum_port}/fhir"}
+    ours_port, floor_port, prod_port = free_port(), free_port(), free_port()
     ours, ours_start = start([str(BIN / "backpain-cds"), "serve", "--port", str(ours_port), "--workers",
                               str(args.workers)], ours_port, env)
     floor, floor_start = start([str(BIN / "gunicorn"), "-w", str(args.workers), "-k", "gthread", "--threads", "1",
                                 "--keep-alive", "5", "--reuse-port", "-b", f"127.0.0.1:{floor_port}",
                                 "--chdir", str(ROOT / "benchmarks"), "floor_app:app"], floor_port, env)
-    ours_url, floor_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
+    # Production mode: every call carries a client JWT, checked and claimed in the replay cache (its own SQLite
+    # file), and is logged at INFO, as a real deployment runs.
+    tokens = Tokens(f"http://127.0.0.1:{prod_port}")
+    prod_env = {**env, "BACKPAIN_CDS_DATA_DIR": str(tmp / "prod"), "BACKPAIN_CDS_LOG_LEVEL": "INFO",
+                "BACKPAIN_CDS_JWT_JWKS": str(tokens.jwks_file(tmp / "jwks.json")),
+                "BACKPAIN_CDS_PUBLIC_BASE_URL": tokens.public_base}
+    prod, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(prod_port), "--workers", str(args.workers)],
+                    prod_port, prod_env, log=tmp / "prod.log")
+    ours_url, floor_url, prod_url = (f"http://127.0.0.1:{p}" for p in (ours_port, floor_port, prod_port))
     print(f"machine: {os.cpu_count()} cores; {args.workers} gunicorn workers each; Python {sys.version.split()[0]}")
     print(f"start-up to first discovery: ours {ours_start * 1000:.0f} ms, floor {floor_start * 1000:.0f} ms\n")
-    print(f"sequential, {args.seq_rounds} rounds of {args.requests} calls each; a round's ratio is its ours p50 / "
-          "floor p50, the figures are over all rounds:")
-    print(f"{'patient':<18}{'resources':>10}{'sent':>6}{'KB':>8}{'ours p50':>10}{'p95':>8}{'floor p50':>11}{'p95':>8}"
-          f"{'ratio p50':>11}  ratio per round")
+    print(f"sequential, {args.seq_rounds} rounds of {args.requests} calls each, alternating production mode (prod: "
+          "client JWT + replay cache + INFO log line), demo mode (no JWT, WARNING logs) and the floor; a round's ratio "
+          "is its prod p50 / floor p50, the figures are over all rounds:")
+    print(f"{'patient':<18}{'resources':>10}{'sent':>6}{'KB':>6}{'prod p50':>10}{'p95':>8}{'demo p50':>10}"
+          f"{'floor p50':>11}{'p95':>8}{'prod/floor':>12}{'demo/floor':>12}{'prod-demo':>11}  prod/floor per round")
     bodies = {}
     for name, pattern in PATIENTS:
         path = next((FHIR_DATA / pattern).parent.glob(Path(pattern).name))
@@ -277,15 +365,23 @@ def main() -> int:
                    for v in request["prefetch"].values() if v)
         body = json.dumps(request).encode()
         bodies[name] = (resources, body)
-        ours_t, floor_t, per_round = [], [], []
+        prod_t, ours_t, floor_t, per_round = [], [], [], []
         for _ in range(args.seq_rounds):  # the host's load drifts: rounds show how much the ratio moves with it
-            ours_r, floor_r = interleaved([ours_url + HOOK, floor_url + HOOK], body, args.requests)
+            prod_r, ours_r, floor_r = interleaved([prod_url + HOOK, ours_url + HOOK, floor_url + HOOK], body,
+                                                  args.requests, tokens={0: tokens})
+            prod_t += prod_r
             ours_t += ours_r
             floor_t += floor_r
-            per_round.append(pct(ours_r, 50) / pct(floor_r, 50))
-        print(f"{name:<18}{len(resources):>10}{sent:>6}{len(body) // 1024:>8}{pct(ours_t, 50):>9.2f}ms"
-              f"{pct(ours_t, 95):>7.2f}{pct(floor_t, 50):>10.2f}ms{pct(floor_t, 95):>7.2f}"
-              f"{pct(ours_t, 50) / pct(floor_t, 50):>10.2f}x  " + ", ".join(f"{r:.2f}" for r in per_round))
+            per_round.append(pct(prod_r, 50) / pct(floor_r, 50))
+        print(f"{name:<18}{len(resources):>10}{sent:>6}{len(body) // 1024:>6}{pct(prod_t, 50):>8.2f}ms"
+              f"{pct(prod_t, 95):>8.2f}{pct(ours_t, 50):>8.2f}ms{pct(floor_t, 50):>9.2f}ms{pct(floor_t, 95):>8.2f}"
+              f"{pct(prod_t, 50) / pct(floor_t, 50):>11.2f}x{pct(ours_t, 50) / pct(floor_t, 50):>11.2f}x"
+              f"{pct(prod_t, 50) - pct(ours_t, 50):>9.2f}ms  " + ", ".join(f"{r:.2f}" for r in per_round))
+
+    print("\nin-process cost of the client-JWT check per call (p50 / p95; the README's budget: the replay-cache write "
+          "adds at most 1 ms at p50 on SQLite):")
+    for label, p50, p95 in auth_costs(tokens, tmp):
+        print(f"  {label:<75}{p50:8.0f} us {p95:8.0f} us")
 
     print("\nin-process cost of one call, no HTTP: the first in a fresh process; the first for this patient after "
           "the other three; repeated (median of 50):")
@@ -306,18 +402,24 @@ def main() -> int:
     print(f"\nthroughput, {generator}, {args.users} keep-alive connections, {args.rounds} alternating rounds of "
           f"{args.load_seconds} s, {name} (medians; both servers' workers listen with SO_REUSEPORT, so the kernel "
           "spreads the connections):")
-    rounds: dict[str, list[tuple[float, int, int]]] = {"ours": [], "floor": []}
+    rounds: dict[str, list[tuple[float, int, int]]] = {"prod": [], "ours": [], "floor": []}
     for _ in range(args.rounds):
+        if run_load is wrk:  # a fresh token per request; more than a round can use, so none is replayed
+            token_file = tmp / "tokens.txt"
+            token_file.write_text("\n".join(tokens.new(prod_url + HOOK) for _ in range(args.load_seconds * 4000)))
+            rounds["prod"].append(wrk(prod_url, body_path, args.load_seconds, args.users, tokens=token_file))
         rounds["ours"].append(run_load(ours_url, body_path, args.load_seconds, args.users))
         rounds["floor"].append(run_load(floor_url, body_path, args.load_seconds, args.users))
+    rounds = {side: results for side, results in rounds.items() if results}
     for side, results in rounds.items():
         print(f"  {side:<5} rounds: " + ", ".join(f"{r:.0f}" for r, _, _ in results) + " req/s")
-    ours_rps, floor_rps = (statistics.median(r for r, _, _ in rounds[side]) for side in ("ours", "floor"))
-    ours_n, ours_err = (sum(x[i] for x in rounds["ours"]) for i in (1, 2))
-    floor_n, floor_err = (sum(x[i] for x in rounds["floor"]) for i in (1, 2))
-    print(f"  ours  {ours_rps:8.1f} req/s ({ours_n} requests, {ours_err} errors)")
-    print(f"  floor {floor_rps:8.1f} req/s ({floor_n} requests, {floor_err} errors)")
-    print(f"  ours/floor {ours_rps / floor_rps:.0%}")
+    rps = {side: statistics.median(r for r, _, _ in results) for side, results in rounds.items()}
+    for side, results in rounds.items():
+        label = {"prod": "prod ", "ours": "demo ", "floor": "floor"}[side]
+        print(f"  {label} {rps[side]:8.1f} req/s ({sum(x[1] for x in results)} requests, "
+              f"{sum(x[2] for x in results)} errors)")
+    print(f"  demo/floor {rps['ours'] / rps['floor']:.0%}" + (
+        f", prod/floor {rps['prod'] / rps['floor']:.0%}" if "prod" in rps else " (prod needs wrk)"))
 
     before = {pid: rss_mb(pid) for pid in workers_of(ours.pid)}
     session = requests.Session()
@@ -331,7 +433,7 @@ def main() -> int:
     resources = bodies[name][0]
     request = request_for(resources)
     prefetch = request.pop("prefetch")
-    with ScriptedFhirServer() as fhir:
+    with fhir:
         fhir.routes["/fhir/Patient/"] = (200, prefetch["patient"], FHIR_DELAY)
         for key, template in Registry(load()).services[0].prefetch.items():
             if "?" in template:
@@ -345,8 +447,9 @@ def main() -> int:
     print(f"\nno prefetch, {queries} FHIR queries against a loopback server answering each in {delay_ms:.0f} ms "
           f"({name}): p50 {pct(no_prefetch, 50):.1f} ms (sum of queries {queries * delay_ms:.0f} ms, "
           f"slowest single {delay_ms:.0f} ms)")
-    medplum_no_prefetch(ours_url, next((FHIR_DATA / PATIENTS[1][1]).parent.glob(Path(PATIENTS[1][1]).name)), name)
-    for proc in (ours, floor):
+    medplum_no_prefetch(ours_url, next((FHIR_DATA / PATIENTS[1][1]).parent.glob(Path(PATIENTS[1][1]).name)), name,
+                        medplum_port)
+    for proc in (ours, floor, prod):
         proc.terminate()
         proc.wait(timeout=10)
     return 0

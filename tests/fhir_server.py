@@ -43,7 +43,8 @@ class ScriptedFhirServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> ScriptedFhirServer:
-        self.thread.start()
+        if not self.thread.is_alive():  # entered early (to know its port) and again where it is used
+            self.thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
