@@ -55,6 +55,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", None)  # the app logs hook calls without PHI; URLs carry none either
             self.cfg.set("loglevel", settings.log_level.lower())
+            if settings.log_format == "json":  # gunicorn's own lines (boot, worker exits) as JSON objects too
+                # gunicorn merges this into its defaults, whose root and loggers use a "console" handler
+                self.cfg.set("logconfig_dict", {
+                    "version": 1, "disable_existing_loggers": False,
+                    "formatters": {"json": {"()": "cds_service.logs.JsonFormatter"}},
+                    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
+                                             "stream": "ext://sys.stderr"}},
+                    "root": {"level": settings.log_level, "handlers": ["console"]},
+                    "loggers": {name: {"level": settings.log_level, "handlers": ["console"], "propagate": False}
+                                for name in ("gunicorn.error", "gunicorn.access")}})
             self.cfg.set("preload_app", True)
 
         def load(self) -> Any:

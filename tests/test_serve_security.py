@@ -89,8 +89,7 @@ def test_json_logs_are_one_object_per_line_and_cannot_be_forged(tmp_path):
             assert requests.post(served.base + PV, json=body, timeout=30).status_code == 200
         time.sleep(0.3)
         lines = [line for line in served.log().splitlines() if line.strip()]
-    records = [json.loads(line) for line in lines if line.startswith("{")]
-    assert not [line for line in lines if "forged" in line and not line.startswith("{")]
+    records = [json.loads(line) for line in lines]  # every line, gunicorn's own included, is one JSON object
     hooks = [r for r in records if r.get("event") == "hook"]
     assert len(hooks) == 2
     assert {"time", "level", "event", "service", "hookInstance", "status", "ms", "topics"} <= hooks[0].keys()
