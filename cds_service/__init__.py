@@ -8,6 +8,7 @@ from flask import Flask
 from . import database, logs
 from .config import Settings
 from .feedback import FeedbackStore
+from .lifecycle import Lifecycle
 from .pipeline import Runtime
 
 __all__ = ["Settings", "create_app"]
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["backpain_cds"] = Runtime.create(settings)
     engine = database.connect(settings.database_url)
     app.extensions["backpain_cds_feedback"] = FeedbackStore(engine)
+    app.extensions["backpain_cds_lifecycle"] = Lifecycle()
     if settings.jwt_jwks:
         from .auth import ClientAuth
         from .replay import ReplayCache

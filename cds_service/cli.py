@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import socket
 import sys
 from dataclasses import replace
@@ -31,6 +32,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
     from . import create_app
+    from .lifecycle import DrainingArbiter
 
     if reason := _port_in_use(args.host, args.port):
         print(f"error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
@@ -46,8 +48,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers or settings.workers)
             self.cfg.set("worker_class", "gthread")  # keeps EHR connections alive; sync closes each one
-            self.cfg.set("threads", 1)  # hook calls are CPU-bound: parallelism comes from workers, not the GIL
+            # Calls with prefetch are CPU-bound (parallelism comes from workers), but a call without prefetch waits
+            # on the EHR's FHIR server: more threads than one let a worker serve other calls meanwhile.
+            self.cfg.set("threads", settings.threads)
             self.cfg.set("keepalive", 5)
+            # After the drain, calls in flight finish: their FHIR fetches are bounded by the deadline.
+            self.cfg.set("graceful_timeout", math.ceil(settings.fhir_deadline) + 5)
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25.1: no socket in $HOME (read-only there)
+                self.cfg.set("control_socket_disable", True)
             # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections across
             # workers. On one shared socket a burst of connections (an EHR opening its pool) could all be accepted by
             # one worker and stay there, kept alive, while the other idled: half the throughput.
@@ -69,6 +77,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
         def load(self) -> Any:
             return app
+
+        def run(self) -> None:
+            DrainingArbiter(self, app.extensions["backpain_cds_lifecycle"], settings.drain_seconds).run()
 
     Server().run()
     return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -32,11 +33,18 @@ def _bool(text: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError("must be a number of 0 or more")
+    return value
+
+
 def _positive(kind: type[int] | type[float]):
     def parse(text: str) -> int | float:
         value = kind(text)
-        if value <= 0:
-            raise ValueError("must be greater than 0")
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError("must be a number greater than 0")
         return value
     return parse
 
@@ -60,6 +68,8 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     feedback_max_items: int = 100
     workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    threads: int = 8  # hook calls a worker serves at once: a call waiting on a FHIR server must not hold the worker
+    drain_seconds: float = 5.0  # after SIGTERM: /readyz says 503 and calls are still served, then a graceful stop
     log_level: str = "INFO"
     log_format: str = "text"
     # issuer -> {"keys": [...]} or {"jwks_url": "https://..."}; None: demo mode, no client JWT check
@@ -161,6 +171,8 @@ _PARSERS = {
     "max_body_bytes": _positive(int),
     "feedback_max_items": _positive(int),
     "workers": _positive(int),
+    "threads": _positive(int),
+    "drain_seconds": _non_negative_float,
     "log_level": str.upper,
     "log_format": str.lower,
     "jwt_jwks": _jwks_file,

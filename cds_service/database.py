@@ -5,16 +5,23 @@ cache are its only state; `feedback.py` and `replay.py` declare their tables on 
 """
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
 SCHEMA_LOCK = 7_204_311  # pg_advisory_xact_lock key: replicas starting together create the tables one at a time
-SQLITE_BUSY_MS = 5000
+CONNECT_TIMEOUT_SECONDS = 3
+# SQLite's own busy handler sleeps whole milliseconds (1, 2, 5, 10...) when another worker holds the write lock,
+# which idles a worker far longer than a commit takes (~0.1 ms). `write` retries at once instead, after a pause
+# of 50-300 us, for up to WRITE_RETRY_SECONDS.
+WRITE_RETRY_SECONDS = 2.0
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -28,7 +35,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.execute("PRAGMA busy_timeout=0")  # `write` retries instead
     cursor.close()
 
 
@@ -38,7 +45,11 @@ def connect(url: str) -> Engine:
 
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
+    # A database that does not answer must not hang a call or a readiness probe: connect within a few seconds.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
+    if url.startswith("sqlite"):
+        connect_args = {"timeout": 0}  # the driver's own wait on a locked database: none, `write` retries
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     _create_tables(engine)
@@ -60,6 +71,20 @@ def _create_tables(engine: Engine) -> None:
             if attempt == 2:
                 raise
             time.sleep(0.2)
+
+
+def write(engine: Engine, work: Callable[[], T]) -> T:
+    """Run `work` (one short write transaction); on SQLite retry it while another writer holds the lock."""
+    if engine.dialect.name != "sqlite":
+        return work()
+    give_up = time.monotonic() + WRITE_RETRY_SECONDS
+    while True:
+        try:
+            return work()
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) or time.monotonic() > give_up:
+                raise
+            time.sleep(random.uniform(0.00005, 0.0003))
 
 
 def ping(engine: Engine) -> None:

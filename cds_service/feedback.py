@@ -5,16 +5,20 @@ here, so the same input gets the same 400 on SQLite and on PostgreSQL, never a 5
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, Integer, String, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .database import Base
-from .errors import BadHookRequest, PayloadTooLarge
+from .database import Base, write
+from .errors import BadHookRequest, PayloadTooLarge, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 OUTCOMES = frozenset({"accepted", "overridden"})
 CARD_MAX_CHARS = 64  # a uuid is 36; the column holds 64
@@ -115,11 +119,19 @@ class FeedbackStore:
         self.engine = engine
 
     def add(self, service_id: str, items: list[Feedback]) -> int:
-        with Session(self.engine) as session, session.begin():
-            session.add_all(FeedbackItem(service_id=service_id, card_uuid=f.card, outcome=f.outcome,
-                                         outcome_timestamp=f.outcome_timestamp,
-                                         accepted_suggestions=f.accepted_suggestions,
-                                         override_reason=f.override_reason) for f in items)
+        """Store the items in one transaction; raise ServiceUnavailable (503) when the database cannot take them."""
+        def insert_rows() -> None:
+            with Session(self.engine) as session, session.begin():
+                session.add_all(FeedbackItem(service_id=service_id, card_uuid=f.card, outcome=f.outcome,
+                                             outcome_timestamp=f.outcome_timestamp,
+                                             accepted_suggestions=f.accepted_suggestions,
+                                             override_reason=f.override_reason) for f in items)
+
+        try:
+            write(self.engine, insert_rows)
+        except SQLAlchemyError as exc:
+            log.error("feedback not stored: %s", type(exc).__name__)
+            raise ServiceUnavailable("the feedback store is unavailable; try again", reason="database") from None
         return len(items)
 
     def for_card(self, card_uuid: str) -> list[FeedbackItem]:

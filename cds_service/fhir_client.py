@@ -26,7 +26,6 @@ from .logs import safe
 log = logging.getLogger(__name__)
 ACCEPT = "application/fhir+json"
 QUERIES_PER_CALL = 10  # one thread per prefetch template, so no query of a call waits for another
-REQUEST_THREADS = 1  # hook calls a worker serves at once (gunicorn gthread threads)
 
 
 class _Failure(Exception):
@@ -42,9 +41,10 @@ class FhirClient:
         self.settings = settings
         self.allowlist = Allowlist.parse(settings.fhir_server_allowlist)
         self._local = threading.local()
-        # Enough threads for every call a worker serves at once to run all its queries; a call's threads are freed at
-        # its deadline, so a slow server cannot starve the calls after it.
-        self._pool = ThreadPoolExecutor(max_workers=QUERIES_PER_CALL * REQUEST_THREADS, thread_name_prefix="fhir")
+        # Enough threads for every call a worker serves at once (BACKPAIN_CDS_THREADS) to run all its queries, and a
+        # call never has more than its templates in flight; its threads are freed at its deadline, so a slow server
+        # cannot starve the calls beside or after it.
+        self._pool = ThreadPoolExecutor(max_workers=QUERIES_PER_CALL * settings.threads, thread_name_prefix="fhir")
 
     @property
     def session(self) -> requests.Session:

@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Engine, String, delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .database import Base
+from .database import Base, write
 from .errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,12 @@ class ReplayCache:
         """Record the pair; raise Replayed if it was seen before, ServiceUnavailable if the store fails."""
         key = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
         now = time.time()
-        try:
+        def insert_row() -> None:
             with self.engine.begin() as conn:
                 conn.execute(insert(self._table).values(token_key=key, expires_at=int(keep_until) + 1))
+
+        try:
+            write(self.engine, insert_row)
         except IntegrityError:
             raise Replayed() from None
         except SQLAlchemyError as exc:
@@ -62,8 +65,11 @@ class ReplayCache:
             if now < self._next_purge:
                 return
             self._next_purge = now + PURGE_EVERY_SECONDS
-        try:
+        def delete_expired() -> None:
             with self.engine.begin() as conn:
                 conn.execute(delete(self._table).where(self._table.c.expires_at < int(now)))
+
+        try:
+            write(self.engine, delete_expired)
         except SQLAlchemyError as exc:  # the token was claimed; expired rows wait for the next purge
             log.warning("replay cache purge failed: %s", type(exc).__name__)

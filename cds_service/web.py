@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import database, pipeline
@@ -86,8 +87,27 @@ def feedback(service_id: str) -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    database.ping(_store().engine)
-    return _json({"status": "ok", "services": len(_runtime().registry.services)})
+    """Liveness: this process answers. It touches no database, so an outage there restarts nothing."""
+    return _json({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: 200 when the knowledge is loaded, the database answers and we are not shutting down; else 503
+    naming what is down. Draining comes first on SIGTERM, so balancers stop sending before the process stops."""
+    down = []
+    if current_app.extensions["backpain_cds_lifecycle"].draining:
+        down.append("shutting-down")
+    if not _runtime().registry.services:
+        down.append("knowledge")
+    try:
+        database.ping(_store().engine)
+    except SQLAlchemyError as exc:
+        log.warning("readyz: database unavailable (%s)", type(exc).__name__)
+        down.append("database")
+    if down:
+        return _json({"status": "unavailable", "down": down}, 503)
+    return _json({"status": "ready", "services": len(_runtime().registry.services)})
 
 
 def _authenticate() -> None:
