@@ -165,7 +165,7 @@ def get_json(session: requests.Session, url: str, headers: dict[str, str], budge
         _local.budget, _local.sockets = None, []
 
 
-def _read(response: requests.Response, budget: Budget) -> bytes:
+def _read(response: requests.Response, budget: Budget) -> bytearray:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > budget.max_bytes:
         raise FetchError(f"the server sent more than the {budget.max_bytes} byte limit")
@@ -178,10 +178,10 @@ def _read(response: requests.Response, budget: Budget) -> bytes:
         budget.remaining()
         raise FetchError(f"the server's answer broke off ({type(exc).__name__})") from None
     budget.remaining()  # a body cut short by the deadline must not pass for a whole one
-    return bytes(body)
+    return body
 
 
-def _decode(body: bytes) -> Any:
+def _decode(body: bytearray) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
