@@ -13,6 +13,10 @@ Prints, on the same machine in one run:
   mode (wrk only: it sends a fresh token per request), ours in demo mode, the floor;
 - peak RSS per worker before and after a soak, and the time from process start to the first discovery;
 - in-process cost of one call: the first in a fresh process, the first for a patient after others, repeated;
+- the no-prefetch path under concurrency: 32 EHR calls at once, a FHIR server answering each query in 100 ms,
+  2 workers with BACKPAIN_CDS_THREADS as configured (8) and with 1 thread (calls/s, p50);
+- one replica (2 workers, production mode, replay cache in PostgreSQL) behind HAProxy, as in Kubernetes: wrk
+  through the balancer (needs wrk, haproxy and PostgreSQL's server);
 - the no-prefetch path against a scripted loopback FHIR server with a fixed delay per query, and against
   Medplum's FHIR engine (hook total vs. each query alone; the fetch's total vs. its slowest query and their sum,
   timed inside the same calls).
@@ -242,6 +246,90 @@ def locust(host: str, body_path: Path, seconds: int, users: int) -> tuple[float,
     return float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"])
 
 
+def concurrent_no_prefetch(env: dict[str, str], request: dict, prefetch: dict, workers: int, threads: int,
+                           users: int = 32, seconds: float = 8.0, delay: float = 0.1) -> tuple[float, float, float]:
+    """(calls/s, p50 ms, p95 ms) of `users` EHR calls at once without prefetch, each query answered in `delay` s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ScriptedFhirServer() as fhir:
+        fhir.routes["/fhir/Patient/"] = (200, json.dumps(prefetch["patient"]).encode(), delay)
+        for key, template in Registry(load()).services[0].prefetch.items():
+            if "?" in template:  # answers serialised once: the FHIR server's own CPU should not be what we measure
+                fhir.routes["/fhir/" + template.split("?")[0]] = (200, json.dumps(prefetch[key]).encode(), delay)
+        port = free_port()
+        proc, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(port), "--workers", str(workers)], port,
+                        {**env, "BACKPAIN_CDS_THREADS": str(threads), "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": fhir.base})
+        body = json.dumps(request | {"fhirServer": fhir.base}).encode()
+        url = f"http://127.0.0.1:{port}{HOOK}"
+        stop_at = time.perf_counter() + seconds
+
+        def user(_: int) -> list[float]:
+            session, times = requests.Session(), []
+            while time.perf_counter() < stop_at:
+                t = time.perf_counter()
+                session.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
+                times.append((time.perf_counter() - t) * 1000)
+            return times
+        try:
+            with ThreadPoolExecutor(users) as pool:
+                times = [t for per_user in pool.map(user, range(users)) for t in per_user]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return len(times) / seconds, pct(times, 50), pct(times, 95)
+
+
+HAPROXY_CFG = """
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+frontend cds
+    bind 127.0.0.1:{port}
+    default_backend replica
+backend replica
+    option httpchk GET /readyz
+    default-server inter 1s
+    server a 127.0.0.1:{replica} check
+"""
+
+
+def replica_behind_balancer(env: dict[str, str], body_path: Path, seconds: int, users: int, tmp: Path) -> None:
+    """One replica (production mode, replay cache in PostgreSQL) behind HAProxy: wrk through the balancer."""
+    from tests.postgres import MISSING, Cluster
+
+    if MISSING or not shutil.which("haproxy") or not shutil.which("wrk"):
+        print("\none replica behind HAProxy: skipped (needs wrk, haproxy and PostgreSQL's server)")
+        return
+    pg = Cluster()
+    pg.start()
+    replica = haproxy = None
+    try:
+        port, lb_port = free_port(), free_port()
+        tokens = Tokens("https://cds.bench.example")
+        replica, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(port), "--workers", "2"], port,
+                           {**env, "BACKPAIN_CDS_DATABASE_URL": pg.url, "BACKPAIN_CDS_LOG_LEVEL": "INFO",
+                            "BACKPAIN_CDS_JWT_JWKS": str(tokens.jwks_file(tmp / "lb-jwks.json")),
+                            "BACKPAIN_CDS_PUBLIC_BASE_URL": tokens.public_base}, log=tmp / "replica.log")
+        (tmp / "haproxy.cfg").write_text(HAPROXY_CFG.format(port=lb_port, replica=port))
+        haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(tmp / "haproxy.cfg")], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        token_file = tmp / "lb-tokens.txt"
+        token_file.write_text("\n".join(tokens.new(tokens.public_base + HOOK) for _ in range(seconds * 3000)))
+        rps, count, errors = wrk(f"http://127.0.0.1:{lb_port}", body_path, seconds, users, tokens=token_file)
+        print(f"\none replica (2 workers, production mode, replay cache in PostgreSQL) behind HAProxy, wrk {users} "
+              f"connections, {seconds} s: {rps:.0f} req/s ({count} requests, {errors} errors)")
+    finally:
+        for proc in (haproxy, replica):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=20)
+        pg.stop()
+        shutil.rmtree(pg.root, ignore_errors=True)
+
+
 def medplum_no_prefetch(ours_url: str, path: Path, name: str, port: int) -> None:
     """No-prefetch hook calls against Medplum's engine (tests/fhir_server) vs. the same queries sent directly."""
     server = ROOT / "tests/fhir_server/server.mjs"
@@ -430,9 +518,15 @@ def main() -> int:
     for pid in sorted(after):
         print(f"  worker {pid}: {before.get(pid, 0):.1f} MB -> {after[pid]:.1f} MB")
 
+    replica_behind_balancer(env, body_path, args.load_seconds, args.users, tmp)
+
     resources = bodies[name][0]
     request = request_for(resources)
     prefetch = request.pop("prefetch")
+    print("\nno prefetch, 32 EHR calls at once, every FHIR query answered in 100 ms, 2 workers (Eliseo Cummings):")
+    for threads in (8, 1):
+        rate, p50, p95 = concurrent_no_prefetch(env, request, prefetch, 2, threads)
+        print(f"  BACKPAIN_CDS_THREADS={threads}: {rate:6.1f} calls/s, p50 {p50:7.1f} ms, p95 {p95:7.1f} ms")
     with fhir:
         fhir.routes["/fhir/Patient/"] = (200, prefetch["patient"], FHIR_DELAY)
         for key, template in Registry(load()).services[0].prefetch.items():

@@ -18,6 +18,9 @@ class ScriptedFhirServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real FHIR servers answer
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+
             def do_GET(self) -> None:
                 server.requests.append((self.path, dict(self.headers)))
                 match = max((p for p in server.routes if self.path.startswith(p)), key=len, default=None)
@@ -36,7 +39,10 @@ class ScriptedFhirServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 512  # the default 5 drops the SYNs of ten parallel queries: 1 s retransmits
+
+        self.httpd = Server((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.root = f"http://{host}:{self.httpd.server_port}"
         self.base = f"{self.root}/fhir"
