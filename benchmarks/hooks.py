@@ -40,7 +40,7 @@ from pathlib import Path
 
 import jwt
 import requests
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -157,16 +157,19 @@ def first_calls(target: Path, others: list[Path], env: dict[str, str]) -> tuple[
 
 
 class Tokens:
-    """Signs client JWTs as an EHR does (ES384, 5-minute life, fresh jti) for the production-mode server."""
+    """Signs client JWTs as an EHR does (ES384 like the CDS Hooks sandbox, or RS384; 5-minute life, fresh jti)."""
 
     ISSUER = "https://ehr.bench.example"
 
-    def __init__(self, public_base: str) -> None:
-        self.key = ec.generate_private_key(ec.SECP384R1())
+    def __init__(self, public_base: str, alg: str = "ES384") -> None:
+        self.alg = alg
+        self.key = ec.generate_private_key(ec.SECP384R1()) if alg == "ES384" else \
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.public_base = public_base
 
     def jwks_file(self, path: Path) -> Path:
-        public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key())) | {"kid": "bench"}
+        algorithm = jwt.algorithms.ECAlgorithm if self.alg == "ES384" else jwt.algorithms.RSAAlgorithm
+        public = json.loads(algorithm.to_jwk(self.key.public_key())) | {"kid": "bench"}
         path.write_text(json.dumps({self.ISSUER: {"keys": [public]}}))
         return path
 
@@ -174,7 +177,7 @@ class Tokens:
         now = int(time.time())
         path = "/" + url.split("/", 3)[3]
         return jwt.encode({"iss": self.ISSUER, "aud": self.public_base + path, "exp": now + 300, "iat": now,
-                           "jti": os.urandom(16).hex()}, self.key, algorithm="ES384",
+                           "jti": os.urandom(16).hex()}, self.key, algorithm=self.alg,
                           headers={"kid": "bench", "typ": "JWT"})
 
 
@@ -204,17 +207,18 @@ def auth_costs(tokens: Tokens, tmp: Path, n: int = 2000) -> list[tuple[str, floa
     finally:
         if pg is not None:
             pg.stop()
-    auth = ClientAuth(json.loads(tokens.jwks_file(tmp / "auth-bench.json").read_text()),
-                      ReplayCache(connect(f"sqlite:///{tmp}/replay-bench.sqlite3")))
-    url = tokens.public_base + HOOK
-    signed = [tokens.new(url) for _ in range(n + 200)]
-    times = []
-    for token in signed:
-        t = time.perf_counter()
-        auth.verify(f"Bearer {token}", url)
-        times.append((time.perf_counter() - t) * 1e6)
-    results.append(("whole JWT check (ES384 signature, claims, replay-cache write), SQLite", pct(times[200:], 50),
-                    pct(times[200:], 95)))
+    for signer in (tokens, Tokens(tokens.public_base, alg="RS384")):
+        auth = ClientAuth(json.loads(signer.jwks_file(tmp / "auth-bench.json").read_text()),
+                          ReplayCache(connect(f"sqlite:///{tmp}/replay-bench.sqlite3")))
+        url = signer.public_base + HOOK
+        signed = [signer.new(url) for _ in range(n + 200)]
+        times = []
+        for token in signed:
+            t = time.perf_counter()
+            auth.verify(f"Bearer {token}", url)
+            times.append((time.perf_counter() - t) * 1e6)
+        results.append((f"whole JWT check ({signer.alg} signature, claims, replay-cache write), SQLite",
+                        pct(times[200:], 50), pct(times[200:], 95)))
     return results
 
 
@@ -246,36 +250,64 @@ def locust(host: str, body_path: Path, seconds: int, users: int) -> tuple[float,
     return float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"])
 
 
-def concurrent_no_prefetch(env: dict[str, str], request: dict, prefetch: dict, workers: int, threads: int,
-                           users: int = 32, seconds: float = 8.0, delay: float = 0.1) -> tuple[float, float, float]:
-    """(calls/s, p50 ms, p95 ms) of `users` EHR calls at once without prefetch, each query answered in `delay` s."""
-    from concurrent.futures import ThreadPoolExecutor
+# The FHIR server and the EHR load each run in a fresh interpreter of their own, so that neither the other's GIL nor
+# this process's large heap (every patient's record, parsed) slows them: what is measured is our service.
+SCRIPTED_FHIR = """
+import json, sys, time
+from tests.fhir_server import ScriptedFhirServer
+routes, delay = json.load(open(sys.argv[1])), float(sys.argv[2])
+with ScriptedFhirServer() as fhir:
+    for path, body in routes.items():
+        fhir.routes[path] = (200, json.dumps(body).encode(), delay)
+    print(fhir.base, flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin
+"""
+EHR_LOAD = """
+import json, statistics, sys, time
+from concurrent.futures import ThreadPoolExecutor
+import requests
+url, body, users, seconds = sys.argv[1], open(sys.argv[2], 'rb').read(), int(sys.argv[3]), float(sys.argv[4])
+stop_at = time.perf_counter() + seconds
+def user(_):
+    session, times = requests.Session(), []
+    while time.perf_counter() < stop_at:
+        t = time.perf_counter()
+        session.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30).raise_for_status()
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+with ThreadPoolExecutor(users) as pool:
+    times = [t for per_user in pool.map(user, range(users)) for t in per_user]
+print(json.dumps(times))
+"""
 
-    with ScriptedFhirServer() as fhir:
-        fhir.routes["/fhir/Patient/"] = (200, json.dumps(prefetch["patient"]).encode(), delay)
-        for key, template in Registry(load()).services[0].prefetch.items():
-            if "?" in template:  # answers serialised once: the FHIR server's own CPU should not be what we measure
-                fhir.routes["/fhir/" + template.split("?")[0]] = (200, json.dumps(prefetch[key]).encode(), delay)
+
+def concurrent_no_prefetch(env: dict[str, str], request: dict, prefetch: dict, workers: int, threads: int,
+                           tmp: Path, users: int = 32, seconds: float = 8.0,
+                           delay: float = 0.1) -> tuple[float, float, float]:
+    """(calls/s, p50 ms, p95 ms) of `users` EHR calls at once without prefetch, each query answered in `delay` s."""
+    routes = {"/fhir/Patient/": prefetch["patient"]}
+    for key, template in Registry(load()).services[0].prefetch.items():
+        if "?" in template:
+            routes["/fhir/" + template.split("?")[0]] = prefetch[key]
+    (tmp / "io-routes.json").write_text(json.dumps(routes))
+    fhir = subprocess.Popen([sys.executable, "-c", SCRIPTED_FHIR, str(tmp / "io-routes.json"), str(delay)], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = None
+    try:
+        base = fhir.stdout.readline().strip()
         port = free_port()
         proc, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(port), "--workers", str(workers)], port,
-                        {**env, "BACKPAIN_CDS_THREADS": str(threads), "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": fhir.base})
-        body = json.dumps(request | {"fhirServer": fhir.base}).encode()
-        url = f"http://127.0.0.1:{port}{HOOK}"
-        stop_at = time.perf_counter() + seconds
-
-        def user(_: int) -> list[float]:
-            session, times = requests.Session(), []
-            while time.perf_counter() < stop_at:
-                t = time.perf_counter()
-                session.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
-                times.append((time.perf_counter() - t) * 1000)
-            return times
-        try:
-            with ThreadPoolExecutor(users) as pool:
-                times = [t for per_user in pool.map(user, range(users)) for t in per_user]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+                        {**env, "BACKPAIN_CDS_THREADS": str(threads), "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": base})
+        (tmp / "io-body.json").write_bytes(json.dumps(request | {"fhirServer": base}).encode())
+        out = subprocess.run([sys.executable, "-c", EHR_LOAD, f"http://127.0.0.1:{port}{HOOK}",
+                              str(tmp / "io-body.json"), str(users), str(seconds)], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout
+        times = json.loads(out)
+    finally:
+        for p in (proc, fhir):
+            if p is not None:
+                p.terminate()
+                p.wait(timeout=20)
     return len(times) / seconds, pct(times, 50), pct(times, 95)
 
 
@@ -525,7 +557,7 @@ def main() -> int:
     prefetch = request.pop("prefetch")
     print("\nno prefetch, 32 EHR calls at once, every FHIR query answered in 100 ms, 2 workers (Eliseo Cummings):")
     for threads in (8, 1):
-        rate, p50, p95 = concurrent_no_prefetch(env, request, prefetch, 2, threads)
+        rate, p50, p95 = concurrent_no_prefetch(env, request, prefetch, 2, threads, tmp)
         print(f"  BACKPAIN_CDS_THREADS={threads}: {rate:6.1f} calls/s, p50 {p50:7.1f} ms, p95 {p95:7.1f} ms")
     with fhir:
         fhir.routes["/fhir/Patient/"] = (200, prefetch["patient"], FHIR_DELAY)
