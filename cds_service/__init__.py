@@ -2,20 +2,30 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from . import database, logs
 from .config import Settings
-from .feedback import FeedbackStore
-from .lifecycle import Lifecycle
-from .pipeline import Runtime
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["Settings", "create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the app: read settings (env when not given), load knowledge, open the shared database."""
+    """Build the app: read settings (env when not given), load knowledge, open the shared database.
+
+    Everything is imported here, not at the top: `serve` must set PROMETHEUS_MULTIPROC_DIR before the metrics module
+    (and prometheus_client) is first imported, and importing this package must not do it.
+    """
+    from flask import Flask
+
+    from . import database, logs, web
+    from .card_log import CardLog
+    from .feedback import FeedbackStore
+    from .lifecycle import Lifecycle
+    from .pipeline import Runtime
+
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_format)
     app = Flask(__name__)  # no MAX_CONTENT_LENGTH: web._body applies BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not
@@ -23,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     engine = database.connect(settings.database_url)
     app.extensions["backpain_cds_feedback"] = FeedbackStore(engine)
     app.extensions["backpain_cds_lifecycle"] = Lifecycle()
+    app.extensions["backpain_cds_card_log"] = CardLog(engine)
     if settings.jwt_jwks:
         from .auth import ClientAuth
         from .replay import ReplayCache
@@ -30,7 +41,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.extensions["backpain_cds_auth"] = ClientAuth(settings.jwt_jwks, ReplayCache(engine))
     else:
         logging.getLogger(__name__).warning("demo mode: client JWTs are not checked (set BACKPAIN_CDS_JWT_JWKS)")
-    from . import web
-
     web.register(app)
     return app

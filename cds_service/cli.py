@@ -4,8 +4,11 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import os
+import shutil
 import socket
 import sys
+import tempfile
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -28,15 +31,27 @@ def _port_in_use(host: str, port: int) -> str | None:
     return None
 
 
+def _metrics_dir(port: int) -> None:
+    """Give the workers a fresh directory for their metric samples (prometheus_client multiprocess mode), unless one is
+    configured; it must be set before prometheus_client is first imported."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path is None:
+        path = os.path.join(tempfile.gettempdir(), f"backpain-cds-metrics-{port}")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    shutil.rmtree(path, ignore_errors=True)  # samples of an earlier run would be added to ours
+    os.makedirs(path, exist_ok=True)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
-    from . import create_app
+    from . import create_app  # imports prometheus_client: PROMETHEUS_MULTIPROC_DIR is set before it (below)
     from .lifecycle import DrainingArbiter
 
     if reason := _port_in_use(args.host, args.port):
         print(f"error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return 2
+    _metrics_dir(args.port)
     app = create_app(settings)  # fail fast in the master on bad settings or knowledge
     # Everything loaded so far (Flask, fhir.resources models, knowledge) lives as long as the process: keep it
     # out of the cyclic GC, which otherwise walks it on every collection a large request triggers (half the time
@@ -113,6 +128,14 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _feedback_report(args: argparse.Namespace, settings: Settings) -> int:
+    from . import database, report
+
+    summary = report.summarise(database.connect(settings.database_url), args.since)
+    sys.stdout.write((orjson.dumps(summary).decode() if args.json else report.as_text(summary)) + "\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="backpain-cds", description="Low back pain CDS Hooks service")
     sub = p.add_subparsers(dest="command", required=True)
@@ -124,6 +147,9 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("file")
     ev.add_argument("--service", help="service id (default: the service for the request's hook)")
     ev.add_argument("--as-of", type=date.fromisoformat, help="evaluation date YYYY-MM-DD (default: today)")
+    fr = sub.add_parser("feedback-report", help="per card topic: feedback items, accepted, overridden, top reasons")
+    fr.add_argument("--since", type=date.fromisoformat, help="only feedback from this date YYYY-MM-DD on")
+    fr.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     return p
 
 
@@ -136,4 +162,5 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if getattr(args, "as_of", None):
         settings = replace(settings, as_of=args.as_of)
-    return _serve(args, settings) if args.command == "serve" else _evaluate(args, settings)
+    commands = {"serve": _serve, "evaluate": _evaluate, "feedback-report": _feedback_report}
+    return commands[args.command](args, settings)

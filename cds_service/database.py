@@ -41,7 +41,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def connect(url: str) -> Engine:
     """Open the engine and create any missing table; safe when several replicas start at once."""
-    from . import feedback, replay  # noqa: F401  (their tables must be declared before create_all)
+    from . import card_log, feedback, replay  # noqa: F401  (their tables must be declared before create_all)
 
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

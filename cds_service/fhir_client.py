@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from . import metrics
 from .allowlist import Allowlist, BadUrl, BaseUrl
 from .config import Settings
 from .errors import PrefetchUnavailable
@@ -74,6 +76,17 @@ class FhirClient:
 
     def fetch(self, request: HookRequest, queries: dict[str, str]) -> dict[str, Any]:
         """Run every query in parallel within the deadline and byte cap; return key -> resource, Bundle or None."""
+        started = time.perf_counter()
+        try:
+            values = self._fetch(request, queries)
+        except PrefetchUnavailable as exc:
+            metrics.FHIR_SECONDS.labels("failed").observe(time.perf_counter() - started)
+            metrics.FHIR_FAILURES.labels(metrics.fhir_reason(exc.message)).inc()
+            raise
+        metrics.FHIR_SECONDS.labels("ok").observe(time.perf_counter() - started)
+        return values
+
+    def _fetch(self, request: HookRequest, queries: dict[str, str]) -> dict[str, Any]:
         keys = sorted(queries)
         base = self.check_allowed(request.fhir_server, keys)
         headers = {"Accept": ACCEPT, "Accept-Encoding": "gzip"}

@@ -10,8 +10,9 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import database, pipeline
+from . import database, metrics, pipeline
 from .auth import ClientAuth
+from .cards import COMMON_OVERRIDES, OVERRIDE_SYSTEM
 from .errors import BadHookRequest, CdsError, MethodNotAllowed, PayloadTooLarge, UnknownService, UnsupportedMediaType
 from .feedback import FeedbackStore, parse_feedback
 from .logs import event, safe
@@ -74,6 +75,11 @@ def hook(service_id: str) -> Response:
     g.hook_instance = body.get("hookInstance") if isinstance(body, dict) else None
     result = pipeline.run(runtime, service_id, body)
     g.topics = [card["source"]["topic"]["code"] for card in result["cards"]]
+    for card in result["cards"]:
+        metrics.CARDS.labels(card["source"]["topic"]["code"], card["indicator"]).inc()
+    for skipped in result["extension"].get(pipeline.EXT_SKIPPED_DETAIL, ()):
+        metrics.SKIPPED.labels(skipped.get("reason", "unknown")).inc()
+    current_app.extensions["backpain_cds_card_log"].record(service_id, result["cards"])
     return _json(result)
 
 
@@ -82,7 +88,28 @@ def feedback(service_id: str) -> Response:
     _runtime().registry.get(service_id)
     items = parse_feedback(_body(), _runtime().settings.feedback_max_items)
     g.items = _store().add(service_id, items)
+    for item in items:
+        metrics.FEEDBACK.labels(item.outcome, _override_label(item.override_reason)).inc()
     return _json({})
+
+
+_OUR_OVERRIDES = frozenset(code for code, _ in COMMON_OVERRIDES)
+
+
+def _override_label(override: dict[str, Any] | None) -> str:
+    """Our override reason code, "other" for any other reason (clients choose those: no label), or "none"."""
+    if not override:
+        return "none"
+    reason = override.get("reason") or {}
+    code = reason.get("code") if isinstance(reason, dict) else None
+    return code if reason.get("system") == OVERRIDE_SYSTEM and code in _OUR_OVERRIDES else "other"
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    """Prometheus text exposition, every worker counted (scrape it from inside the cluster)."""
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
 
 
 @bp.get("/healthz")
@@ -128,8 +155,12 @@ def _log_call(response: Response) -> Response:
     """One line per hook and feedback call: service, hookInstance, status, time, card topics; no PHI."""
     endpoint = request.endpoint or ""
     if endpoint in ("cds.hook", "cds.feedback"):
-        ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        ms = round(seconds * 1000, 1)
         service = (request.view_args or {}).get("service_id")
+        if endpoint == "cds.hook" and response.status_code != 404:  # an unknown id is no service: no label
+            metrics.HOOK_CALLS.labels(service, str(response.status_code)).inc()
+            metrics.HOOK_SECONDS.labels(service, str(response.status_code)).observe(seconds)
         event(log, logging.INFO, endpoint.removeprefix("cds."), service=service,
               hookInstance=g.get("hook_instance"), status=response.status_code, ms=ms,
               topics=g.get("topics"), items=g.get("items"))

@@ -1,0 +1,113 @@
+"""Which cards we issued: uuid, service, topic and indicator (no patient data), so feedback naming only a card's
+uuid can be attributed to its topic (`report.py`).
+
+Recording must not slow a hook call: the request thread only puts a tuple on a bounded queue; a daemon thread per
+worker writes batches. Under overload, or while the database is down, records are dropped, never waited for, and
+each drop is counted (`/metrics`: backpain_cds_card_log_dropped_total).
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Engine, String, insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from . import metrics
+from .database import Base, write
+
+log = logging.getLogger(__name__)
+QUEUE_SIZE = 10_000
+BATCH = 500
+FLUSH_SECONDS = 0.5
+
+
+class IssuedCard(Base):
+    __tablename__ = "issued_cards"
+
+    card_uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    indicator: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class CardLog:
+    """A bounded queue of issued cards and the thread that writes them; the thread starts in each worker."""
+
+    def __init__(self, engine: Engine, queue_size: int = QUEUE_SIZE) -> None:
+        self.engine = engine
+        self._queue: queue.Queue[tuple[str, str, str, str, datetime]] = queue.Queue(queue_size)
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def record(self, service_id: str, cards: list[dict]) -> None:
+        """Queue the response's cards; drop (and count) what does not fit. Never blocks."""
+        if self._pid != os.getpid():
+            self._start()
+        now = datetime.now(UTC)
+        for card in cards:
+            try:
+                self._queue.put_nowait((card["uuid"], service_id, card["source"]["topic"]["code"],
+                                        card["indicator"], now))
+            except queue.Full:
+                metrics.CARD_LOG_DROPPED.inc()
+
+    def flush(self) -> int:
+        """Write what is queued now, in batches, and wait for the writer thread's batch in hand; return how many
+        this call wrote (what could not be written was dropped and counted)."""
+        written = 0
+        while batch := self._drain(BATCH):
+            written += self._write(batch)
+        self._queue.join()
+        return written
+
+    def _write(self, batch: list[tuple[str, str, str, str, datetime]]) -> int:
+        rows = [{"card_uuid": u, "service_id": s, "topic": t, "indicator": i, "issued_at": at}
+                for u, s, t, i, at in batch]
+
+        def insert_rows() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(insert(IssuedCard.__table__), rows)
+
+        try:
+            write(self.engine, insert_rows)
+            return len(rows)
+        except SQLAlchemyError as exc:
+            log.warning("card log: %d records dropped (%s)", len(rows), type(exc).__name__)
+            metrics.CARD_LOG_DROPPED.inc(len(rows))
+            return 0
+        finally:
+            for _ in batch:
+                self._queue.task_done()
+
+    def _start(self) -> None:
+        """Start this process's writer (after gunicorn's fork: threads do not survive it)."""
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="card-log", daemon=True).start()
+            atexit.register(self.flush)  # a worker's graceful exit writes what it still holds
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=FLUSH_SECONDS)
+            except queue.Empty:
+                continue
+            self._write([first, *self._drain(BATCH - 1)])
+
+    def _drain(self, most: int) -> list[tuple[str, str, str, str, datetime]]:
+        items = []
+        while len(items) < most:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return items

@@ -1,0 +1,108 @@
+"""Metrics at /metrics (every worker counted), the log of issued cards, and `backpain-cds feedback-report`."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from cds_service.card_log import CardLog, IssuedCard
+from cds_service.report import summarise
+from tests.fhir_builders import dosage, hook_request, lbp, med_request
+from tests.served import Served, executable
+
+PV = "/cds-services/backpain-patient-view"
+OVERRIDE = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
+
+
+def feedback(card: dict, outcome: str, reason: str | None = None) -> dict:
+    item = {"card": card["uuid"], "outcome": outcome, "outcomeTimestamp": "2026-11-27T10:00:00Z"}
+    if outcome == "accepted":
+        item["acceptedSuggestions"] = [{"id": "s"}]
+    if reason:
+        item["overrideReason"] = {"reason": {"system": OVERRIDE, "code": reason, "display": reason.replace("-", " ")}}
+    return item
+
+
+def test_issued_cards_are_logged_by_uuid_topic_and_indicator_only(app, client):
+    cards = client.post(PV, json=hook_request([lbp()])).get_json()["cards"]
+    log = app.extensions["backpain_cds_card_log"]
+    log.flush()
+    with log.engine.connect() as conn:
+        rows = {r.card_uuid: r for r in conn.execute(select(IssuedCard))}
+    assert {(rows[c["uuid"]].topic, rows[c["uuid"]].indicator) for c in cards} == {
+        (c["source"]["topic"]["code"], c["indicator"]) for c in cards}
+    assert set(IssuedCard.__table__.columns.keys()) == {"card_uuid", "service_id", "topic", "indicator", "issued_at"}
+
+
+def test_a_full_card_log_drops_and_counts_instead_of_waiting(app):
+    from cds_service import metrics
+
+    log = CardLog(app.extensions["backpain_cds_feedback"].engine, queue_size=2)
+    cards = [{"uuid": f"u{i}", "indicator": "info", "source": {"topic": {"code": "second-line"}}} for i in range(5)]
+    before = metrics.CARD_LOG_DROPPED._value.get()
+    started = time.perf_counter()
+    log._pid = __import__("os").getpid()  # no writer thread: the queue stays full
+    log.record("backpain-patient-view", cards)
+    assert time.perf_counter() - started < 0.05
+    assert metrics.CARD_LOG_DROPPED._value.get() - before == 3
+
+
+def test_report_per_topic_counts_rates_and_top_override_reasons(app, client):
+    opioid = med_request("1049621", "oxycodone 5 MG", dosage(2, "TAB", 4, 1, "d"))  # 60 MME: a warning card
+    cards = client.post(PV, json=hook_request([lbp(), opioid])).get_json()["cards"]
+    by_topic = {c["source"]["topic"]["code"]: c for c in cards}
+    high, first_line = by_topic["opioid-high-dose"], by_topic["nsaid-first-line"]
+    items = [feedback(high, "overridden", "patient-declined"), feedback(high, "overridden", "patient-declined"),
+             feedback(high, "overridden", "not-applicable"), feedback(high, "accepted"),
+             feedback(first_line, "accepted"), {**feedback(first_line, "overridden"), "card": "never-issued"}]
+    assert client.post(PV + "/feedback", json={"feedback": items}).status_code == 200
+    app.extensions["backpain_cds_card_log"].flush()
+    summary = summarise(app.extensions["backpain_cds_feedback"].engine)
+    assert summary["items"] == 6
+    assert summary["by_topic"]["opioid-high-dose"] == {
+        "items": 4, "accepted": 1, "overridden": 3, "acceptanceRate": 0.25,
+        "topOverrideReasons": [{"reason": "patient declined", "count": 2}, {"reason": "not applicable", "count": 1}]}
+    assert summary["by_topic"]["nsaid-first-line"]["acceptanceRate"] == 1.0
+    assert summary["by_topic"]["unknown"]["overridden"] == 1
+
+
+@pytest.mark.slow
+def test_metrics_count_calls_on_every_worker_and_the_report_reads_the_store(tmp_path):
+    with Served(tmp_path, workers=2) as served:
+        statuses = [requests.post(served.base + PV, json=hook_request([lbp()]), timeout=10) for _ in range(40)]
+        cards = statuses[0].json()["cards"]
+        posted = requests.post(served.base + PV + "/feedback", timeout=10, json={"feedback": [
+            feedback(cards[0], "overridden", "already-addressed"), feedback(cards[1], "overridden")]})
+        assert posted.status_code == 200
+        bad = requests.post(served.base + PV, data=b"{", timeout=10)
+        assert bad.status_code == 400
+        text = requests.get(served.base + "/metrics", timeout=10).text
+        time.sleep(1.2)  # the card log writes its batch off the request path
+        log = served.log()
+        report = subprocess.run([executable(), "feedback-report", "--json"], capture_output=True, text=True,
+                                env={"BACKPAIN_CDS_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
+    answered = set(re.findall(r"cds_service\.web\[(\d+)\]: hook ", log))
+    assert len(answered) == 2  # both workers served calls...
+    calls = re.search(r'backpain_cds_hook_calls_total\{service="backpain-patient-view",status="200"\} (\S+)', text)
+    assert calls and float(calls.group(1)) == 40  # ...and /metrics counted all of them, whichever worker answered
+    assert re.search(r'backpain_cds_hook_calls_total\{service="backpain-patient-view",status="400"\} 1\.0', text)
+    assert 'backpain_cds_hook_duration_seconds_bucket{' in text
+    topic = cards[0]["source"]["topic"]["code"]
+    assert re.search(rf'backpain_cds_cards_total\{{indicator="\w+",topic="{topic}"\}} 40\.0', text)
+    assert 'backpain_cds_feedback_items_total{outcome="overridden",override_reason="already-addressed"} 1.0' in text
+    assert report.returncode == 0, report.stderr
+    summary = json.loads(report.stdout)
+    assert summary["items"] == 2 and summary["by_topic"][topic]["overridden"] == 1
+
+
+def test_report_since_leaves_out_older_feedback(app, client):
+    cards = client.post(PV, json=hook_request([lbp()])).get_json()["cards"]
+    old = feedback(cards[0], "overridden") | {"outcomeTimestamp": "2025-01-01T00:00:00Z"}
+    client.post(PV + "/feedback", json={"feedback": [old, feedback(cards[0], "accepted")]})
+    from datetime import date
+    assert summarise(app.extensions["backpain_cds_feedback"].engine, date(2026, 1, 1))["items"] == 1
