@@ -95,7 +95,7 @@ def parse_feedback(body: Any, max_items: int) -> list[Feedback]:
         if not isinstance(card, str) or not card or len(card) > CARD_MAX_CHARS:
             raise BadHookRequest(f"{where}.card must be the card's uuid (1 to {CARD_MAX_CHARS} characters)",
                                  field=f"{where}.card")
-        if outcome not in OUTCOMES:
+        if not isinstance(outcome, str) or outcome not in OUTCOMES:
             raise BadHookRequest(f"{where}.outcome must be 'accepted' or 'overridden'", field=f"{where}.outcome")
         accepted = item.get("acceptedSuggestions")
         if outcome == "accepted" and (not isinstance(accepted, list) or not accepted or not all(

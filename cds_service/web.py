@@ -105,6 +105,17 @@ def _override_label(override: dict[str, Any] | None) -> str:
     return code if reason.get("system") == OVERRIDE_SYSTEM and code in _OUR_OVERRIDES else "other"
 
 
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 description of this API (built once per process)."""
+    runtime = _runtime()
+    if "openapi" not in current_app.extensions:
+        from .openapi import document
+
+        current_app.extensions["openapi"] = orjson.dumps(document(runtime.registry))
+    return Response(current_app.extensions["openapi"], mimetype="application/json")
+
+
 @bp.get("/metrics")
 def prometheus_metrics() -> Response:
     """Prometheus text exposition, every worker counted (scrape it from inside the cluster)."""

@@ -16,7 +16,8 @@ from cds_service import create_app
 from cds_service.auth import ClientAuth
 from cds_service.cards import to_json
 from cds_service.database import connect
-from cds_service.errors import BadHookRequest, Unauthorized
+from cds_service.errors import BadHookRequest, PayloadTooLarge, Unauthorized
+from cds_service.feedback import parse_feedback
 from cds_service.hook_request import parse_hook_request
 from cds_service.knowledge import load
 from cds_service.replay import ReplayCache
@@ -54,6 +55,17 @@ def near_valid_requests() -> st.SearchStrategy[dict]:
 def test_hook_request_parser_raises_only_bad_hook_request(body, hook):
     with contextlib.suppress(BadHookRequest):  # anything else (TypeError, KeyError...) fails the test
         parse_hook_request(body, hook)
+
+
+@FAST
+@given(body=JSON | st.builds(lambda items: {"feedback": items}, st.lists(JSON | st.fixed_dictionaries({}, optional={
+    "card": st.text(min_size=1, max_size=64) | JSON, "outcome": JSON | st.sampled_from(["accepted", "overridden"]),
+    "outcomeTimestamp": st.just("2026-11-27T10:00:00Z") | JSON,
+    "acceptedSuggestions": JSON, "overrideReason": JSON}), max_size=3)))
+def test_feedback_parser_raises_only_our_4xx(body):
+    """Found by schemathesis first: an `outcome` that was an object gave a 500 (unhashable dict)."""
+    with contextlib.suppress(BadHookRequest, PayloadTooLarge):
+        parse_feedback(body, 100)
 
 
 @pytest.fixture(scope="module")

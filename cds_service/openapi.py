@@ -1,0 +1,187 @@
+"""The OpenAPI 3.1 document served at /openapi.json: discovery, the three hooks, feedback, health, every error body.
+
+Built from the service registry and our limits, so the document cannot drift from what the service does; the
+schemas describe what we send and what we accept (CDS Hooks 2.0), and tests validate the document and run
+schemathesis against the live service with it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .feedback import CARD_MAX_CHARS
+from .services import HOOK_VERSION, SPEC_VERSION, Registry
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str, name: str = "Error") -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": _ref(name)}}}
+
+
+ERRORS = {
+    "400": _error("Bad request: the body is not a valid CDS Hooks request; `field` names what is wrong."),
+    "401": _error("Client JWT missing or invalid (only when BACKPAIN_CDS_JWT_JWKS is set); no reason given.",
+                  "Unauthorized"),
+    "404": _error("No such service."),
+    "405": _error("Method not allowed on this path."),
+    "412": _error("Prefetch incomplete and the data could not be fetched from fhirServer; `missingPrefetch` and "
+                  "`reason` say which and why."),
+    "413": _error("Body over BACKPAIN_CDS_MAX_BODY_BYTES, or more feedback items than allowed."),
+    "415": _error("A Content-Type other than JSON (application/json, application/*+json, or none)."),
+    "503": _error("A store the call needs (replay cache, database) is unavailable: the call fails closed."),
+}
+
+CODING = {"type": "object", "properties": {"system": {"type": "string"}, "code": {"type": "string"},
+                                           "display": {"type": "string"}}}
+SCHEMAS: dict[str, Any] = {
+    "Coding": CODING,
+    "Error": {
+        "type": "object", "required": ["error", "message", "operationOutcome"],
+        "properties": {
+            "error": {"type": "string", "description": "a stable code, e.g. bad-request, prefetch-unavailable"},
+            "message": {"type": "string"}, "field": {"type": "string"}, "reason": {"type": "string"},
+            "missingPrefetch": {"type": "array", "items": {"type": "string"}}, "limit": {"type": "integer"},
+            "service": {"type": "string"},
+            "operationOutcome": {"type": "object", "required": ["resourceType", "issue"],
+                                 "properties": {"resourceType": {"const": "OperationOutcome"},
+                                                "issue": {"type": "array", "items": {"type": "object"}}}}}},
+    "Unauthorized": {"type": "object", "required": ["error"], "additionalProperties": False,
+                     "properties": {"error": {"const": "unauthorized"}}},
+    "Discovery": {
+        "type": "object", "required": ["services"],
+        "properties": {"services": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["id", "hook", "description"],
+            "properties": {"id": {"type": "string"}, "hook": {"type": "string"}, "title": {"type": "string"},
+                           "description": {"type": "string"},
+                           "prefetch": {"type": "object", "additionalProperties": {"type": "string"}},
+                           "version": {"type": "string"}, "hookVersion": {"type": "string"},
+                           "usageRequirements": {"type": "string"}}}}}},
+    "HookRequest": {
+        "type": "object", "required": ["hook", "hookInstance", "context"],
+        "properties": {
+            "hook": {"type": "string", "enum": ["patient-view", "order-select", "order-sign"],
+                     "description": "must be the service's own hook"},
+            "hookInstance": {"type": "string", "minLength": 1},
+            "fhirServer": {"type": "string", "format": "uri",
+                           "description": "queried for missing prefetch only if on BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST"},
+            "fhirAuthorization": {"type": "object", "required": ["access_token"],
+                                  "properties": {"access_token": {"type": "string", "minLength": 1},
+                                                 "token_type": {"const": "Bearer"}, "scope": {"type": "string"},
+                                                 "expires_in": {"type": "integer"}, "subject": {"type": "string"}}},
+            "context": {"type": "object", "required": ["userId", "patientId"],
+                        "properties": {"userId": {"type": "string", "minLength": 1},
+                                       "patientId": {"type": "string", "pattern": "^[A-Za-z0-9\\-.]{1,64}$"},
+                                       "encounterId": {"type": "string", "pattern": "^[A-Za-z0-9\\-.]{1,64}$"},
+                                       "draftOrders": {"type": "object", "description": "a FHIR Bundle (order hooks)"},
+                                       "selections": {"type": "array", "items": {"type": "string"}}}},
+            "prefetch": {"type": "object", "description": "key -> FHIR resource or Bundle, or null (known empty)",
+                         "additionalProperties": {"type": ["object", "null"]}}}},
+    "Action": {"type": "object", "required": ["type", "description"],
+               "properties": {"type": {"enum": ["create", "update", "delete"]}, "description": {"type": "string"},
+                              "resource": {"type": "object"}, "resourceId": {"type": "string"}}},
+    "Suggestion": {"type": "object", "required": ["label", "uuid"],
+                   "properties": {"label": {"type": "string"}, "uuid": {"type": "string", "format": "uuid"},
+                                  "isRecommended": {"type": "boolean"},
+                                  "actions": {"type": "array", "items": _ref("Action")}}},
+    "Link": {"type": "object", "required": ["label", "url", "type"],
+             "properties": {"label": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+                            "type": {"enum": ["absolute", "smart"]}, "appContext": {"type": "string"}}},
+    "Card": {
+        "type": "object", "required": ["uuid", "summary", "indicator", "source"],
+        "properties": {
+            "uuid": {"type": "string", "format": "uuid"},
+            "summary": {"type": "string", "maxLength": 139},
+            "detail": {"type": "string", "description": "GitHub-flavoured markdown naming the evidence"},
+            "indicator": {"enum": ["info", "warning", "critical"]},
+            "source": {"type": "object", "required": ["label", "topic"],
+                       "properties": {"label": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+                                      "icon": {"type": "string"}, "topic": CODING}},
+            "suggestions": {"type": "array", "items": _ref("Suggestion")},
+            "selectionBehavior": {"enum": ["at-most-one", "any"]},
+            "overrideReasons": {"type": "array", "items": CODING},
+            "links": {"type": "array", "items": _ref("Link")},
+            "extension": {"type": "object"}}},
+    "HookResponse": {
+        "type": "object", "required": ["cards"],
+        "properties": {"cards": {"type": "array", "items": _ref("Card")},
+                       "systemActions": {"type": "array", "items": _ref("Action")},
+                       "extension": {"type": "object", "description": "evaluation date, skipped and fetched data"}}},
+    "Feedback": {
+        "type": "object", "required": ["feedback"],
+        "properties": {"feedback": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["card", "outcome", "outcomeTimestamp"],
+            "properties": {"card": {"type": "string", "minLength": 1, "maxLength": CARD_MAX_CHARS},
+                           "outcome": {"enum": ["accepted", "overridden"]},
+                           "outcomeTimestamp": {"type": "string", "format": "date-time"},
+                           "acceptedSuggestions": {"type": "array", "items": {
+                               "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}},
+                           "overrideReason": {"type": "object", "properties": {
+                               "reason": CODING, "userComment": {"type": "string"}}}}}}}},
+    "Empty": {"type": "object", "maxProperties": 0},
+    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+    "Ready": {"type": "object", "required": ["status"],
+              "properties": {"status": {"enum": ["ready", "unavailable"]}, "services": {"type": "integer"},
+                             "down": {"type": "array", "items": {
+                                 "enum": ["database", "knowledge", "shutting-down"]}}}},
+}
+
+
+def document(registry: Registry) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for this deployment's services."""
+    ids = [s.id for s in registry.services]
+    service_id = {"name": "service_id", "in": "path", "required": True, "schema": {"type": "string", "enum": ids}}
+
+    def errors(*codes: str) -> dict[str, Any]:
+        return {code: ERRORS[code] for code in codes}
+
+    def json_body(name: str) -> dict[str, Any]:
+        return {"required": True, "content": {JSON: {"schema": _ref(name)}}}
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "backpain-cds", "version": "0.1.0",
+                 "description": f"CDS Hooks {SPEC_VERSION} service (hooks version {HOOK_VERSION}) for low back pain "
+                                "care. With BACKPAIN_CDS_JWT_JWKS set, every /cds-services call needs the EHR's "
+                                "signed JWT as a bearer token."},
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"clientJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "paths": {
+            "/cds-services": {"get": {
+                "operationId": "discovery", "summary": "Discovery: the services and their prefetch templates",
+                "security": [{"clientJwt": []}, {}],
+                "responses": {"200": {"description": "The services", "content": {JSON: {"schema": _ref("Discovery")}}},
+                              **errors("401", "405")}}},
+            "/cds-services/{service_id}": {"post": {
+                "operationId": "callHook", "summary": "Call a hook: patient-view, order-select or order-sign",
+                "parameters": [service_id], "security": [{"clientJwt": []}, {}],
+                "requestBody": json_body("HookRequest"),
+                "responses": {"200": {"description": "Cards (possibly none)",
+                                      "content": {JSON: {"schema": _ref("HookResponse")}}},
+                              **errors("400", "401", "404", "405", "412", "413", "415", "503")}}},
+            "/cds-services/{service_id}/feedback": {"post": {
+                "operationId": "feedback", "summary": "Feedback on cards: accepted or overridden, with reasons",
+                "parameters": [service_id], "security": [{"clientJwt": []}, {}],
+                "requestBody": json_body("Feedback"),
+                "responses": {"200": {"description": "Stored", "content": {JSON: {"schema": _ref("Empty")}}},
+                              **errors("400", "401", "404", "405", "413", "415", "503")}}},
+            "/healthz": {"get": {
+                "operationId": "liveness", "summary": "Liveness: the process answers (no database)",
+                "responses": {"200": {"description": "Alive", "content": {JSON: {"schema": _ref("Health")}}},
+                              **errors("405")}}},
+            "/readyz": {"get": {
+                "operationId": "readiness", "summary": "Readiness: knowledge loaded, database answers, not draining",
+                "responses": {"200": {"description": "Ready", "content": {JSON: {"schema": _ref("Ready")}}},
+                              "503": {"description": "Not ready; `down` names what",
+                                      "content": {JSON: {"schema": _ref("Ready")}}},
+                              **errors("405")}}},
+            "/metrics": {"get": {
+                "operationId": "metrics", "summary": "Prometheus metrics, every worker counted",
+                "responses": {"200": {"description": "Text exposition format",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              **errors("405")}}},
+        },
+    }
