@@ -75,6 +75,7 @@ class Settings:
     # issuer -> {"keys": [...]} or {"jwks_url": "https://..."}; None: demo mode, no client JWT check
     jwt_jwks: dict[str, dict[str, Any]] | None = None
     public_base_url: str = ""  # the base URL clients call; the JWT `aud` is it plus the path
+    preview: bool | None = None  # the card preview page at /; default: on in demo mode, off with client JWTs
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -97,6 +98,11 @@ class Settings:
             raise ConfigError("BACKPAIN_CDS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         if self.log_format not in {"text", "json"}:
             raise ConfigError("BACKPAIN_CDS_LOG_FORMAT must be text or json")
+
+    @property
+    def serves_preview(self) -> bool:
+        """BACKPAIN_CDS_PREVIEW when set; else on in demo mode and off once client JWTs are required."""
+        return self.jwt_jwks is None if self.preview is None else self.preview
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -177,4 +183,5 @@ _PARSERS = {
     "log_format": str.lower,
     "jwt_jwks": _jwks_file,
     "public_base_url": str,
+    "preview": _bool,
 }

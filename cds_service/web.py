@@ -226,7 +226,10 @@ def _unexpected(exc: Exception) -> Response:
 
 
 def register(app: Flask) -> None:
+    from . import preview
+
     app.register_blueprint(bp)
+    app.register_blueprint(preview.bp)
     app.before_request(_start_timer)
     app.before_request(_authenticate)
     app.after_request(_cors)
