@@ -56,3 +56,13 @@ class ScriptedFhirServer:
     def __exit__(self, *exc: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def redirect_to(location: str):
+    """A route body answering 302 to `location`: for tests that a redirect is never followed."""
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+    return answer

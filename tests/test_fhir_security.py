@@ -17,7 +17,7 @@ import pytest
 from cds_service import create_app
 from cds_service.allowlist import Allowlist, BadUrl
 from tests.fhir_builders import bundle, hook_request, lbp
-from tests.fhir_server import ScriptedFhirServer
+from tests.fhir_server import ScriptedFhirServer, redirect_to
 
 PV = "/cds-services/backpain-patient-view"
 TOKEN = "ehr-bearer-token-never-to-leave"
@@ -104,12 +104,7 @@ def test_fhir_server_tricks_are_412_and_reach_no_server(ehr, attacker, client_fo
 
 
 def test_redirect_is_refused_and_the_token_does_not_follow(ehr, attacker, client_for):
-    def redirect(handler):
-        handler.send_response(302)
-        handler.send_header("Location", attacker.base + "/Condition?patient=pt-1")
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-    ehr.routes["/fhir/Condition"] = (0, redirect, 0)
+    ehr.routes["/fhir/Condition"] = (0, redirect_to(attacker.base + "/Condition?patient=pt-1"), 0)
     response = client_for(ehr.base).post(PV, json=request_to(ehr.base))
     body = response.get_json()
     assert response.status_code == 412 and body["missingPrefetch"] == ["conditions"]

@@ -15,7 +15,7 @@ from cds_service import create_app
 from cds_service.http_fetch import FetchError
 from cds_service.jwks import IssuerKeys, cache_seconds
 from tests.fhir_builders import hook_request, lbp
-from tests.fhir_server import ScriptedFhirServer
+from tests.fhir_server import ScriptedFhirServer, redirect_to
 
 ISSUER = "https://ehr.example.org"
 BASE = "https://cds.example.org"
@@ -152,13 +152,7 @@ def test_jku_elsewhere_is_refused_and_never_fetched(client, jwks_server):
 def test_redirecting_jwks_url_gives_no_keys(settings):
     with ScriptedFhirServer() as server, ScriptedFhirServer() as elsewhere:
         elsewhere.routes["/"] = (200, {"keys": [jwk("old")]}, 0)
-
-        def redirect(handler):
-            handler.send_response(302)
-            handler.send_header("Location", elsewhere.root + "/jwks")
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-        server.routes["/jwks"] = (0, redirect, 0)
+        server.routes["/jwks"] = (0, redirect_to(elsewhere.root + "/jwks"), 0)
         app = create_app(replace(settings, jwt_jwks={ISSUER: {"jwks_url": server.root + "/jwks"}},
                                  public_base_url=BASE))
         assert call(app.test_client(), token("old")).status_code == 401
