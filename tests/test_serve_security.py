@@ -141,3 +141,31 @@ def test_a_gigabyte_from_the_fhir_server_leaves_the_worker_memory_bounded(tmp_pa
     assert peak - before < 160_000, (before, peak)
     assert now - before < 60_000, (before, now)
     assert took < 4.5
+
+
+def test_a_dripping_fhir_server_is_cut_at_the_deadline_and_costs_the_worker_no_memory(tmp_path):
+    from tests.test_fhir_security import drip_server
+
+    listener, hung_up = drip_server()
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}/fhir"
+    try:
+        with Served(tmp_path, workers=1, fhir_server_allowlist=base, fhir_deadline="1.5") as served:
+            (worker,) = served.worker_pids()
+            body = hook_request([lbp()])
+            assert requests.post(served.base + PV, json=body, timeout=10).status_code == 200
+            before = memory_kb(worker, "VmHWM")
+            del body["prefetch"]
+            body["fhirServer"] = base
+            started = time.monotonic()
+            response = requests.post(served.base + PV, json=body, timeout=30)
+            took = time.monotonic() - started
+            peak = memory_kb(worker, "VmHWM")
+            give_up = time.monotonic() + 6
+            while len(hung_up) < 10 and time.monotonic() < give_up:
+                time.sleep(0.2)
+    finally:
+        listener.close()
+    assert response.status_code == 412 and "deadline" in response.json()["message"]
+    assert took < 2.0  # the deadline, not the drip, decides
+    assert len(hung_up) == 10  # every one of the call's ten connections was cut
+    assert peak - before < 20_000, (before, peak)
