@@ -141,6 +141,12 @@ def _string(value: Any, memo: Memo) -> str:
     return value
 
 
+def _boolean(value: Any, memo: Memo) -> bool:
+    if not isinstance(value, bool):
+        raise Unreadable("not a boolean")
+    return value
+
+
 def _date(value: Any, memo: Memo) -> date:
     """A date or dateTime, kept as its calendar date."""
     found = to_date(value)
@@ -193,6 +199,7 @@ READERS: dict[str, Reader] = {
     "onsetPeriod": _span, "abatementPeriod": _span, "effectivePeriod": _span, "performedPeriod": _span,
     "onsetDateTime": _date, "abatementDateTime": _date, "recordedDate": _date, "effectiveDateTime": _date,
     "issued": _date, "started": _date, "authoredOn": _date, "performedDateTime": _date, "birthDate": _date,
+    "deceasedBoolean": _boolean, "deceasedDateTime": _date,
     "reasonCode": _list(_concept), "procedureCode": _list(_concept), "basedOn": _list(_model(Reference)),
     "referenceRange": _list(_plain),
 }

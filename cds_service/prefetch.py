@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from .errors import BadHookRequest
 from .hook_request import HookRequest
 from .services import Service
 
@@ -68,6 +69,9 @@ def resolve(service: Service, request: HookRequest, fetch: Fetcher) -> tuple[dic
         state = state_of(request.prefetch, key)
         if state is PrefetchState.PRESENT:
             values[key] = request.prefetch[key]  # type: ignore[index]
+            if template.startswith("Patient/") and values[key].get("id") != request.context.patient_id:
+                raise BadHookRequest(f"prefetch.{key} is a Patient with another id than context.patientId: every "
+                                     "card would be about the wrong person", field=f"prefetch.{key}")
         elif state is PrefetchState.EMPTY:
             values[key] = None
         else:

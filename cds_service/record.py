@@ -117,6 +117,8 @@ class PatientRecord:
     kb: Knowledge
     patient_id: str
     birth_date: date | None = None
+    deceased: bool = False  # Patient.deceasedBoolean true
+    deceased_on: date | None = None  # Patient.deceasedDateTime
     conditions: list[ConditionFact] = field(default_factory=list)
     observations: list[ObservationFact] = field(default_factory=list)
     medications: list[MedicationFact] = field(default_factory=list)
@@ -126,6 +128,9 @@ class PatientRecord:
     lenient: int = 0
     selecting: bool = False  # order-select: context.selections names the drafts being chosen
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # derived values shared by rule families
+
+    def is_deceased(self, today: date) -> bool:
+        return self.deceased or (self.deceased_on is not None and self.deceased_on <= today)
 
     def age(self, today: date) -> int | None:
         if self.birth_date is None:

@@ -151,6 +151,11 @@ class RecordBuilder:
             if rtype in WRONG_VERSION_TYPES:
                 self._skip(res, f"{rtype} is not a FHIR R4 resource (DSTU2/STU3); send R4 resources")
             return
+        owner = res.get("id") if rtype == "Patient" else _patient_id(res.get("patient" if rtype == "AllergyIntolerance"
+                                                                                    else "subject"))
+        if owner is not None and owner != self.context.patient_id:
+            self._skip(res, "other-patient")  # about someone else: using it would put their data on this chart
+            return
         try:
             handler(self, res, draft, selected)
         except Unreadable as exc:
@@ -182,12 +187,12 @@ class RecordBuilder:
         return False
 
     def _patient(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
-        """Age comes from the context's Patient; another Patient only fills in while none has matched."""
-        is_context_patient = res.get("id") == self.context.patient_id
-        if self._patient_matched or (self.record.birth_date is not None and not is_context_patient):
-            return
-        self.record.birth_date = self._parsed(res, ("birthDate",)).get("birthDate")
-        self._patient_matched = is_context_patient
+        """Age and death come from the context's Patient (others were skipped in `_add`); an unreadable deceased
+        element is left out, so the patient is treated as alive: cards shown, never silently withheld."""
+        parsed = self._parsed(res, ("birthDate", "deceasedBoolean", "deceasedDateTime"))
+        self.record.birth_date = parsed.get("birthDate")
+        self.record.deceased = parsed.get("deceasedBoolean") is True
+        self.record.deceased_on = parsed.get("deceasedDateTime")
 
     def _condition(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         if not self._relevant(res.get("code")):
@@ -361,6 +366,18 @@ _HANDLERS = {
     "Procedure": RecordBuilder._order, "AllergyIntolerance": RecordBuilder._allergy,
     "DiagnosticReport": RecordBuilder._report, "ImagingStudy": RecordBuilder._imaging_study,
 }
+
+
+def _patient_id(reference: Any) -> str | None:
+    """The Patient id a subject/patient Reference names ("Patient/1", an absolute URL, "urn:uuid:1"), or None when
+    it names none we can tell (no reference, a contained or conditional one): then the resource is kept."""
+    ref = reference.get("reference") if isinstance(reference, dict) else None
+    if not isinstance(ref, str):
+        return None
+    if ref.startswith("urn:uuid:"):
+        return ref[9:]
+    _, found, rest = ref.rpartition("Patient/")
+    return rest.split("/", 1)[0] or None if found else None
 
 
 def build_record(kb: Knowledge, context: HookContext, values: Iterable[Any], today: date) -> PatientRecord:

@@ -93,7 +93,8 @@ def test_cdc_opioid_requests_through_our_services(client_on, request_body, rec, 
     resources = [r for value in request_body.get("prefetch", {}).values() for r in resources_of(value)]
     if not any(r.get("resourceType") == "Patient" for r in resources):
         pytest.skip("request carries no Patient resource")
-    resources.append(lbp(onset_days=40) | {"subject": {"reference": "Patient/x"}})
+    patient_id = next(r for r in resources if r.get("resourceType") == "Patient").get("id")
+    resources.append(lbp(onset_days=40) | {"subject": {"reference": f"Patient/{patient_id}"}})
     hook = request_body["hook"]
     drafts = resources_of(request_body.get("context", {}).get("draftOrders"))
     service = {"patient-view": "backpain-patient-view", "order-select": "backpain-order-select",

@@ -37,7 +37,9 @@ FAMILIES = (
 
 
 def in_scope(record: PatientRecord, today: date) -> bool:
-    """Adults with back-pain context; a patient of unknown age is evaluated rather than silently skipped."""
+    """Living adults with back-pain context; a patient of unknown age is evaluated rather than silently skipped."""
+    if record.is_deceased(today):
+        return False
     age = record.age(today)
     if age is not None and age < ADULT_AGE:
         return False

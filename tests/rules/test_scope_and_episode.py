@@ -58,3 +58,52 @@ def test_undated_plain_code_skips_duration_cards():
 
 def test_icd_code_without_dot_matches():
     assert cards_for([condition(ICD, "M5450", "LBP")])
+
+
+@pytest.mark.parametrize(("deceased", "expect_cards"), [
+    pytest.param({"deceasedBoolean": True}, False, id="deceased-true-no-cards-for-the-dead"),
+    pytest.param({"deceasedBoolean": False}, True, id="deceased-false-is-alive"),
+    pytest.param({"deceasedDateTime": "2026-11-27"}, False, id="died-today-no-cards"),
+    pytest.param({"deceasedDateTime": "2020-05-01T10:00:00Z"}, False, id="died-years-ago-no-cards"),
+    pytest.param({"deceasedDateTime": "2026-11-28"}, True, id="death-date-after-today-not-yet-deceased"),
+    pytest.param({"deceasedBoolean": "yes"}, True, id="unreadable-deceased-shows-cards-rather-than-hide-them"),
+])
+def test_deceased_patients_get_no_cards(deceased, expect_cards):
+    assert bool(cards_for([lbp()], pt=patient() | deceased)) is expect_cards
+
+
+@pytest.mark.parametrize(("reference", "used"), [
+    pytest.param("Patient/pt-1", True, id="this-patient-relative-reference"),
+    pytest.param("https://ehr.example.org/fhir/Patient/pt-1", True, id="this-patient-absolute-reference"),
+    pytest.param("Patient/pt-1/_history/3", True, id="this-patient-versioned-reference"),
+    pytest.param("Patient/someone-else", False, id="another-patients-red-flag-is-skipped"),
+    pytest.param("urn:uuid:someone-else", False, id="another-patient-by-bundle-uuid"),
+    pytest.param("https://ehr.example.org/fhir/Patient/pt-10", False, id="id-that-only-starts-with-ours"),
+    pytest.param(None, True, id="no-reference-kept-cannot-tell-whose"),
+])
+def test_resources_about_another_patient_are_skipped_and_reported(reference, used):
+    cauda = condition(SCT, "192970008", "Cauda equina syndrome", onset_days=2)
+    cauda["subject"] = {"reference": reference} if reference else {"display": "somebody"}
+    from cds_service.hook_request import parse_hook_request
+    from cds_service.knowledge import load
+    from cds_service.record_builder import build_record
+    from tests.fhir_builders import TODAY, hook_request
+
+    request = parse_hook_request(hook_request([lbp(), cauda]), "patient-view")
+    record = build_record(load(), request.context, request.prefetch.values(), TODAY)
+    assert ("red-flags" in by_topic(cards_for([lbp(), cauda]))) is used
+    assert (("Condition", cauda["id"], "other-patient") in
+            {(s.resource_type, s.id, s.reason) for s in record.skipped}) is not used
+
+
+def test_prefetch_patient_with_another_id_is_a_400(client):
+    body = hook_request_for_other_patient()
+    response = client.post("/cds-services/backpain-patient-view", json=body)
+    assert response.status_code == 400 and response.get_json()["field"] == "prefetch.patient"
+
+
+def hook_request_for_other_patient() -> dict:
+    from tests.fhir_builders import hook_request
+    body = hook_request([lbp()])
+    body["prefetch"]["patient"] = patient(pid="pt-2")
+    return body
