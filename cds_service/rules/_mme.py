@@ -18,9 +18,11 @@ TIMING_CODES = {"QD": 1, "BID": 2, "TID": 3, "QID": 4, "Q4H": 6, "Q6H": 4, "Q8H"
                 "AM": 1, "PM": 1, "QAM": 1, "QPM": 1, "QHS": 1}
 MASS_TO_MG = {"mg": 1.0, "ug": 0.001, "mcg": 0.001, "g": 1000.0, "milligram": 1.0, "microgram": 0.001}
 RATE_UNITS = {"ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"}
-COUNT_UNITS = {"tab", "tabs", "tablet", "tablets", "cap", "caps", "capsule", "capsules", "patch", "patches",
-               "{patch}", "{tbl}", "{tablet}", "{capsule}", "film", "films", "{film}", "each", "ea", "1",
-               "{each}", "unit", "units", "spray", "lozenge", "suppository"}
+# Countable units (5.4 step 4): UCUM "1" and any UCUM annotation ({pill}, as the CDS Hooks sandbox sends, {tbl},
+# {patch}...: see `_is_countable`), HL7 v3 orderableDrugForm codes, and the plain words, case-insensitive.
+COUNT_UNITS = {"1", "tab", "tabs", "tablet", "tablets", "cap", "caps", "capsule", "capsules", "pill", "pills",
+               "patch", "patches", "film", "films", "each", "ea", "unit", "units", "spray", "lozenge", "suppository",
+               "ertab", "ercap", "chewtab", "ortab", "drtab", "sltab", "tpatch", "supp", "loz", "troche"}
 VOLUME_TO_ML = {"ml": 1.0, "l": 1000.0}
 
 
@@ -143,6 +145,11 @@ def _unit(unit: str) -> str:
     return unit.lower().strip()
 
 
+def _is_countable(unit: str) -> bool:
+    """A unit that counts dose units (tablets, patches...): see COUNT_UNITS; `unit` is lower-cased."""
+    return unit in COUNT_UNITS or (len(unit) > 2 and unit[0] == "{" and unit[-1] == "}")
+
+
 def _milligrams(value: float, unit: str, product: Product | None) -> float | None:
     u = _unit(unit)
     if u in MASS_TO_MG:
@@ -151,7 +158,7 @@ def _milligrams(value: float, unit: str, product: Product | None) -> float | Non
         return None
     if u in VOLUME_TO_ML and product.strength_unit == "mg/mL":
         return value * VOLUME_TO_ML[u] * product.strength
-    if (u in COUNT_UNITS or u == "") and product.strength_unit == "mg":
+    if (_is_countable(u) or u == "") and product.strength_unit == "mg":
         return value * product.strength
     return None
 
@@ -160,7 +167,7 @@ def _fentanyl_rate(value: float, unit: str, product: Product | None) -> float | 
     u = _unit(unit)
     if u in RATE_UNITS:
         return value
-    if product is not None and product.strength_unit == "mg/h" and (u in COUNT_UNITS or u == ""):
+    if product is not None and product.strength_unit == "mg/h" and (_is_countable(u) or u == ""):
         return value * product.strength * 1000
     return None
 

@@ -133,3 +133,43 @@ def test_active_cancer_suppresses_opioid_cards():
     med = med_request("7052", "morphine", dosage(120, "mg", 1, 1, "d"))
     cards = by_topic(cards_for([lbp(), med, condition(ICD, "C61")]))
     assert not {"opioid-high-dose", "opioid-risk", "naloxone"} & set(cards)
+
+
+# 5.4 step 4: every countable unit is tablets x strength (oxycodone 5 MG tablet, 2 units QID = 40 mg = 60 MME/day).
+COUNTABLE = ["1", "tab", "tabs", "tablet", "tablets", "cap", "caps", "capsule", "capsules", "pill", "pills", "patch",
+             "patches", "film", "films", "each", "ea", "unit", "units", "spray", "lozenge", "suppository", "ertab",
+             "ercap", "chewtab", "ortab", "drtab", "sltab", "tpatch", "supp", "loz", "troche"]
+
+
+@pytest.mark.parametrize("unit", [
+    *[pytest.param(u, id=f"listed-unit-{u}") for u in COUNTABLE],
+    pytest.param("{pill}", id="sandbox-ucum-annotation-pill"),
+    pytest.param("{tbl}", id="ucum-annotation-tbl"),
+    pytest.param("{dose}", id="any-ucum-annotation-dose"),
+    pytest.param("TAB", id="v3-orderable-drug-form-code-upper-case"),
+    pytest.param(" Tablets ", id="plain-word-any-case-padded"),
+])
+def test_countable_units_are_units_times_strength(unit):
+    assert mme_of(med_request("1049621", "oxycodone 5 MG", dosage(2, unit, 4, 1, "d"))) == 60
+
+
+@pytest.mark.parametrize("unit", [
+    pytest.param("{}", id="empty-annotation-is-not-a-unit"),
+    pytest.param("pil", id="misspelt-word-not-guessed"),
+    pytest.param("mL", id="volume-of-a-tablet-product-not-converted"),
+    pytest.param("kg", id="unknown-mass-unit"),
+])
+def test_units_that_do_not_count_give_no_number(unit):
+    assert mme_of(med_request("1049621", "oxycodone 5 MG", dosage(2, unit, 4, 1, "d"))) is None
+
+
+def test_sandbox_draft_of_120_mme_beside_a_benzodiazepine_is_a_critical_high_dose():
+    """The CDS Hooks sandbox's Rx View writes every dose as UCUM {pill} and sends the order as a draft."""
+    draft = med_request("1049621", "oxycodone hydrochloride 5 MG Oral Tablet", status="draft",
+                        dose={"timing": {"repeat": {"frequency": 4, "period": 1, "periodUnit": "d"}},
+                              "doseAndRate": [{"doseQuantity": {"value": 4, "unit": "{pill}",
+                                                                "system": "http://unitsofmeasure.org",
+                                                                "code": "{pill}"}}]})
+    benzo = med_request("308047", "alprazolam 0.25 MG", authored_days=400)
+    cards = by_topic(cards_for([lbp(), benzo], hook="order-sign", drafts=[draft]))
+    assert cards["opioid-high-dose"].mme == 120 and cards["opioid-high-dose"].indicator == Indicator.CRITICAL
