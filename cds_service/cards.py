@@ -8,7 +8,6 @@ from typing import Any
 
 from .knowledge import Knowledge
 
-SOURCE_LABEL = "backpain-cds"
 OVERRIDE_SYSTEM = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
 MME_EXTENSION = "org.backpain-cds.mme-per-day"
 SUMMARY_MAX = 139  # CDS Hooks: fewer than 140 characters
@@ -88,7 +87,8 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
     if card.detail:
         out["detail"] = card.detail
     out["indicator"] = _LABELS[card.indicator]
-    out["source"] = {"label": SOURCE_LABEL, "url": topic.source_url,
+    # source.label names the guideline the card applies (clinical reference 0.9), not this service
+    out["source"] = {"label": topic.source_label, "url": topic.source_url,
                      "topic": {"system": knowledge.topic_system, "code": topic.code, "display": topic.display}}
     if card.suggestions:
         out["suggestions"] = [_drop_empty({"label": s.label, "uuid": new_uuid(),

@@ -7,6 +7,7 @@ from datetime import date
 from functools import cached_property
 
 from ..record import ConditionFact, PatientRecord
+from ._wording import ago
 
 ACUTE_BELOW_DAYS = 28  # ACP 2017: acute < 4 weeks
 CHRONIC_ABOVE_DAYS = 84  # ACP 2017: chronic > 12 weeks
@@ -34,7 +35,7 @@ class Episode:
         if self.order_only:
             return "low back pain given as the reason for a draft order"
         names = "; ".join(sorted({c.display or "back pain diagnosis" for c in self.conditions}))
-        when = f", onset {self.onset.isoformat()} ({self.days} days ago)" if self.onset else ", onset date unknown"
+        when = f", onset {self.onset.isoformat()} ({ago(self.days or 0)})" if self.onset else ", onset date unknown"
         return names + when
 
 
