@@ -33,6 +33,7 @@ class HookContext:
     encounter_id: str | None = None
     draft_orders: tuple[dict[str, Any], ...] = ()  # resources of context.draftOrders, as sent
     selections: tuple[str, ...] = ()  # "Type/id" of the orders being chosen (order-select)
+    hook: str = "patient-view"  # order hooks answer only about the orders being written (clinical reference 0.7)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
         encounter_id=_fhir_id(context, "encounterId", "context.", required=False),
         draft_orders=draft_orders,
         selections=selections,
+        hook=hook,  # type: ignore[arg-type]
     )
     fhir_server = _string(body, "fhirServer", "", required=False)
     auth = body.get("fhirAuthorization")

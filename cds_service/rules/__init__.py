@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import Card
-from ..hook_request import HookContext
+from ..cards import Card, Indicator
+from ..hook_request import ORDER_HOOKS, HookContext
 from ..record import PatientRecord
 from . import (
     acetaminophen_alternative,
@@ -29,6 +29,22 @@ from ._episode import episode
 
 ADULT_AGE = 18
 
+# Order hooks answer about the orders being written (clinical reference 0.7): a card is returned when it is critical,
+# or when a draft of the hook call is in one of its family's value sets below. A family not listed is patient-view
+# only; not-recommended-treatment lists only drafts at order hooks, so whatever card it makes is about them.
+DRAFTS_THAT_MATTER: dict[str, tuple[str, ...]] = {
+    imaging_overuse.TOPIC: ("lumbar-imaging", "lumbar-mri"),
+    red_flags.TOPIC: ("lumbar-imaging", "lumbar-mri"),  # red flags are what make imaging appropriate
+    radicular_pain.TOPIC: ("gabapentinoids", "lumbar-mri"),
+    opioid_risk.TOPIC: ("opioid-analgesics",),
+    opioid_high_dose.TOPIC: ("opioid-analgesics",),
+    opioid_benzodiazepine.TOPIC: ("opioid-analgesics", "benzodiazepines"),
+    naloxone.TOPIC: ("opioid-analgesics", "benzodiazepines"),
+    nsaid_contraindicated.TOPIC: ("nsaids",),
+    acetaminophen_alternative.TOPIC: ("nsaids",),
+}
+ABOUT_DRAFTS_ONLY = frozenset({not_recommended_treatment.TOPIC})
+
 FAMILIES = (
     red_flags, imaging_overuse, opioid_benzodiazepine, opioid_high_dose, opioid_risk, naloxone,
     nsaid_contraindicated, not_recommended_treatment, acetaminophen_alternative, nsaid_first_line,
@@ -47,8 +63,13 @@ def in_scope(record: PatientRecord, today: date) -> bool:
 
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> list[Card]:
-    """Every card the record warrants, at most one per family, in family order."""
+    """Every card the record warrants, at most one per family, in family order; at an order hook only the critical
+    ones and those a draft of this call is part of."""
     if not in_scope(record, today):
         return []
-    cards = (family.evaluate(record, context, today) for family in FAMILIES)
-    return [card for card in cards if card is not None]
+    cards = [card for card in (family.evaluate(record, context, today) for family in FAMILIES) if card is not None]
+    if context.hook not in ORDER_HOOKS:
+        return cards
+    drafted = {vs for draft in record.drafts() if record.is_in_focus(draft) for vs in draft.classes}
+    return [card for card in cards if card.indicator is Indicator.CRITICAL or card.topic in ABOUT_DRAFTS_ONLY
+            or drafted.intersection(DRAFTS_THAT_MATTER.get(card.topic, ()))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..cards import COMMON_OVERRIDES, Card, Indicator, Suggestion
-from ..hook_request import HookContext
+from ..hook_request import ORDER_HOOKS, HookContext
 from ..record import MedicationFact, OrderFact, PatientRecord
 from ._episode import Category, Episode, episode
 from ._orders import delete
@@ -33,8 +33,12 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     items: list[tuple[MedicationFact | OrderFact, str]] = []
 
+    at_order_hook = context.hook in ORDER_HOOKS  # there: only the drafts; the chart's treatments are not repeated
+
     def in_scope(item: MedicationFact | OrderFact) -> bool:  # other drafts of an order-select are context only
-        return (record.is_in_focus(item) if item.draft else True) and _for_episode(record, ep, item)
+        if not item.draft:
+            return not at_order_hook and _for_episode(record, ep, item)
+        return record.is_in_focus(item) and _for_episode(record, ep, item)
 
     def meds(vs: str) -> list[MedicationFact]:
         return [m for m in record.medications_in(vs, today) if in_scope(m)]

@@ -141,7 +141,8 @@ DULOXETINE = ("596930", "duloxetine 30 MG")
                  id="ibuprofen-is-recommended"),
 ])
 def test_not_recommended_treatment(resources, drafts, fires):
-    card = by_topic(cards_for(resources, hook="order-sign", drafts=drafts)).get("not-recommended-treatment")
+    hook = "order-sign" if drafts else "patient-view"  # at order hooks only drafts are listed (reference 0.7)
+    card = by_topic(cards_for(resources, hook=hook, drafts=drafts)).get("not-recommended-treatment")
     assert (card is not None) is fires
     if fires and drafts:
         assert card.indicator is Indicator.WARNING
@@ -166,9 +167,12 @@ def test_drafted_nsaid_with_contraindication_is_critical_with_replace_suggestion
 
 
 def test_half_filled_sandbox_draft_is_skipped_not_an_error():
+    """The sandbox sends the form while the user types: no drug yet. Nothing to say about it (and the first-line
+    advice is patient-view only), but no error either."""
     half = {"resourceType": "MedicationRequest", "id": "request-123", "status": "draft",
             "subject": {"reference": "Patient/pt-1"}}
-    assert "nsaid-first-line" in by_topic(cards_for([lbp()], hook="order-select", drafts=[half]))
+    assert cards_for([lbp()], hook="order-select", drafts=[half]) == []
+    assert "nsaid-first-line" in by_topic(cards_for([lbp()]))
 
 
 def test_sandbox_pama_shape_cpt_code_and_snomed_reason_in_untyped_bundle():
@@ -214,6 +218,7 @@ def test_unselected_draft_still_counts_as_context():
     benzo = med_request("197591", "diazepam 5 MG", status="draft", rid="mr-benzo")
     cards = by_topic(cards_for([lbp()], hook="order-select", drafts=[opioid, steroid, benzo],
                                selections=["MedicationRequest/mr-benzo"]))
-    assert cards["opioid-high-dose"].mme == 60 and "opioid-benzodiazepine" in cards
+    assert cards["opioid-benzodiazepine"].mme == 60  # the unselected opioid draft counts toward MME...
+    assert "opioid-high-dose" not in cards  # ...but 60 MME is a warning about a draft not being chosen now
     removals = [a.resource_id for s in cards["not-recommended-treatment"].suggestions for a in s.actions]
     assert removals == ["MedicationRequest/mr-benzo"]
