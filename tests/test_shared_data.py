@@ -57,8 +57,8 @@ def test_patients_without_back_pain_get_no_cards(client_on):
 
 CDC = FHIR_DATA / "cdc-opioid-cds-r4"
 FAMILY_FOR_REC = {"opioid-high-dose": "opioid-high-dose", "OpioidCDSREC04_05": "opioid-high-dose",
-                  "OpioidCDSREC08": "naloxone", "OpioidCDSREC08OrderSign": "naloxone", "OpioidCDSREC11": "opioid-benzodiazepine",
-                  "OpioidCDSREC11PatientView": "opioid-benzodiazepine"}
+                  "OpioidCDSREC08": "naloxone", "OpioidCDSREC08OrderSign": "naloxone",
+                  "OpioidCDSREC11": "opioid-benzodiazepine", "OpioidCDSREC11PatientView": "opioid-benzodiazepine"}
 
 
 # Order hooks answer about the orders being written (clinical reference 0.7): where the draft is not an opioid or a
