@@ -158,7 +158,7 @@ def _milligrams(value: float, unit: str, product: Product | None) -> float | Non
         return None
     if u in VOLUME_TO_ML and product.strength_unit == "mg/mL":
         return value * VOLUME_TO_ML[u] * product.strength
-    if (_is_countable(u) or u == "") and product.strength_unit == "mg":
+    if (_is_countable(u) or u == "") and product.strength_unit in ("mg", "mg/actuat"):  # a spray: mg per actuation
         return value * product.strength
     return None
 

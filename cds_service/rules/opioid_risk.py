@@ -2,7 +2,6 @@
 (clinical reference 5.3)."""
 from __future__ import annotations
 
-from bisect import bisect_left
 from datetime import date, timedelta
 
 from ..cards import COMMON_OVERRIDES, Card, Indicator
@@ -30,18 +29,23 @@ def _is_extended_release(record: PatientRecord, med: MedicationFact) -> bool:
     return any(f.endswith("-er") or f == "transdermal" for f in forms)
 
 
+def _used_opioids_before(history: list[MedicationFact], start: date, today: date) -> bool:
+    """Opioid use in the 90 days before `start`: an order started then, or one started earlier and still current
+    or ended within those days (5.3: never call a patient on continuous opioids opioid-naive)."""
+    window = start - timedelta(days=NAIVE_LOOKBACK_DAYS)
+    return any(m.start < start and (m.start >= window or m.is_current(today) or (m.end is not None and m.end >= window))  # type: ignore[operator]
+               for m in history)
+
+
 def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: date) -> list[str]:
     """Long-term use, new opioid in acute pain, ER/LA start in an opioid-naive patient, and risk factors."""
     points = []
-    starts: list[date] = []  # every opioid start, any order status that means use
+    history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
+               if m.start and not m.draft and m.status not in NOT_USE]  # every opioid order that means use
     earliest: dict[tuple[str, ...], date] = {}  # first start per drug
-    for m in record.medications_in("opioid-analgesics", today, current=False):
-        start = m.start
-        if start and not m.draft and m.status not in NOT_USE:
-            starts.append(start)
-            if start < earliest.get(m.rxnorm, date.max):
-                earliest[m.rxnorm] = start
-    starts.sort()
+    for m in history:
+        if m.start < earliest.get(m.rxnorm, date.max):  # type: ignore[operator]
+            earliest[m.rxnorm] = m.start  # type: ignore[assignment]
     ingredients = {rxnorm: _ingredients(record, rxnorm) for rxnorm in {*earliest, *(m.rxnorm for m in opioids)}}
     first_use: dict[str, date] = {}  # per opioid ingredient
     for rxnorm, start in earliest.items():
@@ -57,12 +61,13 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
         if same and (today - min(same)).days >= LONG_TERM_DAYS:
             points.append(f"Long-term therapy: {med.display} since {min(same)}; reassess benefits and harms at "
                           "least every 3 months.")
-        if _is_extended_release(record, med):
-            ref = med.start or today
-            window_start = ref - timedelta(days=NAIVE_LOOKBACK_DAYS)
-            if bisect_left(starts, ref) == bisect_left(starts, window_start):  # no opioid started in [ref-90, ref)
-                points.append(f"Extended-release/long-acting {med.display} in an opioid-naive patient: not "
-                              "recommended (CDC 2022 Rec 3); start with immediate-release opioids if any.")
+        started = today if med.draft else earliest.get(med.rxnorm, med.start)  # this ER/LA drug's first order
+        if (_is_extended_release(record, med) and started is not None
+                and (today - started).days <= NAIVE_LOOKBACK_DAYS  # being started: a draft or a first order now
+                and not _used_opioids_before(history, started, today)):
+            points.append(f"Extended-release/long-acting {med.display} started in an opioid-naive patient (no "
+                          "opioid in the 90 days before): not recommended (CDC 2022 Rec 3); start with "
+                          "immediate-release opioids if any.")
     ep = episode(record, today)
     if ep and ep.category is Category.ACUTE and any(
             m.draft or (m.start and ep.onset and m.start >= ep.onset) for m in opioids):

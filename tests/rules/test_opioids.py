@@ -109,3 +109,23 @@ def test_renewals_left_active_are_named_once_with_their_count():
     # the card says so rather than hiding it
     assert "- oxycodone 5 MG (3 current orders, each counted): 5 mg x 4/day" in risk
     assert "Total: 90 MME/day" in risk and risk.count("oxycodone 5 MG (") == 1
+
+
+def er(authored_days=3, status="active"):
+    return med_request("1049502", "12 HR oxycodone 10 MG ER", dosage(1, "TAB", 1, 12, "h"), status=status,
+                       authored_days=authored_days)
+
+
+@pytest.mark.parametrize(("resources", "drafts", "naive"), [
+    pytest.param([er(authored_days=90)], [], True, id="er-first-ordered-90-days-ago-is-still-being-started"),
+    pytest.param([er(authored_days=91)], [], False, id="er-first-ordered-91-days-ago-is-not-a-start"),
+    pytest.param([er(authored_days=900), er(authored_days=30)], [], False,
+                 id="er-taken-for-years-with-a-renewal-is-long-term-not-naive"),
+    pytest.param([], [er(status="draft")], True, id="er-draft-with-no-opioid-on-record-is-naive"),
+    pytest.param([med_request("1049621", "oxycodone 5 MG", authored_days=400)], [er(status="draft")], False,
+                 id="er-draft-beside-a-current-ir-opioid-started-long-ago-is-not-naive"),
+])
+def test_opioid_naive_means_an_er_la_being_started_without_recent_opioids(resources, drafts, naive):
+    hook = "order-sign" if drafts else "patient-view"
+    card = by_topic(cards_for([lbp(), *resources], hook=hook, drafts=drafts))["opioid-risk"]
+    assert ("opioid-naive" in card.detail) is naive
