@@ -241,7 +241,8 @@ def load() -> Knowledge:
                 strength, unit = _quantity(props["strength"])
                 products[element["code"]] = Product(target["code"], strength, unit, props["form"])
     includes = [v.include for v in value_sets.values()]
-    relevant = _Rules(frozenset().union(*(r.exact for r in includes)),
+    # a product the ConceptMap knows is relevant through its ingredient, even when no value set lists the product
+    relevant = _Rules(frozenset().union(*(r.exact for r in includes), {(RXNORM, code) for code in products}),
                       {system: tuple(p for r in includes for p in r.prefixes.get(system, ()))
                        for system in {s for r in includes for s in r.prefixes}},
                       {system: tuple(p for r in includes for p in r.patterns.get(system, ()))

@@ -110,3 +110,25 @@ def test_cdc_opioid_requests_through_our_services(client_on, request_body, rec, 
         assert not {"opioid-risk", "opioid-high-dose", "naloxone"} & set(found), DELIBERATE_DIFFERENCES[rec]
     elif cdc_expects_card:
         assert family in found, f"CDC fires for {rec}; we fired {sorted(found)}"
+
+
+@pytest.mark.skipif(not FHIR_DATA.is_dir(), reason=f"shared FHIR data not present at {FHIR_DATA}")
+def test_brenda_jackson_end_to_end_cards_without_contradiction(client_on):
+    """The AHRQ test patient in the sandbox (issue 14): her moderate major depression (SNOMED 832007, only in the
+    published expansions) means no screening card and a named risk factor; her ER oxycodone, taken since 2021, is
+    long-term therapy, never an opioid-naive start; the cards name the guideline they apply."""
+    body = request_for(resources_of(read_json(FHIR_DATA / "ahrq-pain-mgmt-summary/brenda_jackson_2023.json")))
+    found = topics(client_on("2023-09-01"), body)
+    assert "depression-screening" not in found
+    risk = found["opioid-risk"]["detail"]
+    assert "Moderate major depression" in risk and "opioid-naive" not in risk and "Long-term therapy" in risk
+    assert found["opioid-benzodiazepine"]["indicator"] == "critical"
+    assert all(c["source"]["label"] != "backpain-cds" for c in found.values())
+    oxycodone = topics(client_on("2023-09-01"), request_for(
+        resources_of(read_json(FHIR_DATA / "ahrq-pain-mgmt-summary/brenda_jackson_2023.json")), "order-select",
+        [{"resourceType": "MedicationRequest", "id": "request-123", "status": "draft", "intent": "order",
+          "subject": {"reference": f"Patient/{body['context']['patientId']}"},
+          "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                    "code": "1049621"}]}}]), "backpain-order-select")
+    assert not {"depression-screening", "chronic-pain-options", "nsaid-first-line"} & set(oxycodone)
+    assert "opioid-benzodiazepine" in oxycodone and len(oxycodone) <= 5
