@@ -1,12 +1,13 @@
 """Reads `fhir_profiles/` once at start-up into frozen lookups: value sets, card topics, MME factors, products."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -205,7 +206,7 @@ def profiles_dir() -> Path:
 
 
 def _read_dir(kind: str) -> list[dict[str, Any]]:
-    return [json.loads(f.read_text(encoding="utf-8")) for f in sorted((profiles_dir() / kind).glob("*.json"))]
+    return [orjson.loads(f.read_bytes()) for f in sorted((profiles_dir() / kind).glob("*.json"))]
 
 
 def _quantity(text: str) -> tuple[float, str]:
