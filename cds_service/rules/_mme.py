@@ -28,13 +28,29 @@ VOLUME_TO_ML = {"ml": 1.0, "l": 1000.0}
 
 @dataclass(frozen=True)
 class Contribution:
-    """MME/day of one drug and dose; `orders` current orders of it each count (renewals left active)."""
+    """MME/day of one drug and dose. `orders` identical current chart orders of it (renewals left active) count once
+    (clinical reference 0.4); identical drafts each count: a draft is what is being added now."""
 
     med: MedicationFact  # the first of those orders
     ingredient: str
     mme: float | None  # per order; None: could not be computed
     note: str  # how it was computed, or why not
     orders: int = 1
+
+    @property
+    def daily(self) -> float | None:
+        """This contribution to the total: once for folded renewals, once per order for drafts."""
+        if self.mme is None:
+            return None
+        return self.mme * (self.orders if self.med.draft else 1)
+
+    def folded(self) -> str:
+        if self.orders == 1:
+            return ""
+        if self.med.draft:
+            return f" ({self.orders} drafts, each counted)"
+        return (f" ({self.orders} active orders of the same prescription, counted once: reconcile the medication "
+                "list)")
 
 
 @dataclass(frozen=True)
@@ -44,9 +60,7 @@ class MmeResult:
     partial: bool  # some opioid could not be computed: the total may be an underestimate
 
     def explain(self) -> str:
-        lines = [f"- {c.med.display or 'opioid'}"
-                 + (f" ({c.orders} current orders{', each counted' if c.mme is not None else ''})"
-                    if c.orders > 1 else "") + f": {c.note}" for c in self.contributions]
+        lines = [f"- {c.med.display or 'opioid'}{c.folded()}: {c.note}" for c in self.contributions]
         if self.total is None:
             lines.append("- Total daily MME could not be computed from the structured dosing.")
         else:
@@ -64,11 +78,11 @@ def daily_mme(record: PatientRecord, today: date) -> MmeResult:
 
 
 def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
-    same_drug_and_dose: dict[tuple[tuple[str, ...], bytes], list[MedicationFact]] = {}
-    for med in current_opioids(record, today):
-        same_drug_and_dose.setdefault((med.rxnorm, orjson.dumps(med.raw_dosage)), []).append(med)
+    same_drug_and_dose: dict[tuple[bool, tuple[str, ...], bytes], list[MedicationFact]] = {}
+    for med in current_opioids(record, today):  # drafts never fold into chart orders (reference 0.4)
+        same_drug_and_dose.setdefault((med.draft, med.rxnorm, orjson.dumps(med.raw_dosage)), []).append(med)
     contributions = tuple(contribution(record.kb, meds[0], orders=len(meds)) for meds in same_drug_and_dose.values())
-    computed = [c.mme * c.orders for c in contributions if c.mme is not None]
+    computed = [c.daily for c in contributions if c.daily is not None]
     unknown = [c for c in contributions if c.mme is None and not c.note.startswith("not converted")]
     if not computed:
         return MmeResult(None, contributions, bool(unknown))

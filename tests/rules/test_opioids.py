@@ -105,10 +105,35 @@ def test_renewals_left_active_are_named_once_with_their_count():
     benzo = cards["opioid-benzodiazepine"].detail
     assert "Opioid: oxycodone 5 MG (3 orders)." in benzo and benzo.count("oxycodone") == 1
     risk = cards["opioid-risk"].detail
-    # each active order still adds its dose (reference 0.4 only de-duplicates request against statement), and
-    # the card says so rather than hiding it
-    assert "- oxycodone 5 MG (3 current orders, each counted): 5 mg x 4/day" in risk
-    assert "Total: 90 MME/day" in risk and risk.count("oxycodone 5 MG (") == 1
+    # one therapy renewed monthly and left active: counted once, and the card says how many orders were folded
+    assert ("- oxycodone 5 MG (3 active orders of the same prescription, counted once: reconcile the medication "
+            "list): 5 mg x 4/day") in risk
+    assert "Total: 30 MME/day" in risk and risk.count("oxycodone 5 MG (") == 1
+
+
+OXY_Q6H = dosage(1, "TAB", 1, 6, "h")  # oxycodone 5 mg q6h = 30 MME/day
+
+
+@pytest.mark.parametrize(("chart", "drafts", "total"), [
+    pytest.param([med_request("1049621", "oxycodone 5 MG", OXY_Q6H, authored_days=d) for d in (5, 35, 65, 95)],
+                 [], 30, id="four-identical-renewals-count-once"),
+    pytest.param([med_request("1049621", "oxycodone 5 MG", OXY_Q6H, authored_days=5),
+                  med_request("1049621", "oxycodone 5 MG", dosage(2, "TAB", 1, 6, "h"), authored_days=35)],
+                 [], 90, id="same-product-different-dose-is-summed"),
+    pytest.param([med_request("1049621", "oxycodone 5 MG", OXY_Q6H, authored_days=5),
+                  med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 4, "h"), authored_days=35)],
+                 [], 75, id="same-product-different-timing-is-summed"),
+    pytest.param([med_request("1049621", "oxycodone 5 MG", OXY_Q6H, authored_days=5),
+                  med_request("1049502", "12 HR oxycodone 10 MG ER", dosage(1, "TAB", 1, 12, "h"), authored_days=5)],
+                 [], 60, id="er-and-ir-products-are-summed"),
+    pytest.param([med_request("1049621", "oxycodone 5 MG", OXY_Q6H, authored_days=5)],
+                 [med_request("1049621", "oxycodone 5 MG", OXY_Q6H, status="draft", rid="d1")], 60,
+                 id="a-draft-identical-to-a-chart-order-is-not-folded"),
+])
+def test_renewals_left_active_count_once_other_orders_add(chart, drafts, total):
+    hook = "order-sign" if drafts else "patient-view"
+    card = by_topic(cards_for([lbp(), *chart], hook=hook, drafts=drafts))["opioid-risk"]
+    assert card.mme == total
 
 
 def er(authored_days=3, status="active"):
