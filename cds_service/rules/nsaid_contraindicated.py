@@ -27,7 +27,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     suggestions: list[Suggestion] = []
     if nsaids:
         lines.append("NSAID in play: " + ", ".join(
-            drug_labels(nsaids, "NSAID", lambda m: "draft order" if m.draft else "active")) + ".")
+            drug_labels(nsaids, "NSAID", today, lambda m: "draft order" if m.draft else "active")) + ".")
         cap, _ = daily_cap(record, today)
         for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
             replacement = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,

@@ -98,12 +98,31 @@ def test_opioid_family_cards_carry_mme():
     assert {cards[t].mme for t in ("opioid-risk", "opioid-benzodiazepine", "naloxone")} == {30}
 
 
+def ago_date(days: int) -> str:
+    from tests.fhir_builders import ago
+    return ago(days)
+
+
+@pytest.mark.parametrize(("med", "says", "asks"), [
+    pytest.param(med_request("308047", "alprazolam 0.25 MG", authored_days=365), "last ordered", False,
+                 id="ordered-a-year-ago-is-not-yet-stale"),
+    pytest.param(med_request("308047", "alprazolam 0.25 MG", authored_days=366), "last ordered", True,
+                 id="active-order-last-written-over-12-months-ago-asks-if-still-taken"),
+    pytest.param(med_statement("197591", "diazepam 5 MG", start_days=3000), "last recorded", False,
+                 id="a-statement-is-last-recorded-and-never-called-stale"),
+])
+def test_benzodiazepine_named_with_its_last_order_date(med, says, asks):
+    detail = by_topic(cards_for([lbp(), OXY, med]))["opioid-benzodiazepine"].detail
+    assert says in detail
+    assert ("still taking it?" in detail) is asks
+
+
 def test_renewals_left_active_are_named_once_with_their_count():
     renewals = [med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h"), authored_days=d)
                 for d in (5, 35, 65)]
     cards = by_topic(cards_for([lbp(), *renewals, ALPRAZOLAM]))
     benzo = cards["opioid-benzodiazepine"].detail
-    assert "Opioid: oxycodone 5 MG (3 orders)." in benzo and benzo.count("oxycodone") == 1
+    assert f"Opioid: oxycodone 5 MG (3 orders, last ordered {ago_date(5)})." in benzo and benzo.count("oxycodone") == 1
     risk = cards["opioid-risk"].detail
     # one therapy renewed monthly and left active: counted once, and the card says how many orders were folded
     assert ("- oxycodone 5 MG (3 active orders of the same prescription, counted once: reconcile the medication "
