@@ -100,9 +100,12 @@ def _override_label(override: dict[str, Any] | None) -> str:
     """Our override reason code, "other" for any other reason (clients choose those: no label), or "none"."""
     if not override:
         return "none"
-    reason = override.get("reason") or {}
-    code = reason.get("code") if isinstance(reason, dict) else None
-    return code if reason.get("system") == OVERRIDE_SYSTEM and code in _OUR_OVERRIDES else "other"
+    reason = override.get("reason")
+    if not isinstance(reason, dict):  # a userComment beside anything else passes validation
+        return "other"
+    code = reason.get("code")
+    ours = reason.get("system") == OVERRIDE_SYSTEM and isinstance(code, str) and code in _OUR_OVERRIDES
+    return code if ours else "other"  # type: ignore[return-value]
 
 
 @bp.get("/openapi.json")

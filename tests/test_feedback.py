@@ -9,6 +9,7 @@ import pytest
 from cds_service import create_app
 
 PV = "/cds-services/backpain-patient-view"
+OVERRIDE = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
 
 
 def item(**changes: object) -> dict:
@@ -39,6 +40,10 @@ CASES = [
     pytest.param([item(outcome="liked")], 400, "feedback[0].outcome", id="unknown-outcome"),
     pytest.param([item(outcome="accepted")], 400, "feedback[0].acceptedSuggestions",
                  id="accepted-without-suggestions"),
+    pytest.param([item(overrideReason={"reason": "not-a-coding", "userComment": "seen it"})], 200, None,
+                 id="override-comment-beside-a-reason-that-is-no-coding"),
+    pytest.param([item(overrideReason={"reason": {"system": OVERRIDE, "code": ["not-applicable"]}})], 200, None,
+                 id="override-code-that-is-a-list"),
     pytest.param([item()] * 100, 200, None, id="100-items-allowed"),
     pytest.param([item()] * 101, 413, "feedback", id="101-items-too-many"),
     pytest.param([], 400, "feedback", id="no-items"),

@@ -81,6 +81,21 @@ def test_any_json_posted_to_a_hook_gets_a_200_or_a_4xx(client, body):
     assert response.status_code in (200, 400, 412), response.get_json()
 
 
+FEEDBACK_ITEMS = st.fixed_dictionaries({
+    "card": st.text(min_size=1, max_size=64), "outcome": st.sampled_from(["accepted", "overridden"]),
+    "outcomeTimestamp": st.just("2026-11-27T10:00:00Z")}, optional={
+    "acceptedSuggestions": JSON | st.just([{"id": "s"}]), "overrideReason": JSON | st.fixed_dictionaries(
+        {"reason": JSON, "userComment": st.text(max_size=5)})})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=st.lists(FEEDBACK_ITEMS, min_size=1, max_size=3))
+def test_any_feedback_posted_gets_a_200_or_a_4xx(client, items):
+    """Through the web layer too: the metrics label of an override reason once gave a 500 after storing."""
+    response = client.post(PV + "/feedback", json={"feedback": items})
+    assert response.status_code in (200, 400), response.get_json()
+
+
 @pytest.fixture(scope="module")
 def auth(tmp_path_factory):
     engine = connect(f"sqlite:///{tmp_path_factory.mktemp('jwt')}/replay.sqlite3")
