@@ -119,6 +119,8 @@ def _worked_out(kb: Knowledge, med: MedicationFact) -> tuple[str, float | None, 
     if dose is None:
         return ingredient, None, "no structured dose; MME not computed"
     value, unit = dose
+    if not value > 0:  # a negative or zero dose is a data error: say so rather than subtract from the total
+        return ingredient, None, "dose is not a positive number; MME not computed"
     if factor.input_unit == "ug/h":  # patches worn x mcg/h x 2.4, whatever the change interval (5.4 step 6)
         mcg_per_hour = _fentanyl_rate(value, unit, product)
         if mcg_per_hour is None:
@@ -127,6 +129,8 @@ def _worked_out(kb: Knowledge, med: MedicationFact) -> tuple[str, float | None, 
         return ingredient, mme, f"{mcg_per_hour:g} mcg/h x {factor.factor:g} = {mme:g} MME/day"
     mg = _milligrams(value, unit, product)
     per_day = _per_day(dosage)
+    if per_day is not None and not per_day > 0:
+        per_day = None
     if mg is None or per_day is None:
         why = "dose unit not understood" if mg is None else "no structured frequency"
         return ingredient, None, f"{why}; MME not computed"

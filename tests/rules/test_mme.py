@@ -173,3 +173,13 @@ def test_sandbox_draft_of_120_mme_beside_a_benzodiazepine_is_a_critical_high_dos
     benzo = med_request("308047", "alprazolam 0.25 MG", authored_days=400)
     cards = by_topic(cards_for([lbp(), benzo], hook="order-sign", drafts=[draft]))
     assert cards["opioid-high-dose"].mme == 120 and cards["opioid-high-dose"].indicator == Indicator.CRITICAL
+
+
+@pytest.mark.parametrize("dose", [
+    pytest.param(dosage(-1, "mg", 1, 1, "d"), id="negative-dose-found-by-hypothesis"),
+    pytest.param(dosage(0, "mg", 1, 1, "d"), id="zero-dose"),
+    pytest.param(dosage(5, "mg", -2, 1, "d"), id="negative-frequency"),
+    pytest.param(dosage(5, "mg", 1, -1, "d"), id="negative-period"),
+])
+def test_a_dose_that_is_not_positive_gives_no_number(dose):
+    assert mme_of(med_request("7804", "oxycodone", dose)) is None
