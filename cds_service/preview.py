@@ -15,12 +15,13 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 
 from . import pipeline
 from .errors import BadHookRequest, CdsError, PrefetchUnavailable
 from .hook_request import ORDER_HOOKS
 from .pipeline import Runtime
+from .web import read_json_body
 
 bp = Blueprint("preview", __name__, static_folder="static", static_url_path="/preview/static")
 SERVICE_FOR_HOOK = {"patient-view": "backpain-patient-view", "order-select": "backpain-order-select",
@@ -105,7 +106,7 @@ def evaluate() -> Response:
     with "draftOrder" for order hooks)} -> {"request", "status", "response"}."""
     _enabled()
     runtime: Runtime = current_app.extensions["backpain_cds"]
-    body = request.get_json(silent=True)
+    body = read_json_body()  # the same limits as a hook call: size, JSON only
     if not isinstance(body, dict):
         raise BadHookRequest("send a JSON object", field="(body)")
     hook = body.get("hook")

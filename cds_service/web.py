@@ -41,7 +41,7 @@ def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
-def _body() -> Any:
+def read_json_body() -> Any:
     """The decoded JSON body; 415 when declared as something else (no Content-Type at all is read as JSON, as some
     EHR clients send), 413 past BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not, 400 when it is not JSON."""
     if request.headers.get("Content-Type") is not None and not _is_json(request.mimetype):
@@ -71,7 +71,7 @@ def discovery() -> Response:
 def hook(service_id: str) -> Response:
     runtime = _runtime()
     runtime.registry.get(service_id)  # 404 before reading a body for an unknown service
-    body = _body()
+    body = read_json_body()
     g.hook_instance = body.get("hookInstance") if isinstance(body, dict) else None
     result = pipeline.run(runtime, service_id, body)
     g.topics = [card["source"]["topic"]["code"] for card in result["cards"]]
@@ -86,7 +86,7 @@ def hook(service_id: str) -> Response:
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     _runtime().registry.get(service_id)
-    items = parse_feedback(_body(), _runtime().settings.feedback_max_items)
+    items = parse_feedback(read_json_body(), _runtime().settings.feedback_max_items)
     g.items = _store().add(service_id, items)
     for item in items:
         metrics.FEEDBACK.labels(item.outcome, _override_label(item.override_reason)).inc()

@@ -55,3 +55,10 @@ def test_preview_is_off_once_client_jwts_are_required(settings):
     assert client.get("/").status_code == 404 and client.get("/preview/demo-patients").status_code == 404
     on = create_app(replace(settings, jwt_jwks=jwks(), public_base_url=BASE, preview=True)).test_client()
     assert on.get("/").status_code == 200
+
+
+def test_preview_body_has_the_hook_calls_limits(settings):
+    client = create_app(replace(settings, max_body_bytes=1000)).test_client()
+    big = client.post("/preview/evaluate", data=b" " * 2000, content_type="application/json")
+    assert big.status_code == 413
+    assert client.post("/preview/evaluate", data=b"{}", content_type="text/plain").status_code == 415
