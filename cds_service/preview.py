@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app
+from werkzeug.exceptions import NotFound
 
 from . import pipeline
 from .errors import BadHookRequest, CdsError, PrefetchUnavailable
@@ -84,7 +85,6 @@ def _json(body: Any, status: int = 200) -> Response:
 
 def _enabled() -> None:
     if not current_app.extensions["backpain_cds"].settings.serves_preview:
-        from werkzeug.exceptions import NotFound
         raise NotFound()
 
 

@@ -33,8 +33,12 @@ def _used_opioids_before(history: list[MedicationFact], start: date, today: date
     """Opioid use in the 90 days before `start`: an order started then, or one started earlier and still current
     or ended within those days (5.3: never call a patient on continuous opioids opioid-naive)."""
     window = start - timedelta(days=NAIVE_LOOKBACK_DAYS)
-    return any(m.start < start and (m.start >= window or m.is_current(today) or (m.end is not None and m.end >= window))  # type: ignore[operator]
-               for m in history)
+    for m in history:  # every one has a start (talking_points keeps only those)
+        started = m.start
+        assert started is not None
+        if started < start and (started >= window or m.is_current(today) or (m.end is not None and m.end >= window)):
+            return True
+    return False
 
 
 def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: date) -> list[str]:
