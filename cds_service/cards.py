@@ -55,6 +55,7 @@ class Card:
     selection_behavior: str = "at-most-one"
     override_reasons: tuple[tuple[str, str], ...] = ()  # (code, display)
     mme: float | None = None
+    about_draft: bool = False  # its finding is about a draft order of this call, so order hooks show it (0.7)
 
     def __post_init__(self) -> None:
         if len(self.summary) > SUMMARY_MAX:

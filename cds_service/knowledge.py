@@ -81,12 +81,21 @@ class ValueSet:
 
 @dataclass(frozen=True)
 class Product:
-    """A drug product (RxNorm SCD/SBD): its opioid ingredient, strength per unit and dose form."""
+    """A drug product (RxNorm SCD/SBD): its ingredient (an opioid, or an NSAID), strength per unit and dose form."""
 
     ingredient: str
     strength: float
     strength_unit: str  # mg, mg/h (transdermal), mg/mL
     form: str  # tablet, tablet-er, capsule, capsule-er, transdermal, film, injection
+
+
+@dataclass(frozen=True)
+class DoseLimit:
+    """The most of an ingredient the guideline advises, in mg: per dose and per day."""
+
+    single: float
+    daily: float
+    advice: str  # what the guideline says, for the card
 
 
 @dataclass(frozen=True)
@@ -112,12 +121,14 @@ class Knowledge:
     topic_system: str
     topics: dict[str, Topic]
     mme_factors: dict[str, MmeFactor]
-    products: dict[str, Product]
+    products: dict[str, Product]  # opioid products
     relevant: _Rules  # the union of every value set's include rules (excludes ignored: a superset is enough)
     activities: dict[str, dict[str, Any]]  # ActivityDefinitions: templates of the orders suggestions create
     opioid_ingredients: frozenset[str]  # RxNorm ingredient codes of opioids (factors and product targets)
     by_code: dict[Code, tuple[ValueSet, ...]]  # value sets listing each code
     by_rule_system: dict[str, tuple[ValueSet, ...]]  # value sets with is-a or regex rules, by code system
+    nsaid_products: dict[str, Product] = field(default_factory=dict)
+    nsaid_limits: dict[str, DoseLimit] = field(default_factory=dict)  # by ingredient code
     medication_classes: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
     code_classes: dict[frozenset[Code], frozenset[str]] = field(default_factory=dict, repr=False)
     relevance: dict[Code, bool] = field(default_factory=dict, repr=False)
@@ -223,24 +234,21 @@ def load() -> Knowledge:
         value_sets[res["id"]] = ValueSet(res["id"], res["url"], res["title"],
                                          _compile(compose["include"]), _compile(compose.get("exclude", [])))
     plans = {p["id"]: p for p in _read_dir("PlanDefinition")}
-    topics_cs = next(c for c in _read_dir("CodeSystem") if c["id"] == "card-topics")
+    code_systems = {c["id"]: c for c in _read_dir("CodeSystem")}
+    topics_cs = code_systems["card-topics"]
     topics = {}
     for concept in topics_cs["concept"]:
         artifact = plans[concept["code"]]["relatedArtifact"][0]
         topics[concept["code"]] = Topic(concept["code"], concept["display"], artifact["display"], artifact["url"])
-    factors_cs = next(c for c in _read_dir("CodeSystem") if c["id"] == "mme-conversion-factors")
-    factors = {}
-    for concept in factors_cs["concept"]:
-        props = {p["code"]: p for p in concept["property"]}
-        factors[concept["code"]] = MmeFactor(float(props["factor"]["valueDecimal"]), props["inputUnit"]["valueString"])
-    products = {}
-    for cmap in _read_dir("ConceptMap"):
-        for group in cmap["group"]:
-            for element in group["element"]:
-                target = element["target"][0]
-                props = {p["property"].rsplit("#", 1)[1]: p["value"] for p in target.get("product", [])}
-                strength, unit = _quantity(props["strength"])
-                products[element["code"]] = Product(target["code"], strength, unit, props["form"])
+    factors = {code: MmeFactor(float(props["factor"]), props["inputUnit"])
+               for code, props in _properties(code_systems["mme-conversion-factors"]).items()}
+    limits_cs = code_systems["nsaid-dose-limits"]
+    advice = {concept["code"]: concept["definition"] for concept in limits_cs["concept"]}
+    nsaid_limits = {code: DoseLimit(float(props["maxSingleDose"]), float(props["maxDailyDose"]), advice[code])
+                    for code, props in _properties(limits_cs).items()}
+    concept_maps = {c["id"]: c for c in _read_dir("ConceptMap")}
+    products = _products(concept_maps["opioid-products"])
+    nsaid_products = _products(concept_maps["nsaid-products"])
     includes = [v.include for v in value_sets.values()]
     # a product the ConceptMap knows is relevant through its ingredient, even when no value set lists the product
     relevant = _Rules(frozenset().union(*(r.exact for r in includes), {(RXNORM, code) for code in products}),
@@ -258,4 +266,23 @@ def load() -> Knowledge:
         for system in {*v.include.prefixes, *v.include.patterns}:
             by_rule_system.setdefault(system, []).append(v)
     return Knowledge(value_sets, topics_cs["url"], topics, factors, products, relevant, activities, ingredients,
-                     {k: tuple(v) for k, v in by_code.items()}, {k: tuple(v) for k, v in by_rule_system.items()})
+                     {k: tuple(v) for k, v in by_code.items()}, {k: tuple(v) for k, v in by_rule_system.items()},
+                     nsaid_products, nsaid_limits)
+
+
+def _properties(code_system: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """code -> {property code -> its value} of a CodeSystem's concepts."""
+    return {concept["code"]: {p["code"]: next(v for k, v in p.items() if k.startswith("value"))
+                              for p in concept["property"]} for concept in code_system["concept"]}
+
+
+def _products(concept_map: dict[str, Any]) -> dict[str, Product]:
+    """RxNorm product code -> Product, from a ConceptMap whose targets carry strength and form properties."""
+    products = {}
+    for group in concept_map["group"]:
+        for element in group["element"]:
+            target = element["target"][0]
+            props = {p["property"].rsplit("#", 1)[1]: p["value"] for p in target.get("product", [])}
+            strength, unit = _quantity(props["strength"])
+            products[element["code"]] = Product(target["code"], strength, unit, props["form"])
+    return products

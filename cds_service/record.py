@@ -76,6 +76,7 @@ class MedicationFact(NamedTuple):
     based_on: tuple[str, ...] = ()
     reason_codes: frozenset[Code] = frozenset()
     selected: bool = False
+    raw_dispense: dict[str, Any] | None = None  # a request's dispenseRequest as sent; read only when an order is old
 
     @property
     def reference(self) -> str:

@@ -288,11 +288,12 @@ class RecordBuilder:
         drug, classes, rxnorm = found
         rtype = res["resourceType"]
         based_on: tuple[str, ...] = ()
-        end = None
+        end = dispense = None
         if rtype == "MedicationRequest":
             v = self._parsed(res, _REQUEST_ELEMENTS)
             dosages = res.get("dosageInstruction")
             start = v.get("authoredOn")
+            dispense = res.get("dispenseRequest") if isinstance(res.get("dispenseRequest"), dict) else None
         else:
             v = self._parsed(res, _STATEMENT_ELEMENTS)
             dosages = res.get("dosage")
@@ -304,7 +305,7 @@ class RecordBuilder:
         # Positional, in field order: a keyword call costs twice as much, and renewals make dozens of these per call.
         self.record.medications.append(MedicationFact(
             rtype, v.get("id"), draft, v.get("status"), drug.codes, drug.display, start, end, classes, rxnorm,
-            first_dosage, based_on, _all_codes(v.get("reasonCode")), selected))
+            first_dosage, based_on, _all_codes(v.get("reasonCode")), selected, dispense))
 
     def _order(self, res: dict[str, Any], draft: bool, selected: bool) -> None:
         is_procedure = res["resourceType"] == "Procedure"

@@ -31,7 +31,9 @@ ADULT_AGE = 18
 
 # Order hooks answer about the orders being written (clinical reference 0.7): a card is returned when it is critical,
 # or when a draft of the hook call is in one of its family's value sets below. A family not listed is patient-view
-# only; not-recommended-treatment lists only drafts at order hooks, so whatever card it makes is about them.
+# only; not-recommended-treatment lists only drafts at order hooks, so whatever card it makes is about them. A card
+# of a patient-view family is shown too when it says it is about a draft (`Card.about_draft`): nsaid-first-line does
+# for a drafted NSAID above the guideline's dose or beside an active NSAID (0.9).
 DRAFTS_THAT_MATTER: dict[str, tuple[str, ...]] = {
     imaging_overuse.TOPIC: ("lumbar-imaging", "lumbar-mri"),
     red_flags.TOPIC: ("lumbar-imaging", "lumbar-mri"),  # red flags are what make imaging appropriate
@@ -72,4 +74,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> list[C
         return cards
     drafted = {vs for draft in record.drafts() if record.is_in_focus(draft) for vs in draft.classes}
     return [card for card in cards if card.indicator is Indicator.CRITICAL or card.topic in ABOUT_DRAFTS_ONLY
-            or drafted.intersection(DRAFTS_THAT_MATTER.get(card.topic, ()))]
+            or card.about_draft or drafted.intersection(DRAFTS_THAT_MATTER.get(card.topic, ()))]

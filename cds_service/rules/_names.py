@@ -1,41 +1,83 @@
 """How cards name medications: each drug once, with its count of orders and when it was last ordered (0.9).
 
 Records keep renewals active (Brenda Jackson's has eleven active orders of one oxycodone product); listing each
-would bury the card's point under repeated lines. An active order last written more than 12 months ago still counts
-(the chart says active) but the card asks whether the patient still takes it.
+would bury the card's point under repeated lines. An active order last written more than 12 months ago whose supply
+window does not reach today still counts (the chart says active), but the card asks whether the patient still
+takes it. A draft is named with its dose.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
-from ..record import MedicationFact
+from fhir.resources.R4B.duration import Duration
+
+from ..fhir_parse import to_date
+from ..record import MedicationFact, PatientRecord
+from ._dosing import amount
 from ._wording import ago
 
 STALE_AFTER_DAYS = 365
+DAYS_IN = {"min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}  # UCUM units of a Duration
 
 
 def _draft(med: MedicationFact) -> str:
     return "draft" if med.draft else ""
 
 
-def drug_labels(meds: Iterable[MedicationFact], fallback: str, today: date,
+def drug_labels(record: PatientRecord, meds: Iterable[MedicationFact], fallback: str, today: date,
                 state: Callable[[MedicationFact], str] = _draft) -> list[str]:
     """One label per distinct (name, state), in first-seen order:
-    "Chlordiazepoxide 25 MG Oral Tablet (11 orders, last ordered 2017-03-02, 9 years ago: still taking it?)"."""
+    "Chlordiazepoxide 25 MG Oral Tablet (11 orders, last ordered 2017-03-02, 9 years ago: still taking it?)",
+    "ibuprofen 800 MG Oral Tablet (draft: 800 mg 3 times a day (2,400 mg/day))"."""
     groups: dict[tuple[str, str], list[MedicationFact]] = {}
     for med in meds:
         groups.setdefault((med.display or fallback, state(med)), []).append(med)
     labels = []
     for (name, med_state), group in groups.items():
-        notes = [med_state, f"{len(group)} orders" if len(group) > 1 else ""]
+        drafted = [amount(record.kb, m) for m in group if m.draft]
+        doses = ", ".join(dict.fromkeys(str(a) for a in drafted if a is not None))
+        notes = [f"{med_state}: {doses}" if med_state and doses else med_state,
+                 f"{len(group)} orders" if len(group) > 1 else ""]
         dated = [m for m in group if m.start is not None and not m.draft]
         if dated:
             last = max(dated, key=lambda m: m.start)  # type: ignore[arg-type, return-value]
             verb = "ordered" if last.resource_type == "MedicationRequest" else "recorded"
             days = (today - last.start).days  # type: ignore[operator]
-            stale = (last.resource_type == "MedicationRequest" and last.status == "active"
-                     and days > STALE_AFTER_DAYS)
-            notes.append(f"last {verb} {last.start}" + (f", {ago(days)}: still taking it?" if stale else ""))
+            notes.append(f"last {verb} {last.start}" + (f", {ago(days)}: still taking it?"
+                                                        if may_be_stale(last, today) else ""))
         labels.append(f"{name} ({', '.join(n for n in notes if n)})" if any(notes) else name)
     return labels
+
+
+def may_be_stale(med: MedicationFact, today: date) -> bool:
+    """An active request last ordered over 12 months ago whose supply window does not reach today (0.9)."""
+    if med.resource_type != "MedicationRequest" or med.status != "active" or med.draft or med.start is None:
+        return False
+    if (today - med.start).days <= STALE_AFTER_DAYS:
+        return False
+    end = supply_end(med.raw_dispense, med.start)
+    return end is None or end < today
+
+
+def supply_end(dispense: dict[str, Any] | None, authored: date) -> date | None:
+    """The last day an order's supply covers: dispenseRequest.validityPeriod.end, else authoredOn +
+    expectedSupplyDuration x (1 + numberOfRepeatsAllowed); None when the order says neither."""
+    if not dispense:
+        return None
+    validity = dispense.get("validityPeriod")
+    end = to_date(validity.get("end")) if isinstance(validity, dict) else None
+    if end is not None:
+        return end
+    try:
+        duration = Duration.model_validate(dispense.get("expectedSupplyDuration"))
+    except ValueError:
+        return None
+    per_unit = DAYS_IN.get(duration.code or duration.unit or "")
+    if duration.value is None or per_unit is None or not duration.value > 0:
+        return None
+    repeats = dispense.get("numberOfRepeatsAllowed", 0)
+    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 0:
+        repeats = 0
+    return authored + timedelta(days=float(duration.value) * per_unit * (1 + repeats))

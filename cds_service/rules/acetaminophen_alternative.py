@@ -48,7 +48,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     combos = [m for m in record.medications_in("acetaminophen", today)]
     if combos:
         lines += ["", "Count current acetaminophen-containing products toward the daily total: "
-                  + ", ".join(drug_labels(combos, "acetaminophen product", today)) + "."]
+                  + ", ".join(drug_labels(record, combos, "acetaminophen product", today)) + "."]
     lines += ["", "Note: in ACP 2017, acetaminophen did not beat placebo for acute low back pain; pair it with "
               "staying active and heat."]
     text = f"1 tablet (500 mg) by mouth every 6 hours as needed; max {cap:,} mg/day from all sources"

@@ -33,8 +33,8 @@ def risk_factors(record: PatientRecord, today: date, mme: float | None) -> list[
     risks = []
     if mme is not None and mme >= MME_RISK:
         risks.append(f"{mme:g} MME/day")
-    risks += [f"benzodiazepine: {label}" for label in drug_labels(record.medications_in("benzodiazepines", today),
-                                                                  "benzodiazepine", today)]
+    benzos = record.medications_in("benzodiazepines", today)
+    risks += [f"benzodiazepine: {label}" for label in drug_labels(record, benzos, "benzodiazepine", today)]
     for vs in ("opioid-overdose", "opioid-use-disorder", "drug-use-disorder", "alcohol-use-disorder"):
         risks += [c.display or vs for c in record.conditions_in(vs, today, current=False)]
     risks += [c.display for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]

@@ -9,6 +9,7 @@ from ..hook_request import HookContext
 from ..record import PatientRecord
 from ._episode import episode
 from ._names import drug_labels
+from ._nsaid_drafts import drafted_nsaids
 from ._nsaid_status import Level, nsaid_status
 from ._orders import draft_medication_request
 from .acetaminophen_alternative import daily_cap
@@ -27,7 +28,9 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     suggestions: list[Suggestion] = []
     if nsaids:
         lines.append("NSAID in play: " + ", ".join(
-            drug_labels(nsaids, "NSAID", today, lambda m: "draft order" if m.draft else "active")) + ".")
+            drug_labels(record, nsaids, "NSAID", today, lambda m: "draft order" if m.draft else "active")) + ".")
+        for drafted in drafted_nsaids(record, today):
+            lines += drafted.lines()[1:]  # its name and dose are in the line above
         cap, _ = daily_cap(record, today)
         for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
             replacement = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,
@@ -37,7 +40,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                 (Action("delete", "Remove the NSAID draft order", resource_id=med.reference),
                  Action("create", "Create a draft acetaminophen order", resource=replacement)),
                 is_recommended=True if len(nsaids) == 1 else None))
-    lines.append("Use acetaminophen within its daily maximum, or nonpharmacologic care, instead.")
+    lines.append("\nUse acetaminophen within its daily maximum, or nonpharmacologic care, instead.")
     indicator = Indicator.CRITICAL if nsaids else Indicator.WARNING
     summary = "NSAID ordered despite a contraindication" if nsaids else "Avoid NSAIDs for this patient"
     return Card(TOPIC, indicator, summary, "\n".join(lines), suggestions=tuple(suggestions),

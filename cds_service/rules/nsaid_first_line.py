@@ -1,12 +1,16 @@
-"""nsaid-first-line: NSAID with advice to stay active when NSAIDs are safe (clinical reference 4.2)."""
+"""nsaid-first-line: NSAID with advice to stay active when NSAIDs are safe (clinical reference 4.2).
+
+A patient-view card, except that a drafted NSAID above the guideline's dose or beside an active NSAID makes it a
+warning about that draft, shown at order hooks too (0.9)."""
 from __future__ import annotations
 
 from datetime import date
 
-from ..cards import Card, Indicator
+from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record import PatientRecord
 from ._episode import episode
+from ._nsaid_drafts import DraftedNsaid, drafted_nsaids
 from ._nsaid_status import Level, nsaid_status
 from ._orders import create, draft_medication_request
 
@@ -19,17 +23,37 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     status = nsaid_status(record, today)
     if ep is None or status.level is Level.CONTRAINDICATED:
         return None
-    lines = [f"Back pain: {ep.evidence}. No NSAID contraindication is recorded.", "",
+    concerns = [d for d in drafted_nsaids(record, today) if d.above_guideline or d.duplicates]
+    lines = [line for d in concerns for line in (*d.lines(), "")]
+    lines += [f"Back pain: {ep.evidence}. No NSAID contraindication is recorded.", "",
              "- Stay active and avoid bed rest; superficial heat and reassurance help.",
              "- If a drug is wanted: ibuprofen 400 mg every 4-6 h with food (max 3,200 mg/day; no added benefit "
              "above 400 mg a dose) or naproxen 250-500 mg twice daily, lowest dose for the shortest time."]
     if status.level is Level.CAUTION:
         lines += ["", "**Use with caution** (lowest dose, shortest course, consider a proton-pump inhibitor):",
                   *[f"- {c}" for c in status.cautions]]
-    suggestions = ()
-    if not record.medications_in("nsaids", today):
+    suggestions: tuple[Suggestion, ...] = ()
+    if concerns:
+        suggestions = tuple(_instead(record, d, today) for d in concerns if d.med.id)
+    elif not record.medications_in("nsaids", today):
         order = draft_medication_request(record.kb, "ibuprofen-400", record.patient_id, today)
         suggestions = (create("Order ibuprofen 400 mg as needed (max 3,200 mg/day)", order,
                               "Create a draft ibuprofen 400 mg order"),)
     summary = "First line: NSAID plus staying active" + (" (with cautions)" if status.cautions else "")
-    return Card(TOPIC, Indicator.INFO, summary, "\n".join(lines), suggestions=suggestions)
+    if concerns:
+        duplicate = "Duplicate NSAID order" if any(d.duplicates for d in concerns) else "NSAID order"
+        summary = duplicate + (" above the guideline dose" if any(d.above_guideline for d in concerns) else "")
+    return Card(TOPIC, Indicator.WARNING if concerns else Indicator.INFO, summary, "\n".join(lines),
+                suggestions=suggestions, selection_behavior="at-most-one" if len(suggestions) <= 1 else "any",
+                override_reasons=COMMON_OVERRIDES if concerns else (), about_draft=bool(concerns))
+
+
+def _instead(record: PatientRecord, drafted: DraftedNsaid, today: date) -> Suggestion:
+    """Remove a duplicate draft; replace one above the guideline dose by ibuprofen 400 mg."""
+    name = drafted.med.display or "the NSAID draft"
+    remove = Action("delete", "Remove the NSAID draft order", resource_id=drafted.med.reference)
+    if drafted.duplicates:
+        return Suggestion(f"Remove the duplicate {name} draft", (remove,))
+    order = draft_medication_request(record.kb, "ibuprofen-400", record.patient_id, today)
+    return Suggestion(f"Replace {name} by ibuprofen 400 mg as needed (max 3,200 mg/day)",
+                      (remove, Action("create", "Create a draft ibuprofen 400 mg order", resource=order)))

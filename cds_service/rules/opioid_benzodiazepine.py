@@ -22,8 +22,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     benzos = record.medications_in("benzodiazepines", today)
     if not opioids or not benzos:
         return None
-    detail = (f"Opioid: {', '.join(drug_labels(opioids, 'opioid', today))}.\n"
-              f"Benzodiazepine: {', '.join(drug_labels(benzos, 'benzodiazepine', today))}.\n\n"
+    detail = (f"Opioid: {', '.join(drug_labels(record, opioids, 'opioid', today))}.\n"
+              f"Benzodiazepine: {', '.join(drug_labels(record, benzos, 'benzodiazepine', today))}.\n\n"
               "Together they raise the risk of fatal respiratory depression (FDA boxed warning). Avoid co-"
               "prescribing; if both are needed, taper one (usually the benzodiazepine, gradually) and offer "
               "naloxone.")

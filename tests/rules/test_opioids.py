@@ -103,6 +103,15 @@ def ago_date(days: int) -> str:
     return ago(days)
 
 
+def duration(value, unit="d"):
+    return {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
+
+
+def supplied(days, dispense):
+    """An active alprazolam order written `days` ago with this dispenseRequest (clinical reference 0.9)."""
+    return med_request("308047", "alprazolam 0.25 MG", authored_days=days) | {"dispenseRequest": dispense}
+
+
 @pytest.mark.parametrize(("med", "says", "asks"), [
     pytest.param(med_request("308047", "alprazolam 0.25 MG", authored_days=365), "last ordered", False,
                  id="ordered-a-year-ago-is-not-yet-stale"),
@@ -110,6 +119,42 @@ def ago_date(days: int) -> str:
                  id="active-order-last-written-over-12-months-ago-asks-if-still-taken"),
     pytest.param(med_statement("197591", "diazepam 5 MG", start_days=3000), "last recorded", False,
                  id="a-statement-is-last-recorded-and-never-called-stale"),
+    pytest.param(supplied(400, {"validityPeriod": {"start": ago_date(400), "end": ago_date(0)}}), "last ordered",
+                 False, id="old-order-still-valid-today-is-not-stale"),
+    pytest.param(supplied(400, {"validityPeriod": {"start": ago_date(400), "end": ago_date(1)}}), "last ordered",
+                 True, id="old-order-whose-validity-ended-yesterday-is-stale"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(40), "numberOfRepeatsAllowed": 9}),
+                 "last ordered", False, id="40-days-and-9-repeats-cover-400-days-to-today"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(40), "numberOfRepeatsAllowed": 8}),
+                 "last ordered", True, id="40-days-and-8-repeats-ended-40-days-ago"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(400)}), "last ordered", False,
+                 id="400-days-supply-written-400-days-ago-ends-today"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(399)}), "last ordered", True,
+                 id="399-days-supply-ended-yesterday"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(58, "wk")}), "last ordered", False,
+                 id="58-weeks-is-406-days-reaches-today"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(57, "wk")}), "last ordered", True,
+                 id="57-weeks-is-399-days-ended-yesterday"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(1, "a")}), "last ordered", True,
+                 id="one-year-supply-ended-35-days-ago"),
+    pytest.param(supplied(730, {"expectedSupplyDuration": duration(2, "a")}), "last ordered", False,
+                 id="two-year-supply-written-730-days-ago-ends-today"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(14, "mo")}), "last ordered", False,
+                 id="14-months-of-30-days-reach-today"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(13, "mo")}), "last ordered", True,
+                 id="13-months-of-30-days-ended-10-days-ago"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(9600, "h")}), "last ordered", False,
+                 id="9600-hours-are-400-days"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(400 * 1440 - 1440, "min")}), "last ordered",
+                 True, id="399-days-in-minutes-ended-yesterday"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(400), "numberOfRepeatsAllowed": "x"}),
+                 "last ordered", False, id="bad-repeat-count-read-as-none-400-days-still-reach-today"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(-500)}), "last ordered", True,
+                 id="negative-supply-is-no-supply"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": {"value": "many"}}), "last ordered", True,
+                 id="unreadable-supply-is-no-supply"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(500, "furlong")}), "last ordered", True,
+                 id="unknown-duration-unit-is-no-supply"),
 ])
 def test_benzodiazepine_named_with_its_last_order_date(med, says, asks):
     detail = by_topic(cards_for([lbp(), OXY, med]))["opioid-benzodiazepine"].detail
