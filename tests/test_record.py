@@ -43,3 +43,11 @@ def test_a_misspelt_value_set_name_fails_loudly_instead_of_matching_nothing():
     assert record.conditions_in("low-back-pain", TODAY, current=True)
     with pytest.raises(KeyError, match="low-back-pian"):
         record.conditions_in("low-back-pian", TODAY, current=True)
+
+
+def test_the_builder_keeps_observations_of_the_last_365_days_only():
+    kb = load()
+    context = HookContext(user_id="Practitioner/dr-1", patient_id=PATIENT_ID)
+    kept = {days: build_record(kb, context, [bundle([patient(), observation("44261-6", 12, days=days)])], TODAY)
+            .latest("phq9", TODAY, 1000) for days in (365, 366)}
+    assert kept[365] is not None and kept[366] is None
