@@ -85,6 +85,12 @@ def _raw_observation_date(res: dict[str, Any]) -> str | None:
     return None
 
 
+def _range_high(reference_range: Any) -> float | None:
+    """The upper limit of a referenceRange as sent (plain JSON: any shape may come), or None."""
+    high = reference_range.get("high") if isinstance(reference_range, dict) else None
+    return _float(high.get("value")) if isinstance(high, dict) else None
+
+
 def _float(value: Any) -> float | None:
     try:
         return float(value) if value is not None else None
@@ -223,8 +229,7 @@ class RecordBuilder:
         quantity, period = p.get("valueQuantity"), p.get("effectivePeriod")
         ranges = p.get("referenceRange") or []
         codes = _codes(p.get("code"))
-        high = next((_float(getattr(getattr(r, "high", None), "value", None)
-                            if not isinstance(r, dict) else (r.get("high") or {}).get("value")) for r in ranges), None)
+        high = _range_high(ranges[0]) if ranges else None
         self.record.observations.append(ObservationFact(
             id=p.get("id"), codes=codes, display=_display(p.get("code")),
             when=p.get("effectiveDateTime") or (period.start if period else None) or p.get("issued"),
