@@ -93,6 +93,15 @@ def _opioid_poisoning(system: str, concept: Concept) -> bool:
 # our value set -> [(published file prefix, which of its codes to keep)]; every other value set takes all the codes of
 # the files filed under its own name. `low-back-pain` has only a converted superset that is "NOT a drop-in" (README):
 # it is not wired in.
+_SSRI_SNRI = re.compile(r"\b(duloxetine|venlafaxine|sertraline|fluoxetine|citalopram|escitalopram|paroxetine)\b", re.I)
+
+
+def _ssri_snri(system: str, concept: Concept) -> bool:
+    """Products of the SSRI/SNRI ingredients reference 4.1 lists, from the eCQM antidepressant set (which lists
+    products only: our own set names the ingredients, which an SCD in a chart does not carry)."""
+    return bool(_SSRI_SNRI.search(_display(concept)))
+
+
 FILTERS: dict[str, list[tuple[str, Keep | None]]] = {
     "malignancy": [("malignancy", _not_skin_cancer)],
     "naloxone": [("naloxone", _not_buprenorphine)],
@@ -101,6 +110,7 @@ FILTERS: dict[str, list[tuple[str, Keep | None]]] = {
     "alcohol-use-disorder": [("drug-use-disorder", _alcohol_use)],
     "opioid-overdose": [("opioid-use-disorder", _opioid_poisoning)],
     "opioid-use-disorder-treatment": [("opioid-use-disorder-treatment", _moud)],
+    "ssri-snri": [("antidepressants", _ssri_snri)],
     "low-back-pain": [],
 }
 

@@ -120,3 +120,8 @@ def test_depression_and_its_statement_name_no_screening_for_brenda_like_records(
                                 condition(SCT, "832007", "Moderate major depression")]))
     assert "depression-screening" not in cards
     assert "Moderate major depression" in cards["opioid-risk"].detail
+
+
+def test_an_ssri_product_from_the_antidepressant_expansion_is_an_nsaid_caution():
+    card = by_topic(cards_for([lbp(), med_request("312938", "sertraline 100 MG Oral Tablet")]))["nsaid-first-line"]
+    assert "SSRI/SNRI: sertraline 100 MG Oral Tablet" in card.detail
