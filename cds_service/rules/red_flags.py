@@ -56,7 +56,8 @@ def findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
         celsius = (temp.value - 32) * 5 / 9 if (temp.unit or "").lower() in ("[degf]", "degf", "°f", "f") \
             else temp.value
         if celsius >= FEVER_CELSIUS:
-            found.append(Finding(crit, f"temperature {temp.value:g} {temp.unit or ''} on {temp.when}".strip()))
+            reading = " ".join(part for part in (f"{temp.value:g}", temp.unit) if part)
+            found.append(Finding(crit, f"temperature {reading} on {temp.when}"))
     add(crit, "spinal infection", record.conditions_in("spinal-infection", today, current=True))
 
     add(warn, "cancer", record.conditions_in("malignancy", today, current=False)
