@@ -5,12 +5,14 @@ numbers refer to the clinical reference.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .knowledge import Code, Knowledge
+
+T = TypeVar("T")
 
 CURRENT_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 
@@ -156,6 +158,13 @@ class PatientRecord:
                 raise KeyError(f"no value set {vs!r}")  # a misspelt name must fail, not silently match nothing
             return ()
         return found
+
+    def once(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(self, *args), worked out once per hook call: several families ask the same question."""
+        key = (fn, *args)
+        if key not in self.memo:
+            self.memo[key] = fn(self, *args)
+        return self.memo[key]
 
     def conditions_in(self, vs: str, today: date, current: bool) -> list[ConditionFact]:
         """Counting Conditions in value set `vs`; `current` applies the current-state rule, else any status."""

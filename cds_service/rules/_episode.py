@@ -47,10 +47,7 @@ def category_for(days: int) -> Category:
 
 def episode(record: PatientRecord, today: date) -> Episode | None:
     """Return the current episode, or None without back-pain context (0.6 gate: then no cards at all)."""
-    key = ("episode", today)
-    if key not in record.memo:
-        record.memo[key] = _episode(record, today)
-    return record.memo[key]
+    return record.once(_episode, today)
 
 
 def _episode(record: PatientRecord, today: date) -> Episode | None:

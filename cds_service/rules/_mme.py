@@ -58,10 +58,7 @@ class MmeResult:
 
 def daily_mme(record: PatientRecord, today: date) -> MmeResult:
     """Sum of MME/day over current opioid analgesics (drafts included), rounded to 1 decimal."""
-    key = ("mme", today)
-    if key not in record.memo:
-        record.memo[key] = _daily_mme(record, today)
-    return record.memo[key]
+    return record.once(_daily_mme, today)
 
 
 def _daily_mme(record: PatientRecord, today: date) -> MmeResult:

@@ -33,10 +33,7 @@ def _named(items: list, what: str) -> str:
 
 
 def nsaid_status(record: PatientRecord, today: date) -> NsaidStatus:
-    key = ("nsaid", today)
-    if key not in record.memo:
-        record.memo[key] = _status(record, today)
-    return record.memo[key]
+    return record.once(_status, today)
 
 
 def _status(record: PatientRecord, today: date) -> NsaidStatus:

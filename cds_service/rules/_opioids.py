@@ -10,19 +10,17 @@ LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 month
 
 def current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
     """Current opioid analgesics (5.2), de-duplicated; buprenorphine for opioid use disorder is not one."""
-    key = ("current-opioids", today)  # asked by five families
-    if key not in record.memo:
-        record.memo[key] = [m for m in record.medications_in("opioid-analgesics", today)
-                            if "opioid-use-disorder-treatment" not in m.classes]
-    return record.memo[key]
+    return record.once(_current_opioids, today)  # asked by five families
+
+
+def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
+    return [m for m in record.medications_in("opioid-analgesics", today)
+            if "opioid-use-disorder-treatment" not in m.classes]
 
 
 def exclusion(record: PatientRecord, today: date) -> str | None:
     """Why opioid cards are suppressed (active cancer, sickle cell, end-of-life care), or None (5.1)."""
-    key = ("opioid-exclusion", today)  # asked by four families
-    if key not in record.memo:
-        record.memo[key] = _exclusion(record, today)
-    return record.memo[key]
+    return record.once(_exclusion, today)  # asked by four families
 
 
 def _exclusion(record: PatientRecord, today: date) -> str | None:

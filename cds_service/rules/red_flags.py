@@ -35,9 +35,10 @@ def _dated(c: ConditionFact) -> str:
 
 def findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     """Every red flag in the record, Tier A (critical) and Tier B (warning); shared with imaging-overuse."""
-    key = ("red-flags", today)
-    if key in record.memo:
-        return record.memo[key]
+    return record.once(_findings, ep, today)
+
+
+def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     found: list[Finding] = []
     crit, warn = Indicator.CRITICAL, Indicator.WARNING
 
@@ -77,7 +78,6 @@ def findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     add(warn, "recent trauma or vertebral fracture", [
         c for c in record.conditions_in("spinal-trauma", today, current=False)
         if c.start is None or trauma_from <= c.start <= today])
-    record.memo[key] = found
     return found
 
 
