@@ -76,10 +76,9 @@ def per_day(structured: Any) -> float | None:
         return 1.0  # doseAndRate without timing: once a day (MME IG default)
     repeat = timing.repeat
     if repeat is not None:
-        if repeat.period:
+        if repeat.period:  # the R4B model allows only the UCUM units in HOURS
             frequency = repeat.frequencyMax or repeat.frequency or 1
-            hours = float(repeat.period) * HOURS.get(repeat.periodUnit or "d", 24)
-            return float(frequency) * 24 / hours if hours else None
+            return float(frequency) * 24 / (float(repeat.period) * HOURS[repeat.periodUnit or "d"])
         if repeat.timeOfDay:
             return float(len(repeat.timeOfDay))
         if repeat.frequency:

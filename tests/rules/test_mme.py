@@ -183,3 +183,33 @@ def test_sandbox_draft_of_120_mme_beside_a_benzodiazepine_is_a_critical_high_dos
 ])
 def test_a_dose_that_is_not_positive_gives_no_number(dose):
     assert mme_of(med_request("7804", "oxycodone", dose)) is None
+
+
+def oxy_10(timing):
+    """oxycodone 10 mg (15 MME a tablet) one tablet per administration, with this timing."""
+    dose = {"doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}]}
+    return med_request("1049683", "oxycodone 10 MG", dose | ({"timing": timing} if timing is not None else {}))
+
+
+@pytest.mark.parametrize(("timing", "expected"), [
+    pytest.param({"repeat": {"frequency": 1, "period": 8, "periodUnit": "h"}}, 45, id="every-8-hours-is-3-a-day"),
+    pytest.param({"repeat": {"period": 8, "periodUnit": "h"}}, 45, id="period-without-frequency-is-once-a-period"),
+    pytest.param({"repeat": {"frequency": 2, "frequencyMax": 3, "period": 1, "periodUnit": "d"}}, 45,
+                 id="up-to-3-a-day-counts-the-most"),
+    pytest.param({"repeat": {"frequency": 2, "period": 1}}, 30, id="period-without-unit-is-days"),
+    pytest.param({"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}}, 2.1, id="once-a-week"),
+    pytest.param({"repeat": {"frequency": 1, "period": 2, "periodUnit": "d"}}, 7.5, id="every-other-day"),
+    pytest.param({"repeat": {"frequency": 3}}, 45, id="frequency-without-period-is-per-day"),
+    pytest.param({"repeat": {"frequency": 2, "frequencyMax": 4}}, 60, id="frequency-max-without-period"),
+    pytest.param({"repeat": {"timeOfDay": ["08:00:00", "14:00:00", "20:00:00"]}}, 45, id="three-times-of-day"),
+    pytest.param({"code": {"coding": [{"code": "tid"}]}}, 45, id="timing-code-in-lower-case"),
+    pytest.param({"code": {"coding": [{"code": "Q4H"}]}}, 90, id="q4h-code-is-6-a-day"),
+    pytest.param({"code": {"coding": [{"display": "as directed"}, {"code": "QID"}]}}, 60,
+                 id="a-coding-without-code-is-passed-over"),
+    pytest.param({"code": {"coding": [{"code": "PRN"}]}}, None, id="unknown-timing-code-gives-no-number"),
+    pytest.param({"repeat": {"count": 10}}, None, id="repeat-without-frequency-gives-no-number"),
+    pytest.param({"event": ["2026-11-20"]}, 15, id="timing-with-only-events-is-once-a-day"),
+    pytest.param(None, 15, id="no-timing-is-once-a-day"),
+])
+def test_administrations_per_day_from_the_timing(timing, expected):
+    assert mme_of(oxy_10(timing)) == expected
