@@ -107,3 +107,44 @@ def hook_request_for_other_patient() -> dict:
     body = hook_request([lbp()])
     body["prefetch"]["patient"] = patient(pid="pt-2")
     return body
+
+
+def _episode_topics(resources, hook="patient-view", drafts=()):
+    return set(by_topic(cards_for(resources, hook=hook, drafts=list(drafts))))
+
+
+@pytest.mark.parametrize(("resources", "present", "absent"), [
+    pytest.param([condition(SCT, "278862001", "Acute low back pain", onset_days=None)], {"second-line"},
+                 {"chronic-pain-options"}, id="undated-acute-code-implies-acute"),
+    pytest.param([condition(SCT, "278860009", "Chronic low back pain", onset_days=None),
+                  condition(SCT, "278862001", "Acute low back pain", onset_days=None)], {"chronic-pain-options"},
+                 {"second-line"}, id="chronic-code-wins-over-acute-when-both-are-undated"),
+    pytest.param([lbp(onset_days=-5)], set(), {"second-line", "chronic-pain-options"},
+                 id="onset-in-the-future-gives-no-duration"),
+    pytest.param([lbp(onset_days=-5), lbp(onset_days=100)], {"chronic-pain-options"}, {"second-line"},
+                 id="a-future-onset-is-passed-over-for-a-dated-one"),
+    pytest.param([condition(SCT, "23056005", "Sciatica", onset_days=10)], {"radicular-pain", "second-line"}, set(),
+                 id="sciatica-alone-is-back-pain-context-and-radicular"),
+    pytest.param([condition(SCT, "23056005", "Sciatica", onset_days=10, status="resolved"), lbp(onset_days=10)],
+                 {"second-line"}, {"radicular-pain"}, id="resolved-sciatica-is-not-radicular-now"),
+    pytest.param([condition(SCT, "23056005", "Sciatica", onset_days=10, status=None, abatement_days=2),
+                  lbp(onset_days=10)], {"second-line"}, {"radicular-pain"}, id="abated-sciatica-is-not-radicular"),
+])
+def test_episode_category_and_radicular_context(resources, present, absent):
+    found = _episode_topics(resources)
+    assert present <= found and not absent & found, found
+
+
+@pytest.mark.parametrize(("reason", "gets_card"), [
+    pytest.param((SCT, "279039007"), True, id="imaging-draft-for-low-back-pain-opens-an-episode"),
+    pytest.param((SCT, "23056005"), True, id="imaging-draft-for-sciatica-opens-an-episode"),
+    pytest.param((SCT, "38341003"), False, id="imaging-draft-for-hypertension-does-not"),
+    pytest.param(None, False, id="imaging-draft-without-reason-does-not"),
+])
+def test_an_order_for_back_pain_is_context_enough_at_an_order_hook(reason, gets_card):
+    from tests.fhir_builders import CPT, service_request
+    draft = service_request(CPT, "72148", "MRI lumbar spine", rid="d-mri", reason=reason)
+    found = by_topic(cards_for([], hook="order-sign", drafts=[draft]))
+    assert ("imaging-overuse" in found) is gets_card
+    if gets_card:
+        assert "at day 0" in found["imaging-overuse"].detail
