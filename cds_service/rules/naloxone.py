@@ -15,6 +15,8 @@ from ._orders import create, draft_medication_request
 TOPIC = "naloxone"
 MME_RISK = 50
 NALOXONE_LOOKBACK_DAYS = 730  # a naloxone order within 24 months counts as on record
+HISTORY_RISKS = (("opioid-overdose", "prior opioid overdose"), ("opioid-use-disorder", "opioid use disorder"),
+                 ("drug-use-disorder", "drug use disorder"), ("alcohol-use-disorder", "alcohol use disorder"))
 
 
 def has_naloxone(record: PatientRecord, today: date) -> bool:
@@ -35,8 +37,12 @@ def risk_factors(record: PatientRecord, today: date, mme: float | None) -> list[
         risks.append(f"{mme:g} MME/day")
     benzos = record.medications_in("benzodiazepines", today)
     risks += [f"benzodiazepine: {label}" for label in drug_labels(record, benzos, "benzodiazepine", today)]
-    for vs in ("opioid-overdose", "opioid-use-disorder", "drug-use-disorder", "alcohol-use-disorder"):
-        risks += [c.display or vs for c in record.conditions_in(vs, today, current=False)]
+    named: set[int] = set()  # a condition in two of these sets (F11.20) is named once
+    for vs, label in HISTORY_RISKS:
+        for c in record.conditions_in(vs, today, current=False):
+            if id(c) not in named:
+                named.add(id(c))
+                risks.append(c.display or label)
     risks += [c.display for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]
     return list(dict.fromkeys(r for r in risks if r))
 
