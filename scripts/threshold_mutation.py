@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [*sorted((ROOT / "cds_service" / "rules").glob("*.py")), ROOT / "cds_service" / "record_builder.py"]
-TESTS = ["tests/rules", "tests/test_record.py", "tests/test_fhir_parse.py", "tests/test_terminology.py"]
+TESTS = ["tests/rules", "tests/test_record.py", "tests/test_record_builder.py", "tests/test_fhir_parse.py",
+         "tests/test_terminology.py"]
 
 
 def _module(path: Path) -> str:
