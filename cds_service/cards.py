@@ -52,7 +52,6 @@ class Card:
     summary: str
     detail: str
     suggestions: tuple[Suggestion, ...] = ()
-    selection_behavior: str = "at-most-one"
     override_reasons: tuple[tuple[str, str], ...] = ()  # (code, display)
     mme: float | None = None
     about_draft: bool = False  # its finding is about a draft order of this call, so order hooks show it (0.7)
@@ -96,7 +95,8 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
                                            "isRecommended": s.is_recommended,
                                            "actions": [_action_json(a) for a in s.actions]})
                               for s in card.suggestions]
-        out["selectionBehavior"] = card.selection_behavior
+        # one suggestion: take it or not; several are each about a different order, so any of them
+        out["selectionBehavior"] = "at-most-one" if len(card.suggestions) == 1 else "any"
     if card.override_reasons:
         out["overrideReasons"] = [{"system": OVERRIDE_SYSTEM, "code": c, "display": d}
                                   for c, d in card.override_reasons]

@@ -82,7 +82,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if drafts or pending:
         return Card(TOPIC, Indicator.WARNING, "Lumbar imaging in the first 6 weeks without red flags",
                     "\n".join(lines), suggestions=tuple(suggestions),
-                    selection_behavior="at-most-one" if len(suggestions) == 1 else "any", override_reasons=OVERRIDES)
+                    override_reasons=OVERRIDES)
     lines[-1] += " Avoid repeat imaging unless red flags appear."
     return Card(TOPIC, Indicator.INFO, "Lumbar imaging was done in the first 6 weeks of this episode",
                 "\n".join(lines))

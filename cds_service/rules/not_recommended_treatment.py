@@ -71,4 +71,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if len(summary) > 139:
         summary = f"{len(items)} treatments not recommended for back pain"
     return Card(TOPIC, Indicator.WARNING, summary, "\n".join(lines), suggestions=tuple(suggestions),
-                selection_behavior="any", override_reasons=COMMON_OVERRIDES)
+                override_reasons=COMMON_OVERRIDES)

@@ -44,5 +44,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     indicator = Indicator.CRITICAL if nsaids else Indicator.WARNING
     summary = "NSAID ordered despite a contraindication" if nsaids else "Avoid NSAIDs for this patient"
     return Card(TOPIC, indicator, summary, "\n".join(lines), suggestions=tuple(suggestions),
-                selection_behavior="at-most-one" if len(suggestions) <= 1 else "any",
                 override_reasons=COMMON_OVERRIDES)

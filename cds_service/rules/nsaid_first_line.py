@@ -44,7 +44,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         duplicate = "Duplicate NSAID order" if any(d.duplicates for d in concerns) else "NSAID order"
         summary = duplicate + (" above the guideline dose" if any(d.above_guideline for d in concerns) else "")
     return Card(TOPIC, Indicator.WARNING if concerns else Indicator.INFO, summary, "\n".join(lines),
-                suggestions=suggestions, selection_behavior="at-most-one" if len(suggestions) <= 1 else "any",
+                suggestions=suggestions,
                 override_reasons=COMMON_OVERRIDES if concerns else (), about_draft=bool(concerns))
 
 
