@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator, Suggestion
+from ..cards import COMMON_OVERRIDES, SUMMARY_MAX, Card, Indicator, Suggestion
 from ..hook_request import ORDER_HOOKS, HookContext
 from ..record import MedicationFact, OrderFact, PatientRecord
 from ._episode import Category, Episode, episode
@@ -68,7 +68,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     lines += ["", "Prefer staying active, heat, NSAIDs, and for persisting pain exercise therapy, spinal "
               "manipulation, acupuncture or CBT."]
     summary = "Not recommended for back pain: " + ", ".join(sorted({i.display or "treatment" for i, _ in items}))
-    if len(summary) > 139:
-        summary = f"{len(items)} treatments not recommended for back pain"
+    if len(summary) > SUMMARY_MAX:
+        summary = f"{len(items)} treatment{'s' if len(items) > 1 else ''} not recommended for back pain"
     return Card(TOPIC, Indicator.WARNING, summary, "\n".join(lines), suggestions=tuple(suggestions),
                 override_reasons=COMMON_OVERRIDES)
