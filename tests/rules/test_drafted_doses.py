@@ -101,3 +101,58 @@ def test_drafted_opioid_is_named_with_its_dose_beside_the_benzodiazepine():
         "opioid-benzodiazepine"].detail
     assert ("- oxycodone 5 MG Oral Tablet (draft order): 10 mg x 4/day = 40 mg/day x 1.5 = 60 MME/day"
             in cards["opioid-high-dose"].detail)
+
+
+def test_a_duplicate_draft_without_a_readable_dose_is_still_called_a_duplicate():
+    cards = order_sign([med_request(*NAPROXEN_500, dosage(1, "TAB", 2))], [draft(IBUPROFEN_800, dosage(5, "mL", 3))])
+    detail = cards["nsaid-first-line"].detail
+    assert detail.startswith("Drafted: ibuprofen 800 MG Oral Tablet (no structured dose).\n- **Duplicate NSAID:**")
+
+
+def test_a_draft_above_the_dose_is_replaced_by_ibuprofen_400_for_this_patient():
+    card = order_sign([], [draft(NAPROXEN_500, dosage(2, "TAB", 2))])["nsaid-first-line"]
+    (suggestion,) = card.suggestions
+    assert suggestion.label == "Replace naproxen 500 MG Oral Tablet by ibuprofen 400 mg as needed (max 3,200 mg/day)"
+    remove, create = suggestion.actions
+    assert remove.resource_id == "MedicationRequest/d-nsaid"
+    order = create.resource
+    assert order["medicationCodeableConcept"]["coding"][0]["code"] == "197805"
+    assert order["subject"]["reference"] == "Patient/pt-1" and order["status"] == "draft"
+
+
+def test_a_duplicate_draft_above_the_dose_is_removed_rather_than_replaced():
+    card = order_sign([med_request(*NAPROXEN_500, dosage(1, "TAB", 2))], [draft(IBUPROFEN_800, dosage(1, "TAB", 3))])[
+        "nsaid-first-line"]
+    assert card.summary == "Duplicate NSAID order above the guideline dose"
+    assert [s.label for s in card.suggestions] == ["Remove the duplicate ibuprofen 800 MG Oral Tablet draft"]
+
+
+def test_two_drafts_above_the_dose_each_get_their_suggestion():
+    drafts = [draft(IBUPROFEN_800, dosage(1, "TAB", 3), rid="d1"), draft(NAPROXEN_500, dosage(2, "TAB", 2), rid="d2")]
+    card = order_sign([], drafts)["nsaid-first-line"]
+    assert [s.actions[0].resource_id for s in card.suggestions] == ["MedicationRequest/d1", "MedicationRequest/d2"]
+    assert card.detail.count("Drafted: ") == 2
+
+
+def test_at_order_select_only_the_selected_nsaid_draft_is_judged():
+    drafts = [draft(IBUPROFEN_800, dosage(1, "TAB", 3), rid="d1"), draft(IBUPROFEN_400, dosage(1, "TAB", 4), rid="d2")]
+    found = by_topic(cards_for([lbp(onset_days=10)], hook="order-select", drafts=drafts,
+                               selections=["MedicationRequest/d2"]))
+    assert "nsaid-first-line" not in found
+
+
+@pytest.mark.parametrize(("dose", "named"), [
+    pytest.param(dosage(2, "{pill}", 4, 1, "d"), "10 mg 4 times a day = 40 mg/day", id="sandbox-pill-units"),
+    pytest.param(dosage(10, "mg", 1, 12, "h"), "10 mg twice a day = 20 mg/day", id="mg-every-12-hours"),
+    pytest.param(dosage(10, "mg", 1, 2, "d"), "10 mg every other day = 5 mg/day", id="every-other-day"),
+    pytest.param({"doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}],
+                  "timing": {"code": {"coding": [{"code": "PRN"}]}}}, "5 mg a dose", id="no-frequency-a-dose"),
+    pytest.param(dosage(0, "TAB", 4), None, id="zero-dose-not-named"),
+    pytest.param(dosage(1, "mL", 4), None, id="volume-of-a-tablet-not-named"),
+])
+def test_how_a_drafted_opioid_dose_is_named(dose, named):
+    cards = order_sign([med_request(*ALPRAZOLAM, authored_days=30)], [draft(OXYCODONE_5, dose, rid="d-oxy")])
+    detail = cards["opioid-benzodiazepine"].detail
+    expected = f"Opioid: oxycodone 5 MG Oral Tablet (draft: {named})." if named else \
+        "Opioid: oxycodone 5 MG Oral Tablet (draft)."
+    assert expected in detail

@@ -155,6 +155,19 @@ def supplied(days, dispense):
                  id="unreadable-supply-is-no-supply"),
     pytest.param(supplied(400, {"expectedSupplyDuration": duration(500, "furlong")}), "last ordered", True,
                  id="unknown-duration-unit-is-no-supply"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": {"value": 400, "unit": "d"}}), "last ordered", False,
+                 id="a-duration-with-only-its-unit-text-is-read"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(0)}), "last ordered", True,
+                 id="zero-days-supply-is-no-supply"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(1), "numberOfRepeatsAllowed": 399}),
+                 "last ordered", False, id="1-day-and-399-repeats-reach-today"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(200), "numberOfRepeatsAllowed": True}),
+                 "last ordered", True, id="a-boolean-repeat-count-is-no-count"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(200), "numberOfRepeatsAllowed": -1}),
+                 "last ordered", True, id="a-negative-repeat-count-is-none"),
+    pytest.param(supplied(400, {"validityPeriod": {"start": ago_date(400)}, "expectedSupplyDuration": duration(400)}),
+                 "last ordered", False, id="validity-without-end-falls-back-to-the-supply"),
+    pytest.param(supplied(400, {"validityPeriod": "2026"}), "last ordered", True, id="validity-that-is-no-period"),
 ])
 def test_benzodiazepine_named_with_its_last_order_date(med, says, asks):
     detail = by_topic(cards_for([lbp(), OXY, med]))["opioid-benzodiazepine"].detail
