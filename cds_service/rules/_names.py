@@ -30,7 +30,7 @@ def drug_labels(record: PatientRecord, meds: Iterable[MedicationFact], fallback:
                 state: Callable[[MedicationFact], str] = _draft) -> list[str]:
     """One label per distinct (name, state), in first-seen order:
     "Chlordiazepoxide 25 MG Oral Tablet (11 orders, last ordered 2017-03-02, 9 years ago: still taking it?)",
-    "ibuprofen 800 MG Oral Tablet (draft: 800 mg 3 times a day (2,400 mg/day))"."""
+    "ibuprofen 800 MG Oral Tablet (draft: 800 mg 3 times a day = 2,400 mg/day)"."""
     groups: dict[tuple[str, str], list[MedicationFact]] = {}
     for med in meds:
         groups.setdefault((med.display or fallback, state(med)), []).append(med)

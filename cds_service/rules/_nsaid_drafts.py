@@ -32,7 +32,7 @@ def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:
     active = [m for m in nsaids if not m.draft]
     found = []
     for med in nsaids:
-        if not med.draft or not record.is_in_focus(med):
+        if not record.is_in_focus(med):  # a draft of this call (at order-select, a selected one)
             continue
         dose = amount(record.kb, med)
         limit = record.kb.nsaid_limits.get(dose.ingredient or "") if dose else None
