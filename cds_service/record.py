@@ -61,6 +61,10 @@ class ObservationFact(NamedTuple):
     classes: frozenset[str]  # names of the value sets its codes are in
 
 
+# Orders and statements that say a drug was not, or not yet, taken (cancelled, never started, recorded in error).
+NOT_USE_STATUSES = frozenset({"entered-in-error", "cancelled", "draft", "not-taken", "intended"})
+
+
 class MedicationFact(NamedTuple):
     """A MedicationRequest, MedicationStatement or draft order, with its RxNorm identity (0.5)."""
 
@@ -83,6 +87,11 @@ class MedicationFact(NamedTuple):
     @property
     def reference(self) -> str:
         return f"{self.resource_type}/{self.id}"
+
+    @property
+    def means_use(self) -> bool:
+        """A chart record of the drug being taken at some time: not a draft, not one of NOT_USE_STATUSES."""
+        return not self.draft and self.status not in NOT_USE_STATUSES
 
     def is_current(self, today: date) -> bool:
         """Current (0.3): drafts; active requests; active statements whose period has not ended."""

@@ -16,7 +16,6 @@ TOPIC = "opioid-risk"
 NAIVE_LOOKBACK_DAYS = 90
 PHQ9_MODERATE = 10
 OLDER_ADULT_AGE = 65
-NOT_USE = frozenset({"entered-in-error", "cancelled", "draft"})
 
 
 def _ingredients(record: PatientRecord, rxnorm: tuple[str, ...]) -> set[str]:
@@ -45,7 +44,7 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     """Long-term use, new opioid in acute pain, ER/LA start in an opioid-naive patient, and risk factors."""
     points = []
     history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
-               if m.start and not m.draft and m.status not in NOT_USE]  # every opioid order that means use
+               if m.start and m.means_use]  # every opioid order or statement that means use
     earliest: dict[tuple[str, ...], date] = {}  # first start per drug
     for m in history:
         if m.start < earliest.get(m.rxnorm, date.max):  # type: ignore[operator]

@@ -86,7 +86,7 @@ def _steroid_days(record: PatientRecord, today: date) -> int:
     window_start = today - timedelta(days=365)
     covered: set[date] = set()
     for med in record.medications_in("systemic-glucocorticoids", today, current=False):
-        if med.draft or med.start is None or med.status in ("entered-in-error", "cancelled", "draft"):
+        if not med.means_use or med.start is None:
             continue
         end = med.end or (today if med.is_current(today) else med.start)
         start, end = max(med.start, window_start), min(end, today)

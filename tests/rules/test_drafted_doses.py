@@ -156,3 +156,22 @@ def test_how_a_drafted_opioid_dose_is_named(dose, named):
     expected = f"Opioid: oxycodone 5 MG Oral Tablet (draft: {named})." if named else \
         "Opioid: oxycodone 5 MG Oral Tablet (draft)."
     assert expected in detail
+
+
+def test_a_nasal_spray_dose_is_counted_in_actuations():
+    spray = med_request("886634", "butorphanol tartrate 1 MG/ACTUAT Metered Dose Nasal Spray",
+                        dosage(2, "{spray}", 1, 4, "h"), status="draft", rid="d-spray")
+    detail = order_sign([med_request(*ALPRAZOLAM, authored_days=30)], [spray])["opioid-benzodiazepine"].detail
+    assert "(draft: 2 mg 6 times a day = 12 mg/day)" in detail
+
+
+@pytest.mark.parametrize(("unit", "named"), [
+    pytest.param("mL", "(draft: 10 mg 4 times a day = 40 mg/day)", id="solution-by-millilitre"),
+    pytest.param("L", "(draft: 10,000 mg 4 times a day = 40,000 mg/day)", id="solution-by-litre"),
+    pytest.param("TAB", "(draft)", id="a-solution-is-not-counted-in-tablets"),
+])
+def test_a_solution_dose_is_its_volume_times_its_concentration(unit, named):
+    solution = med_request("1049604", "oxycodone hydrochloride 1 MG/ML Oral Solution", dosage(10, unit, 4),
+                           status="draft", rid="d-sol")
+    detail = order_sign([med_request(*ALPRAZOLAM, authored_days=30)], [solution])["opioid-benzodiazepine"].detail
+    assert f"oxycodone hydrochloride 1 MG/ML Oral Solution {named}." in detail

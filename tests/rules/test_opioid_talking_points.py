@@ -91,6 +91,13 @@ def points(*resources, onset=200):
     pytest.param([med_request(*OXY_ER, dosage(1, "TAB", 2), authored_days=20),
                   med_request(*OXY, dosage(1, "TAB", 4), status="entered-in-error", authored_days=60)], 200,
                  "Extended-release/long-acting 12 HR oxycodone", id="entered-in-error-order-is-no-use"),
+    *[pytest.param([med_request(*OXY_ER, dosage(1, "TAB", 2), authored_days=20),
+                    med_statement(*OXY, status=status, start_days=60, end_days=30)], 200,
+                   "Extended-release/long-acting 12 HR oxycodone", id=f"an-opioid-statement-{status}-is-no-use")
+      for status in ("entered-in-error", "cancelled", "draft", "not-taken", "intended")],
+    pytest.param([med_request(*OXY_ER, dosage(1, "TAB", 2), authored_days=20),
+                  med_statement(*OXY, status="completed", start_days=60, end_days=30)], 200, None,
+                 id="a-completed-opioid-statement-is-use"),
 ])
 def test_what_the_card_says_about_how_the_opioid_is_used(resources, onset, expected):
     found = [p for p in points(*resources, onset=onset) if not p.startswith(("Risk factors", "Long-term"))]

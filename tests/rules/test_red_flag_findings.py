@@ -53,7 +53,10 @@ CRIT, WARN = Indicator.CRITICAL, Indicator.WARNING
     pytest.param(observation("8310-5", 101.0, "[degF]", days=2), CRIT, f"temperature 101 [degF] on {ago(2)}",
                  id="temperature-fahrenheit-101-is-38.3-celsius"),
     pytest.param(observation("8310-5", 100.2, "[degF]", days=2), None, None, id="100.2-fahrenheit-is-37.9-celsius"),
-    pytest.param(observation("8310-5", 100.2, "degF", days=2), None, None, id="plain-degf-is-fahrenheit-too"),
+    *[pytest.param(observation("8310-5", 100.4, unit, days=2), CRIT, f"temperature 100.4 {unit} on {ago(2)}",
+                   id=f"100.4-{unit}-is-fahrenheit") for unit in ("[degF]", "degF", "°F", "F", "[DEGF]")],
+    *[pytest.param(observation("8310-5", 100.2, unit, days=2), None, None, id=f"100.2-{unit}-is-37.9-celsius")
+      for unit in ("degF", "°F", "F")],
     pytest.param(observation("8310-5", 38.2, days=2), CRIT, f"temperature 38.2 on {ago(2)}",
                  id="temperature-without-unit-read-as-celsius"),
     pytest.param(cond("M46.26", "Vertebral osteomyelitis"), CRIT,
@@ -116,6 +119,11 @@ def steroid(status="active", kind="MedicationRequest", start=100, end=None, rid=
     pytest.param([steroid(status="entered-in-error", start=99)], None, id="entered-in-error-does-not-count"),
     pytest.param([steroid(status="cancelled", start=99)], None, id="cancelled-does-not-count"),
     pytest.param([steroid(status="completed", start=99)], None, id="completed-order-without-end-is-one-day"),
+    *[pytest.param([steroid(status=status, kind="MedicationStatement", start=150, end=10)], None,
+                   id=f"a-{status}-statement-is-no-use") for status in
+      ("entered-in-error", "cancelled", "draft", "not-taken", "intended")],
+    pytest.param([steroid(status="completed", kind="MedicationStatement", start=150, end=51)], 100,
+                 id="a-completed-statement-is-use"),
 ])
 def test_days_of_systemic_steroids_in_the_last_year(meds, days):
     _, lines = flags(*meds)
