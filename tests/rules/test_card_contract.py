@@ -12,6 +12,7 @@ from tests.fhir_builders import (
     CPT,
     ICD,
     SCT,
+    TODAY,
     condition,
     dosage,
     lbp,
@@ -109,8 +110,11 @@ def check(card):
             assert action["type"] in ("create", "update", "delete") and action["description"].strip()
             if action["type"] == "delete":
                 assert re.fullmatch(r"[A-Za-z]+/[A-Za-z0-9\-.]+", action["resourceId"])
+            elif action["type"] == "create":
+                check_drafted_order(action["resource"])
             else:
-                assert action["resource"]["resourceType"] in ("MedicationRequest", "ServiceRequest")
+                assert action["resource"]["resourceType"] == "ServiceRequest"
+                assert action["resource"]["status"] == "revoked"
     if card.indicator.label in ("warning", "critical") and suggestions:
         reasons = out.get("overrideReasons", [])
         assert reasons and all(r["code"] and r["display"] and r["system"] for r in reasons)
@@ -130,3 +134,19 @@ def test_which_suggestion_is_recommended(scenario, topic, recommended):
     assert [s.is_recommended for s in card.suggestions] == recommended
     behaviour = to_json(card, load())["selectionBehavior"]
     assert behaviour == ("at-most-one" if len(recommended) == 1 else "any")
+
+
+def check_drafted_order(order):
+    """A suggested order is a draft proposal for this patient, dated today, from one of our ActivityDefinitions."""
+    assert order["resourceType"] == "MedicationRequest"
+    assert (order["status"], order["intent"]) == ("draft", "proposal")
+    assert order["subject"] == {"reference": "Patient/pt-1"} and order["authoredOn"] == TODAY.isoformat()
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", order["id"])
+    coding = order["medicationCodeableConcept"]["coding"][0]
+    assert coding["system"] == "http://www.nlm.nih.gov/research/umls/rxnorm" and coding["code"]
+    (dose,) = order["dosageInstruction"]
+    assert dose["text"] and dose["doseAndRate"][0]["doseQuantity"]["value"] > 0
+    (canonical,) = order["instantiatesCanonical"]
+    url, version = canonical.split("|")
+    activity = next(a for a in load().activities.values() if a["url"] == url)
+    assert version == activity["version"] and activity["productCodeableConcept"] == order["medicationCodeableConcept"]
