@@ -76,9 +76,12 @@ def per_day(structured: Any) -> float | None:
         return 1.0  # doseAndRate without timing: once a day (MME IG default)
     repeat = timing.repeat
     if repeat is not None:
-        if repeat.period:  # the R4B model allows only the UCUM units in HOURS
+        if repeat.period:
+            hours = HOURS.get(repeat.periodUnit or "d")
+            if hours is None:  # not a unit of time: the model takes any code there
+                return None
             frequency = repeat.frequencyMax or repeat.frequency or 1
-            return float(frequency) * 24 / (float(repeat.period) * HOURS[repeat.periodUnit or "d"])
+            return float(frequency) * 24 / (float(repeat.period) * hours)
         if repeat.timeOfDay:
             return float(len(repeat.timeOfDay))
         if repeat.frequency:

@@ -208,6 +208,8 @@ def oxy_10(timing):
                  id="a-coding-without-code-is-passed-over"),
     pytest.param({"code": {"coding": [{"code": "PRN"}]}}, None, id="unknown-timing-code-gives-no-number"),
     pytest.param({"repeat": {"count": 10}}, None, id="repeat-without-frequency-gives-no-number"),
+    pytest.param({"repeat": {"frequency": 1, "period": 8, "periodUnit": "mg"}}, None,
+                 id="a-period-unit-that-is-no-time-gives-no-number"),
     pytest.param({"event": ["2026-11-20"]}, 15, id="timing-with-only-events-is-once-a-day"),
     pytest.param(None, 15, id="no-timing-is-once-a-day"),
 ])
