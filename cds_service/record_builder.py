@@ -98,6 +98,10 @@ def _float(value: Any) -> float | None:
         return None
 
 
+class _OtherPatient(Exception):
+    """The resource is about another patient (clinical reference 0.6): skipped and reported, never read."""
+
+
 class RecordBuilder:
     """Collects resources from prefetch values and draft orders into one PatientRecord."""
 
@@ -107,7 +111,7 @@ class RecordBuilder:
         self.observations_since = (today - timedelta(days=OBSERVATION_WINDOW_DAYS)).isoformat()
         self.record = PatientRecord(kb, context.patient_id)
         self._medications: dict[str, dict[str, Any]] = {}
-        self._patient_matched = False
+        self._own_references = {f"Patient/{context.patient_id}", f"urn:uuid:{context.patient_id}"}
         self._memo: Memo = {}  # validated elements of this request, by JSON
         self._drugs: dict[bytes, Any] = {}  # _Drug, _NOT_OURS or _INVALID, by concept JSON
 
@@ -157,13 +161,10 @@ class RecordBuilder:
             if rtype in WRONG_VERSION_TYPES:
                 self._skip(res, f"{rtype} is not a FHIR R4 resource (DSTU2/STU3); send R4 resources")
             return
-        owner = res.get("id") if rtype == "Patient" else _patient_id(res.get("patient" if rtype == "AllergyIntolerance"
-                                                                                    else "subject"))
-        if owner is not None and owner != self.context.patient_id:
-            self._skip(res, "other-patient")  # about someone else: using it would put their data on this chart
-            return
         try:
             handler(self, res, draft, selected)
+        except _OtherPatient:
+            self._skip(res, "other-patient")  # about someone else: using it would put their data on this chart
         except Unreadable as exc:
             self._skip(res, str(exc))
 
@@ -172,7 +173,21 @@ class RecordBuilder:
         self.record.skipped.append(Skipped(str(res.get("resourceType")), rid, reason))
         log.warning("skipped resource %s/%s: %s", res.get("resourceType"), rid, reason)
 
+    def _owner_check(self, res: dict[str, Any]) -> None:
+        """Raise _OtherPatient for a resource about another patient than the context's. Asked of the resources a
+        handler is about to read (its first `_parsed`), not of the thousands of a record it passes over."""
+        rtype = res.get("resourceType")
+        if rtype == "Patient":
+            owner = res.get("id")
+        else:
+            subject = res.get("patient" if rtype == "AllergyIntolerance" else "subject")
+            ref = subject.get("reference") if isinstance(subject, dict) else None
+            owner = None if not isinstance(ref, str) or ref in self._own_references else _patient_id(subject)
+        if owner is not None and owner != self.context.patient_id:
+            raise _OtherPatient
+
     def _parsed(self, res: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
+        self._owner_check(res)
         parsed = parse(res, needed, required, self._memo)
         self.record.lenient += parsed.lenient
         return parsed

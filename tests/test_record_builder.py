@@ -242,3 +242,12 @@ def test_a_reference_range_whose_high_is_a_bare_number_is_no_500(client):
     alt = obs(code=ALT, effectiveDateTime=ago(3), valueQuantity={"value": 130}, referenceRange=[{"high": 40}])
     response = client.post("/cds-services/backpain-patient-view", json=hook_request([lbp(), alt]))
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("subject", [
+    pytest.param({"reference": {"id": PATIENT_ID}}, id="reference-that-is-an-object"),
+    pytest.param({"reference": [f"Patient/{PATIENT_ID}"]}, id="reference-that-is-a-list"),
+    pytest.param("Patient/pt-1", id="subject-that-is-a-string"),
+])
+def test_an_unreadable_subject_reference_is_kept_not_a_crash(subject):
+    assert record(condition(subject=subject)).conditions
