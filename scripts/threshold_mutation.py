@@ -1,11 +1,14 @@
-"""Every guideline threshold moved by one must fail a fast test (mutmut leaves module constants alone).
+"""Every guideline threshold moved by one, and every element of a code, unit or status set taken out, must fail a
+fast test (mutmut leaves module constants alone).
 
     .venv/bin/python scripts/threshold_mutation.py [NAME ...]
 
-For each numeric constant at the top of a module in cds_service/rules/ and of record_builder.py (ADULT_AGE = 18,
-EGFR_CAUTION_BELOW = 60, LONG_TERM_DAYS = 91...), runs the fast rule tests twice, with the constant one above and
-one below (a tenth for decimals such as FEVER_CELSIUS = 38.0), in every module that binds that name; prints each
-run that no test noticed. Exits 1 when any survived. Not part of CI: it takes several minutes.
+For each numeric constant at the top of a module in cds_service/rules/, record_builder.py and record.py (ADULT_AGE =
+18, EGFR_CAUTION_BELOW = 60, LONG_TERM_DAYS = 91...), runs the fast rule tests twice, with the constant one above and
+one below (a tenth for decimals such as FEVER_CELSIUS = 38.0). For each set or dict of strings named in SETS
+(countable units, timing codes, statuses...), runs them once per element with that element taken out. Each change is
+made in every module that binds the name; prints each run that no test noticed and exits 1 when any survived. Not
+part of CI: it takes ten minutes or so.
 """
 from __future__ import annotations
 
@@ -17,7 +20,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = [*sorted((ROOT / "cds_service" / "rules").glob("*.py")), ROOT / "cds_service" / "record_builder.py"]
+FILES = [*sorted((ROOT / "cds_service" / "rules").glob("*.py")), ROOT / "cds_service" / "record_builder.py",
+         ROOT / "cds_service" / "record.py"]
+# The code, unit and status sets: an element of any of them must matter to some test.
+SETS = ("HOURS", "TIMING_CODES", "MASS_TO_MG", "COUNT_UNITS", "VOLUME_TO_ML", "RATE_UNITS", "DAYS_IN",
+        "PENDING_STATUSES", "PENDING", "DONE_STATUSES", "NOT_COUNTING_VERIFICATION", "FINAL_OBSERVATION",
+        "DRAFT_MED_STATUS", "WRONG_VERSION_TYPES", "CURRENT_CLINICAL", "NOT_USE_STATUSES")
 TESTS = ["tests/rules", "tests/test_record.py", "tests/test_record_builder.py", "tests/test_fhir_parse.py",
          "tests/test_terminology.py"]
 
@@ -42,17 +50,52 @@ def constants() -> list[tuple[str, str, float]]:
     return found
 
 
+def elements() -> list[tuple[str, str]]:
+    """(NAME, element) for each element of the SETS; a dict of sets (DONE_STATUSES) gives "key:element"."""
+    sys.path.insert(0, str(ROOT))
+    found = []
+    for path in FILES:
+        module = importlib.import_module(_module(path))
+        for name in SETS:
+            value = module.__dict__.get(name)
+            if value is None or name in {n for n, _ in found}:
+                continue
+            for key in value:
+                inner = value[key] if isinstance(value, dict) else None
+                if isinstance(inner, (set, frozenset)):
+                    found += [(name, f"{key}:{e}") for e in sorted(inner)]
+                else:
+                    found.append((name, key))
+    return found
+
+
+def _without(value: object, element: str) -> object:
+    if isinstance(value, dict):
+        key, _, inner = element.partition(":")
+        if inner and key in value and isinstance(value[key], (set, frozenset)):
+            return {**value, key: type(value[key])(value[key] - {inner})}
+        return {k: v for k, v in value.items() if k != element}
+    return type(value)(set(value) - {element})  # type: ignore[call-overload]
+
+
 def plugin_patch() -> None:
-    """Run inside pytest (this file as a -p plugin): apply BACKPAIN_MUTATE="NAME=value" to every binding."""
-    name, value = os.environ["BACKPAIN_MUTATE"].split("=")
-    number = float(value) if "." in value else int(value)
+    """Run inside pytest (this file as a -p plugin): apply BACKPAIN_MUTATE ("NAME=value", or "NAME-=element" to take
+    an element out of a set) to every module that binds NAME."""
+    change = os.environ["BACKPAIN_MUTATE"]
     patched = 0
     for path in FILES:
         module = importlib.import_module(_module(path))
-        if hasattr(module, name):
-            setattr(module, name, number)
-            patched += 1
-    assert patched, name
+        if "-=" in change:
+            name, element = change.split("-=", 1)
+            if name in module.__dict__:
+                setattr(module, name, _without(module.__dict__[name], element))
+                patched += 1
+        else:
+            name, value = change.split("=")
+            if hasattr(module, name):
+                setattr(module, name, float(value) if "." in value else int(value))
+                patched += 1
+    assert patched, change
 
 
 def pytest_configure(config) -> None:  # a pytest hook: this file is also the -p plugin
@@ -60,24 +103,31 @@ def pytest_configure(config) -> None:  # a pytest hook: this file is also the -p
         plugin_patch()
 
 
+def _run(change: str) -> str:
+    env = dict(os.environ, BACKPAIN_MUTATE=change, PYTHONPATH=str(ROOT / "scripts"))
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "threshold_mutation", "-p",
+                          "no:cacheprovider", "-m", "not slow", *TESTS], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    return "killed" if run.returncode == 1 else ("SURVIVED" if run.returncode == 0 else "error")
+
+
 def main() -> int:
     wanted = set(sys.argv[1:])
+    changes = []
+    for _, name, value in constants():
+        step = 1 if isinstance(value, int) else 0.1
+        changes += [(name, f"{name}={round(value + d, 6)}") for d in (step, -step)]
+    changes += [(name, f"{name}-={element}") for name, element in elements()]
     survived = []
-    for module, name, value in constants():
+    for name, change in changes:
         if wanted and name not in wanted:
             continue
-        step = 1 if isinstance(value, int) else 0.1
-        for moved in (value + step, value - step):
-            moved = round(moved, 6)
-            env = dict(os.environ, BACKPAIN_MUTATE=f"{name}={moved}", PYTHONPATH=str(ROOT / "scripts"))
-            run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "threshold_mutation", "-p",
-                                  "no:cacheprovider", "-m", "not slow", *TESTS], cwd=ROOT, env=env,
-                                 capture_output=True, text=True)
-            verdict = "killed" if run.returncode == 1 else ("SURVIVED" if run.returncode == 0 else "error")
-            print(f"{module}.{name} {value} -> {moved}: {verdict}", flush=True)
-            if verdict != "killed":
-                survived.append(f"{name} -> {moved}")
-    print(f"{len(survived)} survived" + (": " + ", ".join(survived) if survived else ""))
+        verdict = _run(change)
+        print(f"{change}: {verdict}", flush=True)
+        if verdict != "killed":
+            survived.append(change)
+    print(f"{len(changes) - len(survived)} of {len(changes)} killed; {len(survived)} survived"
+          + (": " + ", ".join(survived) if survived else ""))
     return 1 if survived else 0
 
 
