@@ -251,3 +251,20 @@ def test_a_reference_range_whose_high_is_a_bare_number_is_no_500(client):
 ])
 def test_an_unreadable_subject_reference_is_kept_not_a_crash(subject):
     assert record(condition(subject=subject)).conditions
+
+
+@pytest.mark.parametrize("rtype", ["MedicationOrder", "ProcedureRequest", "DiagnosticOrder", "ReferralRequest"])
+def test_a_dstu2_or_stu3_resource_is_skipped_and_reported(rtype):
+    built = record({"resourceType": rtype, "id": "old-1", "subject": SUBJECT})
+    assert [(s.resource_type, s.id) for s in built.skipped] == [(rtype, "old-1")]
+    assert "not a FHIR R4 resource" in built.skipped[0].reason
+
+
+@pytest.mark.parametrize(("status", "current"), [
+    pytest.param("active", True, id="active"), pytest.param("recurrence", True, id="recurrence"),
+    pytest.param("relapse", True, id="relapse"), pytest.param("remission", False, id="remission"),
+    pytest.param("resolved", False, id="resolved"), pytest.param("inactive", False, id="inactive"),
+])
+def test_which_clinical_statuses_are_current(status, current):
+    fact = record(condition(clinicalStatus={"coding": [{"code": status}]})).conditions[0]
+    assert fact.is_current(TODAY) is current

@@ -28,6 +28,14 @@ def imaging(resources, drafts=(), onset=20, hook="patient-view"):
                  id="a-completed-request-is-not-pending"),
     pytest.param([procedure(*MRI, days=6)], f"Done: {MRI[2]} on {ago(6)} (day 14 of the episode)", id="done-day-14"),
     pytest.param([procedure(*MRI, days=6, status="in-progress")], None, id="an-unfinished-procedure-is-not-done"),
+    pytest.param([service_request(*XRAY, status="draft", authored_days=10)],
+                 f"Pending order: {XRAY[2]}, ordered {ago(10)} (day 10 of the episode)",
+                 id="a-draft-left-in-the-chart-is-pending"),
+    *[pytest.param([{"resourceType": "DiagnosticReport", "id": f"r-{status}", "status": status,
+                     "subject": {"reference": "Patient/pt-1"}, "effectiveDateTime": ago(6),
+                     "code": {"coding": [{"system": MRI[0], "code": MRI[1], "display": MRI[2]}]}}],
+                   f"Done: {MRI[2]} on {ago(6)} (day 14 of the episode)", id=f"report-{status}-is-done")
+      for status in ("final", "amended", "corrected")],
 ])
 def test_each_study_named_with_its_day_of_the_episode(resources, expected):
     _, lines = imaging(resources)

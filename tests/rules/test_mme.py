@@ -215,3 +215,38 @@ def oxy_10(timing):
 ])
 def test_administrations_per_day_from_the_timing(timing, expected):
     assert mme_of(oxy_10(timing)) == expected
+
+
+@pytest.mark.parametrize(("timing", "expected"), [
+    *[pytest.param({"code": {"coding": [{"code": code}]}}, mme, id=f"timing-code-{code}")
+      for code, mme in (("QD", 15), ("BID", 30), ("TID", 45), ("QID", 60), ("Q4H", 90), ("Q6H", 60), ("Q8H", 45),
+                        ("Q12H", 30), ("QOD", 7.5), ("AM", 15), ("PM", 15), ("QAM", 15), ("QPM", 15), ("QHS", 15))],
+    pytest.param({"repeat": {"frequency": 1, "period": 86400, "periodUnit": "s"}}, 15, id="period-in-seconds"),
+    pytest.param({"repeat": {"frequency": 1, "period": 1440, "periodUnit": "min"}}, 15, id="period-in-minutes"),
+    pytest.param({"repeat": {"frequency": 30, "period": 1, "periodUnit": "mo"}}, 15, id="thirty-a-month"),
+    pytest.param({"repeat": {"frequency": 365, "period": 1, "periodUnit": "a"}}, 15, id="365-a-year"),
+])
+def test_every_timing_code_and_period_unit(timing, expected):
+    assert mme_of(oxy_10(timing)) == expected
+
+
+@pytest.mark.parametrize(("value", "unit"), [
+    pytest.param(10, "mg", id="mg"), pytest.param(10, "milligram", id="milligram-spelt-out"),
+    pytest.param(10000, "ug", id="ucum-ug"), pytest.param(10000, "mcg", id="mcg"),
+    pytest.param(10000, "microgram", id="microgram-spelt-out"), pytest.param(0.01, "g", id="grams"),
+])
+def test_every_mass_unit_is_converted_to_mg(value, unit):
+    med = med_request("1049683", "oxycodone 10 MG", dosage(value, unit, 1, 1, "d"))
+    assert mme_of(med) == 15
+
+
+@pytest.mark.parametrize("unit", ["ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"])
+def test_every_fentanyl_rate_unit(unit):
+    assert mme_of(med_request("4337", "fentanyl", dosage(25, unit, 1, 72, "h"))) == 60
+
+
+def test_a_draft_sent_with_status_active_still_counts():
+    """Some EHRs send the order being signed as status active rather than draft."""
+    draft = med_request("1049621", "oxycodone 5 MG", dosage(2, "TAB", 4), status="active", rid="d-1")
+    cards = by_topic(cards_for([lbp()], hook="order-sign", drafts=[draft]))
+    assert cards["opioid-risk"].mme == 60

@@ -43,6 +43,8 @@ def listed(resources, hook="patient-view", drafts=(), onset=9):
     pytest.param([service_request(*TENS, status="on-hold", authored_days=2)], [f"{TENS[2]} (current): {TENS_WHY}"],
                  id="tens-order-on-hold"),
     pytest.param([service_request(*TENS, status="completed", authored_days=2)], None, id="completed-tens-order"),
+    pytest.param([service_request(*TENS, status="draft", authored_days=2)], [f"{TENS[2]} (current): {TENS_WHY}"],
+                 id="tens-draft-left-in-the-chart"),
     pytest.param([service_request(*TENS, status="active", authored_days=20)], None, id="tens-ordered-before-onset"),
 ])
 def test_what_patient_view_lists(resources, lines):

@@ -157,6 +157,8 @@ def supplied(days, dispense):
                  id="unknown-duration-unit-is-no-supply"),
     pytest.param(supplied(400, {"expectedSupplyDuration": {"value": 400, "unit": "d"}}), "last ordered", False,
                  id="a-duration-with-only-its-unit-text-is-read"),
+    pytest.param(supplied(400, {"expectedSupplyDuration": duration(400 * 1440, "min")}), "last ordered", False,
+                 id="400-days-in-minutes-reach-today"),
     pytest.param(supplied(400, {"expectedSupplyDuration": duration(0)}), "last ordered", True,
                  id="zero-days-supply-is-no-supply"),
     pytest.param(supplied(400, {"expectedSupplyDuration": duration(1), "numberOfRepeatsAllowed": 399}),
