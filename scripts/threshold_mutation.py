@@ -118,10 +118,9 @@ def main() -> int:
         step = 1 if isinstance(value, int) else 0.1
         changes += [(name, f"{name}={round(value + d, 6)}") for d in (step, -step)]
     changes += [(name, f"{name}-={element}") for name, element in elements()]
+    changes = [(name, change) for name, change in changes if not wanted or name in wanted]
     survived = []
-    for name, change in changes:
-        if wanted and name not in wanted:
-            continue
+    for _, change in changes:
         verdict = _run(change)
         print(f"{change}: {verdict}", flush=True)
         if verdict != "killed":

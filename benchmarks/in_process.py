@@ -1,0 +1,79 @@
+"""In-process cost of one patient-view call (pipeline.run: parse, build the record, rules, JSON), against the same
+calls through an older checkout, alternating in fresh interpreters on this machine.
+
+    git worktree add /tmp/before <commit>
+    .venv/bin/python benchmarks/in_process.py --against /tmp/before [--rounds 3]
+
+Prints per patient the p50 of each checkout and their ratio, and the time to load the knowledge in a fresh process.
+Needs ../shared/fhir-data.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.hooks import PATIENTS  # noqa: E402
+from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
+
+CHILD = """
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+started = time.perf_counter()
+from cds_service import knowledge
+knowledge.load()
+out = {"load_ms": (time.perf_counter() - started) * 1000}
+from datetime import date
+from cds_service.config import Settings
+from cds_service.pipeline import Runtime, run
+runtime = Runtime.create(Settings.from_env({}))
+for name, path, n in json.loads(sys.argv[2]):
+    body = json.load(open(path))
+    for _ in range(20):
+        run(runtime, "backpain-patient-view", body, date(2026, 11, 27))
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        run(runtime, "backpain-patient-view", body, date(2026, 11, 27))
+        times.append(time.perf_counter() - t)
+    out[name] = statistics.median(times) * 1000
+print(json.dumps(out))
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", type=Path, required=True, help="a checkout of the older code")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp())
+    bodies = []
+    for name, pattern in PATIENTS:
+        path = sorted(FHIR_DATA.glob(pattern))[0]
+        target = work / f"{name.split()[0]}.json"
+        target.write_text(json.dumps(request_for(resources_of(read_json(path)))))
+        bodies.append((name, str(target), 60 if path.stat().st_size > 1_000_000 else 400))
+    results: dict[str, dict[str, list[float]]] = {"this": {}, "against": {}}
+    for _ in range(args.rounds):
+        for label, root in (("this", ROOT), ("against", args.against)):
+            line = subprocess.run([sys.executable, "-c", CHILD, str(root), json.dumps(bodies)], capture_output=True,
+                                  text=True, check=True).stdout.strip().splitlines()[-1]
+            for key, value in json.loads(line).items():
+                results[label].setdefault(key, []).append(value)
+    print(f"{'':16} {'this p50':>10} {'against':>10} {'ratio':>7}   per round")
+    for key in results["this"]:
+        mine, theirs = results["this"][key], results["against"][key]
+        rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(mine, theirs, strict=True))
+        print(f"{key:16} {statistics.median(mine):10.3f} {statistics.median(theirs):10.3f} "
+              f"{statistics.median(mine) / statistics.median(theirs):6.2f}x   {rounds}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
