@@ -17,13 +17,17 @@ class DraftedNsaid:
     above_guideline: list[str]  # how the dose exceeds what the guideline advises, if it does
     duplicates: list[str]  # labels of the active NSAID orders beside it
 
-    def lines(self) -> list[str]:
-        name = self.med.display or "NSAID"
+    def findings(self) -> list[str]:
+        """The card lines on its dose and duplication, if either is a concern."""
         found = [f"- **{reason}**" for reason in self.above_guideline]
         if self.duplicates:
             found.append(f"- **Duplicate NSAID:** already active: {'; '.join(self.duplicates)}.")
+        return found
+
+    def lines(self) -> list[str]:
+        """The draft named with its dose, then its findings."""
         dose = f": {self.dose}" if self.dose else " (no structured dose)"
-        return [f"Drafted: {name}{dose}.", *found]
+        return [f"Drafted: {self.med.display or 'NSAID'}{dose}.", *self.findings()]
 
 
 def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:

@@ -30,7 +30,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         lines.append("NSAID in play: " + ", ".join(
             drug_labels(record, nsaids, "NSAID", today, lambda m: "draft order" if m.draft else "active")) + ".")
         for drafted in drafted_nsaids(record, today):
-            lines += drafted.lines()[1:]  # its name and dose are in the line above
+            lines += drafted.findings()  # its name and dose are in the line above
         cap, _ = daily_cap(record, today)
         for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
             replacement = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,
