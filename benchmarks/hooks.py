@@ -44,16 +44,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from cds_service.allowlist import BaseUrl  # noqa: E402
-from cds_service.auth import ClientAuth  # noqa: E402
 from cds_service.config import Settings  # noqa: E402
-from cds_service.database import connect  # noqa: E402
-from cds_service.fhir_client import FhirClient  # noqa: E402
+from cds_service.fhir.allowlist import BaseUrl  # noqa: E402
+from cds_service.fhir.client import FhirClient  # noqa: E402
+from cds_service.fhir.prefetch import resolve  # noqa: E402
 from cds_service.hook_request import parse_hook_request  # noqa: E402
 from cds_service.knowledge import load  # noqa: E402
-from cds_service.prefetch import resolve  # noqa: E402
-from cds_service.replay import ReplayCache  # noqa: E402
 from cds_service.services import Registry  # noqa: E402
+from cds_service.store.database import connect  # noqa: E402
+from cds_service.store.replay import ReplayCache  # noqa: E402
+from cds_service.web.auth import ClientAuth  # noqa: E402
 from tests.fhir_server import ScriptedFhirServer  # noqa: E402
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
 
@@ -225,7 +225,7 @@ def auth_costs(tokens: Tokens, tmp: Path, n: int = 2000) -> list[tuple[str, floa
 def card_log_cost(tmp: Path, n: int = 5000) -> tuple[float, float]:
     """In-process (p50 us, p95 us) of recording one response's cards (Brenda Jackson's 7), the writer thread running
     beside, as on every hook call in production."""
-    from cds_service.card_log import CardLog
+    from cds_service.store.card_log import CardLog
 
     log = CardLog(connect(f"sqlite:///{tmp}/card-log-bench.sqlite3"))
     cards = [{"uuid": os.urandom(16).hex(), "indicator": "warning", "source": {"topic": {"code": "opioid-risk"}}}

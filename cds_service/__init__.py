@@ -20,11 +20,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     from flask import Flask
 
-    from . import database, logs, web
-    from .card_log import CardLog
-    from .feedback import FeedbackStore
-    from .lifecycle import Lifecycle
+    from . import logs
     from .pipeline import Runtime
+    from .store import database
+    from .store.card_log import CardLog
+    from .store.feedback import FeedbackStore
+    from .web import routes as web
+    from .web.lifecycle import Lifecycle
 
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_format)
@@ -35,8 +37,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["backpain_cds_lifecycle"] = Lifecycle()
     app.extensions["backpain_cds_card_log"] = CardLog(engine)
     if settings.jwt_jwks:
-        from .auth import ClientAuth
-        from .replay import ReplayCache
+        from .store.replay import ReplayCache
+        from .web.auth import ClientAuth
 
         app.extensions["backpain_cds_auth"] = ClientAuth(settings.jwt_jwks, ReplayCache(engine))
     else:

@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
     from . import create_app  # imports prometheus_client: PROMETHEUS_MULTIPROC_DIR is set before it (below)
-    from .lifecycle import DrainingArbiter
+    from .web.lifecycle import DrainingArbiter
 
     if reason := _port_in_use(args.host, args.port):
         print(f"error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
@@ -129,7 +129,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feedback_report(args: argparse.Namespace, settings: Settings) -> int:
-    from . import database, report
+    from .store import database, report
 
     summary = report.summarise(database.connect(settings.database_url), args.since)
     sys.stdout.write((orjson.dumps(summary).decode() if args.json else report.as_text(summary)) + "\n")

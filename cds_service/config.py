@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .allowlist import Allowlist, BadUrl, BaseUrl
 from .errors import ConfigError
+from .fhir.allowlist import Allowlist, BadUrl, BaseUrl
 
 PREFIX = "BACKPAIN_CDS_"
 

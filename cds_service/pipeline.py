@@ -8,12 +8,12 @@ from typing import Any
 from . import rules
 from .cards import to_json
 from .config import Settings
-from .fhir_client import FhirClient
+from .fhir.client import FhirClient
+from .fhir.prefetch import resolve
 from .hook_request import parse_hook_request
 from .knowledge import Knowledge, load
-from .prefetch import resolve
-from .record import PatientRecord
-from .record_builder import build_record
+from .record.builder import build_record
+from .record.patient_record import PatientRecord
 from .services import Registry
 
 EXT_SKIPPED = "org.backpain-cds.skipped-resources"

@@ -3,7 +3,7 @@ fast test (mutmut leaves module constants alone).
 
     .venv/bin/python scripts/threshold_mutation.py [NAME ...]
 
-For each numeric constant at the top of a module in cds_service/rules/, record_builder.py and record.py (ADULT_AGE =
+For each numeric constant at the top of a module in cds_service/rules/ and cds_service/record/ (ADULT_AGE =
 18, EGFR_CAUTION_BELOW = 60, LONG_TERM_DAYS = 91...), runs the fast rule tests twice, with the constant one above and
 one below (a tenth for decimals such as FEVER_CELSIUS = 38.0). For each set or dict of strings named in SETS
 (countable units, timing codes, statuses...), runs them once per element with that element taken out. Each change is
@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = [*sorted((ROOT / "cds_service" / "rules").glob("*.py")), ROOT / "cds_service" / "record_builder.py",
-         ROOT / "cds_service" / "record.py"]
+FILES = [*sorted((ROOT / "cds_service" / "rules").glob("*.py")),
+         *sorted((ROOT / "cds_service" / "record").glob("*.py"))]
 # The code, unit and status sets: an element of any of them must matter to some test.
 SETS = ("HOURS", "TIMING_CODES", "MASS_TO_MG", "COUNT_UNITS", "VOLUME_TO_ML", "RATE_UNITS", "DAYS_IN",
         "PENDING_STATUSES", "PENDING", "DONE_STATUSES", "NOT_COUNTING_VERIFICATION", "FINAL_OBSERVATION",

@@ -11,11 +11,11 @@ from hypothesis import settings as hypothesis_settings
 
 from cds_service import create_app, rules
 from cds_service.config import Settings
+from cds_service.fhir.prefetch import resolve
 from cds_service.hook_request import parse_hook_request
 from cds_service.knowledge import load
 from cds_service.pipeline import Runtime
-from cds_service.prefetch import resolve
-from cds_service.record_builder import build_record
+from cds_service.record.builder import build_record
 from tests.fhir_builders import TODAY, hook_request
 
 # CI explores the same examples on every run (a new random find must not block a landing unseen); locally each run

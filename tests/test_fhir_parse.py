@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from cds_service.fhir_parse import Span, Unreadable, parse, to_date
+from cds_service.fhir.parse import Span, Unreadable, parse, to_date
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -50,7 +50,7 @@ def test_periods_are_read_as_spans_of_dates_or_left_out_leniently(period, expect
 
 
 def test_concepts_are_validated_once_per_distinct_json_and_reduced_to_codes():
-    from cds_service import fhir_parse
+    from cds_service.fhir import parse as fhir_parse
 
     raw = {"coding": [{"system": "urn:oid:2.16.840.1.113883.6.90", "code": "m54.5", "display": "Low back pain"}]}
     first = fhir_parse.concept(raw)
@@ -59,7 +59,7 @@ def test_concepts_are_validated_once_per_distinct_json_and_reduced_to_codes():
 
 
 def test_an_invalid_concept_stays_invalid_from_the_cache():
-    from cds_service import fhir_parse
+    from cds_service.fhir import parse as fhir_parse
 
     bad = {"coding": [{"system": 7, "code": "x"}]}
     for _ in range(2):
@@ -68,7 +68,7 @@ def test_an_invalid_concept_stays_invalid_from_the_cache():
 
 
 def test_the_concept_cache_is_bounded(monkeypatch):
-    from cds_service import fhir_parse
+    from cds_service.fhir import parse as fhir_parse
 
     monkeypatch.setattr(fhir_parse, "CONCEPT_CACHE_LIMIT", len(fhir_parse._concepts) + 3)
     found = [fhir_parse.concept({"text": f"drug {i}"}) for i in range(10)]

@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 
 from cds_service import create_app
-from cds_service.allowlist import Allowlist, BadUrl
+from cds_service.fhir.allowlist import Allowlist, BadUrl
 from tests.fhir_builders import bundle, hook_request, lbp
 from tests.fhir_server import ScriptedFhirServer, redirect_to
 

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cds_service import create_app
-from cds_service.http_fetch import FetchError
-from cds_service.jwks import IssuerKeys, cache_seconds
+from cds_service.fhir.http_fetch import FetchError
+from cds_service.web.jwks import IssuerKeys, cache_seconds
 from tests.fhir_builders import hook_request, lbp
 from tests.fhir_server import ScriptedFhirServer, redirect_to
 

@@ -10,8 +10,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from cds_service.card_log import CardLog, IssuedCard
-from cds_service.report import summarise
+from cds_service.store.card_log import CardLog, IssuedCard
+from cds_service.store.report import summarise
 from tests.fhir_builders import dosage, hook_request, lbp, med_request
 from tests.served import Served, executable
 
@@ -86,7 +86,7 @@ def test_metrics_count_calls_on_every_worker_and_the_report_reads_the_store(tmp_
         log = served.log()
         report = subprocess.run([executable(), "feedback-report", "--json"], capture_output=True, text=True,
                                 env={"BACKPAIN_CDS_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
-    answered = set(re.findall(r"cds_service\.web\[(\d+)\]: hook ", log))
+    answered = set(re.findall(r"cds_service\.web\.routes\[(\d+)\]: hook ", log))
     assert len(answered) == 2  # both workers served calls...
     calls = re.search(r'backpain_cds_hook_calls_total\{service="backpain-patient-view",status="200"\} (\S+)', text)
     assert calls and float(calls.group(1)) == 40  # ...and /metrics counted all of them, whichever worker answered

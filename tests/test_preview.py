@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from cds_service import create_app
-from cds_service.preview import demo_bundle, demo_index
+from cds_service.web.preview import demo_bundle, demo_index
 from tests.fhir_builders import hook_request, lbp
 from tests.test_auth import BASE, jwks
 

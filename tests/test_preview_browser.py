@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.preview import demo_bundle
+from cds_service.web.preview import demo_bundle
 from tests.served import Served
 
 pytestmark = [

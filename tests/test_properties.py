@@ -13,14 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_service import create_app
-from cds_service.auth import ClientAuth
 from cds_service.cards import to_json
-from cds_service.database import connect
 from cds_service.errors import BadHookRequest, PayloadTooLarge, Unauthorized
-from cds_service.feedback import parse_feedback
 from cds_service.hook_request import parse_hook_request
 from cds_service.knowledge import load
-from cds_service.replay import ReplayCache
+from cds_service.store.database import connect
+from cds_service.store.feedback import parse_feedback
+from cds_service.store.replay import ReplayCache
+from cds_service.web.auth import ClientAuth
 from tests.conftest import cards_for
 from tests.fhir_builders import hook_request, lbp, med_request
 from tests.test_auth import BASE, ISSUER, PV, good_header, good_payload, jwks, raw_token

@@ -7,7 +7,7 @@ import pytest
 
 from cds_service.hook_request import HookContext
 from cds_service.knowledge import load
-from cds_service.record_builder import build_record
+from cds_service.record.builder import build_record
 from tests.fhir_builders import ICD, LOINC, PATIENT_ID, RX, SCT, TODAY, ago, bundle, patient
 
 EGFR = {"coding": [{"system": LOINC, "code": "62238-1", "display": "eGFR CKD-EPI"}]}

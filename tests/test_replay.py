@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import text
 
-from cds_service import database
 from cds_service.errors import ServiceUnavailable
-from cds_service.replay import ReplayCache, Replayed
+from cds_service.store import database
+from cds_service.store.replay import ReplayCache, Replayed
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])

@@ -63,7 +63,7 @@ def test_both_workers_answered_the_replays(secured):
     """The replay tests above mean something only if both workers served calls: each logs its pid."""
     booted = {line.rsplit("pid:", 1)[1].strip() for line in secured.log().splitlines()
               if "Booting worker with pid:" in line}
-    answered = set(re.findall(r"cds_service\.web\[(\d+)\]: hook ", secured.log()))
+    answered = set(re.findall(r"cds_service\.web\.routes\[(\d+)\]: hook ", secured.log()))
     assert len(booted) == 2 and answered == booted
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from ..cards import Card, Indicator
 from ..hook_request import ORDER_HOOKS, HookContext
-from ..record import PatientRecord
+from ..record.patient_record import PatientRecord
 from . import (
     acetaminophen_alternative,
     chronic_pain_options,

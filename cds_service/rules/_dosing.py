@@ -10,7 +10,7 @@ from typing import Any
 from fhir.resources.R4B.dosage import Dosage
 
 from ..knowledge import Knowledge, Product
-from ..record import MedicationFact
+from ..record.patient_record import MedicationFact
 
 HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1, "d": 24, "wk": 168, "mo": 720, "a": 8760}
 # HL7 v3 GTSAbbreviation timing codes -> administrations per day (5.4 step 3).

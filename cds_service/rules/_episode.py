@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
-from ..record import ConditionFact, PatientRecord
+from ..record.patient_record import ConditionFact, PatientRecord
 from ._wording import ago
 
 ACUTE_BELOW_DAYS = 28  # ACP 2017: acute < 4 weeks

@@ -7,7 +7,7 @@ from datetime import date
 import orjson
 
 from ..knowledge import Knowledge, Product
-from ..record import MedicationFact, PatientRecord
+from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dose, is_countable, milligrams, per_day, unit
 from ._opioids import current_opioids
 

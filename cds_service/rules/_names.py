@@ -13,8 +13,8 @@ from typing import Any
 
 from fhir.resources.R4B.duration import Duration
 
-from ..fhir_parse import to_date
-from ..record import MedicationFact, PatientRecord
+from ..fhir.parse import to_date
+from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import amount
 from ._wording import ago
 

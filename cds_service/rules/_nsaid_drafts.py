@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ..record import MedicationFact, PatientRecord
+from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import Amount, amount
 from ._names import drug_labels
 

@@ -5,7 +5,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from ..record import PatientRecord
+from ..record.patient_record import PatientRecord
 
 EGFR_SEVERE_BELOW = 30  # Beers 2023 / KDIGO: avoid NSAIDs below 30 mL/min/1.73 m2
 EGFR_CAUTION_BELOW = 60  # KDIGO: no prolonged NSAID therapy below 60

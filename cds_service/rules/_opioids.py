@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..record import MedicationFact, PatientRecord
+from ..record.patient_record import MedicationFact, PatientRecord
 
 LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 months (CDC 2022 Rec 7)
 

@@ -5,7 +5,7 @@ from datetime import date
 
 from ..cards import Card, Indicator
 from ..hook_request import HookContext
-from ..record import PatientRecord
+from ..record.patient_record import PatientRecord
 from ._episode import Category, episode
 
 TOPIC = "chronic-pain-options"

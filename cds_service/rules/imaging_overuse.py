@@ -6,7 +6,7 @@ from datetime import date
 
 from ..cards import Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
-from ..record import OrderFact, PatientRecord
+from ..record.patient_record import OrderFact, PatientRecord
 from ._episode import Episode, episode
 from ._orders import delete
 from .red_flags import findings

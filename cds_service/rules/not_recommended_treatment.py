@@ -6,7 +6,7 @@ from datetime import date
 
 from ..cards import COMMON_OVERRIDES, SUMMARY_MAX, Card, Indicator, Suggestion
 from ..hook_request import ORDER_HOOKS, HookContext
-from ..record import MedicationFact, OrderFact, PatientRecord
+from ..record.patient_record import MedicationFact, OrderFact, PatientRecord
 from ._episode import Category, Episode, episode
 from ._orders import delete
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
-from ..record import PatientRecord
+from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._nsaid_drafts import DraftedNsaid, drafted_nsaids
 from ._nsaid_status import Level, nsaid_status

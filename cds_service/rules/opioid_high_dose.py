@@ -5,7 +5,7 @@ from datetime import date
 
 from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
-from ..record import PatientRecord
+from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import daily_mme
 from ._opioids import exclusion

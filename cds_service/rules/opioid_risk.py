@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
-from ..record import MedicationFact, PatientRecord
+from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import Category, episode
 from ._mme import daily_mme
 from ._nsaid_status import LAB_LOOKBACK_DAYS

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
-from ..record import ConditionFact, PatientRecord
+from ..record.patient_record import ConditionFact, PatientRecord
 from ._episode import Episode, episode
 
 TOPIC = "red-flags"

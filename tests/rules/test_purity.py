@@ -8,8 +8,9 @@ import cds_service.rules
 
 RULES = Path(cds_service.rules.__file__).parent
 FORBIDDEN = {"flask", "werkzeug", "requests", "sqlalchemy", "gunicorn", "socket", "urllib", "http", "subprocess",
-             "cds_service.web", "cds_service.fhir_client", "cds_service.feedback", "cds_service.config",
-             "cds_service.record_builder", "cds_service.pipeline"}
+             "cds_service.web", "cds_service.fhir.client", "cds_service.fhir.http_fetch", "cds_service.fhir.prefetch",
+             "cds_service.store", "cds_service.config",
+             "cds_service.record.builder", "cds_service.pipeline"}
 
 
 def imported(path: Path) -> set[str]:

@@ -86,7 +86,7 @@ def test_resources_about_another_patient_are_skipped_and_reported(reference, use
     cauda["subject"] = {"reference": reference} if reference else {"display": "somebody"}
     from cds_service.hook_request import parse_hook_request
     from cds_service.knowledge import load
-    from cds_service.record_builder import build_record
+    from cds_service.record.builder import build_record
     from tests.fhir_builders import TODAY, hook_request
 
     request = parse_hook_request(hook_request([lbp(), cauda]), "patient-view")

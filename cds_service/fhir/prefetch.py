@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from .errors import BadHookRequest
-from .hook_request import HookRequest
-from .services import Service
+from ..errors import BadHookRequest
+from ..hook_request import HookRequest
+from ..services import Service
 
 _TOKEN = re.compile(r"\{\{\s*context\.(\w+)\s*\}\}")
 # Only FHIR ids may enter a query (hook_request.py checked their syntax); each is percent-encoded where it goes.

@@ -14,8 +14,8 @@ from sqlalchemy import BigInteger, Engine, String, delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..errors import ServiceUnavailable
 from .database import Base, write
-from .errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 60

@@ -18,7 +18,7 @@ from sqlalchemy import DateTime, Engine, String, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from . import metrics
+from .. import metrics
 from .database import Base, write
 
 log = logging.getLogger(__name__)

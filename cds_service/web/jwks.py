@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 
-from .http_fetch import Budget, FetchError, get_json, new_session
+from ..fhir.http_fetch import Budget, FetchError, get_json, new_session
 
 log = logging.getLogger(__name__)
 MIN_REFETCH_SECONDS = 60  # at most one fetch a minute per issuer, whatever tokens arrive

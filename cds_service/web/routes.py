@@ -10,13 +10,14 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import database, metrics, pipeline
+from .. import metrics, pipeline
+from ..cards import COMMON_OVERRIDES, OVERRIDE_SYSTEM
+from ..errors import BadHookRequest, CdsError, MethodNotAllowed, PayloadTooLarge, UnknownService, UnsupportedMediaType
+from ..logs import event, safe
+from ..pipeline import Runtime
+from ..store import database
+from ..store.feedback import FeedbackStore, parse_feedback
 from .auth import ClientAuth
-from .cards import COMMON_OVERRIDES, OVERRIDE_SYSTEM
-from .errors import BadHookRequest, CdsError, MethodNotAllowed, PayloadTooLarge, UnknownService, UnsupportedMediaType
-from .feedback import FeedbackStore, parse_feedback
-from .logs import event, safe
-from .pipeline import Runtime
 
 log = logging.getLogger(__name__)
 bp = Blueprint("cds", __name__)

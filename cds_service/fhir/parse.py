@@ -19,7 +19,7 @@ from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
-from .knowledge import Code, normalise
+from ..knowledge import Code, normalise
 
 
 class Span(NamedTuple):

@@ -14,10 +14,10 @@ from typing import Any
 
 import jwt
 
-from .errors import Unauthorized
+from ..errors import Unauthorized
+from ..logs import safe
+from ..store.replay import ReplayCache, Replayed
 from .jwks import IssuerKeys
-from .logs import safe
-from .replay import ReplayCache, Replayed
 
 log = logging.getLogger(__name__)
 ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .feedback import CARD_MAX_CHARS
-from .services import HOOK_VERSION, SPEC_VERSION, Registry
+from ..services import HOOK_VERSION, SPEC_VERSION, Registry
+from ..store.feedback import CARD_MAX_CHARS
 
 JSON = "application/json"
 

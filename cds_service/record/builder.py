@@ -13,10 +13,10 @@ from typing import Any
 
 import orjson
 
-from .fhir_parse import Concept, Memo, Parsed, Unreadable, concept, parse
-from .hook_request import HookContext
-from .knowledge import RXNORM, Code, Knowledge
-from .record import ConditionFact, MedicationFact, ObservationFact, OrderFact, PatientRecord, Skipped
+from ..fhir.parse import Concept, Memo, Parsed, Unreadable, concept, parse
+from ..hook_request import HookContext
+from ..knowledge import RXNORM, Code, Knowledge
+from .patient_record import ConditionFact, MedicationFact, ObservationFact, OrderFact, PatientRecord, Skipped
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from . import metrics
+from .. import metrics
+from ..config import Settings
+from ..errors import PrefetchUnavailable
+from ..hook_request import HookRequest
+from ..logs import safe
 from .allowlist import Allowlist, BadUrl, BaseUrl
-from .config import Settings
-from .errors import PrefetchUnavailable
-from .hook_request import HookRequest
 from .http_fetch import Budget, FetchError, get_json, new_session
-from .logs import safe
 
 log = logging.getLogger(__name__)
 ACCEPT = "application/fhir+json"

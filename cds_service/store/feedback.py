@@ -15,8 +15,8 @@ from sqlalchemy import JSON, DateTime, Engine, Integer, String, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ..errors import BadHookRequest, PayloadTooLarge, ServiceUnavailable
 from .database import Base, write
-from .errors import BadHookRequest, PayloadTooLarge, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 

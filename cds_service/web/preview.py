@@ -18,11 +18,11 @@ import orjson
 from flask import Blueprint, Response, current_app
 from werkzeug.exceptions import NotFound
 
-from . import pipeline
-from .errors import BadHookRequest, CdsError, PrefetchUnavailable
-from .hook_request import ORDER_HOOKS
-from .pipeline import Runtime
-from .web import read_json_body
+from .. import pipeline
+from ..errors import BadHookRequest, CdsError, PrefetchUnavailable
+from ..hook_request import ORDER_HOOKS
+from ..pipeline import Runtime
+from .routes import read_json_body
 
 bp = Blueprint("preview", __name__, static_folder="static", static_url_path="/preview/static")
 SERVICE_FOR_HOOK = {"patient-view": "backpain-patient-view", "order-select": "backpain-order-select",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple, TypeVar
 
-from .knowledge import Code, Knowledge
+from ..knowledge import Code, Knowledge
 
 T = TypeVar("T")
 
