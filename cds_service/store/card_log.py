@@ -14,27 +14,18 @@ import queue
 import threading
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Engine, String, insert
+from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import metrics
-from .database import Base, write
+from .database import write
+from .tables import IssuedCard
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
 BATCH = 500
 FLUSH_SECONDS = 0.5
 
-
-class IssuedCard(Base):
-    __tablename__ = "issued_cards"
-
-    card_uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    service_id: Mapped[str] = mapped_column(String(100))
-    topic: Mapped[str] = mapped_column(String(64), index=True)
-    indicator: Mapped[str] = mapped_column(String(16))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class CardLog:

@@ -1,7 +1,7 @@
 """The database every worker and replica shares: one SQLAlchemy engine per process, tables created at start-up.
 
 SQLite (a file, by default) or PostgreSQL (by URL, when replicas share one). Feedback and the client-JWT replay
-cache are its only state; `feedback.py` and `replay.py` declare their tables on `Base`.
+cache are its only state; `tables.py` declares every table on `Base`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import DeclarativeBase
+
+from .tables import Base
 
 SCHEMA_LOCK = 7_204_311  # pg_advisory_xact_lock key: replicas starting together create the tables one at a time
 CONNECT_TIMEOUT_SECONDS = 3
@@ -22,10 +23,6 @@ CONNECT_TIMEOUT_SECONDS = 3
 # of 50-300 us, for up to WRITE_RETRY_SECONDS.
 WRITE_RETRY_SECONDS = 2.0
 T = TypeVar("T")
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -41,8 +38,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def connect(url: str) -> Engine:
     """Open the engine and create any missing table; safe when several replicas start at once."""
-    from . import card_log, feedback, replay  # noqa: F401  (their tables must be declared before create_all)
-
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # A database that does not answer must not hang a call or a readiness probe: connect within a few seconds.

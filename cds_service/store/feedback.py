@@ -11,32 +11,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, Integer, String, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from ..errors import BadHookRequest, PayloadTooLarge, ServiceUnavailable
-from .database import Base, write
+from .database import write
+from .tables import CARD_MAX_CHARS, FeedbackItem
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = frozenset({"accepted", "overridden"})
-CARD_MAX_CHARS = 64  # a uuid is 36; the column holds 64
 # RFC 3339 date-time ("full-date T full-time", offset required), as CDS Hooks' outcomeTimestamp is defined
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
-
-class FeedbackItem(Base):
-    __tablename__ = "feedback"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    service_id: Mapped[str] = mapped_column(String(100), index=True)
-    card_uuid: Mapped[str] = mapped_column(String(CARD_MAX_CHARS), index=True)
-    outcome: Mapped[str] = mapped_column(String(20))
-    outcome_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    accepted_suggestions: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
-    override_reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 @dataclass(frozen=True)

@@ -10,23 +10,16 @@ import logging
 import threading
 import time
 
-from sqlalchemy import BigInteger, Engine, String, delete, insert
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from ..errors import ServiceUnavailable
-from .database import Base, write
+from .database import write
+from .tables import SeenToken
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 60
 
-
-class SeenToken(Base):
-    __tablename__ = "seen_tokens"
-
-    # sha256 of issuer and jti: a fixed width whatever the client sends, and no token content at rest
-    token_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)  # epoch seconds; the row goes after this
 
 
 class Replayed(Exception):

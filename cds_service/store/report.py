@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from .card_log import IssuedCard
-from .feedback import FeedbackItem
+from .tables import FeedbackItem, IssuedCard
 
 TOP_REASONS = 3
 

@@ -22,7 +22,7 @@ from .. import pipeline
 from ..errors import BadHookRequest, CdsError, PrefetchUnavailable
 from ..hook_request import ORDER_HOOKS
 from ..pipeline import Runtime
-from .routes import read_json_body
+from .body import read_json_body
 
 bp = Blueprint("preview", __name__, static_folder="static", static_url_path="/preview/static")
 SERVICE_FOR_HOOK = {"patient-view": "backpain-patient-view", "order-select": "backpain-order-select",

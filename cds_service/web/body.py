@@ -1,0 +1,37 @@
+"""Reading a request body: JSON only, bounded by BACKPAIN_CDS_MAX_BODY_BYTES whether chunked or not."""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..errors import BadHookRequest, UnsupportedMediaType
+from ..logs import safe
+
+
+def _is_json(mimetype: str) -> bool:
+    """application/json or application/*+json; parameters such as charset were already stripped."""
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def read_json_body() -> Any:
+    """The decoded JSON body; 415 when declared as something else (no Content-Type at all is read as JSON, as some
+    EHR clients send), 413 past BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not, 400 when it is not JSON."""
+    if request.headers.get("Content-Type") is not None and not _is_json(request.mimetype):
+        raise UnsupportedMediaType(f"the body must be JSON (application/json), not {safe(request.mimetype, 100)!r}",
+                                   field="Content-Type")
+    limit = current_app.extensions["backpain_cds"].settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    data = request.stream.read(limit + 1)  # a chunked body has no Content-Length: read one byte past the limit
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    if not data:
+        raise BadHookRequest("the request body is empty; send a JSON object", field="(body)")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadHookRequest(f"the request body is not valid JSON ({exc.msg} at character {exc.pos})",
+                             field="(body)") from None
