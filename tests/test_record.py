@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from cds_service.hook_request import HookContext
 from cds_service.knowledge import load
-from cds_service.record.builder import OBSERVATION_WINDOW_DAYS, build_record
+from cds_service.record.builder import build_record
+from cds_service.record.observations import OBSERVATION_WINDOW_DAYS
 from cds_service.rules import _nsaid_status, depression_screening, red_flags
 from tests.conftest import by_topic, cards_for
 from tests.fhir_builders import PATIENT_ID, TODAY, bundle, lbp, observation, patient

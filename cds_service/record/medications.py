@@ -1,0 +1,100 @@
+"""Selecting medication orders and statements: the drug named inline or by a contained or bundled Medication (0.5),
+classified once per distinct concept, with the dosing and supply the rules read (MME, dose limits, staleness)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..fhir.parse import Concept, Unreadable, concept
+from ..knowledge import RXNORM
+from .elements import all_codes
+from .patient_record import MedicationFact
+
+if TYPE_CHECKING:
+    from .builder import RecordBuilder
+
+DRAFT_MED_STATUS = frozenset({"draft", "active"})
+_REQUEST_ELEMENTS = ("id", "status", "authoredOn", "reasonCode")
+_STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "basedOn", "reasonCode")
+Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
+NOT_OURS, INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
+
+
+def _medication_concept(b: RecordBuilder, res: dict[str, Any]) -> Any:
+    """The raw CodeableConcept naming the drug: inline, or from a contained or bundled Medication (0.5)."""
+    if "medicationCodeableConcept" in res:
+        return res["medicationCodeableConcept"]
+    ref = (res.get("medicationReference") or {}).get("reference") if isinstance(
+        res.get("medicationReference"), dict) else None
+    if not isinstance(ref, str):
+        return None
+    if ref.startswith("#"):
+        contained = res.get("contained") or []
+        med = next((c for c in contained if isinstance(c, dict) and c.get("id") == ref[1:]), None)
+    else:
+        med = b.medications.get(ref) or b.medications.get("Medication/" + ref.rsplit("/", 1)[-1])
+    return med.get("code") if med else None
+
+
+def _drug(b: RecordBuilder, raw: Any) -> Drug | object | None:
+    """The medication concept with its value-set classes and RxNorm codes (or INVALID), None when it is none of
+    ours; worked out once per distinct concept JSON in a request (a long history repeats the same drug)."""
+    try:
+        key = orjson.dumps(raw)
+    except TypeError:  # not JSON-shaped: let the checks below say why
+        key = None
+    found = b.drugs.get(key) if key is not None else None
+    if found is None:
+        found = _classify_drug(b, raw)
+        if key is not None:
+            b.drugs[key] = found
+    return found if found is not NOT_OURS else None
+
+
+def _classify_drug(b: RecordBuilder, raw: Any) -> Drug | object:
+    if not b.relevant(raw, "medication"):  # raises Unreadable for codings of the wrong shape
+        return NOT_OURS
+    try:
+        medication = concept(raw)
+    except ValueError:
+        return INVALID
+    rxnorm = tuple(sorted(c for s, c in medication.codes if s == RXNORM))
+    return medication, b.kb.classify_medication(rxnorm), rxnorm
+
+
+def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected: bool) -> None:
+    raw_concept = _medication_concept(b, res)
+    if raw_concept is None:
+        if draft:
+            b.skip(res, "draft order without a medication yet")
+        return
+    found = _drug(b, raw_concept)
+    if found is None:
+        return
+    status = res.get("status")
+    if draft and status not in DRAFT_MED_STATUS and status is not None:
+        return
+    if found is INVALID:
+        raise Unreadable("invalid medication code")
+    drug, classes, rxnorm = found  # type: ignore[misc]
+    rtype = res["resourceType"]
+    based_on: tuple[str, ...] = ()
+    end = dispense = None
+    if rtype == "MedicationRequest":
+        v = b.parsed(res, _REQUEST_ELEMENTS)
+        dosages = res.get("dosageInstruction")
+        start = v.get("authoredOn")
+        dispense = res.get("dispenseRequest") if isinstance(res.get("dispenseRequest"), dict) else None
+    else:
+        v = b.parsed(res, _STATEMENT_ELEMENTS)
+        dosages = res.get("dosage")
+        period = v.get("effectivePeriod")
+        start = (period.start if period else None) or v.get("effectiveDateTime")
+        end = period.end if period else None
+        based_on = tuple(r.reference for r in v.get("basedOn", ()) if r.reference)
+    first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
+    # Positional, in field order: a keyword call costs twice as much, and renewals make dozens of these per call.
+    b.record.medications.append(MedicationFact(
+        rtype, v.get("id"), draft, v.get("status"), drug.codes, drug.display, start, end, classes, rxnorm,
+        first_dosage, based_on, all_codes(v.get("reasonCode")), selected, dispense))
