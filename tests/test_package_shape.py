@@ -12,6 +12,8 @@ import cds_service
 PACKAGE = Path(cds_service.__file__).parent
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "static" not in p.parts)
 MAX_ROOT_MODULES = 12
+MAX_MODULE_LINES = 300
+MAX_CLASS_LINES = 150
 # What the pure layers (the record and the rules) may never import: I/O, the web edge, the database, FHIR access.
 IO_IMPORTS = {"flask", "werkzeug", "requests", "urllib3", "sqlalchemy", "gunicorn", "socket", "urllib", "http",
               "subprocess", "prometheus_client", "cds_service.web", "cds_service.store", "cds_service.fhir.client",
@@ -103,6 +105,16 @@ def test_folders_follow_a_hook_call_and_the_root_stays_small():
     assert len(root) <= MAX_ROOT_MODULES, sorted(root)
     for folder in folders:  # each says in one line what it may touch
         assert ast.get_docstring(ast.parse((PACKAGE / folder / "__init__.py").read_text())), folder
+
+
+@pytest.mark.parametrize("path", MODULES, ids=module_name)
+def test_module_reads_in_one_sitting(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{lines} lines"
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ClassDef):
+            size = node.end_lineno - node.lineno + 1
+            assert size <= MAX_CLASS_LINES, f"class {node.name}: {size} lines"
 
 
 @pytest.mark.parametrize("path", [p for p in MODULES if p.parent.name in {"record", "rules"}], ids=module_name)

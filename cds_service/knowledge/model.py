@@ -1,0 +1,155 @@
+"""What the rules know, as frozen lookups: value sets, card topics, MME factors, opioid and NSAID products."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .codes import ICD10CM, RXNORM, Code, dotted_icd, normalise
+
+CACHE_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class _Rules:
+    exact: frozenset[Code]
+    prefixes: dict[str, tuple[str, ...]]
+    patterns: dict[str, tuple[re.Pattern[str], ...]]
+
+    def matches(self, system: str, code: str) -> bool:
+        if (system, code) in self.exact:
+            return True
+        if code.startswith(self.prefixes.get(system, ())):  # str.startswith takes a tuple; () never matches
+            return True
+        patterns = self.patterns.get(system, ())
+        if patterns and system == ICD10CM:
+            code = dotted_icd(code)  # regex filters are written against the published, dotted form
+        return any(p.fullmatch(code) for p in patterns)
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    """A FHIR ValueSet compiled to explicit codes plus `is-a` prefix and `regex` rules, minus its excludes."""
+
+    name: str
+    url: str
+    title: str
+    include: _Rules
+    exclude: _Rules
+    cache: dict[Code, bool] = field(default_factory=dict, repr=False, compare=False)  # membership answers
+
+    def __contains__(self, item: Code) -> bool:
+        found = self.cache.get(item)
+        if found is None:
+            found = self.include.matches(*item) and not self.exclude.matches(*item)
+            if len(self.cache) < CACHE_LIMIT:  # bounded: codes come from requests
+                self.cache[item] = found
+        return found
+
+
+@dataclass(frozen=True)
+class Product:
+    """A drug product (RxNorm SCD/SBD): its ingredient (an opioid, or an NSAID), strength per unit and dose form."""
+
+    ingredient: str
+    strength: float
+    strength_unit: str  # mg, mg/h (transdermal), mg/mL
+    form: str  # tablet, tablet-er, capsule, capsule-er, transdermal, film, injection
+
+
+@dataclass(frozen=True)
+class DoseLimit:
+    """The most of an ingredient the guideline advises, in mg: per dose and per day."""
+
+    single: float
+    daily: float
+    advice: str  # what the guideline says, for the card
+
+
+@dataclass(frozen=True)
+class Topic:
+    code: str
+    display: str
+    source_label: str
+    source_url: str
+
+
+@dataclass(frozen=True)
+class MmeFactor:
+    factor: float
+    input_unit: str  # "mg/d" or "ug/h"
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the rules know, loaded from FHIR artifacts and shared by all requests; its only mutable
+    state is bounded caches of answers (membership, relevance, classes of codes and of drugs)."""
+
+    value_sets: dict[str, ValueSet]
+    topic_system: str
+    topics: dict[str, Topic]
+    mme_factors: dict[str, MmeFactor]
+    products: dict[str, Product]  # opioid products
+    relevant: _Rules  # the union of every value set's include rules (excludes ignored: a superset is enough)
+    activities: dict[str, dict[str, Any]]  # ActivityDefinitions: templates of the orders suggestions create
+    opioid_ingredients: frozenset[str]  # RxNorm ingredient codes of opioids (factors and product targets)
+    by_code: dict[Code, tuple[ValueSet, ...]]  # value sets listing each code
+    by_rule_system: dict[str, tuple[ValueSet, ...]]  # value sets with is-a or regex rules, by code system
+    nsaid_products: dict[str, Product] = field(default_factory=dict)
+    nsaid_limits: dict[str, DoseLimit] = field(default_factory=dict)  # by ingredient code
+    medication_classes: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
+    code_classes: dict[frozenset[Code], frozenset[str]] = field(default_factory=dict, repr=False)
+    relevance: dict[Code, bool] = field(default_factory=dict, repr=False)
+
+    def vs(self, name: str) -> ValueSet:
+        return self.value_sets[name]
+
+    @cached_property
+    def medication_value_sets(self) -> frozenset[str]:
+        """Names of the value sets of drugs: those listing RxNorm codes."""
+        return frozenset(v.name for v in self.value_sets.values() if any(s == RXNORM for s, _ in v.include.exact))
+
+    def value_sets_of(self, code: Code) -> list[ValueSet]:
+        """The value sets a code is in. Only those naming it or holding an is-a/regex rule for its system are
+        asked, rather than all of them: a record brings codes this process has not seen yet on every call."""
+        candidates = self.by_code.get(code, ()) + self.by_rule_system.get(code[0], ())
+        return [v for v in candidates if code in v]
+
+    def classify(self, codes: frozenset[Code]) -> frozenset[str]:
+        """Names of the value sets any of these codes is in: worked out once per distinct set of codes."""
+        found = self.code_classes.get(codes)
+        if found is None:
+            found = frozenset(v.name for code in codes for v in self.value_sets_of(code))
+            if len(self.code_classes) < CACHE_LIMIT:  # bounded: codes come from requests
+                self.code_classes[codes] = found
+        return found
+
+    def classify_medication(self, rxnorm: tuple[str, ...]) -> frozenset[str]:
+        """Names of the medication value sets a drug is in, by its own code or its product's ingredient (0.5)."""
+        found = self.medication_classes.get(rxnorm)
+        if found is None:
+            found = self._classify(rxnorm)
+            if len(self.medication_classes) < CACHE_LIMIT:  # bounded: codes come from requests
+                self.medication_classes[rxnorm] = found
+        return found
+
+    def _classify(self, rxnorm: tuple[str, ...]) -> frozenset[str]:
+        codes = {(RXNORM, c) for c in rxnorm}
+        codes |= {(RXNORM, self.products[c].ingredient) for c in rxnorm if c in self.products}
+        return frozenset(v.name for code in codes for v in self.value_sets_of(code)
+                         if v.name in self.medication_value_sets)
+
+    def is_relevant_raw(self, system: Any, code: Any) -> bool:
+        """True when a coding, as sent, is in any of our value sets: the cheap first filter on plain JSON.
+        False when system or code is missing or not a string."""
+        if not isinstance(system, str) or not isinstance(code, str):
+            return False
+        key = (system, code)
+        found = self.relevance.get(key)
+        if found is None:
+            normal = normalise(system, code)
+            found = normal is not None and self.relevant.matches(*normal)
+            if len(self.relevance) < CACHE_LIMIT:  # bounded: codes come from requests
+                self.relevance[key] = found
+        return found
