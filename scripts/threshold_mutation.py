@@ -26,7 +26,7 @@ FILES = [*sorted((ROOT / "cds_service" / "rules").glob("*.py")),
 SETS = ("HOURS", "TIMING_CODES", "MASS_TO_MG", "COUNT_UNITS", "VOLUME_TO_ML", "RATE_UNITS", "DAYS_IN",
         "PENDING_STATUSES", "PENDING", "DONE_STATUSES", "NOT_COUNTING_VERIFICATION", "FINAL_OBSERVATION",
         "DRAFT_MED_STATUS", "WRONG_VERSION_TYPES", "CURRENT_CLINICAL", "NOT_USE_STATUSES")
-TESTS = ["tests/rules", "tests/test_record.py", "tests/test_record_builder.py", "tests/test_fhir_parse.py",
+TESTS = ["tests/rules", "tests/record", "tests/fhir/test_parse.py",
          "tests/test_terminology.py"]
 
 

@@ -23,7 +23,7 @@ from cds_service.store.replay import ReplayCache
 from cds_service.web.auth import ClientAuth
 from tests.conftest import cards_for
 from tests.fhir_builders import hook_request, lbp, med_request
-from tests.test_auth import BASE, ISSUER, PV, good_header, good_payload, jwks, raw_token
+from tests.web.test_auth import BASE, ISSUER, PV, good_header, good_payload, jwks, raw_token
 
 # integers as orjson decodes them (past 64 bits it gives floats), since every body we read comes through it
 SCALARS = (st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1)

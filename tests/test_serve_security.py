@@ -144,7 +144,7 @@ def test_a_gigabyte_from_the_fhir_server_leaves_the_worker_memory_bounded(tmp_pa
 
 
 def test_a_dripping_fhir_server_is_cut_at_the_deadline_and_costs_the_worker_no_memory(tmp_path):
-    from tests.test_fhir_security import drip_server
+    from tests.fhir.test_security import drip_server
 
     listener, hung_up = drip_server()
     base = f"http://127.0.0.1:{listener.getsockname()[1]}/fhir"

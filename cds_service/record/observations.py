@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from .builder import RecordBuilder
 
 # The longest look-back any rule applies to an Observation (labs and PHQ screens: 365 days); older ones are
-# passed over unparsed. tests/test_record.py checks every rule's window against it.
+# passed over unparsed. tests/record/test_patient_record.py checks every rule's window against it.
 OBSERVATION_WINDOW_DAYS = 365
 
 

@@ -8,7 +8,7 @@ import pytest
 from cds_service import create_app
 from cds_service.web.preview import demo_bundle, demo_index
 from tests.fhir_builders import hook_request, lbp
-from tests.test_auth import BASE, jwks
+from tests.web.test_auth import BASE, jwks
 
 
 def test_demo_patients_are_ours_and_shipped(client):

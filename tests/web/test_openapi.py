@@ -66,7 +66,7 @@ def test_responses_match_their_schemas(spec, client, settings):
 
 
 def test_unauthorized_body_matches(spec, settings):
-    from tests.test_auth import BASE, jwks
+    from tests.web.test_auth import BASE, jwks
     client = create_app(replace(settings, jwt_jwks=jwks(), public_base_url=BASE)).test_client()
     response = client.get("/cds-services")
     assert response.status_code == 401

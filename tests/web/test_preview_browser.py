@@ -19,7 +19,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium not installed (scripts/test does)"),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install '.[test]')")
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'

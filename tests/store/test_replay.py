@@ -54,7 +54,7 @@ def test_a_store_that_cannot_be_written_fails_closed(url):
 
 def test_failing_store_is_a_503_not_a_pass(settings):
     from cds_service import create_app
-    from tests.test_auth import BASE, call, jwks, token
+    from tests.web.test_auth import BASE, call, jwks, token
 
     app = create_app(replace(settings, jwt_jwks=jwks(), public_base_url=BASE))
     engine = app.extensions["backpain_cds_feedback"].engine

@@ -13,7 +13,7 @@ import pytest
 from cds_service import create_app
 from tests.shared_data import FHIR_DATA, patient_files, read_json, request_for, resources_of
 
-SERVER_DIR = Path(__file__).parent / "fhir_server"
+SERVER_DIR = Path(__file__).parents[1] / "fhir_server"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not FHIR_DATA.is_dir(), reason=f"shared FHIR data not present at {FHIR_DATA}"),
