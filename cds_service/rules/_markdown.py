@@ -1,0 +1,28 @@
+"""Chart text inside card markdown: escaped so that it renders as the same plain characters, never as markup.
+
+Card `detail` is GitHub-flavoured markdown (CDS Hooks); a display, note, unit or id copied from a resource could
+otherwise become a link, an image, a heading, emphasis, a table or raw HTML in the EHR (clinical reference 0.10
+item 17). The plain-text `summary` carries chart text as it is.
+"""
+from __future__ import annotations
+
+import re
+
+# Inline markup (code, emphasis, links and images, HTML and entities, strikethrough, tables, headings): these
+# characters are backslash-escaped wherever they stand. CommonMark lets any ASCII punctuation be escaped.
+_ALWAYS = re.compile(r"([\\`*_\[\]<>&!~|#])")
+# Block markup a value could start if it began a line: a list item, a setext underline, an ordered list.
+_LEADING = re.compile(r"^([-+=])|^(\d+)([.)])")
+_LINE_BREAKS = re.compile(r"\s*[\r\n\v\f\x85\u2028\u2029]+\s*")
+# GFM turns bare text into links: "https://...", "www.host", "name@host" (and markdown-it's linkify any "host.com").
+# An invisible word joiner after the ':', '.' or '@' breaks the pattern and renders as nothing.
+_AUTOLINK = re.compile(r"([:@])(?=[\w/])|(\.)(?=[^\W\d_])")  # a '.' before a letter: "1.5 mg" stays as it is
+WORD_JOINER = "\u2060"
+
+
+def escape(text: str) -> str:
+    """`text` as markdown that renders exactly its characters, on one line (line breaks become spaces)."""
+    text = _LINE_BREAKS.sub(" ", text).rstrip()
+    text = _ALWAYS.sub(r"\\\1", text)
+    text = _LEADING.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
+    return _AUTOLINK.sub(lambda m: (m[1] or m[2]) + WORD_JOINER, text)
