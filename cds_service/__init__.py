@@ -18,24 +18,32 @@ def create_app(settings: Settings | None = None) -> Flask:
     Everything is imported here, not at the top: `serve` must set PROMETHEUS_MULTIPROC_DIR before the metrics module
     (and prometheus_client) is first imported, and importing this package must not do it.
     """
+    from dataclasses import replace
+
     from flask import Flask
 
     from . import logs
     from .pipeline import Runtime
+    from .policy import CardPolicy
     from .store import database
     from .store.card_log import CardLog
     from .store.feedback import FeedbackStore
+    from .store.policy import PolicyGate, read_secret
     from .web import routes as web
     from .web.lifecycle import Lifecycle
 
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_format)
     app = Flask(__name__)  # no MAX_CONTENT_LENGTH: web._body applies BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not
-    app.extensions["backpain_cds"] = Runtime.create(settings)
+    runtime = Runtime.create(settings)
     engine = database.connect(settings.database_url)
     app.extensions["backpain_cds_feedback"] = FeedbackStore(engine)
     app.extensions["backpain_cds_lifecycle"] = Lifecycle()
-    app.extensions["backpain_cds_card_log"] = CardLog(engine)
+    card_log = app.extensions["backpain_cds_card_log"] = CardLog(engine)
+    gate = PolicyGate(engine, settings.card_policy or CardPolicy(), read_secret(settings.policy_secret_file,
+                                                                               settings.data_dir), card_log)
+    app.extensions["backpain_cds"] = replace(runtime, gate=gate)
+    app.extensions["backpain_cds_policy"] = gate
     if settings.jwt_jwks:
         from .store.replay import ReplayCache
         from .web.auth import ClientAuth

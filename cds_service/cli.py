@@ -136,6 +136,19 @@ def _feedback_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _policy(args: argparse.Namespace, settings: Settings) -> int:
+    """`policy check FILE`: validate a card policy file and print the policy it gives (defaults filled in)."""
+    from .policy import PolicyError, load
+
+    try:
+        policy = load(args.file)
+    except PolicyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(policy.describe() + "\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="backpain-cds", description="Low back pain CDS Hooks service")
     sub = p.add_subparsers(dest="command", required=True)
@@ -150,6 +163,10 @@ def parser() -> argparse.ArgumentParser:
     fr = sub.add_parser("feedback-report", help="per card topic: feedback items, accepted, overridden, top reasons")
     fr.add_argument("--since", type=date.fromisoformat, help="only feedback from this date YYYY-MM-DD on")
     fr.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    policy = sub.add_parser("policy", help="the card policy file of the CDS committee (BACKPAIN_CDS_CARD_POLICY)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser("check", help="validate a policy file and print the effective policy")
+    check.add_argument("file")
     return p
 
 
@@ -162,5 +179,5 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if getattr(args, "as_of", None):
         settings = replace(settings, as_of=args.as_of)
-    commands = {"serve": _serve, "evaluate": _evaluate, "feedback-report": _feedback_report}
+    commands = {"serve": _serve, "evaluate": _evaluate, "feedback-report": _feedback_report, "policy": _policy}
     return commands[args.command](args, settings)

@@ -8,12 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .fhir.allowlist import Allowlist, BadUrl, BaseUrl
 
+if TYPE_CHECKING:
+    from .policy import CardPolicy
+
 PREFIX = "BACKPAIN_CDS_"
+POLICY_SECRET_MIN_BYTES = 32
 
 
 def _default_data_dir() -> Path:
@@ -76,6 +80,8 @@ class Settings:
     jwt_jwks: dict[str, dict[str, Any]] | None = None
     public_base_url: str = ""  # the base URL clients call; the JWT `aud` is it plus the path
     preview: bool | None = None  # the card preview page at /; default: on in demo mode, off with client JWTs
+    card_policy: CardPolicy | None = None  # the CDS committee's TOML file, read and checked; None: the defaults
+    policy_secret_file: Path | None = None  # HMAC key of the card policy's memory; None: one made in data_dir
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -161,6 +167,25 @@ def _check_jwks_url(issuer: str, url: Any) -> None:
         raise ValueError(f"issuer {issuer!r}: jwks_url must be https (plain http only on loopback, for tests)")
 
 
+def _card_policy(path: str) -> CardPolicy:
+    from .policy import PolicyError, load
+
+    try:
+        return load(path)
+    except PolicyError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _secret_file(path: str) -> Path:
+    try:
+        size = len(Path(path).read_bytes().strip())
+    except OSError as exc:
+        raise ValueError(f"cannot read it ({exc.strerror})") from None
+    if size < POLICY_SECRET_MIN_BYTES:
+        raise ValueError(f"the secret must be at least {POLICY_SECRET_MIN_BYTES} bytes (e.g. openssl rand -hex 32)")
+    return Path(path)
+
+
 _PARSERS = {
     "data_dir": Path,
     "database_url": str,
@@ -184,4 +209,6 @@ _PARSERS = {
     "jwt_jwks": _jwks_file,
     "public_base_url": str,
     "preview": _bool,
+    "card_policy": _card_policy,
+    "policy_secret_file": _secret_file,
 }

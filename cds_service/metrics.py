@@ -28,6 +28,8 @@ SKIPPED = Counter("backpain_cds_skipped_resources", "Resources in prefetch skipp
                   ["reason"])
 FEEDBACK = Counter("backpain_cds_feedback_items", "Feedback items stored, by outcome and override reason",
                    ["outcome", "override_reason"])
+HELD_BACK = Counter("backpain_cds_cards_held_back", "Cards the card policy held back, by topic and rule (off, "
+                    "snooze, repeat)", ["topic", "rule"])
 CARD_LOG_DROPPED = Counter("backpain_cds_card_log_dropped", "Issued-card records dropped (queue full or database "
                            "down): feedback on those cards cannot be attributed to a topic")
 

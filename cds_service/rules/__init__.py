@@ -72,6 +72,17 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> list[C
     cards = [card for card in (family.evaluate(record, context, today) for family in FAMILIES) if card is not None]
     if context.hook not in ORDER_HOOKS:
         return cards
-    drafted = {vs for draft in record.drafts() if record.is_in_focus(draft) for vs in draft.classes}
-    return [card for card in cards if card.indicator is Indicator.CRITICAL or card.topic in ABOUT_DRAFTS_ONLY
-            or card.about_draft or drafted.intersection(DRAFTS_THAT_MATTER.get(card.topic, ()))]
+    drafted = drafted_classes(record)
+    return [card for card in cards if card.indicator is Indicator.CRITICAL or concerns_a_draft(card, drafted)]
+
+
+def drafted_classes(record: PatientRecord) -> set[str]:
+    """The value sets the drafts of this call fall in (every draft counts, selected or not: 0.10 item 19)."""
+    return {vs for draft in record.drafts() if record.is_in_focus(draft) for vs in draft.classes}
+
+
+def concerns_a_draft(card: Card, drafted: set[str]) -> bool:
+    """A draft of this call is part of the card's finding (0.7 (b)); the card policy never holds such a card back
+    as a repeat (0.10 item 20)."""
+    return (card.topic in ABOUT_DRAFTS_ONLY or card.about_draft
+            or bool(drafted.intersection(DRAFTS_THAT_MATTER.get(card.topic, ()))))

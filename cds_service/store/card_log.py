@@ -1,5 +1,7 @@
-"""Which cards we issued: uuid, service, topic and indicator (no patient data), so feedback naming only a card's
-uuid can be attributed to its topic (`report.py`).
+"""Which cards we issued: uuid, service, topic, indicator, the keyed hash of the patient and the digest of the
+card's findings (no patient data), so feedback naming only a card's uuid can be attributed to its topic
+(`report.py`) and an override can snooze its family for its patient (`policy.py`); and which cards the card
+policy held back, by family and rule.
 
 Recording must not slow a hook call: the request thread only puts a tuple on a bounded queue; a daemon thread per
 worker writes batches. Under overload, or while the database is down, records are dropped, never waited for, and
@@ -13,19 +15,22 @@ import os
 import queue
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
+from ..cards import MME_EXTENSION
+from ..policy.decide import digest
 from .database import write
-from .tables import IssuedCard
+from .tables import HeldBackCard, IssuedCard
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
 BATCH = 500
 FLUSH_SECONDS = 0.5
-
+Row = tuple[Table, dict[str, Any]]
 
 
 class CardLog:
@@ -33,21 +38,33 @@ class CardLog:
 
     def __init__(self, engine: Engine, queue_size: int = QUEUE_SIZE) -> None:
         self.engine = engine
-        self._queue: queue.Queue[tuple[str, str, str, str, datetime]] = queue.Queue(queue_size)
+        self._queue: queue.Queue[Row] = queue.Queue(queue_size)
         self._pid: int | None = None
         self._lock = threading.Lock()
 
-    def record(self, service_id: str, cards: list[dict]) -> None:
+    def record(self, service_id: str, cards: list[dict], patient_key: str | None = None) -> None:
         """Queue the response's cards; drop (and count) what does not fit. Never blocks."""
-        if self._pid != os.getpid():
-            self._start()
         now = datetime.now(UTC)
         for card in cards:
-            try:
-                self._queue.put_nowait((card["uuid"], service_id, card["source"]["topic"]["code"],
-                                        card["indicator"], now))
-            except queue.Full:
-                metrics.CARD_LOG_DROPPED.inc()
+            topic = card["source"]["topic"]["code"]
+            mme = (card.get("extension") or {}).get(MME_EXTENSION)
+            self._put((IssuedCard.__table__, {
+                "card_uuid": card["uuid"], "service_id": service_id, "topic": topic, "indicator": card["indicator"],
+                "issued_at": now, "patient_key": patient_key,
+                "digest": digest(topic, card["indicator"], card["summary"], card.get("detail", ""), mme)}))
+
+    def held_back(self, service_id: str, topic: str, rule: str) -> None:
+        """Queue one card the policy held back (for `feedback-report`). Never blocks."""
+        self._put((HeldBackCard.__table__, {"service_id": service_id, "topic": topic, "rule": rule,
+                                            "held_at": datetime.now(UTC)}))
+
+    def _put(self, row: Row) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        try:
+            self._queue.put_nowait(row)
+        except queue.Full:
+            metrics.CARD_LOG_DROPPED.inc()
 
     def flush(self) -> int:
         """Write what is queued now, in batches, and wait for the writer thread's batch in hand; return how many
@@ -58,20 +75,22 @@ class CardLog:
         self._queue.join()
         return written
 
-    def _write(self, batch: list[tuple[str, str, str, str, datetime]]) -> int:
-        rows = [{"card_uuid": u, "service_id": s, "topic": t, "indicator": i, "issued_at": at}
-                for u, s, t, i, at in batch]
+    def _write(self, batch: list[Row]) -> int:
+        by_table: dict[Table, list[dict[str, Any]]] = {}
+        for table, row in batch:
+            by_table.setdefault(table, []).append(row)
 
         def insert_rows() -> None:
             with self.engine.begin() as conn:
-                conn.execute(insert(IssuedCard.__table__), rows)
+                for table, rows in by_table.items():
+                    conn.execute(insert(table), rows)
 
         try:
             write(self.engine, insert_rows)
-            return len(rows)
+            return len(batch)
         except SQLAlchemyError as exc:
-            log.warning("card log: %d records dropped (%s)", len(rows), type(exc).__name__)
-            metrics.CARD_LOG_DROPPED.inc(len(rows))
+            log.warning("card log: %d records dropped (%s)", len(batch), type(exc).__name__)
+            metrics.CARD_LOG_DROPPED.inc(len(batch))
             return 0
         finally:
             for _ in batch:
@@ -94,7 +113,7 @@ class CardLog:
                 continue
             self._write([first, *self._drain(BATCH - 1)])
 
-    def _drain(self, most: int) -> list[tuple[str, str, str, str, datetime]]:
+    def _drain(self, most: int) -> list[Row]:
         items = []
         while len(items) < most:
             try:

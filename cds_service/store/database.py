@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from .tables import Base
+from .tables import Base, add_missing_columns
 
 SCHEMA_LOCK = 7_204_311  # pg_advisory_xact_lock key: replicas starting together create the tables one at a time
 CONNECT_TIMEOUT_SECONDS = 3
@@ -61,6 +61,7 @@ def _create_tables(engine: Engine) -> None:
                 if engine.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
                 Base.metadata.create_all(conn)
+                add_missing_columns(conn)
             return
         except DBAPIError:  # another process created a table between our check and our CREATE: look again
             if attempt == 2:

@@ -1,4 +1,5 @@
-"""`backpain-cds feedback-report`: per card topic, how often clinicians accepted or overrode our cards, and why.
+"""`backpain-cds feedback-report`: per card topic, cards issued, cards the card policy held back (by rule), and how
+often clinicians accepted or overrode our cards, and why.
 
 Feedback names a card by its uuid only; the card log (`card_log.py`) says which topic each uuid was. Feedback on a
 card we have no record of (issued before the log existed, or dropped under overload) counts under "unknown".
@@ -9,22 +10,34 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
-from .tables import FeedbackItem, IssuedCard
+from .tables import FeedbackItem, HeldBackCard, IssuedCard
 
 TOP_REASONS = 3
 
 
 def summarise(engine: Engine, since: date | None = None) -> dict[str, Any]:
-    """{"since", "items", "by_topic": {topic: {items, accepted, overridden, acceptanceRate, topOverrideReasons}}}."""
+    """{"since", "items", "by_topic": {topic: {items, accepted, overridden, acceptanceRate, topOverrideReasons}},
+    "cards": {topic: {issued, heldBack: {rule: n}}}}."""
     query = select(FeedbackItem.outcome, FeedbackItem.override_reason, IssuedCard.topic).outerjoin(
         IssuedCard, IssuedCard.card_uuid == FeedbackItem.card_uuid)
-    if since is not None:
-        query = query.where(FeedbackItem.outcome_timestamp >= datetime.combine(since, datetime.min.time(), UTC))
+    start = datetime.combine(since, datetime.min.time(), UTC) if since is not None else None
+    issued_query = select(IssuedCard.topic, func.count()).group_by(IssuedCard.topic)
+    held_query = select(HeldBackCard.topic, HeldBackCard.rule, func.count()).group_by(HeldBackCard.topic,
+                                                                                      HeldBackCard.rule)
+    if start is not None:
+        query = query.where(FeedbackItem.outcome_timestamp >= start)
+        issued_query = issued_query.where(IssuedCard.issued_at >= start)
+        held_query = held_query.where(HeldBackCard.held_at >= start)
     counts: dict[str, Counter[str]] = {}
     reasons: dict[str, Counter[str]] = {}
+    cards: dict[str, dict[str, Any]] = {}
     with engine.connect() as conn:
+        for topic, n in conn.execute(issued_query):
+            cards.setdefault(topic, {"issued": 0, "heldBack": {}})["issued"] = n
+        for topic, rule, n in conn.execute(held_query):
+            cards.setdefault(topic, {"issued": 0, "heldBack": {}})["heldBack"][rule] = n
         for outcome, override, topic in conn.execute(query):
             topic = topic or "unknown"
             counts.setdefault(topic, Counter())[outcome] += 1
@@ -39,7 +52,7 @@ def summarise(engine: Engine, since: date | None = None) -> dict[str, Any]:
             "topOverrideReasons": [{"reason": r, "count": n}
                                    for r, n in reasons.get(topic, Counter()).most_common(TOP_REASONS)]}
     return {"since": since.isoformat() if since else None, "items": sum(t["items"] for t in by_topic.values()),
-            "by_topic": by_topic}
+            "by_topic": by_topic, "cards": dict(sorted(cards.items()))}
 
 
 def _reason(override: Any) -> str:
@@ -57,4 +70,14 @@ def as_text(summary: dict[str, Any]) -> str:
         lines.append(f"{topic:<28}{row['items']:>7}{row['accepted']:>10}{row['overridden']:>12}"
                      f"{row['acceptanceRate']:>11.0%}")
         lines += [f"    overridden: {r['reason']} ({r['count']})" for r in row["topOverrideReasons"]]
+    lines += ["", "Cards issued and held back by the card policy (off at a hook, snoozed after an override, an "
+              "unchanged repeat)", f"{'topic':<28}{'issued':>8}{'held back':>11}{'off':>6}{'snooze':>8}{'repeat':>8}"
+              f"{'overridden':>12}{'acceptance':>12}"]
+    for topic, row in summary["cards"].items():
+        held = row["heldBack"]
+        fb = summary["by_topic"].get(topic)
+        rate = f"{fb['acceptanceRate']:>11.0%}" if fb else f"{'-':>11}"
+        lines.append(f"{topic:<28}{row['issued']:>8}{sum(held.values()):>11}{held.get('off', 0):>6}"
+                     f"{held.get('snooze', 0):>8}{held.get('repeat', 0):>8}{fb['overridden'] if fb else 0:>12} "
+                     f"{rate}")
     return "\n".join(lines)

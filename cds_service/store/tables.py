@@ -1,16 +1,19 @@
 """The schema of the shared database: every table we keep, declared on one metadata that `database` creates.
 
-No patient data: card uuids, topics, feedback outcomes and reasons, and hashes of client token ids.
+No patient data: card uuids, topics, feedback outcomes and reasons, hashes of client token ids, and the card
+policy's memory under keyed hashes (HMAC) of patient and user ids (`policy.py`).
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, func
+from sqlalchemy import JSON, BigInteger, Connection, DateTime, Float, Integer, String, func, inspect, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 CARD_MAX_CHARS = 64  # a uuid is 36; the column holds 64
+KEY_CHARS = 64  # an HMAC-SHA256 in hex
+DIGEST_CHARS = 32
 
 
 class Base(DeclarativeBase):
@@ -25,6 +28,9 @@ class IssuedCard(Base):
     topic: Mapped[str] = mapped_column(String(64), index=True)
     indicator: Mapped[str] = mapped_column(String(16))
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # added for the card policy (issue 24): feedback on a card finds its patient (hashed) and its findings
+    patient_key: Mapped[str | None] = mapped_column(String(KEY_CHARS), nullable=True)
+    digest: Mapped[str | None] = mapped_column(String(DIGEST_CHARS), nullable=True)
 
 
 class FeedbackItem(Base):
@@ -46,3 +52,54 @@ class SeenToken(Base):
     # sha256 of issuer and jti: a fixed width whatever the client sends, and no token content at rest
     token_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)  # epoch seconds; the row goes after this
+
+
+class PolicySeen(Base):
+    """The card policy's repeat rule: which findings (digest) of a family this clinician was last shown for this
+    patient, and when (epoch seconds). The row goes after `expires_at`."""
+
+    __tablename__ = "policy_seen"
+
+    user_key: Mapped[str] = mapped_column(String(KEY_CHARS), primary_key=True)
+    patient_key: Mapped[str] = mapped_column(String(KEY_CHARS), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(DIGEST_CHARS))
+    seen_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class PolicySnooze(Base):
+    """Snooze after override: the family stays silent for this patient until `expires_at` while its findings
+    (digest) are those of the overridden card."""
+
+    __tablename__ = "policy_snoozes"
+
+    patient_key: Mapped[str] = mapped_column(String(KEY_CHARS), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(DIGEST_CHARS))
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class HeldBackCard(Base):
+    """A card the policy held back, by family and rule (off, snooze, repeat): what `feedback-report` counts."""
+
+    __tablename__ = "held_back_cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    rule: Mapped[str] = mapped_column(String(16))
+    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+_ADDED_COLUMNS = {"issued_cards": (("patient_key", f"VARCHAR({KEY_CHARS})"), ("digest", f"VARCHAR({DIGEST_CHARS})"))}
+
+
+def add_missing_columns(conn: Connection) -> None:
+    """Columns added to a table after its first release (create_all makes only missing tables): ALTER them in."""
+    inspector = inspect(conn)
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name, sql_type in columns:
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))

@@ -55,7 +55,9 @@ def hook(service_id: str) -> Response:
         metrics.CARDS.labels(card["source"]["topic"]["code"], card["indicator"]).inc()
     for skipped in result["extension"].get(pipeline.EXT_SKIPPED_DETAIL, ()):
         metrics.SKIPPED.labels(skipped.get("reason", "unknown")).inc()
-    current_app.extensions["backpain_cds_card_log"].record(service_id, result["cards"])
+    gate = current_app.extensions["backpain_cds_policy"]
+    patient = gate.key("patient", body["context"]["patientId"])  # valid: the pipeline checked it
+    current_app.extensions["backpain_cds_card_log"].record(service_id, result["cards"], patient)
     return _json(result)
 
 
@@ -64,6 +66,7 @@ def feedback(service_id: str) -> Response:
     _runtime().registry.get(service_id)
     items = parse_feedback(read_json_body(), _runtime().settings.feedback_max_items)
     g.items = _store().add(service_id, items)
+    current_app.extensions["backpain_cds_policy"].on_feedback(items)  # snooze after override, when configured
     for item in items:
         metrics.FEEDBACK.labels(item.outcome, _override_label(item.override_reason)).inc()
     return _json({})

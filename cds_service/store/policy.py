@@ -1,0 +1,180 @@
+"""The card policy's memory in the shared database, and the gate every hook call's cards pass (issue 24).
+
+Who was shown what, and what is snoozed, is kept under keyed hashes (HMAC-SHA256 with the secret of
+BACKPAIN_CDS_POLICY_SECRET_FILE) of the patient and user ids: the database never holds an id, and without the secret
+a hash cannot be matched to one. Rows expire (the repeat window, the snooze) and are purged at most once a minute
+per process. Replicas sharing one PostgreSQL share the memory; it survives restarts. If the database cannot be read
+or written, the gate fails open: every card is returned (an extra card is safer than a missing one).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import metrics
+from ..cards import OVERRIDE_SYSTEM, Card
+from ..hook_request import HookContext
+from ..policy import CardPolicy
+from ..policy.decide import Candidate, digest, hold_back, repeat_applies
+from .card_log import CardLog
+from .database import write
+from .feedback import Feedback
+from .tables import IssuedCard, PolicySeen, PolicySnooze
+
+log = logging.getLogger(__name__)
+PURGE_EVERY_SECONDS = 60
+SECRET_MIN_BYTES = 32
+DAY = 86_400
+
+
+def read_secret(path: Path | None, data_dir: Path) -> bytes:
+    """The HMAC key: the mounted secret file; without one (demo mode) a random key kept in the data directory,
+    made on first start, so one host remembers across restarts (replicas must mount one shared file)."""
+    if path is not None:
+        return path.read_bytes().strip()
+    generated = data_dir / "policy-secret"
+    if not generated.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        generated.touch(mode=0o600)
+        generated.write_text(secrets.token_hex(32))
+    log.warning("card policy: no BACKPAIN_CDS_POLICY_SECRET_FILE; using a key generated in the data directory "
+                "(replicas do not share it: mount one secret file on every replica)")
+    return generated.read_bytes().strip()
+
+
+class PolicyGate:
+    """Applies the card policy to one call's cards: reads this clinician's and patient's memory, asks
+    `policy.decide` what to hold back, remembers what was shown, counts what was held back."""
+
+    def __init__(self, engine: Engine, policy: CardPolicy, secret: bytes, card_log: CardLog,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.engine, self.policy, self.card_log = engine, policy, card_log
+        self.clock = clock  # the seam tests turn to run the clock forward
+        self._secret = secret
+        self._next_purge = 0.0
+        self._lock = threading.Lock()
+        upsert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._upsert: Any = upsert
+
+    def key(self, kind: str, value: str) -> str:
+        """The keyed hash of a patient or user id (never stored in the clear)."""
+        return hmac.new(self._secret, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
+
+    def apply(self, service_id: str, context: HookContext, cards: Sequence[Card],
+              about_draft: Sequence[bool]) -> list[Card]:
+        """The cards to return, in order; the held-back ones are counted by family and rule."""
+        if not cards:
+            return []
+        now = self.clock()
+        candidates = [Candidate(c.topic, c.indicator.label, digest(c.topic, c.indicator.label, c.summary, c.detail,
+                                                                   c.mme), about)
+                      for c, about in zip(cards, about_draft, strict=True)]
+        patient = self.key("patient", context.patient_id)
+        user = self.key("user", context.user_id)
+        wants_seen = any(repeat_applies(context.hook, c) for c in candidates)
+        wants_snoozes = any(self.policy.of(c.topic).snooze_days for c in candidates)
+        try:
+            seen, snoozed = self._memory(user, patient, wants_seen, wants_snoozes)
+        except SQLAlchemyError as exc:
+            log.warning("card policy: memory unavailable, every card returned (%s)", type(exc).__name__)
+            return list(cards)
+        held = hold_back(self.policy, context.hook, candidates, seen, snoozed, now)
+        shown = []
+        for card, rule in zip(cards, held, strict=True):
+            if rule is None:
+                shown.append(card)
+                continue
+            metrics.HELD_BACK.labels(card.topic, rule).inc()
+            self.card_log.held_back(service_id, card.topic, rule)
+        self._remember(user, patient, [c for c, r in zip(candidates, held, strict=True)
+                                       if r is None and c.indicator == "critical"], now)
+        return shown
+
+    def _memory(self, user: str, patient: str, wants_seen: bool, wants_snoozes: bool
+                ) -> tuple[dict[str, tuple[str, float]], dict[str, tuple[str, float]]]:
+        if not (wants_seen or wants_snoozes):
+            return {}, {}
+        with self.engine.connect() as conn:
+            seen = {t: (d, at) for t, d, at in conn.execute(select(
+                PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
+                PolicySeen.user_key == user, PolicySeen.patient_key == patient))} if wants_seen else {}
+            snoozed = {t: (d, until) for t, d, until in conn.execute(select(
+                PolicySnooze.topic, PolicySnooze.digest, PolicySnooze.expires_at).where(
+                PolicySnooze.patient_key == patient))} if wants_snoozes else {}
+        return seen, snoozed
+
+    def _remember(self, user: str, patient: str, shown: list[Candidate], now: float) -> None:
+        """Record the critical cards shown: the repeat rule's memory, one row per clinician, patient and family."""
+        rows = [{"user_key": user, "patient_key": patient, "topic": c.topic, "digest": c.digest, "seen_at": now,
+                 "expires_at": now + self.policy.of(c.topic).repeat_window_minutes * 60} for c in shown
+                if self.policy.of(c.topic).repeat_window_minutes]
+        if rows:
+            statement = self._upsert(PolicySeen.__table__).values(rows)
+            statement = statement.on_conflict_do_update(
+                index_elements=["user_key", "patient_key", "topic"],
+                set_={"digest": statement.excluded.digest, "seen_at": statement.excluded.seen_at,
+                      "expires_at": statement.excluded.expires_at})
+            self._write(statement, "remember")
+        if now >= self._next_purge:
+            self.purge(now)
+
+    def on_feedback(self, items: Sequence[Feedback]) -> int:
+        """Snooze after override: an override with one of its family's listed reasons silences the family for the
+        card's patient for N days while the findings are those of that card. Returns how many snoozes were set."""
+        reasons = {f.card: f.override_reason["reason"].get("code") for f in items
+                   if f.outcome == "overridden" and isinstance(f.override_reason, dict)
+                   and isinstance(f.override_reason.get("reason"), dict)
+                   and f.override_reason["reason"].get("system") == OVERRIDE_SYSTEM}
+        if not reasons or not self.policy.snoozes:
+            return 0
+        now = self.clock()
+        try:
+            with self.engine.connect() as conn:
+                issued = conn.execute(select(IssuedCard.card_uuid, IssuedCard.topic, IssuedCard.patient_key,
+                                             IssuedCard.digest).where(IssuedCard.card_uuid.in_(list(reasons)))).all()
+        except SQLAlchemyError as exc:
+            log.warning("card policy: card log unavailable, no snooze set (%s)", type(exc).__name__)
+            return 0
+        rows = {}
+        for card_uuid, topic, patient, found in issued:
+            family = self.policy.of(topic)
+            if patient and found and family.snooze_days and reasons[card_uuid] in family.snooze_reasons:
+                rows[(patient, topic)] = {"patient_key": patient, "topic": topic, "digest": found,
+                                          "expires_at": now + family.snooze_days * DAY}
+        if rows:
+            statement = self._upsert(PolicySnooze.__table__).values(list(rows.values()))
+            statement = statement.on_conflict_do_update(
+                index_elements=["patient_key", "topic"],
+                set_={"digest": statement.excluded.digest, "expires_at": statement.excluded.expires_at})
+            self._write(statement, "snooze")
+        return len(rows)
+
+    def purge(self, now: float) -> None:
+        """Delete expired memory (at most once a minute per process)."""
+        with self._lock:
+            if now < self._next_purge:
+                return
+            self._next_purge = now + PURGE_EVERY_SECONDS
+        for table in (PolicySeen.__table__, PolicySnooze.__table__):
+            self._write(delete(table).where(table.c.expires_at < now), "purge")
+
+    def _write(self, statement: Any, what: str) -> None:
+        def run() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(statement)
+
+        try:
+            write(self.engine, run)
+        except SQLAlchemyError as exc:  # the call is answered; only the memory misses this write
+            log.warning("card policy: %s not written (%s)", what, type(exc).__name__)
