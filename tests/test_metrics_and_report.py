@@ -28,7 +28,7 @@ def feedback(card: dict, outcome: str, reason: str | None = None) -> dict:
     return item
 
 
-def test_issued_cards_are_logged_by_uuid_topic_and_indicator_only(app, client):
+def test_issued_cards_are_logged_by_uuid_topic_indicator_and_hashes_only(app, client):
     cards = client.post(PV, json=hook_request([lbp()])).get_json()["cards"]
     log = app.extensions["backpain_cds_card_log"]
     log.flush()
@@ -36,7 +36,29 @@ def test_issued_cards_are_logged_by_uuid_topic_and_indicator_only(app, client):
         rows = {r.card_uuid: r for r in conn.execute(select(IssuedCard))}
     assert {(rows[c["uuid"]].topic, rows[c["uuid"]].indicator) for c in cards} == {
         (c["source"]["topic"]["code"], c["indicator"]) for c in cards}
-    assert set(IssuedCard.__table__.columns.keys()) == {"card_uuid", "service_id", "topic", "indicator", "issued_at"}
+    assert set(IssuedCard.__table__.columns.keys()) == {"card_uuid", "service_id", "topic", "indicator", "issued_at",
+                                                         "patient_key", "digest"}
+    # the patient is there as a keyed hash (the card policy's snooze after override finds it), never as the id
+    patient = app.extensions["backpain_cds_policy"].key("patient", "pt-1")
+    assert {rows[c["uuid"]].patient_key for c in cards} == {patient}
+    assert all(len(rows[c["uuid"]].digest) == 32 for c in cards)
+
+
+def test_a_card_log_from_before_the_policy_gains_its_new_columns_at_start_up(tmp_path):
+    from sqlalchemy import create_engine, inspect, text
+
+    from cds_service.store import database
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    old = create_engine(url)
+    with old.begin() as conn:
+        conn.execute(text("CREATE TABLE issued_cards (card_uuid VARCHAR(64) PRIMARY KEY, service_id VARCHAR(100), "
+                          "topic VARCHAR(64), indicator VARCHAR(16), issued_at DATETIME)"))
+    old.dispose()
+    engine = database.connect(url)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("issued_cards")}
+    assert {"patient_key", "digest"} <= columns
 
 
 def test_a_full_card_log_drops_and_counts_instead_of_waiting(app):

@@ -51,7 +51,7 @@ class CardLog:
             self._put((IssuedCard.__table__, {
                 "card_uuid": card["uuid"], "service_id": service_id, "topic": topic, "indicator": card["indicator"],
                 "issued_at": now, "patient_key": patient_key,
-                "digest": digest(topic, card["indicator"], card["summary"], card.get("detail", ""), mme)}))
+                "digest": digest(topic, card["indicator"], card.get("summary", ""), card.get("detail", ""), mme)}))
 
     def held_back(self, service_id: str, topic: str, rule: str) -> None:
         """Queue one card the policy held back (for `feedback-report`). Never blocks."""
