@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 60
 SECRET_MIN_BYTES = 32
 DAY = 86_400
+_NO_SYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def read_secret(path: Path | None, data_dir: Path) -> bytes:
@@ -64,8 +65,22 @@ class PolicyGate:
         self._secret = secret
         self._next_purge = 0.0
         self._lock = threading.Lock()
-        upsert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        self._upsert: Any = upsert
+        # Statements built once, executed with parameters: SQLAlchemy compiles each once per process (its cache),
+        # which is most of the cost of a statement built per call.
+        self._postgres = engine.dialect.name == "postgresql"
+        upsert: Any = postgresql.insert if self._postgres else sqlite.insert
+        seen, snoozes = upsert(PolicySeen.__table__), upsert(PolicySnooze.__table__)
+        self._remember_seen = seen.on_conflict_do_update(
+            index_elements=["user_key", "patient_key", "topic"],
+            set_={"digest": seen.excluded.digest, "seen_at": seen.excluded.seen_at,
+                  "expires_at": seen.excluded.expires_at})
+        self._set_snooze = snoozes.on_conflict_do_update(
+            index_elements=["patient_key", "topic"],
+            set_={"digest": snoozes.excluded.digest, "expires_at": snoozes.excluded.expires_at})
+        self._read_seen = select(PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
+            PolicySeen.user_key == bindparam("user"), PolicySeen.patient_key == bindparam("patient"))
+        self._read_snoozes = select(PolicySnooze.topic, PolicySnooze.digest, PolicySnooze.expires_at).where(
+            PolicySnooze.patient_key == bindparam("patient"))
 
     def key(self, kind: str, value: str) -> str:
         """The keyed hash of a patient or user id (never stored in the clear)."""
@@ -77,8 +92,7 @@ class PolicyGate:
         if not cards:
             return []
         now = self.clock()
-        candidates = [Candidate(c.topic, c.indicator.label, digest(c.topic, c.indicator.label, c.summary, c.detail,
-                                                                   c.mme), about)
+        candidates = [Candidate(c.topic, c.indicator.label, self._digest(c), about)
                       for c, about in zip(cards, about_draft, strict=True)]
         patient = self.key("patient", context.patient_id)
         user = self.key("user", context.user_id)
@@ -101,17 +115,23 @@ class PolicyGate:
                                        if r is None and c.indicator == "critical"], now)
         return shown
 
+    def _digest(self, card: Card) -> str:
+        """The findings' digest, where a rule reads it: critical cards (the repeat rule) and families that snooze."""
+        if card.indicator.label != "critical" and not self.policy.of(card.topic).snooze_days:
+            return ""
+        return digest(card.topic, card.indicator.label, card.summary, card.detail, card.mme)
+
     def _memory(self, user: str, patient: str, wants_seen: bool, wants_snoozes: bool
                 ) -> tuple[dict[str, tuple[str, float]], dict[str, tuple[str, float]]]:
         if not (wants_seen or wants_snoozes):
             return {}, {}
+        seen: dict[str, tuple[str, float]] = {}
+        snoozed: dict[str, tuple[str, float]] = {}
         with self.engine.connect() as conn:
-            seen = {t: (d, at) for t, d, at in conn.execute(select(
-                PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
-                PolicySeen.user_key == user, PolicySeen.patient_key == patient))} if wants_seen else {}
-            snoozed = {t: (d, until) for t, d, until in conn.execute(select(
-                PolicySnooze.topic, PolicySnooze.digest, PolicySnooze.expires_at).where(
-                PolicySnooze.patient_key == patient))} if wants_snoozes else {}
+            if wants_seen:
+                seen = {t: (d, at) for t, d, at in conn.execute(self._read_seen, {"user": user, "patient": patient})}
+            if wants_snoozes:
+                snoozed = {t: (d, until) for t, d, until in conn.execute(self._read_snoozes, {"patient": patient})}
         return seen, snoozed
 
     def _remember(self, user: str, patient: str, shown: list[Candidate], now: float) -> None:
@@ -120,12 +140,7 @@ class PolicyGate:
                  "expires_at": now + self.policy.of(c.topic).repeat_window_minutes * 60} for c in shown
                 if self.policy.of(c.topic).repeat_window_minutes]
         if rows:
-            statement = self._upsert(PolicySeen.__table__).values(rows)
-            statement = statement.on_conflict_do_update(
-                index_elements=["user_key", "patient_key", "topic"],
-                set_={"digest": statement.excluded.digest, "seen_at": statement.excluded.seen_at,
-                      "expires_at": statement.excluded.expires_at})
-            self._write(statement, "remember")
+            self._write(self._remember_seen, "remember", rows)
         if now >= self._next_purge:
             self.purge(now)
 
@@ -153,11 +168,7 @@ class PolicyGate:
                 rows[(patient, topic)] = {"patient_key": patient, "topic": topic, "digest": found,
                                           "expires_at": now + family.snooze_days * DAY}
         if rows:
-            statement = self._upsert(PolicySnooze.__table__).values(list(rows.values()))
-            statement = statement.on_conflict_do_update(
-                index_elements=["patient_key", "topic"],
-                set_={"digest": statement.excluded.digest, "expires_at": statement.excluded.expires_at})
-            self._write(statement, "snooze")
+            self._write(self._set_snooze, "snooze", list(rows.values()))
         return len(rows)
 
     def purge(self, now: float) -> None:
@@ -169,10 +180,12 @@ class PolicyGate:
         for table in (PolicySeen.__table__, PolicySnooze.__table__):
             self._write(delete(table).where(table.c.expires_at < now), "purge")
 
-    def _write(self, statement: Any, what: str) -> None:
+    def _write(self, statement: Any, what: str, rows: list[dict[str, Any]] | None = None) -> None:
         def run() -> None:
             with self.engine.begin() as conn:
-                conn.execute(statement)
+                if self._postgres:  # this memory may lose its last writes in a crash: no wait for the WAL flush
+                    conn.execute(_NO_SYNC_COMMIT)
+                conn.execute(statement, rows)
 
         try:
             write(self.engine, run)
