@@ -259,3 +259,23 @@ def test_state_survives_a_restart_and_holds_no_ids(tmp_path):
     app.extensions["backpain_cds_card_log"].flush()
     dump = "\n".join(app.extensions["backpain_cds_feedback"].engine.raw_connection().iterdump())
     assert PATIENT_ID not in dump and "dr-1" not in dump and "policy_seen" in dump
+
+
+def test_expired_memory_is_purged(served):
+    client, clock, app = served
+    call(client, OS, drafts=[draft(*GABAPENTIN)])
+    engine = app.extensions["backpain_cds_feedback"].engine
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM policy_seen").scalar() == 1
+    clock.forward(minutes=61)
+    app.extensions["backpain_cds_policy"].purge(clock())
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM policy_seen").scalar() == 0
+
+
+def test_without_its_memory_the_policy_fails_open_and_the_call_succeeds(served):
+    client, _, app = served
+    with app.extensions["backpain_cds_feedback"].engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE policy_seen")
+    assert "opioid-benzodiazepine" in call(client, OS, drafts=[draft(*GABAPENTIN)])
+    assert "opioid-benzodiazepine" in call(client, OS, drafts=[draft(*IBUPROFEN)])

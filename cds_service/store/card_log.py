@@ -51,7 +51,8 @@ class CardLog:
             self._put((IssuedCard.__table__, {
                 "card_uuid": card["uuid"], "service_id": service_id, "topic": topic, "indicator": card["indicator"],
                 "issued_at": now, "patient_key": patient_key,
-                "digest": digest(topic, card["indicator"], card.get("summary", ""), card.get("detail", ""), mme)}))
+                # hashed by the writer thread, off the request path
+                "digest": (topic, card["indicator"], card.get("summary", ""), card.get("detail", ""), mme)}))
 
     def held_back(self, service_id: str, topic: str, rule: str) -> None:
         """Queue one card the policy held back (for `feedback-report`). Never blocks."""
@@ -78,6 +79,8 @@ class CardLog:
     def _write(self, batch: list[Row]) -> int:
         by_table: dict[Table, list[dict[str, Any]]] = {}
         for table, row in batch:
+            if isinstance(row.get("digest"), tuple):
+                row = {**row, "digest": digest(*row["digest"])}
             by_table.setdefault(table, []).append(row)
 
         def insert_rows() -> None:
