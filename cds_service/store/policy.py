@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, select, text
+from sqlalchemy import Connection, Engine, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -98,12 +98,28 @@ class PolicyGate:
         user = self.key("user", context.user_id)
         wants_seen = any(repeat_applies(context.hook, c) for c in candidates)
         wants_snoozes = any(self.policy.of(c.topic).snooze_days for c in candidates)
-        try:
-            seen, snoozed = self._memory(user, patient, wants_seen, wants_snoozes)
-        except SQLAlchemyError as exc:
-            log.warning("card policy: memory unavailable, every card returned (%s)", type(exc).__name__)
-            return list(cards)
-        held = hold_back(self.policy, context.hook, candidates, seen, snoozed, now)
+
+        def decide_and_remember() -> list[str | None]:  # one transaction: one connection checkout, one commit
+            with self.engine.begin() as conn:
+                seen, snoozed = self._memory(conn, user, patient, wants_seen, wants_snoozes)
+                held = hold_back(self.policy, context.hook, candidates, seen, snoozed, now)
+                rows = self._seen_rows(user, patient, candidates, held, now)
+                if rows:
+                    if self._postgres:  # this memory may lose its last writes in a crash: no wait for the WAL flush
+                        conn.execute(_NO_SYNC_COMMIT)
+                    conn.execute(self._remember_seen, rows)
+                return held
+
+        if wants_seen or wants_snoozes or any(c.indicator == "critical" for c in candidates):
+            try:
+                held = write(self.engine, decide_and_remember)
+            except SQLAlchemyError as exc:
+                log.warning("card policy: memory unavailable, every card returned (%s)", type(exc).__name__)
+                return list(cards)
+            if now >= self._next_purge:
+                self.purge(now)
+        else:  # nothing to read or remember: only "off" can apply
+            held = hold_back(self.policy, context.hook, candidates, {}, {}, now)
         shown = []
         for card, rule in zip(cards, held, strict=True):
             if rule is None:
@@ -111,8 +127,6 @@ class PolicyGate:
                 continue
             metrics.HELD_BACK.labels(card.topic, rule).inc()
             self.card_log.held_back(service_id, card.topic, rule)
-        self._remember(user, patient, [c for c, r in zip(candidates, held, strict=True)
-                                       if r is None and c.indicator == "critical"], now)
         return shown
 
     def _digest(self, card: Card) -> str:
@@ -121,28 +135,23 @@ class PolicyGate:
             return ""
         return digest(card.topic, card.indicator.label, card.summary, card.detail, card.mme)
 
-    def _memory(self, user: str, patient: str, wants_seen: bool, wants_snoozes: bool
+    def _memory(self, conn: Connection, user: str, patient: str, wants_seen: bool, wants_snoozes: bool
                 ) -> tuple[dict[str, tuple[str, float]], dict[str, tuple[str, float]]]:
-        if not (wants_seen or wants_snoozes):
-            return {}, {}
         seen: dict[str, tuple[str, float]] = {}
         snoozed: dict[str, tuple[str, float]] = {}
-        with self.engine.connect() as conn:
-            if wants_seen:
-                seen = {t: (d, at) for t, d, at in conn.execute(self._read_seen, {"user": user, "patient": patient})}
-            if wants_snoozes:
-                snoozed = {t: (d, until) for t, d, until in conn.execute(self._read_snoozes, {"patient": patient})}
+        if wants_seen:
+            seen = {t: (d, at) for t, d, at in conn.execute(self._read_seen, {"user": user, "patient": patient})}
+        if wants_snoozes:
+            snoozed = {t: (d, until) for t, d, until in conn.execute(self._read_snoozes, {"patient": patient})}
         return seen, snoozed
 
-    def _remember(self, user: str, patient: str, shown: list[Candidate], now: float) -> None:
-        """Record the critical cards shown: the repeat rule's memory, one row per clinician, patient and family."""
-        rows = [{"user_key": user, "patient_key": patient, "topic": c.topic, "digest": c.digest, "seen_at": now,
-                 "expires_at": now + self.policy.of(c.topic).repeat_window_minutes * 60} for c in shown
-                if self.policy.of(c.topic).repeat_window_minutes]
-        if rows:
-            self._write(self._remember_seen, "remember", rows)
-        if now >= self._next_purge:
-            self.purge(now)
+    def _seen_rows(self, user: str, patient: str, candidates: list[Candidate], held: list[str | None],
+                   now: float) -> list[dict[str, Any]]:
+        """The critical cards shown: the repeat rule's memory, one row per clinician, patient and family."""
+        return [{"user_key": user, "patient_key": patient, "topic": c.topic, "digest": c.digest, "seen_at": now,
+                 "expires_at": now + self.policy.of(c.topic).repeat_window_minutes * 60}
+                for c, rule in zip(candidates, held, strict=True)
+                if rule is None and c.indicator == "critical" and self.policy.of(c.topic).repeat_window_minutes]
 
     def on_feedback(self, items: Sequence[Feedback]) -> int:
         """Snooze after override: an override with one of its family's listed reasons silences the family for the
