@@ -279,3 +279,12 @@ def test_without_its_memory_the_policy_fails_open_and_the_call_succeeds(served):
         conn.exec_driver_sql("DROP TABLE policy_seen")
     assert "opioid-benzodiazepine" in call(client, OS, drafts=[draft(*GABAPENTIN)])
     assert "opioid-benzodiazepine" in call(client, OS, drafts=[draft(*IBUPROFEN)])
+
+
+def test_the_preview_page_shows_what_the_rules_say_and_remembers_nothing(served):
+    client, _, _ = served
+    body = hook_request(CHART, "order-select", drafts=[draft(*GABAPENTIN)])
+    for _ in range(2):
+        answer = client.post("/preview/evaluate", json={"hook": "order-select", "request": body}).get_json()
+        assert "opioid-benzodiazepine" in {c["source"]["topic"]["code"] for c in answer["response"]["cards"]}
+    assert "opioid-benzodiazepine" in call(client, OS, drafts=[draft(*IBUPROFEN)])

@@ -128,7 +128,8 @@ def evaluate() -> Response:
         hook_request = body["request"]
     else:
         raise BadHookRequest("send a demo patient id, a FHIR Bundle or a CDS Hooks request", field="request")
-    offline = dataclasses.replace(runtime, fhir=_NoFhirServer())  # type: ignore[arg-type]
+    # no FHIR server, and no card policy: the preview shows what the rules say and remembers nothing
+    offline = dataclasses.replace(runtime, fhir=_NoFhirServer(), gate=None)  # type: ignore[arg-type]
     try:
         result, status = pipeline.run(offline, SERVICE_FOR_HOOK[hook], hook_request, as_of), 200
     except CdsError as exc:
