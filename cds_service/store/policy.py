@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 import threading
 import time
@@ -34,7 +35,6 @@ from .tables import IssuedCard, PolicySeen, PolicySnooze
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 60
-SECRET_MIN_BYTES = 32
 DAY = 86_400
 _NO_SYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
@@ -45,10 +45,13 @@ def read_secret(path: Path | None, data_dir: Path) -> bytes:
     if path is not None:
         return path.read_bytes().strip()
     generated = data_dir / "policy-secret"
-    if not generated.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        generated.touch(mode=0o600)
-        generated.write_text(secrets.token_hex(32))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:  # exclusive create: of two processes starting at once, one writes it and both read it
+        fd = os.open(generated, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
     log.warning("card policy: no BACKPAIN_CDS_POLICY_SECRET_FILE; using a key generated in the data directory "
                 "(replicas do not share it: mount one secret file on every replica)")
     return generated.read_bytes().strip()
