@@ -81,6 +81,7 @@ def test_policy_check_prints_the_effective_policy_of_the_example_file():
     assert "30 days on already-addressed, patient-declined" in rows["opioid-benzodiazepine"]
     assert "order-select" in rows["acetaminophen-alternative"] and "240 min" in rows["opioid-high-dose"]
     assert "60 min" in rows["red-flags"]
+    assert "the floor still shows it at patient-view" in rows["opioid-benzodiazepine"]  # its snooze cannot there
     assert "Safety floor" in checked.stdout
 
 

@@ -65,7 +65,9 @@ class CardPolicy:
             off = ", ".join(h for h in HOOKS if h in p.off_at) or "-"
             window = f"{p.repeat_window_minutes} min" if p.repeat_window_minutes else "none"
             snooze = (f"{p.snooze_days} days on {', '.join(sorted(p.snooze_reasons))}" if p.snooze_days else "-")
-            lines.append(f"{family:<27}{off:<28}{window:<15}{snooze}")
+            floor = " (the floor still shows it at patient-view)" if family in FLOOR and (
+                "patient-view" in p.off_at or p.snooze_days) else ""
+            lines.append(f"{family:<27}{off:<28}{window:<15}{snooze}{floor}")
         lines += ["", f"Safety floor, always shown at patient-view whatever the policy says: {FLOOR_TEXT}."]
         return "\n".join(lines)
 
