@@ -17,6 +17,7 @@ from typing import Any
 
 from ..cards import COMMON_OVERRIDES
 from ..rules import FAMILIES as _RULES
+from ..rules import nsaid_contraindicated, opioid_benzodiazepine, red_flags
 
 HOOKS = ("patient-view", "order-select", "order-sign")
 OVERRIDE_CODES = tuple(code for code, _ in COMMON_OVERRIDES)  # the reasons our cards offer
@@ -26,7 +27,7 @@ MAX_WINDOW_MINUTES = 7 * 24 * 60
 MAX_SNOOZE_DAYS = 365
 # The safety floor (issue 24): these cards are always returned at patient-view, whatever the policy says.
 # family -> the indicator the card must have (None: any).
-FLOOR = {"red-flags": "critical", "opioid-benzodiazepine": None, "nsaid-contraindicated": "critical"}
+FLOOR = {red_flags.TOPIC: "critical", opioid_benzodiazepine.TOPIC: None, nsaid_contraindicated.TOPIC: "critical"}
 FLOOR_TEXT = "red-flags Tier A (critical), opioid-benzodiazepine, nsaid-contraindicated (critical)"
 _KEYS = ("off_at", "repeat_window_minutes", "snooze_reasons", "snooze_days")
 
