@@ -7,6 +7,7 @@ from datetime import date
 from functools import cached_property
 
 from ..record.patient_record import ConditionFact, PatientRecord
+from ._markdown import escape
 from ._wording import ago
 
 ACUTE_BELOW_DAYS = 28  # ACP 2017: acute < 4 weeks
@@ -32,9 +33,10 @@ class Episode:
 
     @cached_property  # several cards open with it
     def evidence(self) -> str:
+        """The diagnoses and onset, as card markdown (chart text escaped)."""
         if self.order_only:
             return "low back pain given as the reason for a draft order"
-        names = "; ".join(sorted({c.display or "back pain diagnosis" for c in self.conditions}))
+        names = "; ".join(sorted({escape(c.display) or "back pain diagnosis" for c in self.conditions}))
         when = f", onset {self.onset.isoformat()} ({ago(self.days or 0)})" if self.onset else ", onset date unknown"
         return names + when
 

@@ -9,6 +9,7 @@ import orjson
 from ..knowledge import Knowledge, Product
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dose, is_countable, milligrams, per_day, unit
+from ._markdown import escape
 from ._opioids import current_opioids
 
 RATE_UNITS = {"ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"}
@@ -47,7 +48,7 @@ class MmeResult:
     partial: bool  # some opioid could not be computed: the total may be an underestimate
 
     def explain(self) -> str:
-        lines = [f"- {c.med.display or 'opioid'}{c.folded()}: {c.note}" for c in self.contributions]
+        lines = [f"- {escape(c.med.display) or 'opioid'}{c.folded()}: {c.note}" for c in self.contributions]
         if self.total is None:
             lines.append("- Total daily MME could not be computed from the structured dosing.")
         else:
@@ -108,7 +109,7 @@ def _worked_out(kb: Knowledge, med: MedicationFact) -> tuple[str, float | None, 
     if factor.input_unit == "ug/h":  # patches worn x mcg/h x 2.4, whatever the change interval (5.4 step 6)
         mcg_per_hour = _fentanyl_rate(value, dose_unit, product)
         if mcg_per_hour is None:
-            return ingredient, None, f"dose unit '{dose_unit}' not understood; MME not computed"
+            return ingredient, None, f"dose unit '{escape(dose_unit)}' not understood; MME not computed"
         mme = mcg_per_hour * factor.factor
         return ingredient, mme, f"{mcg_per_hour:g} mcg/h x {factor.factor:g} = {mme:g} MME/day"
     mg = milligrams(value, dose_unit, product)

@@ -16,6 +16,7 @@ from fhir.resources.R4B.duration import Duration
 from ..fhir.parse import to_date
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import amount
+from ._markdown import escape
 from ._wording import ago
 
 STALE_AFTER_DAYS = 365
@@ -28,12 +29,12 @@ def _draft(med: MedicationFact) -> str:
 
 def drug_labels(record: PatientRecord, meds: Iterable[MedicationFact], fallback: str, today: date,
                 state: Callable[[MedicationFact], str] = _draft) -> list[str]:
-    """One label per distinct (name, state), in first-seen order:
+    """One label per distinct (name, state), in first-seen order, as card markdown (the name escaped):
     "Chlordiazepoxide 25 MG Oral Tablet (11 orders, last ordered 2017-03-02, 9 years ago: still taking it?)",
     "ibuprofen 800 MG Oral Tablet (draft: 800 mg 3 times a day = 2,400 mg/day)"."""
     groups: dict[tuple[str, str], list[MedicationFact]] = {}
     for med in meds:
-        groups.setdefault((med.display or fallback, state(med)), []).append(med)
+        groups.setdefault((escape(med.display) or fallback, state(med)), []).append(med)
     labels = []
     for (name, med_state), group in groups.items():
         drafted = [amount(record.kb, m) for m in group if m.draft]

@@ -7,6 +7,7 @@ from datetime import date
 
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import Amount, amount
+from ._markdown import escape
 from ._names import drug_labels
 
 
@@ -27,7 +28,7 @@ class DraftedNsaid:
     def lines(self) -> list[str]:
         """The draft named with its dose, then its findings."""
         dose = f": {self.dose}" if self.dose else " (no structured dose)"
-        return [f"Drafted: {self.med.display or 'NSAID'}{dose}.", *self.findings()]
+        return [f"Drafted: {escape(self.med.display) or 'NSAID'}{dose}.", *self.findings()]
 
 
 def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:

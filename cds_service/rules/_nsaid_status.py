@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..record.patient_record import PatientRecord
+from ._markdown import escape
 
 EGFR_SEVERE_BELOW = 30  # Beers 2023 / KDIGO: avoid NSAIDs below 30 mL/min/1.73 m2
 EGFR_CAUTION_BELOW = 60  # KDIGO: no prolonged NSAID therapy below 60
@@ -23,12 +24,12 @@ class Level(enum.Enum):
 @dataclass(frozen=True)
 class NsaidStatus:
     level: Level
-    reasons: tuple[str, ...]  # contraindications, each naming its evidence
+    reasons: tuple[str, ...]  # contraindications, each naming its evidence (card markdown, chart text escaped)
     cautions: tuple[str, ...]
 
 
 def _named(items: list, what: str) -> str:
-    names = sorted({getattr(i, "display", "") or what for i in items})
+    names = sorted({escape(getattr(i, "display", "")) or what for i in items})
     return ", ".join(names)
 
 

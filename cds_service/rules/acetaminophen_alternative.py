@@ -7,6 +7,7 @@ from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
+from ._markdown import escape
 from ._names import drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS, Level, nsaid_status
 from ._orders import create, draft_medication_request
@@ -19,13 +20,15 @@ ALT_LIMIT_WITHOUT_RANGE = 120  # U/L
 
 
 def hepatic_risks(record: PatientRecord, today: date) -> list[str]:
-    risks = [f"liver disease: {c.display}" for c in record.conditions_in("liver-disease", today, current=True)]
-    risks += [f"alcohol dependence: {c.display}" for c in record.conditions_in("alcohol-dependence", today, True)]
+    risks = [f"liver disease: {escape(c.display)}" for c in record.conditions_in("liver-disease", today, True)]
+    risks += [f"alcohol dependence: {escape(c.display)}"
+              for c in record.conditions_in("alcohol-dependence", today, True)]
     alt = record.latest("alt", today, LAB_LOOKBACK_DAYS)
     if alt and alt.value is not None:
         limit = ALT_TIMES_UPPER_LIMIT * alt.reference_high if alt.reference_high else ALT_LIMIT_WITHOUT_RANGE
         if alt.value > limit:
-            risks.append(f"ALT {alt.value:g} {alt.unit or ''} on {alt.when} (above {limit:g})".replace("  ", " "))
+            unit = f" {escape(alt.unit)}" if alt.unit else ""
+            risks.append(f"ALT {alt.value:g}{unit} on {alt.when} (above {limit:g})")
     return risks
 
 

@@ -8,6 +8,7 @@ from ..cards import Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record.patient_record import OrderFact, PatientRecord
 from ._episode import Episode, episode
+from ._markdown import escape
 from ._orders import delete
 from .red_flags import findings
 
@@ -61,11 +62,11 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     lines = [f"Back pain: {ep.evidence}. No red flag is recorded.", ""]
     suggestions: list[Suggestion] = []
     for order in drafts:
-        lines.append(f"- Draft order: {order.display or 'lumbar imaging'} at day {_days_at(ep, today, today)}")
+        lines.append(f"- Draft order: {escape(order.display) or 'lumbar imaging'} at day {_days_at(ep, today, today)}")
         suggestions.append(delete(f"Remove the {order.display or 'lumbar imaging'} order", order.reference,
                                   "Remove the lumbar imaging draft order", recommended=len(drafts) == 1 or None))
     for order in pending:
-        lines.append(f"- Pending order: {order.display or 'lumbar imaging'}, ordered {order.when} "
+        lines.append(f"- Pending order: {escape(order.display) or 'lumbar imaging'}, ordered {order.when} "
                      f"(day {_days_at(ep, order.when, today)} of the episode)")
         if order.raw is not None and order.id:
             revoked = copy.deepcopy(order.raw)
@@ -74,7 +75,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                                           (Action("update", "Set the imaging order's status to revoked",
                                                   resource=revoked),)))
     for proc in done:
-        lines.append(f"- Done: {proc.display or 'lumbar imaging'} on {proc.when} "
+        lines.append(f"- Done: {escape(proc.display) or 'lumbar imaging'} on {proc.when} "
                      f"(day {_days_at(ep, proc.when, today)} of the episode)")
     lines += ["", "Imaging in the first six weeks of back pain without red flags does not improve outcomes; "
               "findings are often incidental. Reserve MRI for red flags or for surgery or epidural injection "

@@ -7,6 +7,7 @@ from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
+from ._markdown import escape
 from ._mme import daily_mme
 from ._names import drug_labels
 from ._opioids import current_opioids, exclusion
@@ -42,8 +43,8 @@ def risk_factors(record: PatientRecord, today: date, mme: float | None) -> list[
         for c in record.conditions_in(vs, today, current=False):
             if id(c) not in named:
                 named.add(id(c))
-                risks.append(c.display or label)
-    risks += [c.display for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]
+                risks.append(escape(c.display) or label)
+    risks += [escape(c.display) for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]
     return list(dict.fromkeys(r for r in risks if r))
 
 

@@ -8,6 +8,7 @@ from ..cards import COMMON_OVERRIDES, SUMMARY_MAX, Card, Indicator, Suggestion
 from ..hook_request import ORDER_HOOKS, HookContext
 from ..record.patient_record import MedicationFact, OrderFact, PatientRecord
 from ._episode import Category, Episode, episode
+from ._markdown import escape
 from ._orders import delete
 
 TOPIC = "not-recommended-treatment"
@@ -61,7 +62,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     suggestions: list[Suggestion] = []
     for item, why in items:
         state = "draft order" if item.draft else "current"
-        lines.append(f"- {item.display or 'treatment'} ({state}): {why}.")
+        lines.append(f"- {escape(item.display) or 'treatment'} ({state}): {why}.")
         if item.draft and item.id:
             suggestions.append(delete(f"Remove {item.display or 'this order'}", item.reference,
                                       "Remove the draft order"))

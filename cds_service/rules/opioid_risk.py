@@ -8,6 +8,7 @@ from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import Category, episode
+from ._markdown import escape
 from ._mme import daily_mme
 from ._nsaid_status import LAB_LOOKBACK_DAYS
 from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, use_disorder_or_overdose
@@ -62,13 +63,13 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
         if med.start:
             same.append(med.start)
         if same and (today - min(same)).days >= LONG_TERM_DAYS:
-            points.append(f"Long-term therapy: {med.display} since {min(same)}; reassess benefits and harms at "
+            points.append(f"Long-term therapy: {escape(med.display)} since {min(same)}; reassess benefits and harms at "
                           "least every 3 months.")
         started = today if med.draft else earliest.get(med.rxnorm, med.start)  # this ER/LA drug's first order
         if (_is_extended_release(record, med) and started is not None
                 and (today - started).days <= NAIVE_LOOKBACK_DAYS  # being started: a draft or a first order now
                 and not _used_opioids_before(history, started, today)):
-            points.append(f"Extended-release/long-acting {med.display} started in an opioid-naive patient (no "
+            points.append(f"Extended-release/long-acting {escape(med.display)} started in an opioid-naive patient (no "
                           "opioid in the 90 days before): not recommended (CDC 2022 Rec 3); start with "
                           "immediate-release opioids if any.")
     ep = episode(record, today)
@@ -76,18 +77,17 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
             m.draft or (m.start and ep.onset and m.start >= ep.onset) for m in opioids):
         points.append("New opioid for acute back pain: reserve for severe disabling pain not controlled by "
                       "NSAIDs; immediate-release, lowest dose, a few days' supply.")
-    risks = [c.display for c in record.conditions_in("depression", today, current=True)]
+    risks = [escape(c.display) for c in record.conditions_in("depression", today, current=True)]
     phq9 = record.latest("phq9", today, LAB_LOOKBACK_DAYS)
     if phq9 and phq9.value is not None and phq9.value >= PHQ9_MODERATE:
         risks.append(f"PHQ-9 {phq9.value:g} on {phq9.when}")
     age = record.age(today)
     if age is not None and age >= OLDER_ADULT_AGE:
         risks.append(f"age {age}")
-    risks += [c.display for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]
-    risks += [c.display for c in record.conditions_in("severe-kidney-disease", today, current=True)]
-    risks += [c.display for c in record.conditions_in("liver-disease", today, current=True)]
+    for vs in ("sleep-disordered-breathing", "severe-kidney-disease", "liver-disease"):
+        risks += [escape(c.display) for c in record.conditions_in(vs, today, current=True)]
     cns = record.medications_in("gabapentinoids", today) + record.medications_in("muscle-relaxants", today)
-    risks += [f"{m.display} (CNS depressant)" for m in cns]
+    risks += [f"{escape(m.display)} (CNS depressant)" for m in cns]
     if risks:
         points.append("Risk factors for opioid harm: " + "; ".join(sorted({r for r in risks if r})) + ".")
     return points
@@ -102,7 +102,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     mme = daily_mme(record, today)
     lines = ["**Current opioids:**", mme.explain(), ""]
     if disorder:
-        lines += ["**Opioid use disorder or overdose on record:** " + "; ".join(disorder) + ".",
+        lines += ["**Opioid use disorder or overdose on record:** " + "; ".join(map(escape, disorder)) + ".",
                   "Offer or arrange evidence-based treatment (buprenorphine or methadone) and naloxone; avoid "
                   "escalating opioid analgesics.", ""]
     lines += [f"- {p}" for p in talking_points(record, opioids, today)]

@@ -7,6 +7,7 @@ from ..cards import Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
+from ._markdown import escape
 
 TOPIC = "radicular-pain"
 
@@ -16,7 +17,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     ep = episode(record, today)
     if ep is None or not ep.radicular:
         return None
-    names = "; ".join(sorted({c.display or "radicular diagnosis" for c in ep.radicular}))
+    names = "; ".join(sorted({escape(c.display) or "radicular diagnosis" for c in ep.radicular}))
     lines = [f"Radicular diagnosis: {names}.", "",
              "- Gabapentin may be considered, but evidence is weak (small short-term benefit; pregabalin showed "
              "no benefit for sciatica in a 2017 trial).",

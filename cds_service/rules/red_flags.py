@@ -9,6 +9,7 @@ from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import ConditionFact, PatientRecord
 from ._episode import Episode, episode
+from ._markdown import escape
 
 TOPIC = "red-flags"
 NEW_FINDING_DAYS_BEFORE_ONSET = 30  # "new" = recorded no earlier than 30 days before episode onset
@@ -26,11 +27,11 @@ TIER_A_NEW = (("urinary-retention", "new urinary retention"), ("incontinence", "
 @dataclass(frozen=True)
 class Finding:
     tier: Indicator
-    text: str
+    text: str  # card markdown: chart text in it is escaped
 
 
 def _dated(c: ConditionFact) -> str:
-    return f"{c.display or 'condition'}" + (f" ({c.start.isoformat()})" if c.start else "")
+    return (escape(c.display) or "condition") + (f" ({c.start.isoformat()})" if c.start else "")
 
 
 def findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
@@ -57,7 +58,7 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
         celsius = (temp.value - 32) * 5 / 9 if (temp.unit or "").lower() in ("[degf]", "degf", "°f", "f") \
             else temp.value
         if celsius >= FEVER_CELSIUS:
-            reading = " ".join(part for part in (f"{temp.value:g}", temp.unit) if part)
+            reading = " ".join(part for part in (f"{temp.value:g}", escape(temp.unit or "")) if part)
             found.append(Finding(crit, f"temperature {reading} on {temp.when}"))
     add(crit, "spinal infection", record.conditions_in("spinal-infection", today, current=True))
 

@@ -1,12 +1,14 @@
 """Every card our scenarios produce, as the EHR receives it (CDS Hooks 2.0 card JSON): well formed, each suggestion
 labelled and each action described, selection behaviour and override reasons where the card offers choices, and
 no stray placeholder in its text. One corpus covers every family at patient-view and at order-sign."""
+import html
 import re
 
 import pytest
 
 from cds_service.cards import to_json
 from cds_service.knowledge import load
+from cds_service.rules._markdown import WORD_JOINER
 from tests.conftest import cards_for
 from tests.fhir_builders import (
     CPT,
@@ -150,3 +152,78 @@ def check_drafted_order(order):
     url, version = canonical.split("|")
     activity = next(a for a in load().activities.values() if a["url"] == url)
     assert version == activity["version"] and activity["productCodeableConcept"] == order["medicationCodeableConcept"]
+
+
+# --- Chart text is text (clinical reference 0.10 item 17, issue 20 finding 4) ----------------------------------------
+# Every display, text, note and unit of the corpus carries markup; the cards' detail, rendered as an EHR would (GFM,
+# linkify on and, worst case, raw HTML on), must hold none of it: no link, image, heading, emphasis around chart text,
+# raw HTML or line break from a chart. Our own markup (paragraphs, lists, bold labels) is all that may render.
+HOSTILE = ("[Open PHISH](https://phish.example/login) ![PIXEL](http://track.example/p.gif) **SHOUT** _EMPH_ "
+           "<img src=x onerror=alert(1)><b>HTMLB</b> www.phish.com\n# HEADING  \nBREAK")
+MARKERS = ("PHISH", "PIXEL", "SHOUT", "EMPH", "HTMLB", "HEADING", "BREAK")
+OUR_TAGS = {"p", "ul", "ol", "li", "strong", "em"}
+
+
+def hostile(value, key=""):
+    """The resource with markup in every display, text and note (units too, except where the dose needs them)."""
+    if isinstance(value, dict):
+        out = {k: hostile(v, k) for k, v in value.items()}
+        if key in ("code", "medicationCodeableConcept", "valueCodeableConcept"):
+            out["text"] = f"{HOSTILE} {value.get('text', '')}".strip()
+        if "resourceType" in value and value["resourceType"] != "Patient":
+            out["note"] = [{"text": HOSTILE}]
+        return out
+    if isinstance(value, list):
+        return [hostile(v, key) for v in value]
+    if key == "display" and isinstance(value, str):
+        return f"{HOSTILE} {value}"
+    return value
+
+
+HOSTILE_UNITS = (  # units that reach a card: a temperature, an ALT, an opioid dose unit MME cannot read
+    [lbp(onset_days=200), observation("8310-5", 39.0, HOSTILE, days=1), observation("1742-6", 500, HOSTILE, days=3),
+     observation("62238-1", 25, HOSTILE, days=20), med_request(*OXY, dosage(1, HOSTILE, 4))], [])
+
+
+def hostile_cards(name, hook):
+    resources, drafts = HOSTILE_UNITS if name == "hostile-units" else SCENARIOS[name]
+    pt = patient(age=70) if "older" in name else patient()
+    return cards_for(hostile(resources), hook=hook, drafts=hostile(drafts), pt=pt)
+
+
+HOSTILE_WHERE = [*WHERE, *(pytest.param("hostile-units", hook, id=f"hostile-units@{hook}")
+                           for hook in ("patient-view", "order-sign"))]
+
+
+def rendered(detail):
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True, "linkify": True}).enable(
+        ["table", "strikethrough", "linkify"]).render(detail)
+
+
+def test_the_hostile_corpus_still_covers_every_card_family():
+    found = {card.topic for name in [*SCENARIOS, "hostile-units"] for hook in ("patient-view", "order-sign")
+             for card in hostile_cards(name, hook)}
+    assert found == set(load().topics)
+
+
+@pytest.mark.parametrize(("name", "hook"), HOSTILE_WHERE)
+def test_chart_markup_renders_as_text_in_every_card(name, hook):
+    pytest.importorskip("markdown_it", reason="pip install '.[test]' brings markdown-it-py")
+    for card in hostile_cards(name, hook):
+        out = rendered(card.detail)
+        tags = set(re.findall(r"</?([a-zA-Z][a-zA-Z0-9]*)", out))
+        assert tags <= OUR_TAGS, (card.topic, tags - OUR_TAGS, out)
+        for inner in re.findall(r"<(strong|em)>(.*?)</\1>", out, re.S):
+            assert not any(m in inner[1] for m in MARKERS), (card.topic, inner[1])
+        assert "\\" not in html.unescape(re.sub(r"<[^>]+>", "", out)).replace(WORD_JOINER, ""), (card.topic, out)
+
+
+def test_a_hostile_condition_name_shows_as_its_own_characters():
+    pytest.importorskip("markdown_it", reason="pip install '.[test]' brings markdown-it-py")
+    red_flags = next(c for c in hostile_cards("cauda-equina-and-cancer", "patient-view") if c.topic == "red-flags")
+    text = html.unescape(re.sub(r"<[^>]+>", "", rendered(red_flags.detail))).replace(WORD_JOINER, "")
+    flat = HOSTILE.replace("  \n", " ").replace("\n", " ")  # line breaks become spaces: no block can start
+    assert f"cauda equina syndrome: {flat} (" in text
+    assert red_flags.summary == "Back pain red flag: urgent same-day evaluation needed"  # summary: plain, no chart text

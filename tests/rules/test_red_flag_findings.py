@@ -4,6 +4,7 @@ osteoporosis, trauma) at any status."""
 import pytest
 
 from cds_service.cards import Indicator
+from cds_service.rules._markdown import escape
 from tests.conftest import by_topic, cards_for
 from tests.fhir_builders import ICD, PATIENT_ID, RX, SCT, ago, lbp, observation
 
@@ -50,10 +51,11 @@ CRIT, WARN = Indicator.CRITICAL, Indicator.WARNING
     pytest.param(cond("386661006", "Fever", SCT, status=None, abated=1), None, None, id="fever-abated-yesterday"),
     pytest.param(observation("8310-5", 38.5, "Cel", days=2), CRIT, f"temperature 38.5 Cel on {ago(2)}",
                  id="temperature-celsius"),
-    pytest.param(observation("8310-5", 101.0, "[degF]", days=2), CRIT, f"temperature 101 [degF] on {ago(2)}",
+    pytest.param(observation("8310-5", 101.0, "[degF]", days=2), CRIT,
+                 f"temperature 101 {escape('[degF]')} on {ago(2)}",
                  id="temperature-fahrenheit-101-is-38.3-celsius"),
     pytest.param(observation("8310-5", 100.2, "[degF]", days=2), None, None, id="100.2-fahrenheit-is-37.9-celsius"),
-    *[pytest.param(observation("8310-5", 100.4, unit, days=2), CRIT, f"temperature 100.4 {unit} on {ago(2)}",
+    *[pytest.param(observation("8310-5", 100.4, unit, days=2), CRIT, f"temperature 100.4 {escape(unit)} on {ago(2)}",
                    id=f"100.4-{unit}-is-fahrenheit") for unit in ("[degF]", "degF", "°F", "F", "[DEGF]")],
     *[pytest.param(observation("8310-5", 100.2, unit, days=2), None, None, id=f"100.2-{unit}-is-37.9-celsius")
       for unit in ("degF", "°F", "F")],
