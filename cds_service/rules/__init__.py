@@ -1,6 +1,7 @@
 """Clinical rules: pure functions of (record, hook context, evaluation date) -> cards; no I/O, no Flask.
 
-`evaluate` applies the scope gate (clinical reference 0.6), then each family in `FAMILIES` in order.
+`evaluate` applies the scope gate (clinical reference 0.6), then each family in `FAMILIES` in order; hospice care
+and an urgent red flag narrow which families speak (0.10 items 12 and 13).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from . import (
     second_line,
 )
 from ._episode import episode
+from ._goals import end_of_life_care
 
 ADULT_AGE = 18
 
@@ -53,6 +55,11 @@ FAMILIES = (
     radicular_pain, depression_screening, second_line, chronic_pain_options,
 )
 
+# With an urgent (Tier A) red flag, advice to wait or to start conservative care contradicts the same-day work-up
+# (0.10 item 13); imaging-overuse already stays silent beside any red flag. Drug-safety cards stay.
+WAIT_AND_SEE = frozenset({nsaid_first_line.TOPIC, second_line.TOPIC, chronic_pain_options.TOPIC,
+                          depression_screening.TOPIC, radicular_pain.TOPIC})
+
 
 def in_scope(record: PatientRecord, today: date) -> bool:
     """Living adults with back-pain context; a patient of unknown age is evaluated rather than silently skipped."""
@@ -69,7 +76,18 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> list[C
     ones and those a draft of this call is part of."""
     if not in_scope(record, today):
         return []
-    cards = [card for card in (family.evaluate(record, context, today) for family in FAMILIES) if card is not None]
+    if end_of_life_care(record, today):  # goals of care differ: only harm from an NSAID taken or ordered (item 12)
+        card = nsaid_contraindicated.evaluate(record, context, today)
+        return [card] if card is not None and card.indicator is Indicator.CRITICAL else []
+    cards: list[Card] = []
+    urgent = False
+    for family in FAMILIES:  # red-flags comes first, so an urgent one is known before any advice is worked out
+        if urgent and family.TOPIC in WAIT_AND_SEE:
+            continue
+        card = family.evaluate(record, context, today)
+        if card is not None:
+            cards.append(card)
+            urgent = urgent or (card.topic == red_flags.TOPIC and card.indicator is Indicator.CRITICAL)
     if context.hook not in ORDER_HOOKS:
         return cards
     drafted = drafted_classes(record)

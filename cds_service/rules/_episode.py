@@ -10,6 +10,7 @@ from ..record.patient_record import ConditionFact, PatientRecord
 from ._markdown import escape
 from ._wording import ago
 
+CHRONIC_CODE = frozenset({"chronic-back-pain-code"})
 ACUTE_BELOW_DAYS = 28  # ACP 2017: acute < 4 weeks
 CHRONIC_ABOVE_DAYS = 84  # ACP 2017: chronic > 12 weeks
 
@@ -30,6 +31,12 @@ class Episode:
     category: Category | None
     order_only: bool  # context comes only from a draft order's reasonCode: onset = today
     radicular: tuple[ConditionFact, ...]
+    coded_chronic: bool = False  # a chronic back-pain code (1.2): chronic even when dated recently
+
+    @property
+    def chronic_days_unknown(self) -> bool:
+        """Coded chronic but dated under 12 weeks ago: the pain's true start is before the date we have."""
+        return self.coded_chronic and (self.days is None or self.days <= CHRONIC_ABOVE_DAYS)
 
     @cached_property  # several cards open with it
     def evidence(self) -> str:
@@ -38,6 +45,8 @@ class Episode:
             return "low back pain given as the reason for a draft order"
         names = "; ".join(sorted({escape(c.display) or "back pain diagnosis" for c in self.conditions}))
         when = f", onset {self.onset.isoformat()} ({ago(self.days or 0)})" if self.onset else ", onset date unknown"
+        if self.chronic_days_unknown and self.onset:
+            when = f", recorded {self.onset.isoformat()} ({ago(self.days or 0)}), coded as chronic"
         return names + when
 
 
@@ -62,13 +71,16 @@ def _episode(record: PatientRecord, today: date) -> Episode | None:
         if not drafted:
             return None
         return Episode((), today, 0, Category.ACUTE, True, ())
+    # A code that says chronic means pain for more than 12 weeks, whatever the dates: charts often date the coding,
+    # not the pain (0.10 item 16). Other codes follow their dates.
+    coded_chronic = any(c.classes.intersection(CHRONIC_CODE) for c in conditions)
     starts = [c.start for c in conditions if c.start is not None and c.start <= today]
     if starts:
         onset = min(starts)
         days = (today - onset).days
-        return Episode(conditions, onset, days, category_for(days), False, tuple(radicular))
-    chronic = record.kb.vs("chronic-back-pain-code")
+        category = Category.CHRONIC if coded_chronic else category_for(days)
+        return Episode(conditions, onset, days, category, False, tuple(radicular), coded_chronic)
     acute = record.kb.vs("acute-back-pain-code")
-    implied = (Category.CHRONIC if any(code in chronic for c in conditions for code in c.codes)
+    implied = (Category.CHRONIC if coded_chronic
                else Category.ACUTE if any(code in acute for c in conditions for code in c.codes) else None)
-    return Episode(conditions, None, None, implied, False, tuple(radicular))
+    return Episode(conditions, None, None, implied, False, tuple(radicular), coded_chronic)

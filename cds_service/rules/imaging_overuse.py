@@ -26,7 +26,7 @@ OVERRIDES = (("red-flag-on-exam", "Red flag found on examination"),
 
 
 def _too_early(record: PatientRecord, ep: Episode, order: OrderFact, days: int | None) -> bool:
-    if days is None or not 0 <= days < WINDOW_DAYS:
+    if ep.coded_chronic or days is None or not 0 <= days < WINDOW_DAYS:  # coded chronic: past 12 weeks (1.2)
         return False
     is_mri = any(code in record.kb.vs("lumbar-mri") for code in order.codes)
     return not (is_mri and ep.radicular and days >= RADICULAR_MRI_FROM_DAYS)
