@@ -7,6 +7,7 @@ from datetime import date
 
 from ..record.patient_record import PatientRecord
 from ._markdown import escape
+from ._names import drug_labels
 
 EGFR_SEVERE_BELOW = 30  # Beers 2023 / KDIGO: avoid NSAIDs below 30 mL/min/1.73 m2
 EGFR_CAUTION_BELOW = 60  # KDIGO: no prolonged NSAID therapy below 60
@@ -74,8 +75,8 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
         cautions.append(f"cardiovascular disease: {_named(cvd, 'cardiovascular disease')}")
     for vs, label in (("aspirin", "low-dose aspirin"), ("systemic-glucocorticoids", "systemic corticosteroid"),
                       ("ssri-snri", "SSRI/SNRI")):
-        if meds := record.medications_in(vs, today):
-            cautions.append(f"{label}: {_named(meds, label)}")
+        if meds := record.medications_in(vs, today):  # named as every card names a drug (0.9)
+            cautions.append(f"{label}: {', '.join(drug_labels(record, meds, label, today))}")
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
     return NsaidStatus(level, tuple(reasons), tuple(cautions))
 

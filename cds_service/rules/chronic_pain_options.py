@@ -6,7 +6,9 @@ from datetime import date
 from ..cards import Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
+from ._already import already_on, current
 from ._episode import Category, episode
+from ._names import drug_labels
 
 TOPIC = "chronic-pain-options"
 
@@ -21,7 +23,26 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
              "mindfulness-based stress reduction, yoga, tai chi, acupuncture, massage, multidisciplinary "
              "rehabilitation."]
     if ep.category is Category.CHRONIC:
-        lines.append("- Drugs if needed: an NSAID first; duloxetine or tramadol second-line (ACP 2017). Evidence "
-                     "for tricyclics is inconsistent and SSRIs are not effective for back pain.")
+        lines += drug_advice(record, today)
     return Card(TOPIC, Indicator.INFO, f"{ep.category.value.capitalize()} back pain: exercise, CBT and other options",
                 "\n".join(lines))
+
+
+def drug_advice(record: PatientRecord, today: date) -> list[str]:
+    """ACP 2017 for chronic pain: an NSAID first, then duloxetine or tramadol; a drug already taken is named as taken
+    (0.10 item 14), and tramadol is not offered beside another opioid."""
+    nsaid = already_on(record, "nsaids", "NSAID", today)
+    duloxetine = already_on(record, "duloxetine", "duloxetine", today)
+    opioids = current(record, "opioid-analgesics", today)
+    second = [] if duloxetine else ["duloxetine"]
+    if not opioids:
+        second.append("tramadol")
+    lines = [f"- First-line drug, an NSAID: already on {nsaid}." if nsaid else "- Drugs if needed: an NSAID first."]
+    if duloxetine:
+        lines.append(f"- Second-line drug duloxetine: already on {duloxetine}.")
+    if opioids:
+        lines.append(f"- Already on an opioid: {', '.join(drug_labels(record, opioids, 'opioid', today))}; tramadol "
+                     "would add a second opioid.")
+    if second:
+        lines.append(f"- Second-line (ACP 2017): {' or '.join(second)}.")
+    return [*lines, "- Evidence for tricyclics is inconsistent and SSRIs are not effective for back pain."]

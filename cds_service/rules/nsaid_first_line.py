@@ -9,6 +9,7 @@ from datetime import date
 from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
+from ._already import already_on, current, nsaid_doses
 from ._episode import episode
 from ._nsaid_drafts import DraftedNsaid, drafted_nsaids
 from ._nsaid_status import Level, nsaid_status
@@ -24,18 +25,25 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if ep is None or status.level is Level.CONTRAINDICATED:
         return None
     concerns = [d for d in drafted_nsaids(record, today) if d.above_guideline or d.duplicates]
+    taking = current(record, "nsaids", today)
     lines = [line for d in concerns for line in (*d.lines(), "")]
     lines += [f"Back pain: {ep.evidence}. No NSAID contraindication is recorded.", "",
-             "- Stay active and avoid bed rest; superficial heat and reassurance help.",
-             "- If a drug is wanted: ibuprofen 400 mg every 4-6 h with food (max 3,200 mg/day; no added benefit "
-             "above 400 mg a dose) or naproxen 250-500 mg twice daily, lowest dose for the shortest time."]
+              "- Stay active and avoid bed rest; superficial heat and reassurance help."]
+    if taking:  # advice names what the patient takes and offers no second NSAID (0.10 item 14)
+        doses = "".join(f"; {d}" for d in nsaid_doses(record, taking))
+        lines.append(f"- Already on an NSAID: {already_on(record, 'nsaids', 'NSAID', today)}{doses}. Keep to the "
+                     "lowest dose for the shortest time; do not add a second NSAID.")
+    else:
+        lines.append("- If a drug is wanted: ibuprofen 400 mg every 6 hours as needed with food (at most 4 a day, "
+                     "1,600 mg/day; no added benefit above 400 mg a dose) or naproxen 250-500 mg twice daily, lowest "
+                     "dose for the shortest time.")
     if status.level is Level.CAUTION:
         lines += ["", "**Use with caution** (lowest dose, shortest course, consider a proton-pump inhibitor):",
                   *[f"- {c}" for c in status.cautions]]
     suggestions: tuple[Suggestion, ...] = ()
     if concerns:
         suggestions = tuple(_instead(record, d, today) for d in concerns if d.med.id)
-    elif not record.medications_in("nsaids", today):
+    elif not record.medications_in("nsaids", today):  # nor beside a drafted one
         order = draft_medication_request(record.kb, "ibuprofen-400", record.patient_id, today)
         suggestions = (create("Order ibuprofen 400 mg as needed (max 3,200 mg/day)", order,
                               "Create a draft ibuprofen 400 mg order"),)

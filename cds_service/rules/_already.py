@@ -1,0 +1,45 @@
+"""What the patient already takes, so that advice names it instead of suggesting it (clinical reference 0.10 item 14).
+
+Every phrase is card markdown: drugs are named by `drug_labels`, the same name every card of a response uses (0.9).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from ..record.patient_record import MedicationFact, PatientRecord
+from ._dosing import amount
+from ._names import drug_labels
+
+
+def current(record: PatientRecord, vs: str, today: date) -> list[MedicationFact]:
+    """Current chart medications (not drafts) in value set `vs`."""
+    return [m for m in record.medications_in(vs, today) if not m.draft]
+
+
+def already_on(record: PatientRecord, vs: str, what: str, today: date) -> str | None:
+    """ "duloxetine 30 MG ... (last ordered 2023-05-01), taken since 2022-05-28": what the patient takes of `vs`."""
+    meds = current(record, vs, today)
+    if not meds:
+        return None
+    first = min((m.start for m in record.medications_in(vs, today, current=False) if m.means_use and m.start),
+                default=None)
+    last = max((m.start for m in meds if m.start), default=None)
+    since = f", taken since {first}" if first is not None and first != last else ""
+    return f"{', '.join(drug_labels(record, meds, what, today))}{since}"
+
+
+def nsaid_doses(record: PatientRecord, meds: list[MedicationFact]) -> list[str]:
+    """The dose of each current NSAID, and when it is above what the guideline advises a dose (section 4)."""
+    found: dict[str, None] = {}
+    for med in meds:
+        dose = amount(record.kb, med)
+        product = next((record.kb.nsaid_products[c] for c in med.rxnorm if c in record.kb.nsaid_products), None)
+        ingredient = dose.ingredient if dose else product.ingredient if product else None
+        limit = record.kb.nsaid_limits.get(ingredient or "")
+        per_dose = dose.mg if dose else product.strength if product and product.strength_unit == "mg" else None
+        text = str(dose) if dose else f"{per_dose:,g} mg a unit, no structured dose" if per_dose else ""
+        if limit and per_dose is not None and per_dose > limit.single:
+            text += f"{': ' if text else ''}no added benefit above {limit.single:,g} mg a dose"
+        if text:
+            found[text] = None
+    return list(found)

@@ -1,0 +1,155 @@
+"""The cards of one response tell one story (issue 19, clinical reference 0.10): over the demo patients, the real
+chart of Brenda Jackson and the charts the bedside review reported, no card contradicts another or the chart.
+
+Each check is a function (chart, cards) -> list of problems; add checks to CHECKS. The corpus is worked out inside
+the tests (mutation testing runs only the tests that call the code)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+import pytest
+
+from cds_service import rules
+from cds_service.cards import Card, Indicator
+from cds_service.fhir.prefetch import resolve
+from cds_service.hook_request import parse_hook_request
+from cds_service.knowledge import load
+from cds_service.knowledge.codes import normalise
+from cds_service.record.builder import build_record
+from cds_service.record.patient_record import PatientRecord
+from cds_service.rules._goals import end_of_life_care
+from cds_service.services import Registry
+from cds_service.web.preview import demo_bundle, demo_index
+from tests.fhir_builders import ICD, SCT, TODAY, condition, lbp, patient
+from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of
+
+BRENDA = FHIR_DATA / "ahrq-pain-mgmt-summary" / "brenda_jackson_2023.json"
+WAIT_AND_SEE = {"nsaid-first-line", "second-line", "chronic-pain-options", "depression-screening", "radicular-pain",
+                "imaging-overuse"}
+
+
+@dataclass
+class Chart:
+    name: str
+    resources: list[dict[str, Any]]
+    hook: str = "patient-view"
+    drafts: tuple[dict[str, Any], ...] = ()
+    today: date = TODAY
+
+
+def demo_charts() -> list[Chart]:
+    return [Chart(d["id"], resources_of(demo_bundle(d["id"])), d["hook"],
+                  (d["draftOrder"],) if d.get("draftOrder") else (), date.fromisoformat(d["asOf"]))
+            for d in demo_index()]
+
+
+REVIEWED = [  # the charts of the bedside review (issue 19), rebuilt from what it reports
+    Chart("hospice-84-with-acute-back-pain", [patient(age=84), lbp(onset_days=6),
+                                              condition(ICD, "Z51.5", "Encounter for palliative care")]),
+    Chart("chronic-coded-recorded-20-days-ago", [patient(), condition(SCT, "278860009", "Chronic low back pain",
+                                                                      onset_days=20)]),
+]
+
+
+def charts() -> list[Chart]:
+    found = demo_charts() + REVIEWED
+    if BRENDA.is_file():
+        found.append(Chart("brenda-jackson", resources_of(read_json(BRENDA)), today=date(2023, 9, 1)))
+    return found
+
+
+def evaluate(chart: Chart) -> tuple[PatientRecord, list[Card]]:
+    kb = load()
+    body = request_for(chart.resources, chart.hook, list(chart.drafts))
+    request = parse_hook_request(body, chart.hook)
+    service = next(s for s in Registry(kb).services if s.hook == chart.hook)
+    values, _ = resolve(service, request, lambda r, q: {})
+    record = build_record(kb, request.context, values.values(), chart.today)
+    return record, rules.evaluate(record, request.context, chart.today)
+
+
+# -- checks -----------------------------------------------------------------------------------------------------------
+def created_orders(cards: list[Card]) -> list[tuple[str, dict[str, Any]]]:
+    return [(card.topic, action.resource) for card in cards for s in card.suggestions for action in s.actions
+            if action.type == "create" and action.resource]
+
+
+def is_nsaid(record: PatientRecord, order: dict[str, Any]) -> bool:
+    nsaids = record.kb.vs("nsaids")
+    codes = (order.get("medicationCodeableConcept") or {}).get("coding") or []
+    return any(normalise(c.get("system"), c.get("code")) in nsaids for c in codes)
+
+
+def no_wait_and_see_beside_an_urgent_red_flag(record, cards, today):
+    if any(c.topic == "red-flags" and c.indicator is Indicator.CRITICAL for c in cards):
+        return [f"{c.topic} beside a critical red flag" for c in cards if c.topic in WAIT_AND_SEE]
+    return []
+
+
+def no_nsaid_order_offered_in_hospice(record, cards, today):
+    if not end_of_life_care(record, today):
+        return []
+    problems = [f"{topic} offers an NSAID order in hospice care" for topic, o in created_orders(cards)
+                if is_nsaid(record, o)]
+    return problems + [f"{c.topic} in hospice care" for c in cards
+                       if not (c.topic == "nsaid-contraindicated" and c.indicator is Indicator.CRITICAL)]
+
+
+def no_acute_wording_for_coded_chronic_pain(record, cards, today):
+    if not record.conditions_in("chronic-back-pain-code", today, current=True):
+        return []
+    return [f"{c.topic} calls coded-chronic pain acute" for c in cards
+            if "(acute)" in c.detail or "Acute back pain" in c.summary]
+
+
+def no_new_nsaid_while_one_is_current(record, cards, today):
+    if not [m for m in record.medications_in("nsaids", today) if not m.draft]:
+        return []
+    problems = [f"{topic} offers an NSAID order beside a current NSAID" for topic, o in created_orders(cards)
+                if is_nsaid(record, o)]
+    return problems + [f"{c.topic} suggests an NSAID as if none were taken" for c in cards
+                       if "If a drug is wanted" in c.detail]
+
+
+CHECKS = [no_wait_and_see_beside_an_urgent_red_flag, no_nsaid_order_offered_in_hospice,
+          no_acute_wording_for_coded_chronic_pain, no_new_nsaid_while_one_is_current]
+
+
+@pytest.mark.parametrize("chart", charts(), ids=lambda c: c.name)
+@pytest.mark.parametrize("check", CHECKS, ids=lambda f: f.__name__.replace("_", "-"))
+def test_cards_do_not_contradict_each_other_or_the_chart(chart, check):
+    record, cards = evaluate(chart)
+    problems = check(record, cards, chart.today)
+    if problems:
+        pytest.fail(f"{problems}\n{orjson.dumps([c.detail for c in cards]).decode()}", pytrace=False)
+
+
+def test_the_corpus_holds_brenda_jackson_or_says_why_not():
+    if not BRENDA.is_file():
+        pytest.skip(f"../shared/fhir-data not present at {FHIR_DATA} (third-party data): Brenda Jackson not checked")
+    assert any(c.name == "brenda-jackson" for c in charts())
+
+
+@pytest.mark.parametrize("chart", demo_charts(), ids=lambda c: c.name)
+def test_every_demo_code_is_one_the_reference_names(chart):
+    """Each coding of a demo patient's resources is in one of our value sets (the reference's codes): a code we do
+    not know would be silently dropped, as 44077006 Numbness (any site) was from the saddle-numbness demo."""
+    kb = load()
+    unknown = []
+    for resource in [*chart.resources, *chart.drafts]:
+        concept = resource.get("code") or resource.get("medicationCodeableConcept")
+        for coding in (concept or {}).get("coding", []):
+            code = normalise(coding.get("system"), coding.get("code"))
+            if code is None or not kb.value_sets_of(code):
+                unknown.append((resource["resourceType"], coding.get("code"), coding.get("display")))
+    assert unknown == []
+
+
+def test_the_saddle_numbness_demo_is_coded_as_saddle_anaesthesia():
+    """SNOMED 449813001 Numbness of saddle area (reference 2.2), not 44077006 Numbness (any site)."""
+    _, cards = evaluate(next(c for c in demo_charts() if c.name == "demo-cauda-equina"))
+    red_flags = next(c for c in cards if c.topic == "red-flags")
+    assert "new saddle anaesthesia: Numbness of saddle area" in red_flags.detail
