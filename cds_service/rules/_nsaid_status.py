@@ -27,6 +27,7 @@ class NsaidStatus:
     level: Level
     reasons: tuple[str, ...]  # contraindications, each naming its evidence (card markdown, chart text escaped)
     cautions: tuple[str, ...]
+    gi_risk: bool = False  # a caution for which the card advises a proton-pump inhibitor (0.10 item 15)
 
 
 def _named(items: list, what: str) -> str:
@@ -73,12 +74,14 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
         cautions.append(f"{_named(ckd3, 'CKD stage 3')}")
     if cvd := record.conditions_in("cardiovascular-disease", today, current=False):
         cautions.append(f"cardiovascular disease: {_named(cvd, 'cardiovascular disease')}")
+    gi_risk = age is not None and age >= CAUTION_AGE
     for vs, label in (("aspirin", "low-dose aspirin"), ("systemic-glucocorticoids", "systemic corticosteroid"),
                       ("ssri-snri", "SSRI/SNRI")):
         if meds := record.medications_in(vs, today):  # named as every card names a drug (0.9)
             cautions.append(f"{label}: {', '.join(drug_labels(record, meds, label, today))}")
+            gi_risk = True  # bleeding risk with an NSAID: a proton-pump inhibitor beside it
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
-    return NsaidStatus(level, tuple(reasons), tuple(cautions))
+    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk)
 
 
 def _pregnancy(record: PatientRecord, today: date) -> str | None:

@@ -14,12 +14,12 @@ def draft_medication_request(kb: Knowledge, activity: str, patient_id: str, toda
                              max_mg_per_day: float | None = None, text: str | None = None) -> dict[str, Any]:
     """A draft MedicationRequest for the patient, built from ActivityDefinition `activity`."""
     template = kb.activities[activity]
-    dosage, product = orjson.loads(_template_parts(template))  # fresh copies, cheaper than deepcopy
+    dosage, product, dispense = orjson.loads(_template_parts(template))  # fresh copies, cheaper than deepcopy
     if max_mg_per_day is not None:
         dosage["maxDosePerPeriod"]["numerator"]["value"] = max_mg_per_day
     if text is not None:
         dosage["text"] = text
-    return {
+    order = {
         "resourceType": "MedicationRequest",
         "id": new_uuid(),
         "status": "draft",
@@ -30,15 +30,25 @@ def draft_medication_request(kb: Knowledge, activity: str, patient_id: str, toda
         "dosageInstruction": [dosage],
         "instantiatesCanonical": [f"{template['url']}|{template['version']}"],
     }
+    if dispense:
+        order["dispenseRequest"] = dispense
+    return order
 
 
-_PARTS: dict[str, bytes] = {}  # ActivityDefinition canonical URL -> its dosage and product as JSON
+_PARTS: dict[str, bytes] = {}  # ActivityDefinition canonical URL -> its dosage, product and dispense as JSON
+SUPPLY_DURATION = "https://backpain-cds.org/fhir/StructureDefinition/expected-supply-duration"
 
 
 def _template_parts(template: dict[str, Any]) -> bytes:
     key = f"{template['url']}|{template['version']}"
     if key not in _PARTS:
-        _PARTS[key] = orjson.dumps([template["dosage"][0], template["productCodeableConcept"]])
+        dispense: dict[str, Any] = {}  # ActivityDefinition.quantity, and our extension for the days it lasts
+        if "quantity" in template:
+            dispense["quantity"] = template["quantity"]
+        for ext in template.get("extension", []):
+            if ext.get("url") == SUPPLY_DURATION:
+                dispense["expectedSupplyDuration"] = ext["valueDuration"]
+        _PARTS[key] = orjson.dumps([template["dosage"][0], template["productCodeableConcept"], dispense])
     return _PARTS[key]
 
 

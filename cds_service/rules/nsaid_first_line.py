@@ -12,8 +12,8 @@ from ..record.patient_record import PatientRecord
 from ._already import already_on, current, nsaid_doses
 from ._episode import episode
 from ._nsaid_drafts import DraftedNsaid, drafted_nsaids
-from ._nsaid_status import Level, nsaid_status
-from ._orders import create, draft_medication_request
+from ._nsaid_status import Level, NsaidStatus, nsaid_status
+from ._orders import draft_medication_request
 
 TOPIC = "nsaid-first-line"
 
@@ -44,9 +44,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if concerns:
         suggestions = tuple(_instead(record, d, today) for d in concerns if d.med.id)
     elif not record.medications_in("nsaids", today):  # nor beside a drafted one
-        order = draft_medication_request(record.kb, "ibuprofen-400", record.patient_id, today)
-        suggestions = (create("Order ibuprofen 400 mg as needed (max 3,200 mg/day)", order,
-                              "Create a draft ibuprofen 400 mg order"),)
+        suggestions = (Suggestion(f"Order {_title(record, 'ibuprofen-400')}" + (
+            f" with {_title(record, 'omeprazole-20')}" if status.gi_risk else ""), _ibuprofen(record, status, today)),)
     summary = "First line: NSAID plus staying active" + (" (with cautions)" if status.cautions else "")
     if concerns:
         duplicate = "Duplicate NSAID order" if any(d.duplicates for d in concerns) else "NSAID order"
@@ -62,6 +61,19 @@ def _instead(record: PatientRecord, drafted: DraftedNsaid, today: date) -> Sugge
     remove = Action("delete", "Remove the NSAID draft order", resource_id=drafted.med.reference)
     if drafted.duplicates:
         return Suggestion(f"Remove the duplicate {name} draft", (remove,))
-    order = draft_medication_request(record.kb, "ibuprofen-400", record.patient_id, today)
-    return Suggestion(f"Replace {name} by ibuprofen 400 mg as needed (max 3,200 mg/day)",
-                      (remove, Action("create", "Create a draft ibuprofen 400 mg order", resource=order)))
+    return Suggestion(f"Replace {name} by {_title(record, 'ibuprofen-400')}",
+                      (remove, *_ibuprofen(record, nsaid_status(record, today), today)))
+
+
+def _title(record: PatientRecord, activity: str) -> str:
+    return record.kb.activities[activity]["title"]
+
+
+def _ibuprofen(record: PatientRecord, status: NsaidStatus, today: date) -> tuple[Action, ...]:
+    """The ibuprofen order of the ActivityDefinition, and omeprazole beside it with a GI caution (0.10 item 15)."""
+    orders = [("ibuprofen-400", "Create a draft ibuprofen 400 mg order")]
+    if status.gi_risk:
+        orders.append(("omeprazole-20", "Create a draft omeprazole 20 mg order (GI protection with the NSAID)"))
+    return tuple(Action("create", description,
+                        resource=draft_medication_request(record.kb, activity, record.patient_id, today))
+                 for activity, description in orders)

@@ -112,7 +112,8 @@ def test_a_duplicate_draft_without_a_readable_dose_is_still_called_a_duplicate()
 def test_a_draft_above_the_dose_is_replaced_by_ibuprofen_400_for_this_patient():
     card = order_sign([], [draft(NAPROXEN_500, dosage(2, "TAB", 2))])["nsaid-first-line"]
     (suggestion,) = card.suggestions
-    assert suggestion.label == "Replace naproxen 500 MG Oral Tablet by ibuprofen 400 mg as needed (max 3,200 mg/day)"
+    assert suggestion.label == ("Replace naproxen 500 MG Oral Tablet by ibuprofen 400 mg every 6 hours as needed, "
+                                "at most 4 a day (1,600 mg/day)")
     remove, create = suggestion.actions
     assert remove.resource_id == "MedicationRequest/d-nsaid"
     order = create.resource
