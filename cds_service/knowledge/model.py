@@ -98,6 +98,7 @@ class Knowledge:
     by_rule_system: dict[str, tuple[ValueSet, ...]]  # value sets with is-a or regex rules, by code system
     nsaid_products: dict[str, Product] = field(default_factory=dict)
     nsaid_limits: dict[str, DoseLimit] = field(default_factory=dict)  # by ingredient code
+    acetaminophen_products: dict[str, Product] = field(default_factory=dict)  # combinations included
     medication_classes: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
     code_classes: dict[frozenset[Code], frozenset[str]] = field(default_factory=dict, repr=False)
     relevance: dict[Code, bool] = field(default_factory=dict, repr=False)

@@ -90,9 +90,11 @@ def _load() -> Knowledge:
     concept_maps = {c["id"]: c for c in _read_dir("ConceptMap")}
     products = _products(concept_maps["opioid-products"])
     nsaid_products = _products(concept_maps["nsaid-products"])
+    acetaminophen_products = _products(concept_maps["acetaminophen-products"])
     includes = [v.include for v in value_sets.values()]
     # a product the ConceptMap knows is relevant through its ingredient, even when no value set lists the product
-    relevant = _Rules(frozenset().union(*(r.exact for r in includes), {(RXNORM, code) for code in products}),
+    relevant = _Rules(frozenset().union(*(r.exact for r in includes),
+                                        {(RXNORM, code) for code in (*products, *acetaminophen_products)}),
                       {system: tuple(p for r in includes for p in r.prefixes.get(system, ()))
                        for system in {s for r in includes for s in r.prefixes}},
                       {system: tuple(p for r in includes for p in r.patterns.get(system, ()))
@@ -108,7 +110,7 @@ def _load() -> Knowledge:
             by_rule_system.setdefault(system, []).append(v)
     return Knowledge(value_sets, topics_cs["url"], topics, factors, products, relevant, activities, ingredients,
                      {k: tuple(v) for k, v in by_code.items()}, {k: tuple(v) for k, v in by_rule_system.items()},
-                     nsaid_products, nsaid_limits)
+                     nsaid_products, nsaid_limits, acetaminophen_products)
 
 
 def _properties(code_system: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -26,6 +26,7 @@ from . import (
     red_flags,
     second_line,
 )
+from ._acetaminophen import flag_total
 from ._episode import episode
 from ._goals import end_of_life_care
 
@@ -88,6 +89,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> list[C
         if card is not None:
             cards.append(card)
             urgent = urgent or (card.topic == red_flags.TOPIC and card.indicator is Indicator.CRITICAL)
+    cards = flag_total(record, cards, today)  # above its maximum, acetaminophen is named with its total (item 11)
     if context.hook not in ORDER_HOOKS:
         return cards
     drafted = drafted_classes(record)

@@ -49,8 +49,8 @@ def test_hepatic_risks_that_lower_the_acetaminophen_cap(resources, risks):
 def test_acetaminophen_products_already_taken_are_named_to_count_toward_the_total():
     card = by_topic(cards_for([lbp(), HEART_FAILURE, med_request("313782", "acetaminophen 325 MG Oral Tablet",
                                                                    authored_days=12)]))["acetaminophen-alternative"]
-    assert (f"Count current acetaminophen-containing products toward the daily total: acetaminophen 325 MG Oral "
-            f"Tablet (last ordered {ago(12)}).") in card.detail
+    assert (f"Acetaminophen already taken, to count toward the daily total: acetaminophen 325 MG Oral "
+            f"Tablet (last ordered {ago(12)}) (no structured dose).") in card.detail
 
 
 @pytest.mark.parametrize(("resources", "summary"), [

@@ -1,0 +1,108 @@
+"""The acetaminophen daily total across every current product and draft, combinations included, against the daily
+maximum (clinical reference 4.2, 0.10 item 11)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+import orjson
+
+from ..cards import Card
+from ..record.patient_record import MedicationFact, PatientRecord
+from ._dosing import dosage, dose, milligrams, per_day
+from ._markdown import escape
+from ._nsaid_status import LAB_LOOKBACK_DAYS
+
+LABEL_MAX_MG = 4000  # label maximum
+OLDER_MAX_MG = 3000  # at age >= 65
+OLDER_AGE = 65
+HEPATIC_MAX_MG = 2000  # AGS 2009: cut the maximum by 50-75 % with hepatic insufficiency or alcohol abuse
+ALT_TIMES_UPPER_LIMIT = 3
+ALT_LIMIT_WITHOUT_RANGE = 120  # U/L
+
+
+def hepatic_risks(record: PatientRecord, today: date) -> list[str]:
+    """Liver disease, alcohol dependence or ALT over 3 x its upper limit (4.2), as card markdown."""
+    risks = [f"liver disease: {escape(c.display)}" for c in record.conditions_in("liver-disease", today, True)]
+    risks += [f"alcohol dependence: {escape(c.display)}"
+              for c in record.conditions_in("alcohol-dependence", today, True)]
+    alt = record.latest("alt", today, LAB_LOOKBACK_DAYS)
+    if alt and alt.value is not None:
+        limit = ALT_TIMES_UPPER_LIMIT * alt.reference_high if alt.reference_high else ALT_LIMIT_WITHOUT_RANGE
+        if alt.value > limit:
+            unit = f" {escape(alt.unit)}" if alt.unit else ""
+            risks.append(f"ALT {alt.value:g}{unit} on {alt.when} (above {limit:g})")
+    return risks
+
+
+@dataclass(frozen=True)
+class AcetaminophenTotal:
+    mg: float  # mg/day over the products whose dose could be read
+    maximum: int  # the daily maximum for this patient
+    why_lower: str  # "" or what lowered the maximum
+    products: tuple[MedicationFact, ...]  # every current acetaminophen product counted, drafts included
+    unread: tuple[MedicationFact, ...]  # those without a usable structured dose: the total is at least `mg`
+
+    @property
+    def above(self) -> bool:
+        return self.mg > self.maximum
+
+    def line(self) -> str:
+        """ "Acetaminophen from all products: 4,500 mg/day, above the 4,000 mg/day maximum." (card markdown)"""
+        at_least = "at least " if self.unread else ""
+        return (f"**Acetaminophen from all products: {at_least}{self.mg:,g} mg/day, above the {self.maximum:,} "
+                f"mg/day maximum{self.why_lower}.**")
+
+
+def acetaminophen_total(record: PatientRecord, today: date) -> AcetaminophenTotal:
+    return record.once(_total, today)
+
+
+def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
+    known = record.kb.acetaminophen_products
+    meds = [m for m in record.deduplicated() if m.is_current(today) and any(c in known for c in m.rxnorm)]
+    drafted = {m.rxnorm for m in meds if m.draft}  # a draft of a chart product renews it: it replaces it (0.10 item 1)
+    counted: dict[tuple[bool, tuple[str, ...], bytes], MedicationFact] = {}
+    for med in meds:  # renewals left active with the same dose count once (0.4); each draft counts
+        if med.draft or med.rxnorm not in drafted:
+            counted.setdefault((med.draft, med.rxnorm, orjson.dumps(med.raw_dosage) + (
+                med.reference.encode() if med.draft else b"")), med)
+    total, unread = 0.0, []
+    for med in counted.values():
+        daily = _daily_mg(record, med)
+        if daily is None:
+            unread.append(med)
+        else:
+            total += daily
+    age = record.age(today)
+    if hepatic_risks(record, today):
+        maximum, why = HEPATIC_MAX_MG, " with hepatic risk"
+    elif age is not None and age >= OLDER_AGE:
+        maximum, why = OLDER_MAX_MG, f" at age {age}"
+    else:
+        maximum, why = LABEL_MAX_MG, ""
+    return AcetaminophenTotal(round(total, 1), maximum, why, tuple(counted.values()), tuple(unread))
+
+
+def _daily_mg(record: PatientRecord, med: MedicationFact) -> float | None:
+    product = next(record.kb.acetaminophen_products[c] for c in med.rxnorm if c in record.kb.acetaminophen_products)
+    structured = dosage(med.raw_dosage)
+    found = dose(structured)
+    if found is None or not found[0] > 0:
+        return None
+    count = per_day(structured)
+    mg = milligrams(*found, product)
+    if mg is None or count is None or not count > 0:
+        return None
+    return mg * count
+
+
+def flag_total(record: PatientRecord, cards: list[Card], today: date) -> list[Card]:
+    """Above the daily maximum, every card that names an acetaminophen product says the total (0.10 item 11)."""
+    total = acetaminophen_total(record, today)
+    if not total.products or not total.above:
+        return cards
+    names = {escape(m.display) for m in total.products if m.display}
+    line = total.line()
+    return [replace(card, detail=f"{card.detail}\n\n{line}")
+            if line not in card.detail and any(name in card.detail for name in names) else card for card in cards]
