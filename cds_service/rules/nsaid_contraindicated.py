@@ -7,6 +7,7 @@ from datetime import date
 from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
+from ._acetaminophen import acetaminophen_total
 from ._episode import episode
 from ._names import drug_labels
 from ._nsaid_drafts import drafted_nsaids
@@ -32,13 +33,20 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         for drafted in drafted_nsaids(record, today):
             lines += drafted.findings()  # its name and dose are in the line above
         cap, _ = daily_cap(record, today)
+        taken = acetaminophen_total(record, today)
+        enough = bool(taken.products) and taken.mg >= cap  # no more acetaminophen beside it (0.10 item 11)
         for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
+            remove = Action("delete", "Remove the NSAID draft order", resource_id=med.reference)
+            if enough:
+                suggestions.append(Suggestion(f"Remove {med.display or 'the NSAID'} (acetaminophen already at "
+                                              f"{taken.mg:,g} mg/day)", (remove,),
+                                              is_recommended=True if len(nsaids) == 1 else None))
+                continue
             replacement = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,
                                                    max_mg_per_day=cap)
             suggestions.append(Suggestion(
                 f"Replace {med.display or 'the NSAID'} with acetaminophen (max {cap:,} mg/day)",
-                (Action("delete", "Remove the NSAID draft order", resource_id=med.reference),
-                 Action("create", "Create a draft acetaminophen order", resource=replacement)),
+                (remove, Action("create", "Create a draft acetaminophen order", resource=replacement)),
                 is_recommended=True if len(nsaids) == 1 else None))
     lines.append("\nUse acetaminophen within its daily maximum, or nonpharmacologic care, instead.")
     indicator = Indicator.CRITICAL if nsaids else Indicator.WARNING

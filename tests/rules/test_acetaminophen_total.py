@@ -78,3 +78,16 @@ def test_acetaminophen_alternative_suggests_no_more_once_the_total_reaches_its_a
     assert bool(card.suggestions) is offers
     if says:
         assert says in card.detail, card.detail
+
+
+@pytest.mark.parametrize(("taken", "creates"), [
+    pytest.param([], True, id="no-acetaminophen-taken-nsaid-draft-replaced-by-acetaminophen"),
+    pytest.param([med_request(*APAP_500, dosage(2, "TAB", 3))], False,
+                 id="3000-already-taken-nsaid-draft-removed-without-adding-acetaminophen"),
+])
+def test_a_contraindicated_nsaid_draft_is_not_replaced_by_acetaminophen_already_at_its_maximum(taken, creates):
+    draft = med_request("197806", "ibuprofen 600 MG Oral Tablet", status="draft", rid="d-ibu")
+    card = by_topic(cards_for([lbp(onset_days=9), HEART_FAILURE, *taken], hook="order-sign",
+                              drafts=[draft]))["nsaid-contraindicated"]
+    (suggestion,) = card.suggestions
+    assert [a.type for a in suggestion.actions] == (["delete", "create"] if creates else ["delete"])
