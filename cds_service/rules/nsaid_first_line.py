@@ -38,7 +38,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                      "1,600 mg/day; no added benefit above 400 mg a dose) or naproxen 250-500 mg twice daily, lowest "
                      "dose for the shortest time.")
     if status.level is Level.CAUTION:
-        lines += ["", "**Use with caution** (lowest dose, shortest course, consider a proton-pump inhibitor):",
+        ppi = ", with a proton-pump inhibitor" if status.gi_risk else ""  # what the suggestion creates (item 15)
+        lines += ["", f"**Use with caution** (lowest dose, shortest course{ppi}):",
                   *[f"- {c}" for c in status.cautions]]
     suggestions: tuple[Suggestion, ...] = ()
     if concerns:
@@ -46,7 +47,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     elif not record.medications_in("nsaids", today):  # nor beside a drafted one
         suggestions = (Suggestion(f"Order {_title(record, 'ibuprofen-400')}" + (
             f" with {_title(record, 'omeprazole-20')}" if status.gi_risk else ""), _ibuprofen(record, status, today)),)
-    summary = "First line: NSAID plus staying active" + (" (with cautions)" if status.cautions else "")
+    summary = ("Already on an NSAID: lowest dose, shortest course, stay active" if taking
+               else "First line: NSAID plus staying active") + (" (with cautions)" if status.cautions else "")
     if concerns:
         duplicate = "Duplicate NSAID order" if any(d.duplicates for d in concerns) else "NSAID order"
         summary = duplicate + (" above the guideline dose" if any(d.above_guideline for d in concerns) else "")

@@ -66,3 +66,12 @@ def test_chronic_pain_options_name_the_drugs_already_taken(resources, says, neve
 ])
 def test_second_line_names_the_muscle_relaxant_already_taken(resources, says):
     assert says in card(resources, "second-line").detail
+
+
+@pytest.mark.parametrize(("resources", "summary"), [
+    pytest.param([lbp(onset_days=9), med_request(*IBUPROFEN_600, dosage(1, "TAB", 3))],
+                 "Already on an NSAID: lowest dose, shortest course, stay active", id="on-an-nsaid-summary-says-so"),
+    pytest.param([lbp(onset_days=9)], "First line: NSAID plus staying active", id="no-nsaid-first-line-summary"),
+])
+def test_the_first_line_summary_knows_an_nsaid_is_taken(resources, summary):
+    assert card(resources, "nsaid-first-line").summary == summary
