@@ -102,7 +102,7 @@ def flag_total(record: PatientRecord, cards: list[Card], today: date) -> list[Ca
     total = acetaminophen_total(record, today)
     if not total.products or not total.above:
         return cards
-    names = {escape(m.display) for m in total.products if m.display}
+    names = {escape(d) for d in {m.display for m in total.products} if d}
     line = total.line()
     return [replace(card, detail=f"{card.detail}\n\n{line}")
             if line not in card.detail and any(name in card.detail for name in names) else card for card in cards]

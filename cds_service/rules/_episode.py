@@ -43,7 +43,7 @@ class Episode:
         """The diagnoses and onset, as card markdown (chart text escaped)."""
         if self.order_only:
             return "low back pain given as the reason for a draft order"
-        names = "; ".join(sorted({escape(c.display) or "back pain diagnosis" for c in self.conditions}))
+        names = "; ".join(sorted({escape(d) or "back pain diagnosis" for d in {c.display for c in self.conditions}}))
         when = f", onset {self.onset.isoformat()} ({ago(self.days or 0)})" if self.onset else ", onset date unknown"
         if self.chronic_days_unknown and self.onset:
             when = f", recorded {self.onset.isoformat()} ({ago(self.days or 0)}), coded as chronic"

@@ -32,11 +32,21 @@ def drug_labels(record: PatientRecord, meds: Iterable[MedicationFact], fallback:
     """One label per distinct (name, state), in first-seen order, as card markdown (the name escaped):
     "Chlordiazepoxide 25 MG Oral Tablet (11 orders, last ordered 2017-03-02, 9 years ago: still taking it?)",
     "ibuprofen 800 MG Oral Tablet (draft: 800 mg 3 times a day = 2,400 mg/day)"."""
+    meds = list(meds)
+    key = (drug_labels, tuple(map(id, meds)), fallback, state, today)  # facts live as long as the record
+    if key not in record.memo:  # several cards name the same drugs (Brenda Jackson: 22 opioid orders, 5 cards)
+        record.memo[key] = _labels(record, meds, fallback, today, state)
+    return record.memo[key]
+
+
+def _labels(record: PatientRecord, meds: list[MedicationFact], fallback: str, today: date,
+            state: Callable[[MedicationFact], str]) -> list[str]:
     groups: dict[tuple[str, str], list[MedicationFact]] = {}
     for med in meds:
-        groups.setdefault((escape(med.display) or fallback, state(med)), []).append(med)
+        groups.setdefault((med.display, state(med)), []).append(med)
     labels = []
-    for (name, med_state), group in groups.items():
+    for (display, med_state), group in groups.items():
+        name = escape(display) or fallback  # once per name: renewals repeat it by the dozen
         drafted = [amount(record.kb, m) for m in group if m.draft]
         doses = ", ".join(dict.fromkeys(str(a) for a in drafted if a is not None))
         notes = [f"{med_state}: {doses}" if med_state and doses else med_state,

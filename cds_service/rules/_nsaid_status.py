@@ -31,7 +31,7 @@ class NsaidStatus:
 
 
 def _named(items: list, what: str) -> str:
-    names = sorted({escape(getattr(i, "display", "")) or what for i in items})
+    names = sorted({escape(display) or what for display in {getattr(i, "display", "") for i in items}})
     return ", ".join(names)
 
 
