@@ -13,11 +13,19 @@ from ._names import drug_labels
 
 def current(record: PatientRecord, vs: str, today: date) -> list[MedicationFact]:
     """Current chart medications (not drafts) in value set `vs`."""
+    return record.once(_current, vs, today)  # several cards ask
+
+
+def _current(record: PatientRecord, vs: str, today: date) -> list[MedicationFact]:
     return [m for m in record.medications_in(vs, today) if not m.draft]
 
 
 def already_on(record: PatientRecord, vs: str, what: str, today: date) -> str | None:
     """ "duloxetine 30 MG ... (last ordered 2023-05-01), taken since 2022-05-28": what the patient takes of `vs`."""
+    return record.once(_already_on, vs, what, today)  # the first-line and chronic-options cards both ask
+
+
+def _already_on(record: PatientRecord, vs: str, what: str, today: date) -> str | None:
     meds = current(record, vs, today)
     if not meds:
         return None

@@ -18,10 +18,14 @@ _LINE_BREAKS = re.compile(r"\s*[\r\n\v\f\x85\u2028\u2029]+\s*")
 # An invisible word joiner after the ':', '.' or '@' breaks the pattern and renders as nothing.
 _AUTOLINK = re.compile(r"([:@])(?=[\w/])|(\.)(?=[^\W\d_])")  # a '.' before a letter: "1.5 mg" stays as it is
 WORD_JOINER = "\u2060"
+# Text with none of the characters above renders as it is: most drug and condition names, returned untouched.
+_ANY_MARKUP = re.compile(r"[\\`*_\[\]<>&!~|#:@.\r\n\v\f\x85\u2028\u2029]|^[-+=]|^\d+[.)]|\s$")
 
 
 def escape(text: str) -> str:
     """`text` as markdown that renders exactly its characters, on one line (line breaks become spaces)."""
+    if not _ANY_MARKUP.search(text):
+        return text
     text = _LINE_BREAKS.sub(" ", text).rstrip()
     text = _ALWAYS.sub(r"\\\1", text)
     text = _LEADING.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
