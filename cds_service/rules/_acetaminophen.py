@@ -38,7 +38,7 @@ def hepatic_risks(record: PatientRecord, today: date) -> list[str]:
 @dataclass(frozen=True)
 class AcetaminophenTotal:
     mg: float  # mg/day over the products whose dose could be read
-    maximum: int  # the daily maximum for this patient
+    maximum: int  # the daily maximum for this patient (the label's when the total is within every maximum)
     why_lower: str  # "" or what lowered the maximum
     products: tuple[MedicationFact, ...]  # every current acetaminophen product counted, drafts included
     unread: tuple[MedicationFact, ...]  # those without a usable structured dose: the total is at least `mg`
@@ -77,7 +77,9 @@ def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
         else:
             total += daily
     age = record.age(today)
-    if hepatic_risks(record, today):
+    if total <= HEPATIC_MAX_MG:  # within the lowest maximum: which one applies does not matter
+        maximum, why = LABEL_MAX_MG, ""
+    elif hepatic_risks(record, today):
         maximum, why = HEPATIC_MAX_MG, " with hepatic risk"
     elif age is not None and age >= OLDER_AGE:
         maximum, why = OLDER_MAX_MG, f" at age {age}"
