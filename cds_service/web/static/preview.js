@@ -23,20 +23,22 @@ function safeUrl(url) {
   }
 }
 
-// Inline markdown: **bold**, *italic* or _italic_ (not inside words, as in GFM), `code`, [label](http(s) url).
-// Everything else is text.
+// Inline markdown: a backslash-escaped punctuation character (CommonMark: the character itself; chart text in a card
+// comes escaped this way), **bold**, *italic* or _italic_ (not inside words, as in GFM), `code`,
+// [label](http(s) url). Everything else is text.
 function inline(text) {
   const out = [];
-  const pattern = /\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|(?<!\w)_([^_]+)_(?!\w)|`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\)/g;
+  const pattern = /\\([!-\/:-@\[-`{-~])|\*\*((?:\\.|[^*])+)\*\*|\*([^*\s][^*]*)\*|(?<!\w)_([^_]+)_(?!\w)|`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\)/g;
   let last = 0;
   for (const m of text.matchAll(pattern)) {
     if (m.index > last) out.push(text.slice(last, m.index));
-    if (m[1] !== undefined) out.push(el("strong", {}, m[1]));
-    else if (m[2] !== undefined || m[3] !== undefined) out.push(el("em", {}, m[2] ?? m[3]));
-    else if (m[4] !== undefined) out.push(el("code", {}, m[4]));
+    if (m[1] !== undefined) out.push(m[1]);
+    else if (m[2] !== undefined) out.push(el("strong", {}, ...inline(m[2])));
+    else if (m[3] !== undefined || m[4] !== undefined) out.push(el("em", {}, m[3] ?? m[4]));
+    else if (m[5] !== undefined) out.push(el("code", {}, m[5]));
     else {
-      const href = safeUrl(m[6]);
-      out.push(href ? el("a", {href, target: "_blank", rel: "noopener noreferrer"}, m[5]) : m[0]);
+      const href = safeUrl(m[7]);
+      out.push(href ? el("a", {href, target: "_blank", rel: "noopener noreferrer"}, m[6]) : m[0]);
     }
     last = m.index + m[0].length;
   }
