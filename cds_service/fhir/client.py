@@ -130,17 +130,23 @@ class FhirClient:
         body = self._get(url, headers, budget)
         if body["resourceType"] != "Bundle":
             return body
-        entries = _entries(body)
+        entries = self._capped(_entries(body))
         pages = 1
         while (next_url := _next_link(body)) is not None:
             self._check_below(base, next_url)  # never follow a link off the fhirServer base (SSRF)
-            if pages >= self.settings.fhir_max_pages or len(entries) >= self.settings.fhir_max_resources:
-                raise _Failure(f"FHIR search exceeded {self.settings.fhir_max_pages} pages or "
-                               f"{self.settings.fhir_max_resources} resources")
+            if pages >= self.settings.fhir_max_pages:
+                raise _Failure(f"FHIR search exceeded {self.settings.fhir_max_pages} pages")
             body = self._get(next_url, headers, budget)
             entries.extend(_entries(body))
+            self._capped(entries)
             pages += 1
         return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+    def _capped(self, entries: list[Any]) -> list[Any]:
+        """The entries so far, checked against BACKPAIN_CDS_FHIR_MAX_RESOURCES after every page, the first included."""
+        if len(entries) > self.settings.fhir_max_resources:
+            raise _Failure(f"FHIR search exceeded {self.settings.fhir_max_resources} resources")
+        return entries
 
     def _check_below(self, base: BaseUrl, url: str) -> None:
         """`base` passed the allowlist in check_allowed, so whatever lies below it does too: one parse suffices."""

@@ -87,6 +87,21 @@ def test_page_cap_is_412_not_a_silent_truncation(fhir, client_for):
     assert response.status_code == 412 and "pages" in response.get_json()["message"]
 
 
+@pytest.mark.parametrize("pages", [
+    pytest.param([5], id="one-page-over-the-cap-no-next-link"),
+    pytest.param([3, 3], id="two-pages-over-the-cap-together"),
+])
+def test_resource_cap_applies_to_every_page_the_first_included(fhir, client_for, pages):
+    """Issue 20.7: one page of 900,000 resources was accepted because the cap was checked only before a next page."""
+    for n, count in enumerate(pages):
+        nxt = [{"relation": "next", "url": f"{fhir.base}/page{n + 1}"}] if n + 1 < len(pages) else []
+        page = {"resourceType": "Bundle", "type": "searchset", "link": nxt,
+                "entry": [{"resource": observation("8310-5", 36.5, "Cel", days=1)}] * count}
+        fhir.routes["/fhir/Observation" if n == 0 else f"/fhir/page{n}"] = (200, page, 0)
+    response = client_for(fhir, fhir_max_resources=4).post(PV, json=request_without(["observations"], fhir))
+    assert response.status_code == 412 and "4 resources" in response.get_json()["message"]
+
+
 @pytest.mark.parametrize(("route", "reason_part"), [
     pytest.param((401, {"resourceType": "OperationOutcome"}, 0), "refused", id="401"),
     pytest.param((403, {"resourceType": "OperationOutcome"}, 0), "refused", id="403"),
