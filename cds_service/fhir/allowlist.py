@@ -2,7 +2,8 @@
 
 `https://fhir.example.org` must not admit `https://fhir.example.org.evil.test/`, `https://fhir.example.org@evil.test/`
 or a port that does not parse. A URL is first reduced to a `BaseUrl`; anything odd in it (userinfo, a backslash,
-white space, dot segments, a bad port) refuses it outright rather than guessing what a client library would do.
+white space, dot segments, `;` or an encoded `/`, `\\`, `.` or `%` in the path, a bad port) refuses it outright rather
+than guessing what a client library, or the server behind the base, would make of it.
 """
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from urllib.parse import urlsplit
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")  # control characters, white space, backslash
 _DOT_SEGMENT = re.compile(r"(^|/)(\.|%2e){1,2}(/|$)", re.IGNORECASE)
+# What a server behind the base may read as a separator or a dot segment even though the URL's own structure has
+# none: `;` (Tomcat, Jetty and HAPI read `..;` as `..`), an encoded `/` or `\` (nginx, IIS decode them before
+# routing), any encoded dot, and `%25` (double encoding: `%252F` is `%2F` after one decoding).
+_PATH_TRICK = re.compile(r";|%2f|%5c|%2e|%25", re.IGNORECASE)
 
 
 class BadUrl(ValueError):
@@ -45,6 +50,8 @@ class BaseUrl:
             raise BadUrl("has an invalid port") from None
         if _DOT_SEGMENT.search(parts.path):
             raise BadUrl("has '.' or '..' path segments")
+        if _PATH_TRICK.search(parts.path):
+            raise BadUrl("has ';', an encoded '/', '\\' or '.', or a double-encoded character in its path")
         return cls(parts.scheme, parts.hostname.lower(), port, parts.path.rstrip("/"))
 
     def contains(self, other: BaseUrl) -> bool:
