@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 from flask import current_app, request
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import BadHookRequest, UnsupportedMediaType
@@ -18,14 +19,19 @@ def _is_json(mimetype: str) -> bool:
 
 def read_json_body() -> Any:
     """The decoded JSON body; 415 when declared as something else (no Content-Type at all is read as JSON, as some
-    EHR clients send), 413 past BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not, 400 when it is not JSON."""
+    EHR clients send), 413 past BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not, 400 when it is not JSON or its chunked
+    encoding is broken (gunicorn then closes the connection: where the next request would start is unknown)."""
     if request.headers.get("Content-Type") is not None and not _is_json(request.mimetype):
         raise UnsupportedMediaType(f"the body must be JSON (application/json), not {safe(request.mimetype, 100)!r}",
                                    field="Content-Type")
     limit = current_app.extensions["backpain_cds"].settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
-    data = request.stream.read(limit + 1)  # a chunked body has no Content-Length: read one byte past the limit
+    try:  # a chunked body has no Content-Length: read one byte past the limit
+        data = request.stream.read(limit + 1)
+    except (ParseException, OSError):  # gunicorn: a bad chunk size, extension or terminator, or the body broke off
+        raise BadHookRequest("the request body is malformed (broken chunked encoding, or it ended early)",
+                             field="(body)") from None
     if len(data) > limit:
         raise RequestEntityTooLarge()
     if not data:

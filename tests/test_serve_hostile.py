@@ -1,0 +1,62 @@
+"""Issue 20 against the real service (gunicorn workers, raw sockets): malformed chunked bodies, security headers."""
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from tests.fhir_builders import hook_request, lbp
+from tests.served import Served
+
+pytestmark = pytest.mark.slow
+PV = "/cds-services/backpain-patient-view"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    with Served(tmp_path_factory.mktemp("hostile"), workers=1) as running:
+        yield running
+
+
+def raw(served: Served, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes on a new connection, half-close, and read the whole answer: (status, headers, body)."""
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+BODY = json.dumps(hook_request([lbp()])).encode()
+CHUNKED = (f"POST {PV} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n").encode()
+
+
+@pytest.mark.parametrize("chunks", [
+    pytest.param(b"%x;ext=\"unterminated\r\n%s\r\n0\r\n\r\n", id="bad-chunk-extension"),
+    pytest.param(b"%x;a\rb\r\n%s\r\n0\r\n\r\n", id="bare-cr-in-extension"),
+    pytest.param(b"zz\r\n%s\r\n0\r\n\r\n", id="size-not-hex"),
+    pytest.param(b"-%x\r\n%s\r\n0\r\n\r\n", id="negative-size"),
+    pytest.param(b"%x\r\n%sXX0\r\n\r\n", id="missing-chunk-terminator"),
+    pytest.param(b"%x\r\n%s\r\n", id="no-last-chunk"),
+    pytest.param(b"%x\r\n%s", id="body-ends-mid-stream"),
+])
+def test_malformed_chunked_body_is_400_json_not_500(served, chunks):
+    """Issue 20.8: gunicorn's parse errors surfaced as 500 with a traceback in the log."""
+    payload = chunks.replace(b"%x", b"%x" % len(BODY)).replace(b"%s", BODY) if b"zz" not in chunks else \
+        chunks.replace(b"%s", BODY)
+    status, headers, body = raw(served, CHUNKED + payload)
+    assert status == 400, body
+    assert headers["content-type"] == "application/json" and json.loads(body)["error"] == "bad-request"
+    assert "Traceback" not in served.log()
+
+
+def test_well_formed_chunked_body_is_still_answered(served):
+    status, _, body = raw(served, CHUNKED + b"%x\r\n%s\r\n0\r\n\r\n" % (len(BODY), BODY))
+    assert status == 200 and "cards" in json.loads(body)
