@@ -83,20 +83,24 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status=status, mimetype="application/json")
 
 
+@bp.before_request
 def _enabled() -> None:
+    """Every route of the preview, its static files included, is 404 while the preview is off."""
     if not current_app.extensions["backpain_cds"].settings.serves_preview:
         raise NotFound()
 
 
 @bp.get("/")
 def page() -> Response:
-    _enabled()
-    return bp.send_static_file("preview.html")
+    response = bp.send_static_file("preview.html")
+    # A meta CSP cannot carry frame-ancestors: no site may frame the page (clickjacking); the meta's policy stays.
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"  # the same for browsers without CSP level 2
+    return response
 
 
 @bp.get("/preview/demo-patients")
 def demo_patients() -> Response:
-    _enabled()
     return _json(demo_index())
 
 
@@ -104,7 +108,6 @@ def demo_patients() -> Response:
 def evaluate() -> Response:
     """{"hook", "asOf", and "request" (a CDS Hooks request) or "demo" (a demo patient id) or "bundle" (a FHIR Bundle,
     with "draftOrder" for order hooks)} -> {"request", "status", "response"}."""
-    _enabled()
     runtime: Runtime = current_app.extensions["backpain_cds"]
     body = read_json_body()  # the same limits as a hook call: size, JSON only
     if not isinstance(body, dict):

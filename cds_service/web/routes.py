@@ -64,7 +64,8 @@ def hook(service_id: str) -> Response:
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     _runtime().registry.get(service_id)
-    items = parse_feedback(read_json_body(), _runtime().settings.feedback_max_items)
+    settings = _runtime().settings
+    items = parse_feedback(read_json_body(), settings.feedback_max_items, settings.feedback_max_item_bytes)
     g.items = _store().add(service_id, items)
     current_app.extensions["backpain_cds_policy"].on_feedback(items)  # snooze after override, when configured
     for item in items:
@@ -177,6 +178,12 @@ def _cors(response: Response) -> Response:
     return response
 
 
+def _nosniff(response: Response) -> Response:
+    """Every response, errors and static files included: browsers must not guess a type other than the declared."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def _cds_error(exc: CdsError) -> Response:
     if exc.status == 401:
         return _json({"error": exc.code}, 401)  # no detail on why (CDS Hooks security best practice)
@@ -215,6 +222,7 @@ def register(app: Flask) -> None:
     app.before_request(_start_timer)
     app.before_request(_authenticate)
     app.after_request(_cors)
+    app.after_request(_nosniff)
     app.after_request(_log_call)
     app.register_error_handler(CdsError, _cds_error)
     app.register_error_handler(HTTPException, _http_error)
