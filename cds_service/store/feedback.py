@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -64,14 +65,19 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def parse_feedback(body: Any, max_items: int) -> list[Feedback]:
+def parse_feedback(body: Any, max_items: int, max_item_bytes: int = 4096) -> list[Feedback]:
     """Validate a feedback body (CDS Hooks section 6); raise BadHookRequest naming the bad field, or
-    PayloadTooLarge past `max_items` items."""
+    PayloadTooLarge past `max_items` items or for an item over `max_item_bytes` as JSON."""
     if not isinstance(body, dict) or not isinstance(body.get("feedback"), list) or not body["feedback"]:
         raise BadHookRequest("the body must be {\"feedback\": [item, ...]} with at least one item", field="feedback")
     if len(body["feedback"]) > max_items:
         raise PayloadTooLarge(f"at most {max_items} feedback items per post (BACKPAIN_CDS_FEEDBACK_MAX_ITEMS); "
                               f"this one has {len(body['feedback'])}", field="feedback", limit=max_items)
+    for i, item in enumerate(body["feedback"]):  # what we store per item is bounded, not only the whole body
+        if len(orjson.dumps(item)) > max_item_bytes:
+            raise PayloadTooLarge(f"feedback[{i}] is over the {max_item_bytes} byte limit per item "
+                                  "(BACKPAIN_CDS_FEEDBACK_MAX_ITEM_BYTES)", field=f"feedback[{i}]",
+                                  limit=max_item_bytes)
     if _has_nul(body["feedback"]):
         raise BadHookRequest("feedback must not contain NUL characters", field="feedback")
     items = []

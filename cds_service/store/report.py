@@ -1,8 +1,12 @@
 """`backpain-cds feedback-report`: per card topic, cards issued, cards the card policy held back (by rule), and how
 often clinicians accepted or overrode our cards, and why.
 
-Feedback names a card by its uuid only; the card log (`card_log.py`) says which topic each uuid was. Feedback on a
-card we have no record of (issued before the log existed, or dropped under overload) counts under "unknown".
+Feedback names a card by its uuid only; the card log (`card_log.py`) says which topic each uuid was, and which
+service issued it. Feedback on a card the log does not show that service issuing (invented by a client, issued
+before the log existed, or dropped from the log under overload) is counted apart, under "unattributed", and never
+in an acceptance rate. Attribution is decided here, when the report is read, not when feedback arrives: the card
+log writes asynchronously (within about half a second), so a check at feedback time would race with it.
+Everything a client sent (override reasons) is printed as printable text: terminal escapes are shown escaped.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from ..logs import safe
 from .tables import FeedbackItem, HeldBackCard, IssuedCard
 
 TOP_REASONS = 3
@@ -19,9 +24,11 @@ TOP_REASONS = 3
 
 def summarise(engine: Engine, since: date | None = None) -> dict[str, Any]:
     """{"since", "items", "by_topic": {topic: {items, accepted, overridden, acceptanceRate, topOverrideReasons}},
-    "cards": {topic: {issued, heldBack: {rule: n}}}}."""
+    "cards": {topic: {issued, heldBack: {rule: n}}}, "unattributed": {items, accepted, overridden}} (feedback on
+    cards the log does not show us issuing)."""
     query = select(FeedbackItem.outcome, FeedbackItem.override_reason, IssuedCard.topic).outerjoin(
-        IssuedCard, IssuedCard.card_uuid == FeedbackItem.card_uuid)
+        IssuedCard, (IssuedCard.card_uuid == FeedbackItem.card_uuid)
+        & (IssuedCard.service_id == FeedbackItem.service_id))
     start = datetime.combine(since, datetime.min.time(), UTC) if since is not None else None
     issued_query = select(IssuedCard.topic, func.count()).group_by(IssuedCard.topic)
     held_query = select(HeldBackCard.topic, HeldBackCard.rule, func.count()).group_by(HeldBackCard.topic,
@@ -33,13 +40,16 @@ def summarise(engine: Engine, since: date | None = None) -> dict[str, Any]:
     counts: dict[str, Counter[str]] = {}
     reasons: dict[str, Counter[str]] = {}
     cards: dict[str, dict[str, Any]] = {}
+    unattributed: Counter[str] = Counter()
     with engine.connect() as conn:
         for topic, n in conn.execute(issued_query):
             cards.setdefault(topic, {"issued": 0, "heldBack": {}})["issued"] = n
         for topic, rule, n in conn.execute(held_query):
             cards.setdefault(topic, {"issued": 0, "heldBack": {}})["heldBack"][rule] = n
         for outcome, override, topic in conn.execute(query):
-            topic = topic or "unknown"
+            if topic is None:  # not a card this service issued, as far as the card log knows
+                unattributed[outcome] += 1
+                continue
             counts.setdefault(topic, Counter())[outcome] += 1
             if outcome == "overridden":
                 reasons.setdefault(topic, Counter())[_reason(override)] += 1
@@ -52,7 +62,9 @@ def summarise(engine: Engine, since: date | None = None) -> dict[str, Any]:
             "topOverrideReasons": [{"reason": r, "count": n}
                                    for r, n in reasons.get(topic, Counter()).most_common(TOP_REASONS)]}
     return {"since": since.isoformat() if since else None, "items": sum(t["items"] for t in by_topic.values()),
-            "by_topic": by_topic, "cards": dict(sorted(cards.items()))}
+            "by_topic": by_topic, "cards": dict(sorted(cards.items())),
+            "unattributed": {"items": unattributed.total(), "accepted": unattributed["accepted"],
+                             "overridden": unattributed["overridden"]}}
 
 
 def _reason(override: Any) -> str:
@@ -67,9 +79,13 @@ def as_text(summary: dict[str, Any]) -> str:
     lines = [f"Feedback since {summary['since'] or 'the beginning'}: {summary['items']} items", "",
              f"{'topic':<28}{'items':>7}{'accepted':>10}{'overridden':>12}{'acceptance':>12}"]
     for topic, row in summary["by_topic"].items():
-        lines.append(f"{topic:<28}{row['items']:>7}{row['accepted']:>10}{row['overridden']:>12}"
+        lines.append(f"{safe(topic, 28):<28}{row['items']:>7}{row['accepted']:>10}{row['overridden']:>12}"
                      f"{row['acceptanceRate']:>11.0%}")
-        lines += [f"    overridden: {r['reason']} ({r['count']})" for r in row["topOverrideReasons"]]
+        lines += [f"    overridden: {safe(r['reason'], 80)} ({r['count']})" for r in row["topOverrideReasons"]]
+    apart = summary["unattributed"]
+    if apart["items"]:
+        lines += ["", f"Not counted above: {apart['items']} items on cards the card log does not show this service "
+                      f"issuing ({apart['accepted']} accepted, {apart['overridden']} overridden)"]
     lines += ["", "Cards issued and held back by the card policy (off at a hook, snoozed after an override, an "
               "unchanged repeat)", f"{'topic':<28}{'issued':>8}{'held back':>11}{'off':>6}{'snooze':>8}{'repeat':>8}"
               f"{'overridden':>12}{'acceptance':>12}"]
@@ -77,7 +93,7 @@ def as_text(summary: dict[str, Any]) -> str:
         held = row["heldBack"]
         fb = summary["by_topic"].get(topic)
         rate = f"{fb['acceptanceRate']:>11.0%}" if fb else f"{'-':>11}"
-        lines.append(f"{topic:<28}{row['issued']:>8}{sum(held.values()):>11}{held.get('off', 0):>6}"
+        lines.append(f"{safe(topic, 28):<28}{row['issued']:>8}{sum(held.values()):>11}{held.get('off', 0):>6}"
                      f"{held.get('snooze', 0):>8}{held.get('repeat', 0):>8}{fb['overridden'] if fb else 0:>12} "
                      f"{rate}")
     return "\n".join(lines)
