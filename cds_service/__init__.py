@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure(settings.log_level, settings.log_format)
     app = Flask(__name__)  # no MAX_CONTENT_LENGTH: web._body applies BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not
     runtime = Runtime.create(settings)
-    engine = database.connect(settings.database_url)
+    engine = database.connect(settings.database_url, settings.database_timeout)
     app.extensions["backpain_cds_feedback"] = FeedbackStore(engine)
     app.extensions["backpain_cds_lifecycle"] = Lifecycle()
     card_log = app.extensions["backpain_cds_card_log"] = CardLog(engine)

@@ -131,7 +131,8 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
 def _feedback_report(args: argparse.Namespace, settings: Settings) -> int:
     from .store import database, report
 
-    summary = report.summarise(database.connect(settings.database_url), args.since)
+    summary = report.summarise(database.connect(settings.database_url, max(settings.database_timeout, 60)),
+                                 args.since)
     sys.stdout.write((orjson.dumps(summary).decode() if args.json else report.as_text(summary)) + "\n")
     return 0
 

@@ -59,6 +59,7 @@ class Settings:
 
     data_dir: Path = field(default_factory=_default_data_dir)
     database_url: str = ""  # default: SQLite file in data_dir
+    database_timeout: float = 2.0  # connect, each statement, pool wait, a connection held: a hung database is a 503
     fhir_server_allowlist: tuple[str, ...] = ()
     fhir_allow_http: bool = False
     fhir_connect_timeout: float = 1.5
@@ -71,6 +72,7 @@ class Settings:
     as_of: date | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     feedback_max_items: int = 100
+    feedback_max_item_bytes: int = 4096  # one feedback item as JSON: its override comment is what may be long
     workers: int = field(default_factory=lambda: os.cpu_count() or 2)
     threads: int = 8  # hook calls a worker serves at once: a call waiting on a FHIR server must not hold the worker
     drain_seconds: float = 5.0  # after SIGTERM: /readyz says 503 and calls are still served, then a graceful stop
@@ -189,6 +191,7 @@ def _secret_file(path: str) -> Path:
 _PARSERS = {
     "data_dir": Path,
     "database_url": str,
+    "database_timeout": _positive(float),
     "fhir_server_allowlist": _csv,
     "fhir_allow_http": _bool,
     "fhir_connect_timeout": _positive(float),
@@ -201,6 +204,7 @@ _PARSERS = {
     "as_of": date.fromisoformat,
     "max_body_bytes": _positive(int),
     "feedback_max_items": _positive(int),
+    "feedback_max_item_bytes": _positive(int),
     "workers": _positive(int),
     "threads": _positive(int),
     "drain_seconds": _non_negative_float,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -37,6 +38,30 @@ class Cluster:
         subprocess.run(_as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.root / "log"),
                                     "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start"),
                        check=True, capture_output=True)
+
+    def pids(self) -> list[int]:
+        """The postmaster and its children (backends, checkpointer, ...)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        found = [postmaster]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    found.append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The server hung, not down: every process stopped (SIGSTOP), its sockets still accepting; resumed after."""
+        pids = self.pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
 
     def stop(self) -> None:
         subprocess.run(_as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"),

@@ -5,19 +5,24 @@ cache are its only state; `tables.py` declares every table on `Base`.
 """
 from __future__ import annotations
 
+import math
+import os
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 from .tables import Base, add_missing_columns
 
 SCHEMA_LOCK = 7_204_311  # pg_advisory_xact_lock key: replicas starting together create the tables one at a time
-CONNECT_TIMEOUT_SECONDS = 3
+DEFAULT_TIMEOUT_SECONDS = 2.0  # BACKPAIN_CDS_DATABASE_TIMEOUT
 # SQLite's own busy handler sleeps whole milliseconds (1, 2, 5, 10...) when another worker holds the write lock,
 # which idles a worker far longer than a commit takes (~0.1 ms). `write` retries at once instead, after a pause
 # of 50-300 us, for up to WRITE_RETRY_SECONDS.
@@ -36,17 +41,90 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def connect(url: str) -> Engine:
-    """Open the engine and create any missing table; safe when several replicas start at once."""
+class _Watchdog:
+    """Cuts a PostgreSQL connection held (checked out of the pool) longer than `seconds`.
+
+    A server that hangs (paused, or its host gone silent) rather than refusing still has its kernel accept and
+    acknowledge, so no TCP timeout fires, `statement_timeout` never runs, and libpq has no client-side one: the call
+    would wait forever. One thread per process shuts such a connection's socket down, so the waiting call fails at
+    once (503) and the pool discards the connection.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._held: dict[int, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:  # the lock may have been held by the parent's thread at the fork
+        self._lock, self._held, self._pid = threading.Lock(), {}, None
+
+    def hold(self, dbapi_connection: Any, *_: Any) -> None:
+        if self._pid != os.getpid():  # gunicorn forks after the engine is made: one thread per worker
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._pid = os.getpid()
+                    threading.Thread(target=self._run, name="db-watchdog", daemon=True).start()
+        with self._lock:
+            self._held[id(dbapi_connection)] = (time.monotonic() + self.seconds, dbapi_connection)
+
+    def release(self, dbapi_connection: Any, *_: Any) -> None:
+        with self._lock:
+            self._held.pop(id(dbapi_connection), None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(min(self.seconds / 4, 0.25))
+            now = time.monotonic()
+            with self._lock:
+                late = [key for key, (deadline, _) in self._held.items() if deadline <= now]
+                cut = [self._held.pop(key)[1] for key in late]
+            for dbapi_connection in cut:
+                with suppress(Exception):  # already closed, or not a psycopg connection
+                    fd = dbapi_connection.pgconn.socket
+                    with socket.socket(fileno=os.dup(fd)) as sock:
+                        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _ping_on_checkout(watchdog: _Watchdog) -> Callable[..., None]:
+    """pool_pre_ping pings before any checkout event, outside the watchdog; this ping runs under it instead, and a
+    dead connection is replaced (DisconnectionError makes the pool connect afresh)."""
+    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        watchdog.hold(dbapi_connection)
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception:
+            watchdog.release(dbapi_connection)
+            raise DisconnectionError() from None
+    return checkout
+
+
+def connect(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Engine:
+    """Open the engine and create any missing table; safe when several replicas start at once.
+
+    A database that does not answer must not hang a call or a readiness probe: connecting, each statement
+    (`statement_timeout`), waiting for a pooled connection, and holding one (the watchdog) are each bounded by
+    `timeout` seconds, so a hung PostgreSQL gives 503 within a few seconds.
+    """
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    # A database that does not answer must not hang a call or a readiness probe: connect within a few seconds.
-    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
-    if url.startswith("sqlite"):
+    postgres = url.startswith("postgresql")
+    if postgres:  # libpq's connect_timeout is whole seconds, 2 at least
+        connect_args: dict[str, Any] = {"connect_timeout": max(2, math.ceil(timeout)),
+                                        "options": f"-c statement_timeout={int(timeout * 1000)}"}
+    else:
         connect_args = {"timeout": 0}  # the driver's own wait on a locked database: none, `write` retries
-    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, pool_pre_ping=not postgres, pool_timeout=timeout, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    if postgres:
+        watchdog = _Watchdog(timeout)
+        event.listen(engine, "checkout", _ping_on_checkout(watchdog))
+        event.listen(engine, "checkin", watchdog.release)
+        event.listen(engine, "close", watchdog.release)
     _create_tables(engine)
     # `serve` builds the app in gunicorn's master and then forks: leave no pooled connection for the workers to
     # share (each opens its own on first use).
