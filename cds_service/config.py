@@ -71,6 +71,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     as_of: date | None = None
     max_body_bytes: int = 10 * 1024 * 1024
+    max_json_values: int = 500_000  # in one body, and in all FHIR responses of one call: memory per call is bounded
     feedback_max_items: int = 100
     feedback_max_item_bytes: int = 4096  # one feedback item as JSON: its override comment is what may be long
     workers: int = field(default_factory=lambda: os.cpu_count() or 2)
@@ -203,6 +204,7 @@ _PARSERS = {
     "cors_origins": _csv,
     "as_of": date.fromisoformat,
     "max_body_bytes": _positive(int),
+    "max_json_values": _positive(int),
     "feedback_max_items": _positive(int),
     "feedback_max_item_bytes": _positive(int),
     "workers": _positive(int),

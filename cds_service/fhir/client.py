@@ -92,7 +92,7 @@ class FhirClient:
         headers = {"Accept": ACCEPT, "Accept-Encoding": "gzip"}
         if request.fhir_authorization is not None:
             headers["Authorization"] = f"Bearer {request.fhir_authorization.access_token}"
-        budget = Budget(self.settings.fhir_deadline, self.settings.fhir_max_bytes)
+        budget = Budget(self.settings.fhir_deadline, self.settings.fhir_max_bytes, self.settings.max_json_values)
         futures = {self._pool.submit(self._query, base, query, headers, budget): key for key, query in queries.items()}
         done, pending = wait(futures, timeout=self.settings.fhir_deadline, return_when=FIRST_EXCEPTION)
         failed = [(futures[f], f.exception()) for f in done if f.exception() is not None]

@@ -21,6 +21,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from ..memo import json_values
+
 CHUNK_BYTES = 64 * 1024
 _local = threading.local()  # the Budget and sockets of the fetch this thread is running
 
@@ -37,10 +39,12 @@ class FetchError(Exception):
 class Budget:
     """A deadline and a byte allowance for one hook call's fetches (or one JWKS fetch), shared across threads."""
 
-    def __init__(self, seconds: float, max_bytes: int) -> None:
+    def __init__(self, seconds: float, max_bytes: int, max_values: int = 500_000) -> None:
         self.deadline = time.monotonic() + seconds
         self.max_bytes = max_bytes
+        self.max_values = max_values
         self._used = 0
+        self._values = 0
         self._sockets: set[socket.socket] = set()
         self._cancelled = False
         self._lock = threading.Lock()
@@ -58,6 +62,14 @@ class Budget:
             self._used += count
             if self._used > self.max_bytes:
                 raise FetchError(f"the server sent more than the {self.max_bytes} byte limit")
+
+    def take_values(self, count: int) -> None:
+        """Count JSON values about to be parsed; raise FetchError past the allowance (parsing costs memory per value,
+        not per byte)."""
+        with self._lock:
+            self._values += count
+            if self._values > self.max_values:
+                raise FetchError(f"the server sent more than the {self.max_values} JSON value limit")
 
     def cancel(self) -> None:
         """Stop every read in flight for this budget now: shut its sockets down (the reading thread then fails)."""
@@ -158,7 +170,9 @@ def get_json(session: requests.Session, url: str, headers: dict[str, str], budge
                 raise FetchError(f"redirect refused ({response.status_code})", response.status_code)
             if response.status_code >= 400:
                 raise FetchError(f"the server answered {response.status_code}", response.status_code)
-            return _decode(_read(response, budget)), response.headers
+            body = _read(response, budget)
+            budget.take_values(json_values(body))
+            return _decode(body), response.headers
     finally:
         for sock in _local.sockets:
             budget._untrack(sock)

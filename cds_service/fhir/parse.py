@@ -20,6 +20,7 @@ from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
 from ..knowledge import Code, normalise
+from ..memo import Memo, size_of
 
 
 class Span(NamedTuple):
@@ -46,11 +47,11 @@ class Concept:
 
 
 # Validated concepts by their JSON, shared by all requests of this process: the same statuses, problems and drugs
-# come back in every record, and an R4B CodeableConcept costs about 15 us to validate. Bounded: JSON comes from
-# requests. An entry (about 0.5 KB) is a concept's codings and text and its small immutable Concept: no model, no
-# resource, no patient reference.
-CONCEPT_CACHE_LIMIT = 10_000
-_concepts: dict[bytes, Concept | None] = {}  # None: the JSON failed validation
+# come back in every record, and an R4B CodeableConcept costs about 15 us to validate. Bounded by bytes (JSON comes
+# from requests, and one concept may be a megabyte of text): an entry is a concept's JSON and its small immutable
+# Concept (its codes and display): no model, no resource, no patient reference.
+CONCEPT_CACHE_BYTES = 16 * 1024 * 1024
+_concepts = Memo(CONCEPT_CACHE_BYTES)  # JSON -> Concept, or None: the JSON failed validation
 
 
 def concept(value: Any) -> Concept:
@@ -67,8 +68,7 @@ def concept(value: Any) -> Concept:
             found = _reduce(value)
         except ValueError:  # pydantic's ValidationError is a ValueError
             found = None
-        if len(_concepts) < CONCEPT_CACHE_LIMIT:
-            _concepts[key] = found
+        _concepts.put(key, found, 0 if found is None else 200 + size_of(found.codes) + len(found.display))
     if found is None:
         raise ValueError("invalid CodeableConcept")
     return found

@@ -6,9 +6,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from ..memo import Memo
 from .codes import ICD10CM, RXNORM, Code, dotted_icd, normalise
 
-CACHE_LIMIT = 50_000
+# The byte allowances of the caches of answers (keys come from requests): 62 value sets x 256 KiB + 4 + 4 + 2 MiB,
+# about 26 MiB at most, whatever the requests.
+VALUE_SET_CACHE_BYTES = 256 * 1024
+RELEVANCE_CACHE_BYTES = 4 * 1024 * 1024
+CLASSES_CACHE_BYTES = 4 * 1024 * 1024
+MEDICATION_CACHE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,14 +43,13 @@ class ValueSet:
     title: str
     include: _Rules
     exclude: _Rules
-    cache: dict[Code, bool] = field(default_factory=dict, repr=False, compare=False)  # membership answers
+    cache: Memo = field(default_factory=lambda: Memo(VALUE_SET_CACHE_BYTES), repr=False, compare=False)  # membership
 
     def __contains__(self, item: Code) -> bool:
         found = self.cache.get(item)
         if found is None:
             found = self.include.matches(*item) and not self.exclude.matches(*item)
-            if len(self.cache) < CACHE_LIMIT:  # bounded: codes come from requests
-                self.cache[item] = found
+            self.cache.put(item, found, 0)  # bounded by bytes: codes come from requests
         return found
 
 
@@ -99,9 +104,9 @@ class Knowledge:
     nsaid_products: dict[str, Product] = field(default_factory=dict)
     nsaid_limits: dict[str, DoseLimit] = field(default_factory=dict)  # by ingredient code
     acetaminophen_products: dict[str, Product] = field(default_factory=dict)  # combinations included
-    medication_classes: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
-    code_classes: dict[frozenset[Code], frozenset[str]] = field(default_factory=dict, repr=False)
-    relevance: dict[Code, bool] = field(default_factory=dict, repr=False)
+    medication_classes: Memo = field(default_factory=lambda: Memo(MEDICATION_CACHE_BYTES), repr=False)
+    code_classes: Memo = field(default_factory=lambda: Memo(CLASSES_CACHE_BYTES), repr=False)
+    relevance: Memo = field(default_factory=lambda: Memo(RELEVANCE_CACHE_BYTES), repr=False)
 
     def vs(self, name: str) -> ValueSet:
         return self.value_sets[name]
@@ -122,8 +127,7 @@ class Knowledge:
         found = self.code_classes.get(codes)
         if found is None:
             found = frozenset(v.name for code in codes for v in self.value_sets_of(code))
-            if len(self.code_classes) < CACHE_LIMIT:  # bounded: codes come from requests
-                self.code_classes[codes] = found
+            self.code_classes.put(codes, found)  # bounded by bytes: codes come from requests
         return found
 
     def classify_medication(self, rxnorm: tuple[str, ...]) -> frozenset[str]:
@@ -131,8 +135,7 @@ class Knowledge:
         found = self.medication_classes.get(rxnorm)
         if found is None:
             found = self._classify(rxnorm)
-            if len(self.medication_classes) < CACHE_LIMIT:  # bounded: codes come from requests
-                self.medication_classes[rxnorm] = found
+            self.medication_classes.put(rxnorm, found)  # bounded by bytes: codes come from requests
         return found
 
     def _classify(self, rxnorm: tuple[str, ...]) -> frozenset[str]:
@@ -151,6 +154,5 @@ class Knowledge:
         if found is None:
             normal = normalise(system, code)
             found = normal is not None and self.relevant.matches(*normal)
-            if len(self.relevance) < CACHE_LIMIT:  # bounded: codes come from requests
-                self.relevance[key] = found
+            self.relevance.put(key, found, 0)  # bounded by bytes: codes come from requests
         return found

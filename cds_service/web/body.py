@@ -8,8 +8,9 @@ from flask import current_app, request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..errors import BadHookRequest, UnsupportedMediaType
+from ..errors import BadHookRequest, PayloadTooLarge, UnsupportedMediaType
 from ..logs import safe
+from ..memo import json_values
 
 
 def _is_json(mimetype: str) -> bool:
@@ -36,6 +37,10 @@ def read_json_body() -> Any:
         raise RequestEntityTooLarge()
     if not data:
         raise BadHookRequest("the request body is empty; send a JSON object", field="(body)")
+    most = current_app.extensions["backpain_cds"].settings.max_json_values
+    if json_values(data) > most:  # counted before parsing: 10 MB of `{},` would take 300 MB parsed
+        raise PayloadTooLarge(f"the request body holds more than {most} JSON values (BACKPAIN_CDS_MAX_JSON_VALUES)",
+                              field="(body)", limit=most)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:

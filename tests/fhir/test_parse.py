@@ -67,10 +67,28 @@ def test_an_invalid_concept_stays_invalid_from_the_cache():
             fhir_parse.concept(bad)
 
 
-def test_the_concept_cache_is_bounded(monkeypatch):
+def test_the_concept_cache_is_bounded_by_bytes_not_count(monkeypatch):
+    """Issue 20.5: 10,000 concepts were kept whatever their size; a concept of 1 MB of text was kept whole."""
     from cds_service.fhir import parse as fhir_parse
+    from cds_service.memo import Memo
 
-    monkeypatch.setattr(fhir_parse, "CONCEPT_CACHE_LIMIT", len(fhir_parse._concepts) + 3)
-    found = [fhir_parse.concept({"text": f"drug {i}"}) for i in range(10)]
-    assert len(fhir_parse._concepts) == fhir_parse.CONCEPT_CACHE_LIMIT
-    assert [c.display for c in found] == [f"drug {i}" for i in range(10)]  # past the bound: still answered
+    monkeypatch.setattr(fhir_parse, "_concepts", Memo(256 * 1024))
+    found = [fhir_parse.concept({"text": f"drug {i} " + "x" * 300}) for i in range(1000)]
+    assert [c.display[:8] for c in found[:3]] == ["drug 0 x", "drug 1 x", "drug 2 x"]  # past the bound: answered
+    assert 0 < fhir_parse._concepts.used <= 256 * 1024 and len(fhir_parse._concepts) < 400
+    fhir_parse.concept({"text": "y" * (1 << 20)})
+    assert all(len(key) < 1000 for key in fhir_parse._concepts)  # a megabyte of text is never kept
+
+
+def test_the_knowledge_caches_are_bounded_by_bytes():
+    """Issue 20.5: the relevance and value-set caches counted entries (50,000 each), so long codes grew them without
+    bound in bytes; they now stay within their allowances, however many distinct long codes arrive."""
+    from cds_service.knowledge import load, model
+
+    kb = load()
+    for i in range(3000):
+        code = f"M54.{i}" + "9" * 2000
+        kb.is_relevant_raw("http://hl7.org/fhir/sid/icd-10-cm", code)
+        kb.classify(frozenset({("http://hl7.org/fhir/sid/icd-10-cm", code[:40])}))
+    assert kb.relevance.used <= model.RELEVANCE_CACHE_BYTES and kb.code_classes.used <= model.CLASSES_CACHE_BYTES
+    assert all(v.cache.used <= model.VALUE_SET_CACHE_BYTES for v in kb.value_sets.values())
