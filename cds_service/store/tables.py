@@ -46,6 +46,17 @@ class FeedbackItem(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class JwksFetch(Base):
+    """Per trusted issuer: when its JWKS URL may next be fetched (by any worker of any replica) and the keys fetched."""
+
+    __tablename__ = "jwks_fetches"
+
+    issuer_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the issuer: a fixed width
+    next_fetch: Mapped[float] = mapped_column(Float)  # epoch seconds
+    fresh_until: Mapped[float] = mapped_column(Float)  # epoch seconds; 0 before any successful fetch
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # public keys only
+
+
 class SeenToken(Base):
     __tablename__ = "seen_tokens"
 

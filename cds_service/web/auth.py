@@ -16,6 +16,7 @@ import jwt
 
 from ..errors import Unauthorized
 from ..logs import safe
+from ..store.jwks_fetches import SharedJwks
 from ..store.replay import ReplayCache, Replayed
 from .jwks import IssuerKeys
 
@@ -38,7 +39,8 @@ class ClientAuth:
 
     def __init__(self, issuers: dict[str, dict[str, Any]], replay: ReplayCache,
                  clock: Callable[[], float] = time.time) -> None:
-        self.issuers = {iss: IssuerKeys(iss, entry) for iss, entry in issuers.items()}
+        shared = SharedJwks(replay.engine)  # the refetch limit per issuer, across workers and replicas
+        self.issuers = {iss: IssuerKeys(iss, entry, shared=shared) for iss, entry in issuers.items()}
         self.replay = replay
         self.clock = clock
 

@@ -1,8 +1,9 @@
 """Each trusted issuer's signing keys: pinned in the BACKPAIN_CDS_JWT_JWKS file, or fetched from its `jwks_url`.
 
 Fetched keys are cached for the response's `Cache-Control: max-age` (bounded to 1 minute .. 1 day; 1 hour when
-absent), refetched when a token names a `kid` we do not have, never more than once a minute per issuer, and kept
-working while the URL is down. Keys are only ever fetched from the configured URL (https, or http on loopback).
+absent), refetched when a token names a `kid` we do not have, never more than once a minute per issuer across every
+worker and replica (the limit and the keys fetched are shared through the database, `store/jwks_fetches.py`), and
+kept working while the URL is down. Keys are only ever fetched from the configured URL (https, or http on loopback).
 PyJWT's own `PyJWKClient` follows redirects and reads unbounded bodies, so the fetch goes through `http_fetch`.
 """
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Any
 import jwt
 
 from ..fhir.http_fetch import Budget, FetchError, get_json, new_session
+from ..store.jwks_fetches import SharedJwks
 
 log = logging.getLogger(__name__)
 MIN_REFETCH_SECONDS = 60  # at most one fetch a minute per issuer, whatever tokens arrive
+LOOK_SECONDS = 2  # with shared state: how often a worker may look there for another worker's fetch
 MAX_CACHE_SECONDS = 24 * 3600
 DEFAULT_CACHE_SECONDS = 3600
 FETCH_SECONDS = 3.0
@@ -66,7 +69,7 @@ class IssuerKeys:
     """One issuer's keys: pinned ones first, then (when it has a `jwks_url`) the ones fetched from there."""
 
     def __init__(self, issuer: str, entry: dict[str, Any], fetch: Fetcher = fetch_jwks,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time, shared: SharedJwks | None = None) -> None:
         self.issuer = issuer
         self.jwks_url: str | None = entry.get("jwks_url")
         self._pinned = usable_keys({"keys": entry.get("keys", [])})
@@ -74,7 +77,8 @@ class IssuerKeys:
         self._fresh_until = 0.0
         self._next_fetch = 0.0
         self._fetch = fetch
-        self._clock = clock
+        self._clock = clock  # wall-clock seconds: with `shared`, every process compares the same times
+        self._shared = shared
         self._lock = threading.Lock()
 
     def key(self, kid: str) -> jwt.PyJWK | None:
@@ -89,14 +93,26 @@ class IssuerKeys:
         if wanted and now >= self._next_fetch and self._lock.acquire(blocking=not self._fetched):
             try:
                 if self._clock() >= self._next_fetch:
-                    self._refresh()
+                    self._refresh(kid)
             finally:
                 self._lock.release()
         return self._fetched.get(kid)
 
-    def _refresh(self) -> None:
+    def _refresh(self, kid: str) -> None:
         now = self._clock()
         self._next_fetch = now + MIN_REFETCH_SECONDS
+        if self._shared is not None:
+            self._next_fetch = now + LOOK_SECONDS  # the shared limit decides the fetches; look again soon
+            found = self._shared.load(self.issuer)
+            if found is not None and found[1] > now and usable_keys(found[0]):
+                self._fetched, self._fresh_until = usable_keys(found[0]), found[1]
+                if kid in self._fetched:
+                    return  # another worker fetched them
+            claimed = self._shared.claim(self.issuer, now, MIN_REFETCH_SECONDS)
+            if claimed is False:
+                return
+            if claimed is None:  # the database cannot say: this worker's own limit
+                self._next_fetch = now + MIN_REFETCH_SECONDS
         try:
             jwks, seconds = self._fetch(self.jwks_url)  # type: ignore[arg-type]
         except FetchError as exc:  # keep the keys we have: an issuer's outage must not lock its users out
@@ -107,3 +123,5 @@ class IssuerKeys:
             log.warning("JWKS of issuer %s has no usable signing key; keeping the previous ones", self.issuer)
             return
         self._fetched, self._fresh_until = keys, now + seconds
+        if self._shared is not None:
+            self._shared.store(self.issuer, jwks, now + seconds)

@@ -165,3 +165,26 @@ def test_pinned_keys_with_a_jwks_url_fetch_only_unknown_kids(settings, jwks_serv
     client = create_app(replace(settings, jwt_jwks=issuers, public_base_url=BASE)).test_client()
     assert call(client, token("new", jku=jwks_server.root + "/jwks")).status_code == 200
     assert jwks_server.requests == []
+
+
+def test_the_refetch_limit_is_per_issuer_across_workers(settings, jwks_server):
+    """Issue 20.11: the limit was per worker, so tokens with unknown kids made every worker of every replica fetch.
+    Two apps on one database stand for two workers: one fetch between them, and the second takes the keys the
+    first fetched from the database."""
+    issuers = {ISSUER: {"jwks_url": jwks_server.root + "/jwks"}}
+    first, second = (create_app(replace(settings, jwt_jwks=issuers, public_base_url=BASE)).test_client()
+                     for _ in range(2))
+    assert call(first, token("old")).status_code == 200
+    assert call(second, token("old")).status_code == 200  # the keys the first worker fetched
+    assert call(second, token("stranger")).status_code == 401  # an unknown kid: the issuer was fetched just now
+    assert call(first, token("stranger")).status_code == 401
+    assert [p for p, _ in jwks_server.requests] == ["/jwks"]
+
+
+def test_a_rotated_key_fetched_by_one_worker_serves_the_others(settings, jwks_server):
+    issuers = {ISSUER: {"jwks_url": jwks_server.root + "/jwks"}}
+    first, second = (create_app(replace(settings, jwt_jwks=issuers, public_base_url=BASE)) for _ in range(2))
+    jwks_server.routes["/jwks"] = (200, {"keys": [jwk("old"), jwk("new")]}, 0)
+    assert call(first.test_client(), token("new")).status_code == 200
+    assert call(second.test_client(), token("new")).status_code == 200
+    assert len(jwks_server.requests) == 1
