@@ -4,7 +4,8 @@
 
 Against the real service (`backpain-cds serve`, one gunicorn worker, demo mode), prints:
 - the worker's peak RSS (VmHWM) before and after one 10 MB hook call whose conditions Bundle is empty objects
-  (`{}`, `{}`, ...), and the growth as a factor of the body's size;
+  (`{}`, `{}`, ...), and after the largest such body BACKPAIN_CDS_MAX_JSON_VALUES accepts, and the growth as a
+  factor of the body's size;
 - the worker's RSS after each of `--calls` distinct large records (thousands of Conditions with codes never seen
   before, long ones among them, so every process-wide cache is offered new keys), and the growth over them;
 - with a throwaway PostgreSQL cluster (tests/postgres.py) as the database, paused with SIGSTOP (a hung server, not
@@ -34,11 +35,12 @@ SNOMED, ICD10 = "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm"
 MB = 1024 * 1024
 
 
-def empty_objects_body(size: int) -> bytes:
-    """A hook request of `size` bytes whose conditions Bundle holds nothing but empty objects."""
+def empty_objects_body(size: int = 0, count: int = 0) -> bytes:
+    """A hook request of `size` bytes (or with `count` empty objects) whose conditions Bundle holds an array of
+    nothing but empty objects."""
     body = hook_request([lbp()])
-    head = orjson.dumps(body).replace(b'"conditions":{', b'"conditions":{"entry":[' + b"@", 1)
-    count = (size - len(head)) // 3
+    head = orjson.dumps(body).replace(b'"conditions":{', b'"conditions":{"x":[' + b"@", 1)
+    count = count or (size - len(head)) // 3
     return head.replace(b"@", b"{}," * count + b"{}],", 1)
 
 
@@ -53,7 +55,8 @@ def large_record(seed: int, conditions: int = 4000) -> dict:
             resources.append(condition(ICD10, code))
         else:
             length = 200 if i % 4 == 1 else 12
-            resources.append(condition(SNOMED, "".join(rng.choices(string.digits, k=length))))
+            display = "".join(rng.choices(string.ascii_letters, k=400)) if i % 4 == 2 else ""
+            resources.append(condition(SNOMED, "".join(rng.choices(string.digits, k=length)), display))
     return hook_request(resources)
 
 
@@ -62,17 +65,18 @@ def measure_memory(calls: int) -> None:
         (worker,) = served.worker_pids()
         session = requests.Session()
         assert session.post(served.base + PV, json=hook_request([lbp()]), timeout=30).status_code == 200
-        body = empty_objects_body(10 * 1000 * 1000)
-        before = memory_kb(worker, "VmHWM")
-        started = time.perf_counter()
-        status = session.post(served.base + PV, data=body, headers={"Content-Type": "application/json"},
-                              timeout=120).status_code
-        took = time.perf_counter() - started
-        peak = memory_kb(worker, "VmHWM")
-        grown = (peak - before) * 1024
-        print(f"10 MB body of empty objects ({len(body) / MB:.1f} MiB, {body.count(b'{}')} objects): status {status}"
-              f" in {took:.2f} s; worker peak RSS {before / 1024:.0f} -> {peak / 1024:.0f} MiB"
-              f" (+{grown / MB:.0f} MiB = {grown / len(body):.1f} x the body)")
+        for name, body in [("largest accepted body of empty objects", empty_objects_body(count=245_000)),
+                           ("10 MB body of empty objects", empty_objects_body(10 * 1000 * 1000))]:
+            before = memory_kb(worker, "VmHWM")
+            started = time.perf_counter()
+            status = session.post(served.base + PV, data=body, headers={"Content-Type": "application/json"},
+                                  timeout=120).status_code
+            took = time.perf_counter() - started
+            peak = memory_kb(worker, "VmHWM")
+            grown = (peak - before) * 1024
+            print(f"{name} ({len(body) / MB:.1f} MiB, {body.count(b'{}')} objects): status {status} in {took:.2f} s;"
+                  f" worker peak RSS {before / 1024:.0f} -> {peak / 1024:.0f} MiB (+{grown / MB:.0f} MiB ="
+                  f" {grown / len(body):.1f} x the body)")
         start = memory_kb(worker, "VmRSS")
         sizes, rss = [], []
         for seed in range(calls):
