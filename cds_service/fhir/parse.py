@@ -20,7 +20,7 @@ from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
 from ..knowledge import Code, normalise
-from ..memo import Memo, size_of
+from ..knowledge.memo import Memo, size_of
 
 
 class Span(NamedTuple):

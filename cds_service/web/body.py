@@ -9,8 +9,8 @@ from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import BadHookRequest, PayloadTooLarge, UnsupportedMediaType
+from ..fhir.http_fetch import json_values
 from ..logs import safe
-from ..memo import json_values
 
 
 def _is_json(mimetype: str) -> bool:

@@ -70,7 +70,7 @@ def test_an_invalid_concept_stays_invalid_from_the_cache():
 def test_the_concept_cache_is_bounded_by_bytes_not_count(monkeypatch):
     """Issue 20.5: 10,000 concepts were kept whatever their size; a concept of 1 MB of text was kept whole."""
     from cds_service.fhir import parse as fhir_parse
-    from cds_service.memo import Memo
+    from cds_service.knowledge.memo import Memo
 
     monkeypatch.setattr(fhir_parse, "_concepts", Memo(256 * 1024))
     found = [fhir_parse.concept({"text": f"drug {i} " + "x" * 300}) for i in range(1000)]

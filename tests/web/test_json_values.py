@@ -8,7 +8,7 @@ from dataclasses import replace
 import orjson
 
 from cds_service import create_app
-from cds_service.memo import json_values
+from cds_service.fhir.http_fetch import json_values
 from tests.fhir.test_security import PV, request_to
 from tests.fhir_builders import bundle, hook_request, lbp
 from tests.fhir_server import ScriptedFhirServer

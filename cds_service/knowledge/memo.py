@@ -1,5 +1,4 @@
-"""Memory bounded by bytes: `Memo`, a process-wide dict of answers bounded by the bytes it holds (not a count of
-entries), and `json_values`, what a JSON document will cost to parse, counted before parsing it.
+"""`Memo`: a process-wide dict of answers bounded by the bytes it holds, not by a count of entries.
 
 Keys come from requests (codes, CodeableConcept JSON), so a count bound lets a client fill a cache with a few long
 keys: 10,000 concepts of 1 MB each. A Memo estimates each entry's bytes (`sys.getsizeof` of key and value, their
@@ -44,9 +43,3 @@ class Memo(dict):
                 self[key] = value
                 self.used += cost
 
-
-def json_values(data: bytes | bytearray) -> int:
-    """An upper bound on the values and members a JSON document holds, counted before it is parsed: one per `{`,
-    `[` and `,` (those inside strings too, so it never undercounts), plus one. Parsing costs memory per value (an
-    empty object is 64 bytes in Python for its 3 bytes of JSON), so the bytes of a body alone do not bound it."""
-    return data.count(b"{") + data.count(b"[") + data.count(b",") + 1
