@@ -2,6 +2,9 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/hostile.py [--calls 20] [--skip-postgres]
 
+(as root: the peak RSS is reset before each body through /proc/<pid>/clear_refs). With PYTHONPATH pointing at
+another checkout, the served process runs that checkout's code: how the numbers before a change were taken.
+
 Against the real service (`backpain-cds serve`, one gunicorn worker, demo mode), prints:
 - the worker's peak RSS (VmHWM) before and after one 10 MB hook call whose conditions Bundle is empty objects
   (`{}`, `{}`, ...), and after the largest such body BACKPAIN_CDS_MAX_JSON_VALUES accepts, and the growth as a
@@ -67,6 +70,7 @@ def measure_memory(calls: int) -> None:
         assert session.post(served.base + PV, json=hook_request([lbp()]), timeout=30).status_code == 200
         for name, body in [("largest accepted body of empty objects", empty_objects_body(count=245_000)),
                            ("10 MB body of empty objects", empty_objects_body(10 * 1000 * 1000))]:
+            Path(f"/proc/{worker}/clear_refs").write_text("5")  # peak RSS back to the current RSS (needs root)
             before = memory_kb(worker, "VmHWM")
             started = time.perf_counter()
             status = session.post(served.base + PV, data=body, headers={"Content-Type": "application/json"},
