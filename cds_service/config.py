@@ -59,7 +59,7 @@ class Settings:
 
     data_dir: Path = field(default_factory=_default_data_dir)
     database_url: str = ""  # default: SQLite file in data_dir
-    database_timeout: float = 2.0  # connect, each statement, pool wait, a connection held: a hung database is a 503
+    database_timeout: float = 3.0  # connect, each statement, pool wait, a connection held: a hung database is a 503
     fhir_server_allowlist: tuple[str, ...] = ()
     fhir_allow_http: bool = False
     fhir_connect_timeout: float = 1.5

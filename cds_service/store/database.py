@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from .tables import Base, add_missing_columns
 
 SCHEMA_LOCK = 7_204_311  # pg_advisory_xact_lock key: replicas starting together create the tables one at a time
-DEFAULT_TIMEOUT_SECONDS = 2.0  # BACKPAIN_CDS_DATABASE_TIMEOUT
+DEFAULT_TIMEOUT_SECONDS = 3.0  # BACKPAIN_CDS_DATABASE_TIMEOUT
 # SQLite's own busy handler sleeps whole milliseconds (1, 2, 5, 10...) when another worker holds the write lock,
 # which idles a worker far longer than a commit takes (~0.1 ms). `write` retries at once instead, after a pause
 # of 50-300 us, for up to WRITE_RETRY_SECONDS.
