@@ -10,6 +10,7 @@ from .knowledge import Knowledge
 
 OVERRIDE_SYSTEM = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
 MME_EXTENSION = "org.backpain-cds.mme-per-day"
+MME_LOWER_BOUND_EXTENSION = "org.backpain-cds.mme-lower-bound"  # the total counts some orders at a floor (0.10 item 3)
 SUMMARY_MAX = 139  # CDS Hooks: fewer than 140 characters
 
 
@@ -54,6 +55,7 @@ class Card:
     suggestions: tuple[Suggestion, ...] = ()
     override_reasons: tuple[tuple[str, str], ...] = ()  # (code, display)
     mme: float | None = None
+    mme_lower_bound: bool = False  # `mme` is "at least": some orders without a usable dose were counted at a floor
     about_draft: bool = False  # its finding is about a draft order of this call, so order hooks show it (0.7)
 
     def __post_init__(self) -> None:
@@ -102,7 +104,8 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
                                   for c, d in card.override_reasons]
     out["links"] = [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}]
     if card.mme is not None:
-        out["extension"] = {MME_EXTENSION: card.mme}
+        out["extension"] = {MME_EXTENSION: card.mme} | (
+            {MME_LOWER_BOUND_EXTENSION: True} if card.mme_lower_bound else {})
     return out
 
 

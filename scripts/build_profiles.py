@@ -75,13 +75,23 @@ def _alcohol_use(system: str, concept: Concept) -> bool:
 
 
 def _moud(system: str, concept: Concept) -> bool:
-    """Reference 5.2 scopes OUD treatment: sublingual/buccal buprenorphine (with or without naloxone), buprenorphine
-    implant or injection, naltrexone. VSAC's MOUD set also lists methadone tablets and solutions and transdermal
-    buprenorphine, which treat pain too: left out, so they stay opioid analgesics (a chart cannot tell which)."""
+    """Reference 0.10 item 4 scopes OUD treatment: buprenorphine/naloxone tablets and films, sublingual buprenorphine,
+    implants and extended-release injections, naltrexone. VSAC's MOUD set also lists methadone tablets and solutions,
+    transdermal buprenorphine and plain buprenorphine injection, which treat pain too: left out, so they stay opioid
+    analgesics (a chart cannot tell which)."""
     display = _display(concept)
-    if "naltrexone" in display:
-        return True
-    return "buprenorphine" in display and any(w in display for w in ("sublingual", "buccal", "implant", "injection"))
+    return "naltrexone" in display or ("buprenorphine" in display and is_moud_product(display))
+
+
+_MOUD_ALONE = ("sublingual", "implant", "prefilled syringe", "extended release injection")
+
+
+def is_moud_product(name: str) -> bool:
+    """A buprenorphine product for opioid use disorder, by its RxNorm name: with naloxone, or sublingual, an implant
+    or an extended-release injection. The buccal film alone (Belbuca) and plain injections (Buprenex) are for pain:
+    the published MOUD set does not list the film, the CDC opioid-analgesic set does."""
+    name = name.lower()
+    return "naloxone" in name or any(form in name for form in _MOUD_ALONE)
 
 
 def _opioid_poisoning(system: str, concept: Concept) -> bool:
@@ -151,16 +161,12 @@ def published_parts(terminology: Path, name: str) -> tuple[list[dict], list[str]
     return parts, notes
 
 
-MOUD_FORMS = {"Sublingual Film", "Buccal Film", "Sublingual Tablet", "Buccal Tablet", "Drug Implant", "Injection",
-              "Injectable Solution", "Prefilled Syringe", "Cartridge", "Auto-Injector"}
-
-
 def omtk_moud(terminology: Path) -> tuple[list[dict], list[str]]:
-    """Every OMTK buprenorphine product in a form reference 5.2 calls OUD treatment (sublingual or buccal tablet or
-    film, implant, injection), brands included: VSAC's MOUD set lists the generic products only (no Suboxone)."""
+    """Every OMTK buprenorphine product that treats opioid use disorder (`is_moud_product`), brands included:
+    VSAC's MOUD set lists the generic products only (no Suboxone)."""
     rows = _OMTK_ROW.findall((terminology / "omtk" / "OMTKData.cql").read_text(encoding="utf-8"))
     concepts = [{"code": drug, "display": display} for drug, display, form, ingredient, _, _ in rows
-                if ingredient == "1819" and form in MOUD_FORMS]
+                if ingredient == "1819" and is_moud_product(f"{display} {form}")]
     part = {"extension": [{"url": DRAWN_FROM, "valueCanonical": OMTK_URL}], "system": RXNORM, "concept": concepts}
     return [part], ["OMTK DrugIngredients, buprenorphine products for opioid use disorder (" + OMTK_URL + ")"]
 

@@ -44,10 +44,16 @@ def test_described_patients_get_the_expected_cards(client_on, file, day, expecte
     assert expected <= set(found)
 
 
-def test_brenda_opioid_card_says_mme_could_not_be_computed(client_on):
+def test_brenda_without_structured_dosing_is_at_least_195_mme_and_critical(client_on):
+    """Oxycodone 60 mg "12 HR" ER and 10 mg IR with free-text sigs only: counted at their floors (2 and 1 a day),
+    the total is a lower bound, and the tier is decided on it (clinical reference 0.10 item 3)."""
     body = request_for(resources_of(read_json(FHIR_DATA / "ahrq-pain-mgmt-summary/brenda_jackson_2023.json")))
-    card = topics(client_on("2023-09-01"), body)["opioid-risk"]
-    assert "could not be computed" in card["detail"] and "org.backpain-cds.mme-per-day" not in card.get("extension", {})
+    found = topics(client_on("2023-09-01"), body)
+    high = found["opioid-high-dose"]
+    assert high["indicator"] == "critical" and high["summary"] == "High opioid dose: at least 195 MME/day"
+    assert high["extension"] == {"org.backpain-cds.mme-per-day": 195, "org.backpain-cds.mme-lower-bound": True}
+    assert "could not be computed" not in found["opioid-risk"]["detail"]
+    assert found["opioid-risk"]["extension"]["org.backpain-cds.mme-lower-bound"] is True
 
 
 def test_patients_without_back_pain_get_no_cards(client_on):

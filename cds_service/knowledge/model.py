@@ -61,6 +61,7 @@ class Product:
     strength: float
     strength_unit: str  # mg, mg/h (transdermal), mg/mL
     form: str  # tablet, tablet-er, capsule, capsule-er, transdermal, film, injection
+    name: str = ""  # the RxNorm name ("12 HR oxycodone hydrochloride 60 MG Extended Release Oral Tablet")
 
 
 @dataclass(frozen=True)

@@ -127,5 +127,6 @@ def _products(concept_map: dict[str, Any]) -> dict[str, Product]:
             target = element["target"][0]
             props = {p["property"].rsplit("#", 1)[1]: p["value"] for p in target.get("product", [])}
             strength, unit = _quantity(props["strength"])
-            products[element["code"]] = Product(target["code"], strength, unit, props["form"])
+            products[element["code"]] = Product(target["code"], strength, unit, props["form"],
+                                                element.get("display", ""))
     return products

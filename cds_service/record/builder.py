@@ -38,6 +38,7 @@ class RecordBuilder:
     def __init__(self, kb: Knowledge, context: HookContext, today: date) -> None:
         self.kb = kb
         self.context = context
+        self.today = today  # a draft starts today, whatever authoredOn it carries (0.10 item 2)
         self.observations_since = (today - timedelta(days=OBSERVATION_WINDOW_DAYS)).isoformat()
         self.record = PatientRecord(kb, context.patient_id)
         self.medications: dict[str, dict[str, Any]] = {}  # bundled Medications, by reference

@@ -93,6 +93,8 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
         start = (period.start if period else None) or v.get("effectiveDateTime")
         end = period.end if period else None
         based_on = tuple(r.reference for r in v.get("basedOn", ()) if r.reference)
+    if draft:  # being ordered now: its start is today for long-term, opioid-naive, new and 6.1 (0.10 item 2)
+        start = b.today
     first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
     # Positional, in field order: a keyword call costs twice as much, and renewals make dozens of these per call.
     b.record.medications.append(MedicationFact(

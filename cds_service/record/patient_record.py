@@ -204,9 +204,9 @@ class PatientRecord:
         return self.memo[key]
 
     def is_in_focus(self, item: MedicationFact | OrderFact) -> bool:
-        """A draft this hook call is about: in order-select only the selected drafts (the rest are context that
-        still counts, e.g. toward MME), in order-sign every draft (checklist section 9)."""
-        return item.draft and (not self.selecting or item.selected)
+        """A draft this hook call is about: every draft, at order-select selected or not, since all of them are
+        about to be signed together (clinical reference 0.10 item 19)."""
+        return item.draft
 
     def drafts(self) -> list[MedicationFact | OrderFact]:
         """Every usable draft order of this hook call."""

@@ -9,7 +9,7 @@ from datetime import date
 
 from ..cards import Card, Indicator
 from ..hook_request import ORDER_HOOKS, HookContext
-from ..record.patient_record import PatientRecord
+from ..record.patient_record import MedicationFact, OrderFact, PatientRecord
 from . import (
     acetaminophen_alternative,
     chronic_pain_options,
@@ -29,6 +29,7 @@ from . import (
 from ._acetaminophen import flag_total
 from ._episode import episode
 from ._goals import end_of_life_care
+from ._opioids import is_moud
 
 ADULT_AGE = 18
 
@@ -72,6 +73,14 @@ def in_scope(record: PatientRecord, today: date) -> bool:
     return episode(record, today) is not None
 
 
+def _relevant_classes(draft: MedicationFact | OrderFact) -> frozenset[str]:
+    """A MOUD draft (buprenorphine/naloxone...) is not an opioid analgesic draft: treating opioid use disorder is what
+    the guideline wants, so it makes no opioid-family card relevant (0.10 item 5)."""
+    if isinstance(draft, MedicationFact) and is_moud(draft):
+        return draft.classes - {"opioid-analgesics"}
+    return draft.classes
+
+
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> list[Card]:
     """Every card the record warrants, at most one per family, in family order; at an order hook only the critical
     ones and those a draft of this call is part of."""
@@ -98,7 +107,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> list[C
 
 def drafted_classes(record: PatientRecord) -> set[str]:
     """The value sets the drafts of this call fall in (every draft counts, selected or not: 0.10 item 19)."""
-    return {vs for draft in record.drafts() if record.is_in_focus(draft) for vs in draft.classes}
+    return {vs for draft in record.drafts() if record.is_in_focus(draft) for vs in _relevant_classes(draft)}
 
 
 def concerns_a_draft(card: Card, drafted: set[str]) -> bool:

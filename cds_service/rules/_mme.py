@@ -1,8 +1,13 @@
-"""Daily morphine milligram equivalents (clinical reference 5.4, CDC 2022 factors from fhir_profiles/)."""
+"""Daily morphine milligram equivalents (clinical reference 5.4, CDC 2022 factors from fhir_profiles/).
+
+A draft of the same product as a chart order renews it and replaces it (0.10 item 1); an order without a usable dose
+or timing but with a known strength is counted at a floor, and the total is then a lower bound (0.10 item 3).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import orjson
 
@@ -10,9 +15,12 @@ from ..knowledge import Knowledge, Product
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
-from ._opioids import current_opioids
+from ._opioids import current_opioids, renewed
 
 RATE_UNITS = {"ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"}
+TWICE_DAILY_MARK = "12 HR"  # a product whose RxNorm name says so is taken twice a day when no timing says otherwise
+FLOOR_NOTE = "counted at its floor"
+
 
 @dataclass(frozen=True)
 class Contribution:
@@ -24,6 +32,9 @@ class Contribution:
     mme: float | None  # per order; None: could not be computed
     note: str  # how it was computed, or why not
     orders: int = 1
+    floor: bool = False  # counted at a floor: no usable dose or timing (0.10 item 3)
+    mg_per_day: float | None = None  # of the opioid ingredient (tramadol's label maximum, 0.10 item 11)
+    renewal: str = ""  # "renewal of <chart order> (last ordered <date>)[, dose changed]" for a draft
 
     @property
     def daily(self) -> float | None:
@@ -33,10 +44,11 @@ class Contribution:
         return self.mme * (self.orders if self.med.draft else 1)
 
     def folded(self) -> str:
-        if self.orders == 1:
-            return " (draft order)" if self.med.draft else ""
         if self.med.draft:
-            return f" ({self.orders} drafts, each counted)"
+            counted = f"{self.orders} drafts, each counted" if self.orders > 1 else "draft order"
+            return f" ({counted}{': ' + self.renewal if self.renewal else ''})"
+        if self.orders == 1:
+            return ""
         return (f" ({self.orders} active orders of the same prescription, counted once: reconcile the medication "
                 "list)")
 
@@ -46,14 +58,23 @@ class MmeResult:
     total: float | None  # None: no current opioid, or none computable (5.4 step 9)
     contributions: tuple[Contribution, ...]
     partial: bool  # some opioid could not be computed: the total may be an underestimate
+    lower_bound: bool = False  # some order was counted at its floor: the true total is at least `total`
+    alternatives: tuple[str, ...] = ()  # "if this draft replaces <chart order>, the total is N MME/day"
+
+    @property
+    def said(self) -> str:
+        """The total as a card says it: "at least 195 MME/day" or "60 MME/day"."""
+        return f"{'at least ' if self.lower_bound else ''}{self.total:g} MME/day"
 
     def explain(self) -> str:
         lines = [f"- {escape(c.med.display) or 'opioid'}{c.folded()}: {c.note}" for c in self.contributions]
         if self.total is None:
             lines.append("- Total daily MME could not be computed from the structured dosing.")
         else:
-            lines.append(f"- **Total: {self.total:g} MME/day**" + (
-                " (may be underestimated: some doses could not be computed)" if self.partial else ""))
+            lines.append(f"- **Total: {self.said}**" + (
+                " (may be underestimated: some doses could not be computed)" if self.partial else "")
+                + (" (orders without a usable dose are counted at their lowest likely use)"
+                   if self.lower_bound else ""))
         return "\n".join(lines)
 
 
@@ -64,14 +85,40 @@ def daily_mme(record: PatientRecord, today: date) -> MmeResult:
 
 def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
     same_drug_and_dose: dict[tuple[bool, tuple[str, ...], bytes], list[MedicationFact]] = {}
-    for med in current_opioids(record, today):  # drafts never fold into chart orders (reference 0.4)
+    for med in current_opioids(record, today):  # a draft replaces the chart orders it renews (0.10 item 1)
         same_drug_and_dose.setdefault((med.draft, med.rxnorm, orjson.dumps(med.raw_dosage)), []).append(med)
-    contributions = tuple(contribution(record.kb, meds[0], orders=len(meds)) for meds in same_drug_and_dose.values())
+    contributions = tuple(contribution(record.kb, meds[0], len(meds), _renewal(record, meds[0], today))
+                          for meds in same_drug_and_dose.values())
     computed = [c.daily for c in contributions if c.daily is not None]
     unknown = [c for c in contributions if c.mme is None and not c.note.startswith("not converted")]
     if not computed:
         return MmeResult(None, contributions, bool(unknown))
-    return MmeResult(round(sum(computed), 1), contributions, bool(unknown))
+    total = round(sum(computed), 1)
+    return MmeResult(total, contributions, bool(unknown), any(c.floor for c in contributions),
+                     _alternatives(contributions, total))
+
+
+def _renewal(record: PatientRecord, med: MedicationFact, today: date) -> str:
+    chart = renewed(record, med, today)
+    if not chart:
+        return ""
+    last = chart[0]
+    when = f" (last ordered {last.start})" if last.start else ""
+    changed = orjson.dumps(last.raw_dosage) != orjson.dumps(med.raw_dosage)
+    return f"renewal of {last.display or 'the chart order'}{when}{', dose changed' if changed else ''}"
+
+
+def _alternatives(contributions: tuple[Contribution, ...], total: float) -> tuple[str, ...]:
+    """For a draft of another product of an ingredient already ordered: the total if it replaced that order."""
+    lines = []
+    for d in (c for c in contributions if c.med.draft and c.daily is not None):
+        for c in contributions:
+            same = c.ingredient == d.ingredient and c.med.rxnorm != d.med.rxnorm
+            if same and not c.med.draft and c.daily is not None:
+                alternative = round(total - c.daily, 1)
+                lines.append(f"{d.med.display or 'this draft'}: if this draft replaces "
+                             f"{c.med.display or 'the chart order'}, the total is {alternative:g} MME/day.")
+    return tuple(lines)
 
 
 def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product | None]:
@@ -82,46 +129,75 @@ def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product |
     return next((code for code in med.rxnorm if code in kb.opioid_ingredients), None), None
 
 
-def contribution(kb: Knowledge, med: MedicationFact, orders: int = 1) -> Contribution:
+def contribution(kb: Knowledge, med: MedicationFact, orders: int = 1, renewal: str = "") -> Contribution:
     """MME/day of one opioid order (`orders` of them alike), with a one-line note naming dose, frequency and
     factor."""
-    return Contribution(med, *_worked_out(kb, med), orders)
+    ingredient, mme, note, floor, mg = _worked_out(kb, med)
+    return Contribution(med, ingredient, mme, note, orders, floor, mg, renewal)
 
 
-def _worked_out(kb: Knowledge, med: MedicationFact) -> tuple[str, float | None, str]:
-    """(ingredient, MME/day or None, note) for one order."""
+Worked = tuple[str, float | None, str, bool, float | None]  # ingredient, MME/day, note, at a floor, mg/day
+
+
+def _floor_per_day(product: Product) -> float:
+    """Units a day when the order does not say: 2 for a "12 HR" product, else 1 (0.10 item 3)."""
+    return 2.0 if TWICE_DAILY_MARK in product.name.upper() else 1.0
+
+
+def _no_timing(structured: Any) -> bool:
+    timing = structured.timing
+    return timing is None or (timing.repeat is None and timing.code is None)
+
+
+def _worked_out(kb: Knowledge, med: MedicationFact) -> Worked:
+    """(ingredient, MME/day or None, note, counted at a floor, mg/day) for one order."""
     ingredient, product = _identity(kb, med)
     factor = kb.mme_factors.get(ingredient or "")
     if ingredient is None:
-        return "", None, "ingredient strength unknown; MME not computed"
+        return "", None, "ingredient strength unknown; MME not computed", False, None
     if factor is None:
-        return ingredient, None, "not converted (no CDC 2022 MME factor, e.g. buprenorphine)"
+        return ingredient, None, "not converted (no CDC 2022 MME factor, e.g. buprenorphine)", False, None
     transdermal = product is not None and product.form == "transdermal"
     if factor.input_unit == "ug/h" and not transdermal and product is not None:
-        return ingredient, None, "not converted (non-transdermal fentanyl has no factor)"
+        return ingredient, None, "not converted (non-transdermal fentanyl has no factor)", False, None
     structured = dosage(med.raw_dosage)
     amount = dose(structured)
-    if amount is None:
-        return ingredient, None, "no structured dose; MME not computed"
-    value, dose_unit = amount
-    if not value > 0:  # a negative or zero dose is a data error: say so rather than subtract from the total
-        return ingredient, None, "dose is not a positive number; MME not computed"
+    if amount is not None and not amount[0] > 0:  # a data error: say so rather than subtract from the total
+        return ingredient, None, "dose is not a positive number; MME not computed", False, None
     if factor.input_unit == "ug/h":  # patches worn x mcg/h x 2.4, whatever the change interval (5.4 step 6)
-        mcg_per_hour = _fentanyl_rate(value, dose_unit, product)
+        if amount is None and product is not None:  # one patch worn: the sig is not needed
+            mcg_per_hour, how = product.strength * 1000, f"no usable dose: {FLOOR_NOTE}, one patch worn: "
+        else:
+            mcg_per_hour, how = (_fentanyl_rate(*amount, product) if amount else None), ""
         if mcg_per_hour is None:
-            return ingredient, None, f"dose unit '{escape(dose_unit)}' not understood; MME not computed"
+            return ingredient, None, "no usable dose or unit; MME not computed", False, None
         mme = mcg_per_hour * factor.factor
-        return ingredient, mme, f"{mcg_per_hour:g} mcg/h x {factor.factor:g} = {mme:g} MME/day"
-    mg = milligrams(value, dose_unit, product)
+        return ingredient, mme, f"{how}{mcg_per_hour:g} mcg/h x {factor.factor:g} = {mme:g} MME/day", bool(how), None
+    if amount is None:  # no usable dose: one unit of a known strength, at the timing given or the product's floor
+        unit_mg = product.strength if product and product.strength_unit in ("mg", "mg/actuat") else None
+        if unit_mg is None:
+            return ingredient, None, "no structured dose; MME not computed", False, None
+        count = per_day(structured) if structured is not None and not _no_timing(structured) else None
+        count = count if count is not None and count > 0 else _floor_per_day(product)  # type: ignore[arg-type]
+        return _result(ingredient, unit_mg, count, factor.factor, f"no usable dose: {FLOOR_NOTE}, 1 unit x ")
+    mg = milligrams(*amount, product)
+    if mg is None:
+        return ingredient, None, "dose unit not understood; MME not computed", False, None
+    if product is not None and _no_timing(structured):
+        return _result(ingredient, mg, _floor_per_day(product), factor.factor, "no timing: ", floor=False)
     daily_count = per_day(structured)
-    if daily_count is not None and not daily_count > 0:
-        daily_count = None
-    if mg is None or daily_count is None:
-        why = "dose unit not understood" if mg is None else "no structured frequency"
-        return ingredient, None, f"{why}; MME not computed"
-    daily = mg * daily_count
-    mme = daily * factor.factor
-    return ingredient, mme, f"{mg:g} mg x {daily_count:g}/day = {daily:g} mg/day x {factor.factor:g} = {mme:g} MME/day"
+    if daily_count is None or not daily_count > 0:
+        if product is None:
+            return ingredient, None, "no structured frequency; MME not computed", False, None
+        return _result(ingredient, mg, _floor_per_day(product), factor.factor, f"no usable timing: {FLOOR_NOTE}, ")
+    return _result(ingredient, mg, daily_count, factor.factor, "", floor=False)
+
+
+def _result(ingredient: str, mg: float, count: float, factor: float, how: str, floor: bool = True) -> Worked:
+    daily = mg * count
+    mme = daily * factor
+    return (ingredient, mme, f"{how}{mg:g} mg x {count:g}/day = {daily:g} mg/day x {factor:g} = {mme:g} MME/day",
+            floor, daily)
 
 
 def _fentanyl_rate(value: float, dose_unit: str, product: Product | None) -> float | None:
@@ -131,5 +207,3 @@ def _fentanyl_rate(value: float, dose_unit: str, product: Product | None) -> flo
     if product is not None and product.strength_unit == "mg/h" and (is_countable(u) or u == ""):
         return value * product.strength * 1000
     return None
-
-

@@ -14,8 +14,24 @@ def current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
 
 
 def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
-    return [m for m in record.medications_in("opioid-analgesics", today)
-            if "opioid-use-disorder-treatment" not in m.classes]
+    """A chart order that a draft of the same product renews is replaced by that draft (0.10 item 1)."""
+    found = [m for m in record.medications_in("opioid-analgesics", today) if not is_moud(m)]
+    drafted = {m.rxnorm for m in found if m.draft and m.rxnorm}
+    return [m for m in found if m.draft or m.rxnorm not in drafted]
+
+
+def is_moud(med: MedicationFact) -> bool:
+    """Treatment of opioid use disorder (buprenorphine/naloxone, sublingual buprenorphine...): not an analgesic, and
+    a draft of it is not an opioid draft (0.10 items 4, 5)."""
+    return "opioid-use-disorder-treatment" in med.classes
+
+
+def renewed(record: PatientRecord, draft: MedicationFact, today: date) -> list[MedicationFact]:
+    """The current chart orders of the same product (RxNorm code) that `draft` renews, most recent first."""
+    if not draft.draft or not draft.rxnorm:
+        return []
+    chart = [m for m in record.medications_in("opioid-analgesics", today) if not m.draft and m.rxnorm == draft.rxnorm]
+    return sorted(chart, key=lambda m: m.start or date.min, reverse=True)
 
 
 def exclusion(record: PatientRecord, today: date) -> str | None:

@@ -8,7 +8,7 @@ from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._markdown import escape
-from ._mme import daily_mme
+from ._mme import MmeResult, daily_mme
 from ._names import drug_labels
 from ._opioids import current_opioids, exclusion
 from ._orders import create, draft_medication_request
@@ -32,10 +32,10 @@ def has_naloxone(record: PatientRecord, today: date) -> bool:
     return False
 
 
-def risk_factors(record: PatientRecord, today: date, mme: float | None) -> list[str]:
+def risk_factors(record: PatientRecord, today: date, mme: MmeResult) -> list[str]:
     risks = []
-    if mme is not None and mme >= MME_RISK:
-        risks.append(f"{mme:g} MME/day")
+    if mme.total is not None and mme.total >= MME_RISK:  # a lower bound at or above 50 is truly at or above it
+        risks.append(mme.said)
     benzos = record.medications_in("benzodiazepines", today)
     risks += [f"benzodiazepine: {label}" for label in drug_labels(record, benzos, "benzodiazepine", today)]
     named: set[int] = set()  # a condition in two of these sets (F11.20) is named once
@@ -52,7 +52,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     """Return the card with a suggestion to prescribe naloxone, or None (no opioid, no risk, naloxone on record)."""
     if episode(record, today) is None or exclusion(record, today) or not current_opioids(record, today):
         return None
-    mme = daily_mme(record, today).total
+    mme = daily_mme(record, today)
     risks = risk_factors(record, today, mme)
     if not risks or has_naloxone(record, today):
         return None
@@ -62,4 +62,5 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     suggestion = create("Prescribe naloxone 4 mg nasal spray", order, "Create a draft naloxone order",
                         recommended=True)
     return Card(TOPIC, Indicator.WARNING, "Offer naloxone: opioid with overdose risk factors", detail,
-                suggestions=(suggestion,), override_reasons=COMMON_OVERRIDES, mme=mme)
+                suggestions=(suggestion,), override_reasons=COMMON_OVERRIDES, mme=mme.total,
+                mme_lower_bound=mme.lower_bound)

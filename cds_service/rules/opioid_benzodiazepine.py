@@ -27,5 +27,6 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
               "Together they raise the risk of fatal respiratory depression (FDA boxed warning). Avoid co-"
               "prescribing; if both are needed, taper one (usually the benzodiazepine, gradually) and offer "
               "naloxone.")
+    mme = daily_mme(record, today)
     return Card(TOPIC, Indicator.CRITICAL, "Opioid with a benzodiazepine: overdose risk", detail,
-                override_reasons=COMMON_OVERRIDES, mme=daily_mme(record, today).total)
+                override_reasons=COMMON_OVERRIDES, mme=mme.total, mme_lower_bound=mme.lower_bound)

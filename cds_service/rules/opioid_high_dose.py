@@ -16,7 +16,8 @@ CRITICAL_AT_MME = 90  # CDC opioid CDS REC 04/05 "taper now"; HEDIS HDO
 
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
-    """Return the card, or None below 50 MME/day, with no computable total, or when excluded (5.1)."""
+    """Return the card, or None below 50 MME/day, with no computable total, or when excluded (5.1). A lower bound
+    decides the tier: at least N at or above a threshold is truly at or above it (0.10 item 3)."""
     if episode(record, today) is None or exclusion(record, today):
         return None
     mme = daily_mme(record, today)
@@ -26,7 +27,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     advice = ("At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone."
               if critical else
               "At 50 MME/day or more, pause and reassess benefits and risks before any increase; offer naloxone.")
-    detail = f"{mme.explain()}\n\n{advice}"
+    replacing = "".join(f"\n- {line}" for line in mme.alternatives)
+    detail = f"{mme.explain()}{replacing}\n\n{advice}"
     return Card(TOPIC, Indicator.CRITICAL if critical else Indicator.WARNING,
-                f"High opioid dose: {mme.total:g} MME/day", detail, override_reasons=COMMON_OVERRIDES,
-                mme=mme.total)
+                f"High opioid dose: {mme.said}", detail, override_reasons=COMMON_OVERRIDES,
+                mme=mme.total, mme_lower_bound=mme.lower_bound)

@@ -111,4 +111,5 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     indicator = Indicator.CRITICAL if disorder else Indicator.WARNING
     summary = ("Opioid with opioid use disorder or overdose history" if disorder
                else "Opioid therapy for back pain: review risks and plan")
-    return Card(TOPIC, indicator, summary, "\n".join(lines), override_reasons=COMMON_OVERRIDES, mme=mme.total)
+    return Card(TOPIC, indicator, summary, "\n".join(lines), override_reasons=COMMON_OVERRIDES, mme=mme.total,
+                mme_lower_bound=mme.lower_bound)

@@ -135,11 +135,12 @@ def test_two_drafts_above_the_dose_each_get_their_suggestion():
     assert card.detail.count("Drafted: ") == 2
 
 
-def test_at_order_select_only_the_selected_nsaid_draft_is_judged():
+def test_at_order_select_every_nsaid_draft_is_judged_selected_or_not():
+    """All drafts of an order-select are about to be signed together (clinical reference 0.10 item 19)."""
     drafts = [draft(IBUPROFEN_800, dosage(1, "TAB", 3), rid="d1"), draft(IBUPROFEN_400, dosage(1, "TAB", 4), rid="d2")]
     found = by_topic(cards_for([lbp(onset_days=10)], hook="order-select", drafts=drafts,
                                selections=["MedicationRequest/d2"]))
-    assert "nsaid-first-line" not in found
+    assert "nsaid-first-line" in found
 
 
 @pytest.mark.parametrize(("dose", "named"), [

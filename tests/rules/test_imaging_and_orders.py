@@ -195,13 +195,14 @@ def test_sandbox_rx_view_draft_with_dose_and_rate_counts_toward_mme():
     assert cards["opioid-high-dose"].mme == 90 and cards["opioid-high-dose"].indicator is Indicator.CRITICAL
 
 
-def test_order_select_speaks_of_the_selected_draft_only():
-    """Two imaging drafts in the session, one being selected: the card and its suggestion are about that one."""
+def test_order_select_speaks_of_every_draft_selected_or_not():
+    """Two imaging drafts in the session, one being selected: both are about to be signed together, so the card
+    speaks of both (clinical reference 0.10 item 19)."""
     chosen, other = draft(MRI, "sr-chosen"), draft(XRAY, "sr-other")
     card = by_topic(cards_for([lbp(onset_days=10)], hook="order-select", drafts=[chosen, other],
                               selections=["ServiceRequest/sr-chosen"]))["imaging-overuse"]
-    assert [a.resource_id for s in card.suggestions for a in s.actions] == ["ServiceRequest/sr-chosen"]
-    assert "X-ray" not in card.detail
+    assert sorted(a.resource_id for s in card.suggestions for a in s.actions) == ["ServiceRequest/sr-chosen",
+                                                                                 "ServiceRequest/sr-other"]
 
 
 def test_order_sign_checks_every_draft():
@@ -210,15 +211,14 @@ def test_order_sign_checks_every_draft():
                                                                                  "ServiceRequest/sr-b"]
 
 
-def test_unselected_draft_still_counts_as_context():
-    """Drafts from earlier in the session stay context (the opioid adds to MME) while the card's removal
-    suggestions are about the benzodiazepine being selected, not the prednisone drafted before."""
+def test_unselected_drafts_count_as_drafts_of_this_call():
+    """Drafts from earlier in the session are signed together with the selected one (clinical reference 0.10 item
+    19): the opioid adds to MME and makes its cards relevant, and the prednisone gets a removal suggestion too."""
     opioid = med_request("7052", "morphine", dosage(60, "mg", 1, 1, "d"), status="draft", rid="mr-opioid")
     steroid = med_request(*PREDNISONE, status="draft", rid="mr-steroid")
     benzo = med_request("197591", "diazepam 5 MG", status="draft", rid="mr-benzo")
     cards = by_topic(cards_for([lbp()], hook="order-select", drafts=[opioid, steroid, benzo],
                                selections=["MedicationRequest/mr-benzo"]))
-    assert cards["opioid-benzodiazepine"].mme == 60  # the unselected opioid draft counts toward MME...
-    assert "opioid-high-dose" not in cards  # ...but 60 MME is a warning about a draft not being chosen now
+    assert cards["opioid-benzodiazepine"].mme == 60 and cards["opioid-high-dose"].mme == 60
     removals = [a.resource_id for s in cards["not-recommended-treatment"].suggestions for a in s.actions]
-    assert removals == ["MedicationRequest/mr-benzo"]
+    assert sorted(removals) == ["MedicationRequest/mr-benzo", "MedicationRequest/mr-steroid"]

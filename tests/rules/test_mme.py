@@ -41,7 +41,8 @@ def mme_of(*meds):
                  id="weekly-period-rounded-to-one-decimal"),
     pytest.param(med_request("904870", "buprenorphine patch", dosage(1, "PATCH", 1, 7, "d")), None,
                  id="transdermal-buprenorphine-not-converted-null"),
-    pytest.param(med_request("1049621", "oxycodone 5 MG"), None, id="free-text-only-sig-gives-no-number"),
+    pytest.param(med_request("1049621", "oxycodone 5 MG"), 7.5,
+                 id="free-text-only-sig-with-known-strength-is-a-floor-of-one-tablet-a-day"),
     pytest.param(med_request("861467", "meperidine 50 MG", dosage(1, "TAB", 4, 1, "d")), None,
                  id="meperidine-has-no-2022-factor"),
 ])
@@ -85,7 +86,7 @@ def test_two_different_opioids_add_up():
 
 def test_partial_total_says_it_may_be_underestimated():
     card = by_topic(cards_for([lbp(), med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 1, 6, "h")),
-                               med_request("1049683", "oxycodone 10 MG")]))["opioid-risk"]
+                               med_request("7804", "oxycodone")]))["opioid-risk"]  # no strength: no floor
     assert card.mme == 30 and "underestimated" in card.detail
 
 
@@ -206,10 +207,10 @@ def oxy_10(timing):
     pytest.param({"code": {"coding": [{"code": "Q4H"}]}}, 90, id="q4h-code-is-6-a-day"),
     pytest.param({"code": {"coding": [{"display": "as directed"}, {"code": "QID"}]}}, 60,
                  id="a-coding-without-code-is-passed-over"),
-    pytest.param({"code": {"coding": [{"code": "PRN"}]}}, None, id="unknown-timing-code-gives-no-number"),
-    pytest.param({"repeat": {"count": 10}}, None, id="repeat-without-frequency-gives-no-number"),
-    pytest.param({"repeat": {"frequency": 1, "period": 8, "periodUnit": "mg"}}, None,
-                 id="a-period-unit-that-is-no-time-gives-no-number"),
+    pytest.param({"code": {"coding": [{"code": "PRN"}]}}, 15, id="unknown-timing-code-is-a-floor-of-once-a-day"),
+    pytest.param({"repeat": {"count": 10}}, 15, id="repeat-without-frequency-is-a-floor-of-once-a-day"),
+    pytest.param({"repeat": {"frequency": 1, "period": 8, "periodUnit": "mg"}}, 15,
+                 id="a-period-unit-that-is-no-time-is-a-floor-of-once-a-day"),
     pytest.param({"event": ["2026-11-20"]}, 15, id="timing-with-only-events-is-once-a-day"),
     pytest.param(None, 15, id="no-timing-is-once-a-day"),
 ])

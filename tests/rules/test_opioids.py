@@ -206,8 +206,8 @@ OXY_Q6H = dosage(1, "TAB", 1, 6, "h")  # oxycodone 5 mg q6h = 30 MME/day
                   med_request("1049502", "12 HR oxycodone 10 MG ER", dosage(1, "TAB", 1, 12, "h"), authored_days=5)],
                  [], 60, id="er-and-ir-products-are-summed"),
     pytest.param([med_request("1049621", "oxycodone 5 MG", OXY_Q6H, authored_days=5)],
-                 [med_request("1049621", "oxycodone 5 MG", OXY_Q6H, status="draft", rid="d1")], 60,
-                 id="a-draft-identical-to-a-chart-order-is-not-folded"),
+                 [med_request("1049621", "oxycodone 5 MG", OXY_Q6H, status="draft", rid="d1")], 30,
+                 id="a-draft-identical-to-a-chart-order-renews-and-replaces-it"),
 ])
 def test_renewals_left_active_count_once_other_orders_add(chart, drafts, total):
     hook = "order-sign" if drafts else "patient-view"

@@ -64,14 +64,15 @@ def test_same_record_at_patient_view_gets_every_card():
     assert {"opioid-benzodiazepine", "opioid-risk", "opioid-high-dose", "chronic-pain-options"} <= set(found)
 
 
-def test_at_order_select_only_the_selected_draft_counts_as_the_order_being_written():
+def test_at_order_select_an_unselected_opioid_draft_still_makes_opioid_cards_relevant():
+    """All drafts of an order-select are about to be signed together (clinical reference 0.10 item 19)."""
     opioid = draft_med(*OXYCODONE, dosage(1, "TAB", 4, 1, "d"), rid="d-opioid")
     nsaid = draft_med(*IBUPROFEN, rid="d-nsaid")
     found = topics([lbp(onset_days=10)], [opioid, nsaid], hook="order-select")
     assert "opioid-risk" in found  # both selected by default in the builder
     only_nsaid = by_topic(cards_for([lbp(onset_days=10)], hook="order-select", drafts=[opioid, nsaid],
                                     selections=["MedicationRequest/d-nsaid"]))
-    assert "opioid-risk" not in only_nsaid
+    assert "opioid-risk" in only_nsaid
 
 
 def test_an_order_hook_without_drafts_still_gets_the_critical_cards_only():
