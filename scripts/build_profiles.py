@@ -100,6 +100,13 @@ def _opioid_poisoning(system: str, concept: Concept) -> bool:
     return system == SCT and ("poisoning" in display or "overdose" in display)
 
 
+def _drug_poisoning(system: str, concept: Concept) -> bool:
+    """Overdoses and poisonings by a drug (SNOMED) in the CDC misuse sets: any overdose is a naloxone risk factor
+    (reference 0.10 item 10); alcohol is not a drug here (ICD-10-CM files it under T51, outside T36-T50)."""
+    display = _display(concept)
+    return system == SCT and ("poisoning" in display or "overdose" in display) and "alcohol" not in display
+
+
 # our value set -> [(published file prefix, which of its codes to keep)]; every other value set takes all the codes of
 # the files filed under its own name. `low-back-pain` has only a converted superset that is "NOT a drop-in" (README):
 # it is not wired in.
@@ -119,6 +126,7 @@ FILTERS: dict[str, list[tuple[str, Keep | None]]] = {
     "drug-use-disorder": [("drug-use-disorder", _drug_use)],
     "alcohol-use-disorder": [("drug-use-disorder", _alcohol_use)],
     "opioid-overdose": [("opioid-use-disorder", _opioid_poisoning)],
+    "drug-overdose": [("opioid-use-disorder", _drug_poisoning), ("drug-use-disorder", _drug_poisoning)],
     "opioid-use-disorder-treatment": [("opioid-use-disorder-treatment", _moud)],
     "ssri-snri": [("antidepressants", _ssri_snri)],
     "low-back-pain": [],

@@ -85,6 +85,7 @@ class Topic:
 class MmeFactor:
     factor: float
     input_unit: str  # "mg/d" or "ug/h"
+    name: str = ""  # the ingredient, as the CodeSystem displays it ("tramadol")
 
 
 @dataclass(frozen=True)

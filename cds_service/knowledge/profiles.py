@@ -81,7 +81,8 @@ def _load() -> Knowledge:
     for concept in topics_cs["concept"]:
         artifact = plans[concept["code"]]["relatedArtifact"][0]
         topics[concept["code"]] = Topic(concept["code"], concept["display"], artifact["display"], artifact["url"])
-    factors = {code: MmeFactor(float(props["factor"]), props["inputUnit"])
+    names = {c["code"]: c["display"] for c in code_systems["mme-conversion-factors"]["concept"]}
+    factors = {code: MmeFactor(float(props["factor"]), props["inputUnit"], names[code])
                for code, props in _properties(code_systems["mme-conversion-factors"]).items()}
     limits_cs = code_systems["nsaid-dose-limits"]
     advice = {concept["code"]: concept["definition"] for concept in limits_cs["concept"]}

@@ -14,7 +14,7 @@ from typing import Any
 from fhir.resources.R4B.duration import Duration
 
 from ..fhir.parse import to_date
-from ..record.patient_record import MedicationFact, PatientRecord
+from ..record.patient_record import ConditionFact, MedicationFact, PatientRecord
 from ._dosing import amount
 from ._markdown import escape
 from ._wording import ago
@@ -92,3 +92,12 @@ def supply_end(dispense: dict[str, Any] | None, authored: date) -> date | None:
     if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 0:
         repeats = 0
     return authored + timedelta(days=float(duration.value) * per_unit * (1 + repeats))
+
+
+def condition_label(c: ConditionFact, fallback: str) -> str:
+    """A condition as a card names it, escaped for markdown, with its onset or recorded date (0.9):
+    "Chronic systolic heart failure (onset 2013-02-28)"."""
+    name = escape(c.display or fallback)
+    if c.onset is not None:
+        return f"{name} (onset {c.onset})"
+    return f"{name} (recorded {c.recorded})" if c.recorded is not None else name

@@ -9,14 +9,16 @@ from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._markdown import escape
 from ._mme import MmeResult, daily_mme
-from ._names import drug_labels
+from ._names import condition_label, drug_labels
 from ._opioids import current_opioids, exclusion
 from ._orders import create, draft_medication_request
 
 TOPIC = "naloxone"
 MME_RISK = 50
 NALOXONE_LOOKBACK_DAYS = 730  # a naloxone order within 24 months counts as on record
-HISTORY_RISKS = (("opioid-overdose", "prior opioid overdose"), ("opioid-use-disorder", "opioid use disorder"),
+# Any overdose, not only of an opioid, is a risk factor (CDC 2022 Rec 8; clinical reference 0.10 item 10).
+HISTORY_RISKS = (("opioid-overdose", "prior opioid overdose"), ("drug-overdose", "prior drug overdose"),
+                 ("opioid-use-disorder", "opioid use disorder"),
                  ("drug-use-disorder", "drug use disorder"), ("alcohol-use-disorder", "alcohol use disorder"))
 
 
@@ -43,8 +45,9 @@ def risk_factors(record: PatientRecord, today: date, mme: MmeResult) -> list[str
         for c in record.conditions_in(vs, today, current=False):
             if id(c) not in named:
                 named.add(id(c))
-                risks.append(escape(c.display) or label)
-    risks += [escape(c.display) for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]
+                risks.append(condition_label(c, label))
+    risks += [condition_label(c, "sleep apnea")
+              for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]
     return list(dict.fromkeys(r for r in risks if r))
 
 

@@ -7,7 +7,7 @@ from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
-from ._mme import daily_mme
+from ._mme import above_label_maximum, daily_mme
 from ._opioids import exclusion
 
 TOPIC = "opioid-high-dose"
@@ -27,7 +27,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     advice = ("At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone."
               if critical else
               "At 50 MME/day or more, pause and reassess benefits and risks before any increase; offer naloxone.")
-    replacing = "".join(f"\n- {line}" for line in mme.alternatives)
+    over = above_label_maximum(record, today)
+    replacing = "".join(f"\n- {line}" for line in (*mme.alternatives, *([over] if over else [])))
     detail = f"{mme.explain()}{replacing}\n\n{advice}"
     return Card(TOPIC, Indicator.CRITICAL if critical else Indicator.WARNING,
                 f"High opioid dose: {mme.said}", detail, override_reasons=COMMON_OVERRIDES,

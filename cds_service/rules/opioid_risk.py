@@ -9,7 +9,7 @@ from ..hook_request import HookContext
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import Category, episode
 from ._markdown import escape
-from ._mme import daily_mme
+from ._mme import above_label_maximum, daily_mme
 from ._nsaid_status import LAB_LOOKBACK_DAYS
 from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, use_disorder_or_overdose
 
@@ -102,10 +102,11 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     mme = daily_mme(record, today)
     lines = ["**Current opioids:**", mme.explain(), ""]
     if disorder:
-        lines += ["**Opioid use disorder or overdose on record:** " + "; ".join(map(escape, disorder)) + ".",
+        lines += ["**Opioid use disorder or overdose on record:** " + "; ".join(disorder)  # condition_label escapes + ".",
                   "Offer or arrange evidence-based treatment (buprenorphine or methadone) and naloxone; avoid "
                   "escalating opioid analgesics.", ""]
-    lines += [f"- {p}" for p in talking_points(record, opioids, today)]
+    over = above_label_maximum(record, today)
+    lines += [f"- {p}" for p in ([over] if over else []) + talking_points(record, opioids, today)]
     lines += ["", "Opioids are third-line for back pain: use only for severe disabling pain not controlled by "
               "NSAIDs, with a monitoring plan; continue only with clear benefit."]
     indicator = Indicator.CRITICAL if disorder else Indicator.WARNING

@@ -75,24 +75,30 @@ def test_depression_screening(resources, summary):
 
 
 OXY = med_request("1049621", "oxycodone 5 MG", dosage(1, "TAB", 4))
+
+
+def dated(name):
+    return [f"{name} (onset {ago(300)})"]
 NALOXONE = ("1725059", "naloxone hydrochloride 40 MG/ML Nasal Spray")
 
 
 @pytest.mark.parametrize(("resources", "risks"), [
-    pytest.param([cond("F11.20", "", status="remission")], ["opioid use disorder"],
+    pytest.param([cond("F11.20", "", status="remission")], dated("opioid use disorder"),
                  id="opioid-use-disorder-in-remission-without-display-named-once-by-its-concept"),
-    pytest.param([cond("F15.20", "")], ["drug use disorder"], id="stimulant-use-disorder-without-display"),
-    pytest.param([cond("T40.2X1A", "")], ["prior opioid overdose"], id="opioid-poisoning-without-display"),
-    pytest.param([cond("1148649003", "Opioid poisoning", SCT, status="resolved")], ["Opioid poisoning"],
+    pytest.param([cond("F15.20", "")], dated("drug use disorder"), id="stimulant-use-disorder-without-display"),
+    pytest.param([cond("T40.2X1A", "")], dated("prior opioid overdose"), id="opioid-poisoning-without-display"),
+    pytest.param([cond("1148649003", "Opioid poisoning", SCT, status="resolved")], dated("Opioid poisoning"),
                  id="past-overdose"),
-    pytest.param([cond("F10.20", "Alcohol dependence", status="remission")], ["Alcohol dependence"],
+    pytest.param([cond("F10.20", "Alcohol dependence", status="remission")], dated("Alcohol dependence"),
                  id="alcohol-use-disorder-at-any-status"),
-    pytest.param([cond("78275009", "Obstructive sleep apnea", SCT)], ["Obstructive sleep apnea"], id="sleep-apnea"),
+    pytest.param([cond("78275009", "Obstructive sleep apnea", SCT)], dated("Obstructive sleep apnea"),
+                 id="sleep-apnea"),
     pytest.param([cond("78275009", "Obstructive sleep apnea", SCT, status="resolved")], None, id="apnea-resolved"),
     pytest.param([med_request("308047", "alprazolam 0.25 MG Oral Tablet", authored_days=30)],
                  [f"benzodiazepine: alprazolam 0.25 MG Oral Tablet (last ordered {ago(30)})"], id="benzodiazepine"),
 ])
 def test_naloxone_risk_factors_as_named(resources, risks):
+    """Each risk factor with its onset or recorded date (clinical reference 0.10 item 9)."""
     card = by_topic(cards_for([lbp(onset_days=200), OXY, *resources])).get("naloxone")
     found = [line[2:] for line in card.detail.splitlines() if line.startswith("- ")] if card else None
     assert found == risks
