@@ -15,6 +15,7 @@ from ..knowledge import Knowledge, Product
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
+from ._names import last_ordered
 from ._opioids import current_opioids, renewed
 
 RATE_UNITS = {"ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"}
@@ -39,6 +40,7 @@ class Contribution:
     floor: bool = False  # counted at a floor: no usable dose or timing (0.10 item 3)
     mg_per_day: float | None = None  # of the opioid ingredient (tramadol's label maximum, 0.10 item 11)
     renewal: str = ""  # "renewal of <chart order> (last ordered <date>)[, dose changed]" for a draft
+    dated: str = ""  # "last ordered <date>[, N years ago: still taking it?]" for chart orders, as every card says it
 
     @property
     def daily(self) -> float | None:
@@ -51,10 +53,10 @@ class Contribution:
         if self.med.draft:
             counted = f"{self.orders} drafts, each counted" if self.orders > 1 else "draft order"
             return f" ({counted}{': ' + self.renewal if self.renewal else ''})"
-        if self.orders == 1:
-            return ""
-        return (f" ({self.orders} active orders of the same prescription, counted once: reconcile the medication "
-                "list)")
+        folded = (f"{self.orders} active orders of the same prescription, counted once: reconcile the medication list"
+                  if self.orders > 1 else "")
+        notes = "; ".join(n for n in (folded, self.dated) if n)
+        return f" ({notes})" if notes else ""
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class MmeResult:
         return f"{'at least ' if self.lower_bound else ''}{self.total:g} MME/day"
 
     def explain(self) -> str:
-        lines = [f"- {escape(c.med.display) or 'opioid'}{c.folded()}: {c.note}" for c in self.contributions]
+        lines = [f"- {escape(c.med.display or 'opioid')}{c.folded()}: {c.note}" for c in self.contributions]
         if self.total is None:
             lines.append("- Total daily MME could not be computed from the structured dosing.")
         else:
@@ -91,8 +93,8 @@ def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
     same_drug_and_dose: dict[tuple[bool, tuple[str, ...], bytes], list[MedicationFact]] = {}
     for med in current_opioids(record, today):  # a draft replaces the chart orders it renews (0.10 item 1)
         same_drug_and_dose.setdefault((med.draft, med.rxnorm, orjson.dumps(med.raw_dosage)), []).append(med)
-    contributions = tuple(contribution(record.kb, meds[0], len(meds), _renewal(record, meds[0], today))
-                          for meds in same_drug_and_dose.values())
+    contributions = tuple(contribution(record.kb, meds[0], len(meds), _renewal(record, meds[0], today),
+                                       last_ordered(meds, today)) for meds in same_drug_and_dose.values())
     computed = [c.daily for c in contributions if c.daily is not None]
     unknown = [c for c in contributions if c.mme is None and not c.note.startswith("not converted")]
     if not computed:
@@ -126,7 +128,7 @@ def _renewal(record: PatientRecord, med: MedicationFact, today: date) -> str:
     last = chart[0]
     when = f" (last ordered {last.start})" if last.start else ""
     changed = orjson.dumps(last.raw_dosage) != orjson.dumps(med.raw_dosage)
-    return f"renewal of {last.display or 'the chart order'}{when}{', dose changed' if changed else ''}"
+    return f"renewal of {escape(last.display or 'the chart order')}{when}{', dose changed' if changed else ''}"
 
 
 def _alternatives(contributions: tuple[Contribution, ...], total: float) -> tuple[str, ...]:
@@ -137,8 +139,8 @@ def _alternatives(contributions: tuple[Contribution, ...], total: float) -> tupl
             same = c.ingredient == d.ingredient and c.med.rxnorm != d.med.rxnorm
             if same and not c.med.draft and c.daily is not None:
                 alternative = round(total - c.daily, 1)
-                lines.append(f"{d.med.display or 'this draft'}: if this draft replaces "
-                             f"{c.med.display or 'the chart order'}, the total is {alternative:g} MME/day.")
+                lines.append(f"{escape(d.med.display or 'this draft')}: if this draft replaces "
+                             f"{escape(c.med.display or 'the chart order')}, the total is {alternative:g} MME/day.")
     return tuple(lines)
 
 
@@ -150,11 +152,12 @@ def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product |
     return next((code for code in med.rxnorm if code in kb.opioid_ingredients), None), None
 
 
-def contribution(kb: Knowledge, med: MedicationFact, orders: int = 1, renewal: str = "") -> Contribution:
+def contribution(kb: Knowledge, med: MedicationFact, orders: int = 1, renewal: str = "",
+                 dated: str = "") -> Contribution:
     """MME/day of one opioid order (`orders` of them alike), with a one-line note naming dose, frequency and
     factor."""
     ingredient, mme, note, floor, mg = _worked_out(kb, med)
-    return Contribution(med, ingredient, mme, note, orders, floor, mg, renewal)
+    return Contribution(med, ingredient, mme, note, orders, floor, mg, renewal, dated)
 
 
 Worked = tuple[str, float | None, str, bool, float | None]  # ingredient, MME/day, note, at a floor, mg/day

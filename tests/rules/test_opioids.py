@@ -186,7 +186,7 @@ def test_renewals_left_active_are_named_once_with_their_count():
     risk = cards["opioid-risk"].detail
     # one therapy renewed monthly and left active: counted once, and the card says how many orders were folded
     assert ("- oxycodone 5 MG (3 active orders of the same prescription, counted once: reconcile the medication "
-            "list): 5 mg x 4/day") in risk
+            f"list; last ordered {ago_date(5)}): 5 mg x 4/day") in risk  # dated as on every card (0.10 item 9)
     assert "Total: 30 MME/day" in risk and risk.count("oxycodone 5 MG (") == 1
 
 
