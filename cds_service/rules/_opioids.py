@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..record.patient_record import MedicationFact, PatientRecord
+from ._names import condition_label
 
 LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 months (CDC 2022 Rec 7)
 
@@ -57,4 +58,4 @@ def use_disorder_or_overdose(record: PatientRecord, today: date) -> list[str]:
     """Opioid use disorder or prior overdose, any status (5.3)."""
     found = record.conditions_in("opioid-use-disorder", today, current=False) + record.conditions_in(
         "opioid-overdose", today, current=False)
-    return sorted({c.display or "opioid use disorder or overdose" for c in found})
+    return sorted({condition_label(c, "opioid use disorder or overdose") for c in found})

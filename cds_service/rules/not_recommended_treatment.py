@@ -9,21 +9,26 @@ from ..hook_request import ORDER_HOOKS, HookContext
 from ..record.patient_record import MedicationFact, OrderFact, PatientRecord
 from ._episode import Category, Episode, episode
 from ._markdown import escape
+from ._names import drug_labels
 from ._orders import delete
+from ._therapy import therapy_start
 
 TOPIC = "not-recommended-treatment"
 PENDING = frozenset({"active", "on-hold", "draft"})
 
 
-def _for_episode(record: PatientRecord, ep: Episode, item: MedicationFact | OrderFact) -> bool:
-    """Drafts, or items started on/after episode onset or ordered for back pain (a drug started earlier for
-    another reason, e.g. prednisone for polymyalgia, does not count)."""
-    if item.draft:
-        return True
+def _for_episode(record: PatientRecord, ep: Episode, item: MedicationFact | OrderFact, today: date) -> bool:
+    """Started for this back pain (0.10 item 18): ordered for it; else not when ordered for another condition
+    (alprazolam for anxiety); else a draft, or a therapy (the run of its ingredient with no gap over 90 days) that
+    started on or after the episode's onset: renewing a drug taken since before the back pain does not count."""
     reasons = record.kb.vs("low-back-pain"), record.kb.vs("radicular-back-pain")
     if any(code in vs for code in item.reason_codes for vs in reasons):
         return True
-    start = item.start if isinstance(item, MedicationFact) else item.when
+    if item.reason_codes:  # a reason, and not back pain: the order is for that condition
+        return False
+    if item.draft:
+        return True
+    start = (therapy_start(record, item, today) or item.start) if isinstance(item, MedicationFact) else item.when
     return ep.onset is not None and start is not None and start >= ep.onset
 
 
@@ -38,8 +43,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
 
     def in_scope(item: MedicationFact | OrderFact) -> bool:  # other drafts of an order-select are context only
         if not item.draft:
-            return not at_order_hook and _for_episode(record, ep, item)
-        return record.is_in_focus(item) and _for_episode(record, ep, item)
+            return not at_order_hook and _for_episode(record, ep, item, today)
+        return record.is_in_focus(item) and _for_episode(record, ep, item, today)
 
     def meds(vs: str) -> list[MedicationFact]:
         return [m for m in record.medications_in(vs, today) if in_scope(m)]
@@ -60,9 +65,10 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     lines = [f"Back pain: {ep.evidence}.", ""]
     suggestions: list[Suggestion] = []
-    for item, why in items:
-        state = "draft order" if item.draft else "current"
-        lines.append(f"- {escape(item.display) or 'treatment'} ({state}): {why}.")
+    for item, why in items:  # a drug named as on every other card (0.10 item 9)
+        name = (drug_labels(record, [item], "treatment", today)[0] if isinstance(item, MedicationFact) else
+                f"{escape(item.display or 'treatment')} ({'draft order' if item.draft else 'current'})")
+        lines.append(f"- {name}: {why}.")
         if item.draft and item.id:
             suggestions.append(delete(f"Remove {item.display or 'this order'}", item.reference,
                                       "Remove the draft order"))

@@ -10,18 +10,15 @@ from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import Category, episode
 from ._markdown import escape
 from ._mme import above_label_maximum, daily_mme
+from ._names import condition_label, drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS
 from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, use_disorder_or_overdose
+from ._therapy import covered_until, ingredients, therapy_start
 
 TOPIC = "opioid-risk"
 NAIVE_LOOKBACK_DAYS = 90
 PHQ9_MODERATE = 10
 OLDER_ADULT_AGE = 65
-
-
-def _ingredients(record: PatientRecord, rxnorm: tuple[str, ...]) -> set[str]:
-    kb = record.kb
-    return {kb.products[c].ingredient if c in kb.products else c for c in rxnorm}
 
 
 def _is_extended_release(record: PatientRecord, med: MedicationFact) -> bool:
@@ -30,64 +27,61 @@ def _is_extended_release(record: PatientRecord, med: MedicationFact) -> bool:
 
 
 def _used_opioids_before(history: list[MedicationFact], start: date, today: date) -> bool:
-    """Opioid use in the 90 days before `start`: an order started then, or one started earlier and still current
-    or ended within those days (5.3: never call a patient on continuous opioids opioid-naive)."""
+    """Opioid use in the 90 days before `start`: a chart entry started before it whose use reaches into those days
+    (5.3: never call a patient on continuous opioids opioid-naive)."""
     window = start - timedelta(days=NAIVE_LOOKBACK_DAYS)
-    for m in history:  # every one has a start (talking_points keeps only those)
-        started = m.start
-        assert started is not None
-        if started < start and (started >= window or m.is_current(today) or (m.end is not None and m.end >= window)):
-            return True
-    return False
+    return any(m.start < start and covered_until(m, today) >= window for m in history)  # type: ignore[operator]
+
+
+def _ingredient_name(record: PatientRecord, med: MedicationFact) -> str:
+    """ "oxycodone", as the MME factors name it; the drug's own name when no factor names its ingredient."""
+    names = [record.kb.mme_factors[i].name.split(" (")[0] for i in ingredients(record.kb, med)
+             if i in record.kb.mme_factors]
+    return escape(" / ".join(names) or med.display or "opioid")
 
 
 def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: date) -> list[str]:
-    """Long-term use, new opioid in acute pain, ER/LA start in an opioid-naive patient, and risk factors."""
-    points = []
+    """One story (0.10 item 8): long-term therapy (continuous use of an ingredient >= 91 days, named with its first
+    date), or else a new opioid for acute pain and an ER/LA start in an opioid-naive patient; then risk factors."""
     history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
-               if m.start and m.means_use]  # every opioid order or statement that means use
-    earliest: dict[tuple[str, ...], date] = {}  # first start per drug
-    for m in history:
-        if m.start < earliest.get(m.rxnorm, date.max):  # type: ignore[operator]
-            earliest[m.rxnorm] = m.start  # type: ignore[assignment]
-    ingredients = {rxnorm: _ingredients(record, rxnorm) for rxnorm in {*earliest, *(m.rxnorm for m in opioids)}}
-    first_use: dict[str, date] = {}  # per opioid ingredient
-    for rxnorm, start in earliest.items():
-        for ingredient in ingredients[rxnorm]:
-            first_use[ingredient] = min(first_use.get(ingredient, start), start)
-    first_orders: dict[tuple[str, ...], MedicationFact] = {}  # one line per drug, not per renewal
-    for med in sorted(opioids, key=lambda m: m.start or today):
-        first_orders.setdefault(med.rxnorm or (med.display,), med)
-    for med in first_orders.values():
-        same = [first_use[i] for i in ingredients[med.rxnorm] if i in first_use]
-        if med.start:
-            same.append(med.start)
-        if same and (today - min(same)).days >= LONG_TERM_DAYS:
-            points.append(f"Long-term therapy: {escape(med.display)} since {min(same)}; reassess benefits and harms at "
-                          "least every 3 months.")
-        started = today if med.draft else earliest.get(med.rxnorm, med.start)  # this ER/LA drug's first order
-        if (_is_extended_release(record, med) and started is not None
-                and (today - started).days <= NAIVE_LOOKBACK_DAYS  # being started: a draft or a first order now
-                and not _used_opioids_before(history, started, today)):
-            points.append(f"Extended-release/long-acting {escape(med.display)} started in an opioid-naive patient (no "
-                          "opioid in the 90 days before): not recommended (CDC 2022 Rec 3); start with "
-                          "immediate-release opioids if any.")
+               if m.start and m.means_use]  # every chart opioid order or statement that means use
+    long_term, starts = [], []
+    for med in opioids:
+        started = therapy_start(record, med, today) or today
+        line = f"Long-term therapy: {_ingredient_name(record, med)} since {started}"
+        if (today - started).days >= LONG_TERM_DAYS and line not in long_term:
+            long_term.append(line)
+        starts.append((med, started))
+    points = [f"{line}; reassess benefits and harms at least every 3 months." for line in long_term]
     ep = episode(record, today)
-    if ep and ep.category is Category.ACUTE and any(
-            m.draft or (m.start and ep.onset and m.start >= ep.onset) for m in opioids):
-        points.append("New opioid for acute back pain: reserve for severe disabling pain not controlled by "
-                      "NSAIDs; immediate-release, lowest dose, a few days' supply.")
-    risks = [escape(c.display) for c in record.conditions_in("depression", today, current=True)]
+    if not long_term:
+        first = {m.rxnorm: min(o.start for o in history if o.rxnorm == m.rxnorm) for m in history}  # type: ignore
+        naive = []  # an ER/LA product being started: a draft, or its first order in the last 90 days
+        for med in (m for m in opioids if _is_extended_release(record, m)):
+            started = today if med.draft else first.get(med.rxnorm, med.start or today)
+            if (today - started).days <= NAIVE_LOOKBACK_DAYS and not _used_opioids_before(history, started, today):
+                naive.append(med)
+        for name in dict.fromkeys(escape(med.display or "opioid") for med in naive):
+            points.append(f"Extended-release/long-acting {name} started in an opioid-naive "
+                          "patient (no opioid in the 90 days before): not recommended (CDC 2022 Rec 3); start with "
+                          "immediate-release opioids if any.")
+        if ep and ep.category is Category.ACUTE and any(
+                ep.onset and started >= ep.onset and not _used_opioids_before(history, started, today)
+                for _, started in starts):
+            points.append("New opioid for acute back pain: reserve for severe disabling pain not controlled by "
+                          "NSAIDs; immediate-release, lowest dose, a few days' supply.")
+    risks = [condition_label(c, "depression") for c in record.conditions_in("depression", today, current=True)]
     phq9 = record.latest("phq9", today, LAB_LOOKBACK_DAYS)
     if phq9 and phq9.value is not None and phq9.value >= PHQ9_MODERATE:
         risks.append(f"PHQ-9 {phq9.value:g} on {phq9.when}")
     age = record.age(today)
     if age is not None and age >= OLDER_ADULT_AGE:
         risks.append(f"age {age}")
-    for vs in ("sleep-disordered-breathing", "severe-kidney-disease", "liver-disease"):
-        risks += [escape(c.display) for c in record.conditions_in(vs, today, current=True)]
+    for vs, name in (("sleep-disordered-breathing", "sleep apnea"), ("severe-kidney-disease", "kidney disease"),
+                     ("liver-disease", "liver disease")):
+        risks += [condition_label(c, name) for c in record.conditions_in(vs, today, current=True)]
     cns = record.medications_in("gabapentinoids", today) + record.medications_in("muscle-relaxants", today)
-    risks += [f"{escape(m.display)} (CNS depressant)" for m in cns]
+    risks += [f"{label}: CNS depressant" for label in drug_labels(record, cns, "CNS depressant", today)]
     if risks:
         points.append("Risk factors for opioid harm: " + "; ".join(sorted({r for r in risks if r})) + ".")
     return points

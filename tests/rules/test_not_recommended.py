@@ -2,7 +2,7 @@
 import pytest
 
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import CPT, SCT, lbp, med_request, service_request
+from tests.fhir_builders import CPT, SCT, ago, lbp, med_request, service_request
 
 PREDNISONE = ("312617", "prednisone 5 MG Oral Tablet")
 ALPRAZOLAM = ("308047", "alprazolam 0.25 MG Oral Tablet")
@@ -20,23 +20,24 @@ def listed(resources, hook="patient-view", drafts=(), onset=9):
 
 
 @pytest.mark.parametrize(("resources", "lines"), [
-    pytest.param([med_request(*PREDNISONE, authored_days=5)], [f"{PREDNISONE[1]} (current): {STEROIDS}"],
+    pytest.param([med_request(*PREDNISONE, authored_days=5)], [f"{PREDNISONE[1]} (last ordered {ago(5)}): {STEROIDS}"],
                  id="prednisone-started-in-the-episode"),
-    pytest.param([med_request(*PREDNISONE, authored_days=9)], [f"{PREDNISONE[1]} (current): {STEROIDS}"],
+    pytest.param([med_request(*PREDNISONE, authored_days=9)], [f"{PREDNISONE[1]} (last ordered {ago(9)}): {STEROIDS}"],
                  id="prednisone-started-on-the-onset-day"),
     pytest.param([med_request(*PREDNISONE, authored_days=10)], None, id="prednisone-from-before-the-episode"),
     pytest.param([med_request(*PREDNISONE, authored_days=100, reason=(SCT, "279039007"))],
-                 [f"{PREDNISONE[1]} (current): {STEROIDS}"], id="older-prednisone-ordered-for-back-pain"),
+                 [f"{PREDNISONE[1]} (last ordered {ago(100)}): {STEROIDS}"],
+                 id="older-prednisone-ordered-for-back-pain"),
     pytest.param([med_request(*PREDNISONE, authored_days=100, reason=(SCT, "38341003"))], None,
                  id="older-prednisone-ordered-for-something-else"),
     pytest.param([med_request(*ALPRAZOLAM, authored_days=3)], [
-        f"{ALPRAZOLAM[1]} (current): benzodiazepines carry abuse and tolerance risks and are no better than muscle "
-        "relaxants."], id="benzodiazepine"),
+        f"{ALPRAZOLAM[1]} (last ordered {ago(3)}): benzodiazepines carry abuse and tolerance risks and are no better "
+        "than muscle relaxants."], id="benzodiazepine"),
     pytest.param([med_request(*AMITRIPTYLINE, authored_days=3)], [
-        f"{AMITRIPTYLINE[1]} (current): antidepressants are not recommended for acute back pain."],
+        f"{AMITRIPTYLINE[1]} (last ordered {ago(3)}): antidepressants are not recommended for acute back pain."],
         id="antidepressant-in-acute-pain"),
     pytest.param([med_request(*GABAPENTIN, authored_days=3)], [
-        f"{GABAPENTIN[1]} (current): antiseizure drugs are not recommended for acute axial back pain."],
+        f"{GABAPENTIN[1]} (last ordered {ago(3)}): antiseizure drugs are not recommended for acute axial back pain."],
         id="gabapentin-in-acute-axial-pain"),
     pytest.param([service_request(*TENS, status="active", authored_days=2)], [f"{TENS[2]} (current): {TENS_WHY}"],
                  id="pending-tens-order"),
@@ -62,7 +63,7 @@ def test_an_order_hook_lists_its_drafts_only_each_with_a_removal():
     card = by_topic(cards_for([lbp(onset_days=9), *chart], hook="order-sign", drafts=drafts))[
         "not-recommended-treatment"]
     assert [line[2:] for line in card.detail.splitlines() if line.startswith("- ")] == [
-        f"{PREDNISONE[1]} (draft order): {STEROIDS}", f"{TENS[2]} (draft order): {TENS_WHY}"]
+        f"{PREDNISONE[1]} (draft): {STEROIDS}", f"{TENS[2]} (draft order): {TENS_WHY}"]
     assert [(s.label, s.actions[0].resource_id) for s in card.suggestions] == [
         (f"Remove {PREDNISONE[1]}", "MedicationRequest/d-pred"), (f"Remove {TENS[2]}", "ServiceRequest/d-tens")]
     assert card.summary == f"Not recommended for back pain: {TENS[2]}, {PREDNISONE[1]}"

@@ -29,33 +29,38 @@ def risk_line(*resources, age=45, onset=200):
 
 
 @pytest.mark.parametrize(("resource", "said"), [
-    pytest.param(cond("35489007", "Depressive disorder", SCT), "Depressive disorder.", id="depression"),
+    pytest.param(cond("35489007", "Depressive disorder", SCT), f"Depressive disorder (onset {ago(300)}).",
+                 id="depression"),
     pytest.param(cond("35489007", "Depressive disorder", SCT, status="remission"), None,
                  id="depression-in-remission-is-not-current"),
     pytest.param(cond("35489007", "Depressive disorder", SCT, status=None, abated=10), None, id="depression-abated"),
     pytest.param(observation("44261-6", 15, days=30), f"PHQ-9 15 on {ago(30)}.", id="phq9-15-names-score-and-date"),
     pytest.param(observation("44261-6", 15, days=400), None, id="phq9-over-a-year-old-is-not-counted"),
-    pytest.param(cond("78275009", "Obstructive sleep apnea", SCT), "Obstructive sleep apnea.", id="sleep-apnea"),
+    pytest.param(cond("78275009", "Obstructive sleep apnea", SCT), f"Obstructive sleep apnea (onset {ago(300)}).",
+                 id="sleep-apnea"),
     pytest.param(cond("78275009", "Obstructive sleep apnea", SCT, status="resolved"), None, id="resolved-apnea"),
-    pytest.param(cond("N18.4", "CKD stage 4"), "CKD stage 4.", id="severe-kidney-disease"),
+    pytest.param(cond("N18.4", "CKD stage 4"), f"CKD stage 4 (onset {ago(300)}).", id="severe-kidney-disease"),
     pytest.param(cond("N18.4", "CKD stage 4", status=None, abated=3), None, id="kidney-disease-abated"),
-    pytest.param(cond("B18.2", "Chronic hepatitis C"), "Chronic hepatitis C.", id="liver-disease"),
+    pytest.param(cond("B18.2", "Chronic hepatitis C"), f"Chronic hepatitis C (onset {ago(300)}).", id="liver-disease"),
     pytest.param(cond("B18.2", "Chronic hepatitis C", status="resolved"), None, id="resolved-liver-disease"),
     pytest.param(med_request("310431", "gabapentin 100 MG Oral Capsule"),
-                 "gabapentin 100 MG Oral Capsule (CNS depressant).", id="gabapentin-is-a-cns-depressant"),
+                 f"gabapentin 100 MG Oral Capsule (last ordered {ago(5)}): CNS depressant.",
+                 id="gabapentin-is-a-cns-depressant"),
     pytest.param(med_statement("828320", "cyclobenzaprine 5 MG Oral Tablet", start_days=100, end_days=2), None,
                  id="muscle-relaxant-statement-ended-is-not-current"),
     pytest.param(med_request("828320", "cyclobenzaprine 5 MG Oral Tablet"),
-                 "cyclobenzaprine 5 MG Oral Tablet (CNS depressant).", id="cyclobenzaprine"),
+                 f"cyclobenzaprine 5 MG Oral Tablet (last ordered {ago(5)}): CNS depressant.",
+                 id="cyclobenzaprine"),
 ])
 def test_each_opioid_risk_factor_as_the_card_names_it(resource, said):
+    """Named with its evidence and date (clinical reference 0.10 item 9)."""
     assert risk_line(resource) == said
 
 
 def test_risk_factors_are_listed_once_each_in_alphabetical_order():
     found = risk_line(cond("N18.4", "CKD stage 4"), cond("35489007", "Depressive disorder", SCT),
                       cond("35489007", "Depressive disorder", SCT) | {"id": "again"}, age=70)
-    assert found == "CKD stage 4; Depressive disorder; age 70."
+    assert found == f"CKD stage 4 (onset {ago(300)}); Depressive disorder (onset {ago(300)}); age 70."
 
 
 def points(*resources, onset=200):

@@ -34,11 +34,18 @@ def test_opioid_risk(resources, expected):
     assert indicators(*resources).get("opioid-risk") == expected
 
 
-def test_long_term_use_and_risk_factors_are_talking_points():
-    old = med_request("1049621", "oxycodone 5 MG", status="completed", authored_days=200)
+@pytest.mark.parametrize(("old", "long_term"), [
+    pytest.param(med_request("1049621", "oxycodone 5 MG", status="active", authored_days=200), True,
+                 id="an-order-200-days-ago-still-active-is-continuous-use"),
+    pytest.param(med_request("1049621", "oxycodone 5 MG", status="completed", authored_days=200), False,
+                 id="a-completed-order-195-days-before-the-next-is-a-gap-over-90-days-not-continuous"),
+])
+def test_long_term_use_and_risk_factors_are_talking_points(old, long_term):
+    """Long-term means continuous use: a run of orders with no gap over 90 days (0.10 items 8, 18)."""
     card = by_topic(cards_for([lbp(), OXY, old, condition(ICD, "G47.33", "Obstructive sleep apnea")],
                               pt=patient(age=70)))["opioid-risk"]
-    assert "Long-term therapy" in card.detail and "Obstructive sleep apnea" in card.detail and "age 70" in card.detail
+    assert ("Long-term therapy" in card.detail) is long_term
+    assert "Obstructive sleep apnea" in card.detail and "age 70" in card.detail
 
 
 ER_START = med_request("1049502", "12 HR oxycodone 10 MG ER", dosage(1, "TAB", 1, 12, "h"), authored_days=3)
