@@ -179,14 +179,33 @@ def omtk_moud(terminology: Path) -> tuple[list[dict], list[str]]:
     return [part], ["OMTK DrugIngredients, buprenorphine products for opioid use disorder (" + OMTK_URL + ")"]
 
 
+_COUGH_PARTNERS = re.compile(r"chlorpheniramine|brompheniramine|promethazine|pseudoephedrine|phenylephrine|guaifenesin|"
+                             r"homatropine|triprolidine|pyrilamine|carbinoxamine|chlorcyclizine|diphenhydramine|"
+                             r"phenylpropanolamine|potassium iodide", re.I)
+_COUGH_OPIOIDS = {"2670", "5489"}  # codeine, hydrocodone
+
+
+def omtk_cough(terminology: Path) -> tuple[list[dict], list[str]]:
+    """OMTK codeine and hydrocodone products combined with an antihistamine, decongestant, expectorant or homatropine
+    (reference 0.10 item 6): cough and cold products, brands included."""
+    rows = _OMTK_ROW.findall((terminology / "omtk" / "OMTKData.cql").read_text(encoding="utf-8"))
+    concepts = list({drug: {"code": drug, "display": display} for drug, display, _, ingredient, _, _ in rows
+                     if ingredient in _COUGH_OPIOIDS and _COUGH_PARTNERS.search(display)}.values())
+    part = {"extension": [{"url": DRAWN_FROM, "valueCanonical": OMTK_URL}], "system": RXNORM, "concept": concepts}
+    return [part], ["OMTK DrugIngredients, codeine and hydrocodone cough and cold products (" + OMTK_URL + ")"]
+
+
+GENERATED = {"opioid-use-disorder-treatment": omtk_moud, "opioid-cough-cold": omtk_cough}
+
+
 def value_set(current: dict, terminology: Path) -> dict:
     """Our ValueSet with its published parts replaced by those the expansions give now."""
     own = [p for p in current["compose"]["include"] if not any(e.get("url") == DRAWN_FROM
                                                                    for e in p.get("extension", []))]
     listed = {(p["system"], c["code"]) for p in own for c in p.get("concept", [])}
     parts, notes = published_parts(terminology, current["id"])
-    if current["id"] == "opioid-use-disorder-treatment":
-        more_parts, more_notes = omtk_moud(terminology)
+    if current["id"] in GENERATED:
+        more_parts, more_notes = GENERATED[current["id"]](terminology)
         parts, notes = parts + more_parts, notes + more_notes
     for part in parts:  # codes the reference already lists stay only in its own parts
         part["concept"] = [c for c in part["concept"] if (part["system"], c["code"]) not in listed]

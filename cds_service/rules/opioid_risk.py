@@ -88,9 +88,12 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
 
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
-    """Return the card for any current opioid analgesic unless excluded (5.1); None otherwise."""
+    """Return the card for any current opioid analgesic unless excluded (5.1); None otherwise. Cough and cold
+    products alone are no "opioid therapy for back pain" (0.10 item 6); beside an analgesic they are named."""
     opioids = current_opioids(record, today)
-    if episode(record, today) is None or not opioids or exclusion(record, today):
+    if episode(record, today) is None or exclusion(record, today):
+        return None
+    if all("opioid-cough-cold" in m.classes for m in opioids):
         return None
     disorder = use_disorder_or_overdose(record, today)
     mme = daily_mme(record, today)

@@ -5,14 +5,17 @@ Each check is a function (chart, cards) -> list of problems; add checks to CHECK
 the tests (mutation testing runs only the tests that call the code)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from cds_service import rules
+from cds_service import create_app, rules
 from cds_service.cards import Card, Indicator
 from cds_service.fhir.prefetch import resolve
 from cds_service.hook_request import parse_hook_request
@@ -21,6 +24,7 @@ from cds_service.knowledge.codes import normalise
 from cds_service.record.builder import build_record
 from cds_service.record.patient_record import PatientRecord
 from cds_service.rules._goals import end_of_life_care
+from cds_service.rules._markdown import escape
 from cds_service.services import Registry
 from cds_service.web.preview import demo_bundle, demo_index
 from tests.fhir_builders import ICD, SCT, TODAY, condition, lbp, patient
@@ -153,3 +157,52 @@ def test_the_saddle_numbness_demo_is_coded_as_saddle_anaesthesia():
     _, cards = evaluate(next(c for c in demo_charts() if c.name == "demo-cauda-equina"))
     red_flags = next(c for c in cards if c.topic == "red-flags")
     assert "new saddle anaesthesia: Numbness of saddle area" in red_flags.detail
+
+
+# Opioid families (0.10 items 8, 9): over the demos and Brenda Jackson, at patient-view and at order-sign with an
+# opioid renewal and a MOUD draft, through the HTTP service.
+DEMO = Path(__file__).resolve().parents[2] / "cds_service" / "web" / "demo"
+RX = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SERVICES = {"patient-view": "backpain-patient-view", "order-sign": "backpain-order-sign"}
+LONG_TERM = "Long-term therapy"
+NOT_WITH_LONG_TERM = ("opioid-naive", "New opioid")
+DATED = re.compile(r"last (?:ordered|recorded) \d{4}-\d{2}-\d{2}(?:, [^,;)]*: still taking it\?)?")
+
+
+def _opioid_corpus() -> list[Any]:
+    cases = []
+    for entry in json.loads((DEMO / "index.json").read_text(encoding="utf-8")):
+        resources = resources_of(json.loads((DEMO / f"{entry['id']}.json").read_text(encoding="utf-8")))
+        cases.append(pytest.param(resources, entry["asOf"], "patient-view", [], id=entry["id"]))
+    if BRENDA.is_file():
+        brenda = resources_of(read_json(BRENDA))
+        pid = next(r["id"] for r in brenda if r["resourceType"] == "Patient")
+        cases.append(pytest.param(brenda, "2023-09-01", "patient-view", [], id="brenda-jackson"))
+        for code, what in (("1049593", "er-oxycodone-renewal"), ("1010600", "suboxone-draft")):
+            draft = {"resourceType": "MedicationRequest", "id": f"d-{what}", "status": "draft", "intent": "order",
+                     "subject": {"reference": f"Patient/{pid}"},
+                     "medicationCodeableConcept": {"coding": [{"system": RX, "code": code}]}}
+            cases.append(pytest.param(brenda, "2023-09-01", "order-sign", [draft], id=f"brenda-jackson-{what}"))
+    return cases
+
+
+def drug_names(resources: list[dict[str, Any]]) -> set[str]:
+    return {escape(c["display"]) for r in resources if r.get("resourceType", "").startswith("Medication")
+            for c in (r.get("medicationCodeableConcept") or {}).get("coding", []) if c.get("display")}
+
+
+@pytest.mark.parametrize(("resources", "day", "hook", "drafts"), _opioid_corpus())
+def test_the_cards_of_a_response_tell_one_story(settings, resources, day, hook, drafts):
+    client = create_app(replace(settings, as_of=date.fromisoformat(day))).test_client()
+    response = client.post(f"/cds-services/{SERVICES[hook]}", json=request_for(resources, hook, drafts))
+    assert response.status_code == 200, response.get_json()
+    cards = response.get_json()["cards"]
+    for card in cards:  # no card says both "long-term" and "opioid-naive"/"new opioid" (0.10 item 8)
+        detail = card.get("detail", "")
+        assert not (LONG_TERM in detail and any(p in detail for p in NOT_WITH_LONG_TERM)), detail
+    text = "\n".join(card.get("detail", "") for card in cards)
+    for name in drug_names(resources):  # one wording per drug per response: its date and staleness (0.10 item 9)
+        said = [m.group(1) for m in re.finditer(re.escape(name) + r" \(([^()]*)\)", text)]
+        dated = {found.group(0) for notes in said if (found := DATED.search(notes))}
+        assert len(dated) <= 1, (name, dated)
+        assert not (dated and any(notes == "current" for notes in said)), (name, said)

@@ -109,3 +109,21 @@ def test_tramadol_above_its_label_maximum_is_named_on_the_opioid_cards(dose, age
         assert "label maximum" not in detail
     else:
         assert f"Tramadol {over}" in detail and "above the label maximum" in detail
+
+
+CODEINE_COUGH = ("995062", "chlorpheniramine maleate 0.2 MG/ML / codeine phosphate 1 MG/ML Oral Suspension")
+
+
+@pytest.mark.parametrize(("chart", "expected"), [
+    pytest.param([med_request(*CODEINE_COUGH, dosage(10, "mL", 1, 6, "h"))], set(),
+                 id="cough-product-alone-is-no-opioid-therapy-for-back-pain"),
+    pytest.param([med_request(*CODEINE_COUGH, dosage(10, "mL", 1, 6, "h")), med_request(*ALPRAZOLAM)],
+                 {"opioid-benzodiazepine", "naloxone"}, id="cough-product-with-a-benzodiazepine-is-co-use"),
+    pytest.param([med_request(*CODEINE_COUGH, dosage(10, "mL", 1, 6, "h")), med_request(*OXY_5, dosage(1, "TAB", 4))],
+                 {"opioid-risk"}, id="cough-product-beside-an-analgesic-opioid-counts-in-its-card"),
+])
+def test_opioid_cough_products_count_but_do_not_alone_fire_opioid_risk(chart, expected):
+    found = cards(chart)
+    assert OPIOID_FAMILIES & set(found) == expected
+    if "opioid-risk" in found:  # codeine 40 mg/day x 0.15 = 6 MME, beside oxycodone 5 mg x 4 x 1.5 = 30
+        assert found["opioid-risk"].mme == 36 and "codeine" in found["opioid-risk"].detail
