@@ -99,4 +99,5 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
     # Positional, in field order: a keyword call costs twice as much, and renewals make dozens of these per call.
     b.record.medications.append(MedicationFact(
         rtype, v.get("id"), draft, v.get("status"), drug.codes, drug.display, start, end, classes, rxnorm,
-        first_dosage, based_on, all_codes(v.get("reasonCode")), selected, dispense))
+        first_dosage, based_on, all_codes(v.get("reasonCode")), selected, dispense,
+        tuple(d for d in dosages if isinstance(d, dict)) if isinstance(dosages, list) and len(dosages) > 1 else ()))

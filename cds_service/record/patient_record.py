@@ -83,6 +83,7 @@ class MedicationFact(NamedTuple):
     reason_codes: frozenset[Code] = frozenset()
     selected: bool = False
     raw_dispense: dict[str, Any] | None = None  # a request's dispenseRequest as sent; read only when an order is old
+    raw_dosages: tuple[dict[str, Any], ...] = ()  # every dosage instruction, when there are several (0.10 item 7)
 
     @property
     def reference(self) -> str:

@@ -17,6 +17,7 @@ from ._dosing import dosage, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
 from ._names import last_ordered
 from ._opioids import current_opioids, renewed
+from ._steps import are_steps, instructions, step_today
 
 RATE_UNITS = {"ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"}
 TWICE_DAILY_MARK = "12 HR"  # a product whose RxNorm name says so is taken twice a day when no timing says otherwise
@@ -92,9 +93,10 @@ def daily_mme(record: PatientRecord, today: date) -> MmeResult:
 def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
     same_drug_and_dose: dict[tuple[bool, tuple[str, ...], bytes], list[MedicationFact]] = {}
     for med in current_opioids(record, today):  # a draft replaces the chart orders it renews (0.10 item 1)
-        same_drug_and_dose.setdefault((med.draft, med.rxnorm, orjson.dumps(med.raw_dosage)), []).append(med)
+        key = (med.draft, med.rxnorm, orjson.dumps(med.raw_dosages or med.raw_dosage))
+        same_drug_and_dose.setdefault(key, []).append(med)
     contributions = tuple(contribution(record.kb, meds[0], len(meds), _renewal(record, meds[0], today),
-                                       last_ordered(meds, today)) for meds in same_drug_and_dose.values())
+                                       last_ordered(meds, today), today) for meds in same_drug_and_dose.values())
     computed = [c.daily for c in contributions if c.daily is not None]
     unknown = [c for c in contributions if c.mme is None and not c.note.startswith("not converted")]
     if not computed:
@@ -153,14 +155,36 @@ def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product |
 
 
 def contribution(kb: Knowledge, med: MedicationFact, orders: int = 1, renewal: str = "",
-                 dated: str = "") -> Contribution:
+                 dated: str = "", today: date | None = None) -> Contribution:
     """MME/day of one opioid order (`orders` of them alike), with a one-line note naming dose, frequency and
     factor."""
-    ingredient, mme, note, floor, mg = _worked_out(kb, med)
+    ingredient, mme, note, floor, mg = _regimen(kb, med, today)
     return Contribution(med, ingredient, mme, note, orders, floor, mg, renewal, dated)
 
 
 Worked = tuple[str, float | None, str, bool, float | None]  # ingredient, MME/day, note, at a floor, mg/day
+
+
+def _regimen(kb: Knowledge, med: MedicationFact, today: date | None) -> Worked:
+    """Several dosage instructions (0.10 item 7): the step in effect today (else the highest step), or the sum of
+    instructions taken together."""
+    dosages = instructions(med)
+    if len(dosages) < 2 or today is None:
+        return _worked_out(kb, med)
+    each = [_worked_out(kb, med._replace(raw_dosage=d)) for d in dosages]
+    if are_steps(dosages):
+        step = step_today(dosages, med.start, today)
+        if step is not None:
+            ingredient, mme, note, floor, mg = each[dosages.index(step)]
+            return ingredient, mme, f"the step in effect today: {note}", floor, mg
+        ingredient, mme, note, floor, mg = max(each, key=lambda w: -1.0 if w[1] is None else w[1])
+        return ingredient, mme, f"the step in effect today is unclear, the highest: {note}", floor, mg
+    notes = " + ".join(w[2] for w in each)
+    if any(w[1] is None for w in each):
+        return each[0][0], None, notes, False, None
+    mme = sum(w[1] for w in each)  # type: ignore[misc]
+    mg = None if any(w[4] is None for w in each) else sum(w[4] for w in each)  # type: ignore[misc]
+    return each[0][0], mme, f"together: {notes}", any(w[3] for w in each), mg
 
 
 def _floor_per_day(product: Product) -> float:

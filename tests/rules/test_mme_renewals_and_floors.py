@@ -5,7 +5,7 @@ import pytest
 from cds_service.cards import Indicator, to_json
 from cds_service.knowledge import load
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import dosage, lbp, med_request, med_statement
+from tests.fhir_builders import ago, dosage, lbp, med_request, med_statement
 
 OXY_ER_10 = ("1049502", "12 HR oxycodone hydrochloride 10 MG Extended Release Oral Tablet")
 OXY_ER_60 = ("1049593", "12 HR Oxycodone Hydrochloride 60 MG Extended Release Oral Tablet")
@@ -104,3 +104,32 @@ def test_unselected_drafts_count_at_order_select():
                                                                  status="draft", rid="d-benzo")]
     found = cards([], drafts, hook="order-select", selections=["MedicationRequest/d-benzo"])
     assert found["opioid-high-dose"].mme == 60 and "opioid-risk" in found and "opioid-benzodiazepine" in found
+
+
+def instruction(tablets, hours, sequence=None, period=None, days=None):
+    d = dosage(tablets, "TAB", 1, hours, "h")
+    if sequence is not None:
+        d["sequence"] = sequence
+    if period is not None:
+        d["timing"]["repeat"]["boundsPeriod"] = {"start": ago(period[0]), "end": ago(period[1])}
+    if days is not None:
+        d["timing"]["repeat"]["boundsDuration"] = {"value": days, "unit": "d", "code": "d"}
+    return d
+
+
+@pytest.mark.parametrize(("instructions", "authored", "total"), [
+    pytest.param([instruction(1, 24), instruction(2, 24)], 5, 22.5,
+                 id="one-in-the-morning-and-two-at-bedtime-together-are-3-a-day"),
+    pytest.param([instruction(2, 6, sequence=1, days=7), instruction(1, 6, sequence=2, days=7)], 3, 60,
+                 id="taper-step-1-is-in-effect-on-day-3"),
+    pytest.param([instruction(2, 6, sequence=1, days=7), instruction(1, 6, sequence=2, days=7)], 10, 30,
+                 id="taper-step-2-is-in-effect-on-day-10-counted-from-the-end-of-step-1"),
+    pytest.param([instruction(2, 6, period=(20, 11)), instruction(1, 6, period=(10, -10))], 30, 30,
+                 id="bounds-that-do-not-overlap-are-steps-today-is-in-the-second"),
+    pytest.param([instruction(1, 6, sequence=1), instruction(2, 6, sequence=2)], 5, 60,
+                 id="steps-whose-current-one-cannot-be-told-count-the-highest"),
+])
+def test_several_dosage_instructions_are_steps_or_one_regimen(instructions, authored, total):
+    med = med_request(*OXY_5, authored_days=authored)
+    med["dosageInstruction"] = instructions
+    assert cards([med])["opioid-risk"].mme == total

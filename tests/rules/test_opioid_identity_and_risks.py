@@ -100,6 +100,10 @@ def test_any_overdose_is_a_naloxone_risk_factor_but_only_opioid_overdose_is_crit
     pytest.param(dosage(2, "TAB", 5, 1, "d"), 45, None, id="375-mg-a-day-is-within-400"),
     pytest.param(dosage(2, "TAB", 5, 1, "d"), 75, "375 mg/day", id="375-mg-at-75-is-above-300"),
     pytest.param(dosage(2, "TAB", 4, 1, "d"), 80, None, id="300-mg-at-80-is-at-the-maximum-not-above"),
+    pytest.param(dosage(2, "TAB", 5, 1, "d"), 74, None, id="375-mg-at-74-is-within-400"),
+    pytest.param(dosage(50, "mg", 8, 1, "d"), 45, None, id="400-mg-is-at-the-maximum-not-above"),
+    pytest.param(dosage(50.1, "mg", 8, 1, "d"), 45, "400.8 mg/day", id="400.8-mg-is-above-400"),
+    pytest.param(dosage(37.6, "mg", 8, 1, "d"), 80, "300.8 mg/day", id="300.8-mg-at-80-is-above-300"),
 ])
 def test_tramadol_above_its_label_maximum_is_named_on_the_opioid_cards(dose, age, over):
     found = cards([med_request("836395", "acetaminophen 325 MG / tramadol hydrochloride 37.5 MG Oral Tablet", dose)],
