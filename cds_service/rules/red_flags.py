@@ -7,9 +7,10 @@ from datetime import date, timedelta
 
 from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
-from ..record.patient_record import ConditionFact, PatientRecord
+from ..record.patient_record import ConditionFact, MedicationFact, PatientRecord
 from ._episode import Episode, episode
 from ._markdown import escape
+from ._names import drug_labels
 
 TOPIC = "red-flags"
 NEW_FINDING_DAYS_BEFORE_ONSET = 30  # "new" = recorded no earlier than 30 days before episode onset
@@ -72,9 +73,10 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
         if c.is_current(today) or (c.start is not None and (today - c.start).days <= DRUG_USE_DAYS)])
     add(warn, "osteoporosis", record.conditions_in("osteoporosis", today, current=False))
     add(warn, "long-term systemic steroids", record.conditions_in("long-term-steroids", today, current=True))
-    steroid_days = _steroid_days(record, today)
-    if steroid_days >= STEROID_DAYS_NEEDED:
-        found.append(Finding(warn, f"systemic corticosteroids for {steroid_days} days in the last 12 months"))
+    steroid_days, steroids = _steroid_days(record, today)
+    if steroid_days >= STEROID_DAYS_NEEDED:  # named with the drugs and their dates (0.10 item 9)
+        names = "; ".join(drug_labels(record, steroids, "corticosteroid", today))
+        found.append(Finding(warn, f"systemic corticosteroids for {steroid_days} days in the last 12 months: {names}"))
     trauma_from = (ep.onset or today) - timedelta(days=TRAUMA_DAYS_BEFORE_ONSET)
     add(warn, "recent trauma or vertebral fracture", [
         c for c in record.conditions_in("spinal-trauma", today, current=False)
@@ -82,17 +84,20 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     return found
 
 
-def _steroid_days(record: PatientRecord, today: date) -> int:
-    """Days covered by systemic glucocorticoid use in the last 365 days (overlaps counted once)."""
+def _steroid_days(record: PatientRecord, today: date) -> tuple[int, list[MedicationFact]]:
+    """Days covered by systemic glucocorticoid use in the last 365 days (overlaps counted once), and the drugs."""
     window_start = today - timedelta(days=365)
     covered: set[date] = set()
+    used = []
     for med in record.medications_in("systemic-glucocorticoids", today, current=False):
         if not med.means_use or med.start is None:
             continue
         end = med.end or (today if med.is_current(today) else med.start)
         start, end = max(med.start, window_start), min(end, today)
+        if end >= start:
+            used.append(med)
         covered.update(start + timedelta(days=i) for i in range((end - start).days + 1))
-    return len(covered)
+    return len(covered), used
 
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:

@@ -129,5 +129,11 @@ def steroid(status="active", kind="MedicationRequest", start=100, end=None, rid=
 ])
 def test_days_of_systemic_steroids_in_the_last_year(meds, days):
     _, lines = flags(*meds)
-    expected = [f"systemic corticosteroids for {days} days in the last 12 months"] if days else []
-    assert lines == expected
+    expected = f"systemic corticosteroids for {days} days in the last 12 months: prednisone 5 MG"
+    assert [line.split(" (")[0] for line in lines] == ([expected] if days else [])  # named with the drug (0.10 item 9)
+
+
+def test_the_steroid_line_names_each_drug_with_its_date():
+    _, lines = flags(steroid(start=99))
+    assert lines == [f"systemic corticosteroids for 100 days in the last 12 months: prednisone 5 MG (last ordered "
+                     f"{ago(99)})"]
