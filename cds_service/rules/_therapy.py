@@ -39,9 +39,13 @@ def therapy_start(record: PatientRecord, med: MedicationFact, today: date) -> da
 
 def _therapy_starts(record: PatientRecord, today: date) -> dict[Ingredients, date]:
     by_drug: dict[Ingredients, list[MedicationFact]] = {}
+    known: dict[tuple[str, ...], Ingredients] = {}  # renewals repeat the same codes
     for med in record.medications:  # duplicates (a statement of an order) do not change a run
         if med.start is not None and med.start <= today and (med.draft or med.means_use):
-            by_drug.setdefault(ingredients(record.kb, med), []).append(med)
+            drug = known.get(med.rxnorm) if med.rxnorm else None
+            if drug is None:
+                drug = known[med.rxnorm] = ingredients(record.kb, med)
+            by_drug.setdefault(drug, []).append(med)
     starts = {}
     for drug, meds in by_drug.items():
         run_start, covered = date.min, date.min

@@ -46,7 +46,8 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
                if m.start and m.means_use]  # every chart opioid order or statement that means use
     long_term, starts = [], []
-    for med in opioids:
+    one_per_drug = {ingredients(record.kb, med): med for med in reversed(opioids)}  # renewals: one question each
+    for med in one_per_drug.values():
         started = therapy_start(record, med, today) or today
         line = f"Long-term therapy: {_ingredient_name(record, med)} since {started}"
         if (today - started).days >= LONG_TERM_DAYS and line not in long_term:
