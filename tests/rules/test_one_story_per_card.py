@@ -37,6 +37,11 @@ def draft(code, display, dose=None):
     pytest.param([med_request(*OXY_5, status="completed", authored_days=300)], [draft(*OXY_5)],
                  "New opioid for acute back pain", ("Long-term",),
                  id="a-gap-over-90-days-ends-the-therapy-the-draft-is-new"),
+    pytest.param([med_request(*OXY_5, status="completed", authored_days=95), med_request(*OXY_5, authored_days=5)],
+                 [], f"Long-term therapy: oxycodone since {ago(95)}", ("New opioid",),
+                 id="a-gap-of-exactly-90-days-is-still-one-therapy"),
+    pytest.param([med_request(*OXY_5, status="completed", authored_days=96), med_request(*OXY_5, authored_days=5)],
+                 [], "Opioids are third-line", ("Long-term",), id="a-gap-of-91-days-starts-a-new-therapy"),
     pytest.param([], [draft(*OXY_ER)], "opioid-naive", ("Long-term",),
                  id="an-er-draft-without-opioid-use-is-an-opioid-naive-start-not-long-term"),
 ])
