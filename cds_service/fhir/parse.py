@@ -201,6 +201,7 @@ READERS: dict[str, Reader] = {
     "issued": _date, "started": _date, "authoredOn": _date, "performedDateTime": _date, "birthDate": _date,
     "deceasedBoolean": _boolean, "deceasedDateTime": _date,
     "reasonCode": _list(_concept), "procedureCode": _list(_concept), "basedOn": _list(_model(Reference)),
+    "reasonReference": _list(_model(Reference)),
     "referenceRange": _list(_plain),
 }
 

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from .builder import RecordBuilder
 
 DRAFT_MED_STATUS = frozenset({"draft", "active"})
-_REQUEST_ELEMENTS = ("id", "status", "authoredOn", "reasonCode")
-_STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "basedOn", "reasonCode")
+_REQUEST_ELEMENTS = ("id", "status", "authoredOn", "reasonCode", "reasonReference")
+_STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "basedOn", "reasonCode",
+                       "reasonReference")
 Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
 NOT_OURS, INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
 
@@ -100,4 +101,5 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
     b.record.medications.append(MedicationFact(
         rtype, v.get("id"), draft, v.get("status"), drug.codes, drug.display, start, end, classes, rxnorm,
         first_dosage, based_on, all_codes(v.get("reasonCode")), selected, dispense,
-        tuple(d for d in dosages if isinstance(d, dict)) if isinstance(dosages, list) and len(dosages) > 1 else ()))
+        tuple(d for d in dosages if isinstance(d, dict)) if isinstance(dosages, list) and len(dosages) > 1 else (),
+        tuple(r.reference for r in v.get("reasonReference") or () if r.reference)))

@@ -84,6 +84,7 @@ class MedicationFact(NamedTuple):
     selected: bool = False
     raw_dispense: dict[str, Any] | None = None  # a request's dispenseRequest as sent; read only when an order is old
     raw_dosages: tuple[dict[str, Any], ...] = ()  # every dosage instruction, when there are several (0.10 item 7)
+    reason_references: tuple[str, ...] = ()  # reasonReference: the Conditions it is ordered for (0.10 item 18)
 
     @property
     def reference(self) -> str:

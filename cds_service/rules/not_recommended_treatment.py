@@ -24,7 +24,10 @@ def _for_episode(record: PatientRecord, ep: Episode, item: MedicationFact | Orde
     reasons = record.kb.vs("low-back-pain"), record.kb.vs("radicular-back-pain")
     if any(code in vs for code in item.reason_codes for vs in reasons):
         return True
-    if item.reason_codes:  # a reason, and not back pain: the order is for that condition
+    refs = item.reason_references if isinstance(item, MedicationFact) else ()
+    if refs and any(c.id and ref.endswith(f"Condition/{c.id}") for c in ep.conditions for ref in refs):
+        return True
+    if item.reason_codes or refs:  # a reason, and not back pain: the order is for that condition
         return False
     if item.draft:
         return True

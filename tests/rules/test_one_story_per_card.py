@@ -86,3 +86,13 @@ def test_a_drug_is_named_the_same_way_on_every_card():
     label = f"alprazolam 0.25 MG Oral Tablet (last ordered {ago(30)})"
     assert label in found["not-recommended-treatment"].detail and label in found["opioid-benzodiazepine"].detail
     assert "(current)" not in found["not-recommended-treatment"].detail
+
+
+@pytest.mark.parametrize(("reference", "listed"), [
+    pytest.param("Condition/anxiety-1", False, id="reason-reference-to-another-condition-is-for-that-condition"),
+    pytest.param("Condition/lbp-1", True, id="reason-reference-to-the-back-pain-condition-is-for-back-pain"),
+])
+def test_reason_reference_says_what_an_order_is_for(reference, listed):
+    order = med_request(*ALPRAZOLAM, authored_days=400) | {"reasonReference": [{"reference": reference}]}
+    card = by_topic(cards_for([lbp(onset_days=200) | {"id": "lbp-1"}, order])).get("not-recommended-treatment")
+    assert (card is not None) is listed
