@@ -52,7 +52,6 @@ def _labels(record: PatientRecord, meds: list[MedicationFact], fallback: str, to
         notes = [f"{med_state}: {doses}" if med_state and doses else med_state,
                  f"{len(group)} orders" if len(group) > 1 else ""]
         notes.append(last_ordered(group, today))
-        name = escape(name)
         labels.append(f"{name} ({', '.join(n for n in notes if n)})" if any(notes) else name)
     return labels
 

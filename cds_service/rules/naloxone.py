@@ -7,7 +7,6 @@ from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
-from ._markdown import escape
 from ._mme import MmeResult, daily_mme
 from ._names import condition_label, drug_labels
 from ._opioids import current_opioids, exclusion

@@ -100,7 +100,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     mme = daily_mme(record, today)
     lines = ["**Current opioids:**", mme.explain(), ""]
     if disorder:
-        lines += ["**Opioid use disorder or overdose on record:** " + "; ".join(disorder)  # condition_label escapes + ".",
+        lines += ["**Opioid use disorder or overdose on record:** " + "; ".join(disorder) + ".",  # escaped
                   "Offer or arrange evidence-based treatment (buprenorphine or methadone) and naloxone; avoid "
                   "escalating opioid analgesics.", ""]
     over = above_label_maximum(record, today)
