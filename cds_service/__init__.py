@@ -9,7 +9,8 @@ from .config import Settings
 if TYPE_CHECKING:
     from flask import Flask
 
-__all__ = ["Settings", "create_app"]
+__all__ = ["Settings", "__version__", "create_app"]
+__version__ = "0.1.0"  # the one version source: pyproject (hatch), --version and /openapi.json read it
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -34,7 +35,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_format)
-    app = Flask(__name__)  # no MAX_CONTENT_LENGTH: web._body applies BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not
+    # No app-wide /static route (the preview serves its own files). No MAX_CONTENT_LENGTH: web/body.py applies
+    # BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not.
+    app = Flask(__name__, static_folder=None)
     runtime = Runtime.create(settings)
     engine = database.connect(settings.database_url, settings.database_timeout)
     app.extensions["backpain_cds_feedback"] = FeedbackStore(engine)
