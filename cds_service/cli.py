@@ -3,19 +3,21 @@ from __future__ import annotations
 
 import argparse
 import gc
+import ipaddress
 import math
 import os
+import re
 import shutil
 import socket
 import sys
 import tempfile
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
+from . import __version__
 from .config import Settings
 from .errors import CdsError, ConfigError
 
@@ -103,13 +105,24 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import Runtime, run
 
+    name = "standard input" if args.file == "-" else args.file
+    limit = settings.max_body_bytes
     try:
-        body = orjson.loads(Path(args.file).read_bytes())
+        if args.file == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(args.file, "rb") as file:
+                data = file.read(limit + 1)
     except OSError as exc:
-        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        print(f"error: cannot read {name}: {exc.strerror}", file=sys.stderr)
         return 2
+    if len(data) > limit:  # the same bound as a hook call's body
+        print(f"error: {name} is over the {limit} byte limit (BACKPAIN_CDS_MAX_BODY_BYTES)", file=sys.stderr)
+        return 2
+    try:
+        body = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        print(f"error: {args.file} is not valid JSON ({exc.msg} at character {exc.pos})", file=sys.stderr)
+        print(f"error: {name} is not valid JSON ({exc.msg} at character {exc.pos})", file=sys.stderr)
         return 2
     runtime = Runtime.create(settings)
     service_id = args.service
@@ -150,22 +163,73 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line naming the argument (exit 2), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
+    return int(text)
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a worker count (1-256)")
+    return int(text)
+
+
+_HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def _host(text: str) -> str:
+    """An IP address or a host name that resolves: what gunicorn can bind to."""
+    host = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if len(host) > 253 or not _HOSTNAME.fullmatch(host) or host.replace(".", "").isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or host name")
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise argparse.ArgumentTypeError(f"host name {text!r} does not resolve") from None
+    return host
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="backpain-cds", description="Low back pain CDS Hooks service")
-    sub = p.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the CDS Hooks API under gunicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=None, help="default: BACKPAIN_CDS_WORKERS or CPU count")
-    ev = sub.add_parser("evaluate", help="evaluate a CDS Hooks request file and print the response")
-    ev.add_argument("file")
+    p = _Parser(prog="backpain-cds", description="Low back pain CDS Hooks service")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="serve the CDS Hooks API under gunicorn",
+                           description="Serve the CDS Hooks API, the card preview page (demo mode) and /metrics.")
+    serve.add_argument("--host", type=_host, default="127.0.0.1",
+                       help="address to listen on; 0.0.0.0 or :: for every interface (default: %(default)s)")
+    serve.add_argument("--port", type=_port, default=8080, help="TCP port (default: %(default)s)")
+    serve.add_argument("--workers", type=_workers, default=None,
+                       help="gunicorn worker processes (default: BACKPAIN_CDS_WORKERS, else the CPU count)")
+    ev = sub.add_parser("evaluate", help="evaluate a CDS Hooks request file and print the response",
+                        description="Evaluate a CDS Hooks request through the same pipeline as HTTP and print the "
+                                    "response. Exit 2 on bad input, 3 when data is missing and cannot be fetched.")
+    ev.add_argument("file", help="the request as JSON; - reads standard input")
     ev.add_argument("--service", help="service id (default: the service for the request's hook)")
-    ev.add_argument("--as-of", type=date.fromisoformat, help="evaluation date YYYY-MM-DD (default: today)")
+    ev.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: BACKPAIN_CDS_AS_OF, else today)")
     fr = sub.add_parser("feedback-report", help="per card topic: feedback items, accepted, overridden, top reasons")
-    fr.add_argument("--since", type=date.fromisoformat, help="only feedback from this date YYYY-MM-DD on")
+    fr.add_argument("--since", type=_date, help="only feedback from this date YYYY-MM-DD on (default: all)")
     fr.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     policy = sub.add_parser("policy", help="the card policy file of the CDS committee (BACKPAIN_CDS_CARD_POLICY)")
-    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="SUBCOMMAND")
     check = policy_sub.add_parser("check", help="validate a policy file and print the effective policy")
     check.add_argument("file")
     return p
