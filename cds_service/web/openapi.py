@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document served at /openapi.json: discovery, the three hooks, feedback, health, every error body.
+"""The OpenAPI 3.1 document served at /openapi.json: every route of the app (discovery, the three hooks, feedback,
+health, metrics, the card preview page and its API, this document), every error body and every response extension.
 
 Built from the service registry and our limits, so the document cannot drift from what the service does; the
 schemas describe what we send and what we accept (CDS Hooks 2.0), and tests validate the document and run
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import __version__
+from ..cards import MME_EXTENSION
+from ..pipeline import EXT_AS_OF, EXT_FETCHED, EXT_LENIENT, EXT_SKIPPED, EXT_SKIPPED_DETAIL
 from ..services import HOOK_VERSION, SPEC_VERSION, Registry
 from ..store.feedback import CARD_MAX_CHARS
 
 JSON = "application/json"
+STRING = {"type": "string"}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -33,6 +38,28 @@ ERRORS = {
     "413": _error("Body over BACKPAIN_CDS_MAX_BODY_BYTES, or more feedback items than allowed."),
     "415": _error("A Content-Type other than JSON (application/json, application/*+json, or none)."),
     "503": _error("A store the call needs (replay cache, database) is unavailable: the call fails closed."),
+}
+
+# Our keys in a response's and a card's `extension` (CDS Hooks lets services add their own, namespaced).
+RESPONSE_EXTENSIONS: dict[str, dict[str, Any]] = {
+    EXT_AS_OF: {"type": "string", "format": "date",
+                "description": "the date the rules were evaluated on (BACKPAIN_CDS_AS_OF, else today); always sent"},
+    EXT_SKIPPED: {"type": "integer", "minimum": 1,
+                  "description": "how many resources were left out as unreadable or of another FHIR version"},
+    EXT_SKIPPED_DETAIL: {"type": "array", "description": "the resources left out: type, id and why (never content)",
+                         "items": {"type": "object", "properties": {
+                             "resourceType": {"type": "string"}, "id": {"type": "string"},
+                             "reason": {"type": "string"}}}},
+    EXT_LENIENT: {"type": "integer", "minimum": 1,
+                  "description": "how many resources were used without an optional element that failed validation "
+                                 "(the rest of the resource was read)"},
+    EXT_FETCHED: {"type": "array", "items": {"type": "string"},
+                  "description": "prefetch keys that were absent or failed and were fetched from fhirServer"},
+}
+CARD_EXTENSIONS: dict[str, dict[str, Any]] = {
+    MME_EXTENSION: {"type": "number", "minimum": 0,
+                    "description": "the patient's total morphine milligram equivalents per day (CDC 2022 factors), "
+                                   "drafted doses included, on opioid cards"},
 }
 
 CODING = {"type": "object", "properties": {"system": {"type": "string"}, "code": {"type": "string"},
@@ -104,12 +131,13 @@ SCHEMAS: dict[str, Any] = {
             "selectionBehavior": {"enum": ["at-most-one", "any"]},
             "overrideReasons": {"type": "array", "items": CODING},
             "links": {"type": "array", "items": _ref("Link")},
-            "extension": {"type": "object"}}},
+            "extension": {"type": "object", "properties": CARD_EXTENSIONS}}},
     "HookResponse": {
         "type": "object", "required": ["cards"],
         "properties": {"cards": {"type": "array", "items": _ref("Card")},
                        "systemActions": {"type": "array", "items": _ref("Action")},
-                       "extension": {"type": "object", "description": "evaluation date, skipped and fetched data"}}},
+                       "extension": {"type": "object", "required": [EXT_AS_OF], "properties": RESPONSE_EXTENSIONS,
+                                     "description": "evaluation date, skipped, leniently read and fetched data"}}},
     "Feedback": {
         "type": "object", "required": ["feedback"],
         "properties": {"feedback": {"type": "array", "minItems": 1, "items": {
@@ -122,6 +150,26 @@ SCHEMAS: dict[str, Any] = {
                            "overrideReason": {"type": "object", "properties": {
                                "reason": CODING, "userComment": {"type": "string"}}}}}}}},
     "Empty": {"type": "object", "maxProperties": 0},
+    "DemoPatient": {"type": "object", "required": ["id", "title", "about", "hook", "asOf"],
+                    "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "about": {"type": "string"},
+                                   "hook": {"enum": ["patient-view", "order-select", "order-sign"]},
+                                   "asOf": {"type": "string", "format": "date"},
+                                   "draftOrder": {"type": "object", "description": "a FHIR resource (order hooks)"}}},
+    "PreviewRequest": {
+        "type": "object", "required": ["hook"],
+        "description": "one of `demo`, `bundle` (with `draftOrder` for order hooks) or `request`",
+        "properties": {"hook": {"enum": ["patient-view", "order-select", "order-sign"]},
+                       "asOf": {"type": "string", "format": "date"},
+                       "demo": {"type": "string", "description": "a demo patient id"},
+                       "bundle": {"type": "object", "description": "a FHIR Bundle of one patient's record"},
+                       "draftOrder": {"type": "object", "description": "a FHIR resource (order hooks)"},
+                       "request": {"type": "object", "description": "a whole CDS Hooks request"}}},
+    "PreviewResult": {
+        "type": "object", "required": ["request", "status", "response"],
+        "properties": {"request": {"type": "object", "description": "the CDS Hooks request that was evaluated"},
+                       "status": {"type": "integer", "description": "what a hook call would have answered"},
+                       "response": {"description": "that answer: cards, or an error body",
+                                    "anyOf": [_ref("HookResponse"), _ref("Error")]}}},
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     "Ready": {"type": "object", "required": ["status"],
               "properties": {"status": {"enum": ["ready", "unavailable"]}, "services": {"type": "integer"},
@@ -141,9 +189,11 @@ def document(registry: Registry) -> dict[str, Any]:
     def json_body(name: str) -> dict[str, Any]:
         return {"required": True, "content": {JSON: {"schema": _ref(name)}}}
 
+    preview_off = {"404": _error("The preview is off (BACKPAIN_CDS_PREVIEW; off once client JWTs are required).")}
+
     return {
         "openapi": "3.1.0",
-        "info": {"title": "backpain-cds", "version": "0.1.0",
+        "info": {"title": "backpain-cds", "version": __version__,
                  "description": f"CDS Hooks {SPEC_VERSION} service (hooks version {HOOK_VERSION}) for low back pain "
                                 "care. With BACKPAIN_CDS_JWT_JWKS set, every /cds-services call needs the EHR's "
                                 "signed JWT as a bearer token."},
@@ -178,6 +228,31 @@ def document(registry: Registry) -> dict[str, Any]:
                               "503": {"description": "Not ready; `down` names what",
                                       "content": {JSON: {"schema": _ref("Ready")}}},
                               **errors("405")}}},
+            "/openapi.json": {"get": {
+                "operationId": "openapi", "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {"type": "object"}}}},
+                              **errors("405")}}},
+            "/": {"get": {
+                "operationId": "previewPage", "summary": "The card preview page (demo mode; BACKPAIN_CDS_PREVIEW)",
+                "responses": {"200": {"description": "The page", "content": {"text/html": {"schema": STRING}}},
+                              **preview_off, **errors("405")}}},
+            "/preview/static/{filename}": {"get": {
+                "operationId": "previewAsset", "summary": "The preview page's scripts, styles and icon (served here)",
+                "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The file", "content": {"*/*": {"schema": STRING}}},
+                              "404": _error("No such file, or the preview is off."), **errors("405")}}},
+            "/preview/demo-patients": {"get": {
+                "operationId": "previewDemoPatients", "summary": "The demo patients (synthetic, written by us)",
+                "responses": {"200": {"description": "The demo patients", "content": {JSON: {"schema": {
+                    "type": "array", "items": _ref("DemoPatient")}}}}, **preview_off, **errors("405")}}},
+            "/preview/evaluate": {"post": {
+                "operationId": "previewEvaluate",
+                "summary": "Evaluate a demo patient, a FHIR Bundle or a CDS Hooks request offline (stores nothing, "
+                           "contacts no FHIR server)",
+                "requestBody": json_body("PreviewRequest"),
+                "responses": {"200": {"description": "The request evaluated and what a hook call would answer",
+                                      "content": {JSON: {"schema": _ref("PreviewResult")}}},
+                              **preview_off, **errors("400", "405", "413", "415")}}},
             "/metrics": {"get": {
                 "operationId": "metrics", "summary": "Prometheus metrics, every worker counted",
                 "responses": {"200": {"description": "Text exposition format",

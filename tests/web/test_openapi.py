@@ -3,6 +3,7 @@ finds no 5xx and no response outside the document."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+import cds_service
 from cds_service import create_app
 from tests.fhir_builders import hook_request, lbp
 from tests.served import Served
@@ -38,6 +40,68 @@ def test_the_document_is_valid_openapi_3_1(spec):
     validate(spec)  # raises naming the first problem
     assert set(spec["paths"]["/cds-services/{service_id}"]["post"]["responses"]) == {
         "200", "400", "401", "404", "405", "412", "413", "415", "503"}
+
+
+AUTOMATIC = {"HEAD", "OPTIONS"}  # Flask adds them to every rule: HEAD answers as GET, OPTIONS is the CORS preflight
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def routes(app) -> set[tuple[str, str]]:
+    """(OpenAPI path, method) for every rule of Flask's URL map: `<service_id>` and `<path:filename>` as `{...}`."""
+    found = set()
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        found |= {(path, method.lower()) for method in rule.methods - AUTOMATIC}
+    return found
+
+
+def test_every_route_of_the_app_is_in_the_document_and_nothing_else(spec, settings):
+    app = create_app(settings)
+    documented = {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert routes(app) == documented
+    assert {("/", "get"), ("/preview/evaluate", "post"), ("/openapi.json", "get")} <= documented  # were missing
+
+
+def test_the_route_walk_sees_a_route_added_later(settings):
+    app = create_app(settings)
+    app.add_url_rule("/extra/<int:n>", "extra", lambda n: "")
+    assert ("/extra/{n}", "get") in routes(app)
+
+
+def test_the_document_carries_the_package_version(spec):
+    assert spec["info"]["version"] == cds_service.__version__
+
+
+def extension_keys_in_the_code() -> set[str]:
+    package = Path(cds_service.__file__).parent
+    return {key for path in package.rglob("*.py")
+            for key in re.findall(r"[\"'](org\.backpain-cds\.[a-z0-9.-]+)[\"']", path.read_text())}
+
+
+def test_every_extension_the_service_emits_is_documented_in_the_document_and_the_readme(spec):
+    schemas = spec["components"]["schemas"]
+    documented = (set(schemas["HookResponse"]["properties"]["extension"]["properties"])
+                  | set(schemas["Card"]["properties"]["extension"]["properties"]))
+    emitted = extension_keys_in_the_code()
+    assert "org.backpain-cds.leniently-read-resources" in emitted  # the key the first user could not look up
+    assert emitted <= documented, emitted - documented
+    readme = README.read_text()
+    assert not {key for key in emitted if f"`{key}`" not in readme}
+
+
+def test_the_extensions_of_a_response_match_their_schemas(spec, client):
+    """A response with every response extension we send: skipped, leniently read and an MME card."""
+    opioid = {"resourceType": "MedicationRequest", "id": "m1", "status": "active", "intent": "order",
+              "subject": {"reference": "Patient/pt-1"}, "authoredOn": "2026-11-20",
+              "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                        "code": "1049621"}]}}
+    lenient = lbp() | {"id": "c-lenient", "recordedDate": "not a date"}
+    unreadable = {"resourceType": "Condition", "id": "c-bad", "code": 7}
+    body = hook_request([lbp(), opioid, lenient, unreadable])
+    extension = client.post(PV, json=body).get_json()
+    body_matches(spec, "HookResponse", extension)
+    assert {"org.backpain-cds.skipped-resources", "org.backpain-cds.skipped",
+            "org.backpain-cds.leniently-read-resources"} <= set(extension["extension"]), extension["extension"]
 
 
 def test_responses_match_their_schemas(spec, client, settings):
