@@ -107,12 +107,15 @@ def demo_patients() -> Response:
 @bp.post("/preview/evaluate")
 def evaluate() -> Response:
     """{"hook", "asOf", and "request" (a CDS Hooks request) or "demo" (a demo patient id) or "bundle" (a FHIR Bundle,
-    with "draftOrder" for order hooks)} -> {"request", "status", "response"}."""
+    with "draftOrder" for order hooks)} -> {"request", "status", "response"}. With a request, "hook" defaults to
+    the request's own."""
     runtime: Runtime = current_app.extensions["backpain_cds"]
     body = read_json_body()  # the same limits as a hook call: size, JSON only
     if not isinstance(body, dict):
         raise BadHookRequest("send a JSON object", field="(body)")
     hook = body.get("hook")
+    if hook is None and isinstance(body.get("request"), dict):  # a pasted CDS Hooks request names its own hook
+        hook = body["request"].get("hook")
     if hook not in SERVICE_FOR_HOOK:
         raise BadHookRequest("hook must be patient-view, order-select or order-sign", field="hook")
     try:

@@ -62,3 +62,19 @@ def test_preview_body_has_the_hook_calls_limits(settings):
     big = client.post("/preview/evaluate", data=b" " * 2000, content_type="application/json")
     assert big.status_code == 413
     assert client.post("/preview/evaluate", data=b"{}", content_type="text/plain").status_code == 415
+
+
+def test_a_pasted_request_is_evaluated_for_its_own_hook(client):
+    """A pasted patient-view request failed with "hook 'patient-view' does not match ... 'order-select'" unless the
+    hook menu was changed by hand: without "hook" the request's own is used."""
+    result = client.post("/preview/evaluate", json={"request": hook_request([lbp()]), "asOf": "2026-11-27"})
+    assert result.status_code == 200
+    assert result.get_json()["status"] == 200 and result.get_json()["response"]["cards"]
+
+
+def test_the_page_and_its_icon_are_served_from_here(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="icon" href="/preview/static/favicon.svg"' in page  # no /favicon.ico 404 on every load
+    assert client.get("/preview/static/favicon.svg").status_code == 200
+    assert client.get("/preview/static/vendor/markdown-it.min.js").status_code == 200
+    assert client.get("/preview/static/vendor/LICENSE.markdown-it").status_code == 200

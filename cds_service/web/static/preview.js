@@ -1,11 +1,19 @@
-// The card preview: plain JavaScript, no framework, nothing from a CDN.
-// Every string from a card or a patient reaches the page through textContent or an attribute, never innerHTML:
-// card detail markdown is parsed here into DOM nodes (paragraphs, lists, bold, italics, http(s) links only), so a
-// hostile condition name shows as text and cannot run.
+// The card preview: plain JavaScript, no framework, nothing from a CDN (markdown-it is vendored beside this file).
+// Strings from a card or a patient reach the page through textContent or an attribute; card detail markdown is
+// rendered by markdown-it with raw HTML off (it shows as text) and only http(s) and mailto links, as an EHR
+// renders CommonMark/GFM, so a hostile condition name shows as text and cannot run.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const HOOKS = ["patient-view", "order-select", "order-sign"];
+const INDICATOR = {critical: "Critical", warning: "Warning", info: "Info"};
+const md = window.markdownit({html: false, linkify: true});
+md.validateLink = (url) => /^(https?:|mailto:)/i.test(url.trim());
+
 let demos = [];
+// What the user typed or chose, per mode (and per demo patient), so that changing either never discards it.
+const state = {mode: "demo", demoId: null, demo: {}, bundle: {pasted: "", hook: "patient-view", asOf: "", draft: ""},
+               request: {pasted: "", asOf: ""}};
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -23,54 +31,25 @@ function safeUrl(url) {
   }
 }
 
-// Inline markdown: a backslash-escaped punctuation character (CommonMark: the character itself; chart text in a card
-// comes escaped this way), **bold**, *italic* or _italic_ (not inside words, as in GFM), `code`,
-// [label](http(s) url). Everything else is text.
-function inline(text) {
-  const out = [];
-  const pattern = /\\([!-\/:-@\[-`{-~])|\*\*((?:\\.|[^*])+)\*\*|\*([^*\s][^*]*)\*|(?<!\w)_([^_]+)_(?!\w)|`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\)/g;
-  let last = 0;
-  for (const m of text.matchAll(pattern)) {
-    if (m.index > last) out.push(text.slice(last, m.index));
-    if (m[1] !== undefined) out.push(m[1]);
-    else if (m[2] !== undefined) out.push(el("strong", {}, ...inline(m[2])));
-    else if (m[3] !== undefined || m[4] !== undefined) out.push(el("em", {}, m[3] ?? m[4]));
-    else if (m[5] !== undefined) out.push(el("code", {}, m[5]));
-    else {
-      const href = safeUrl(m[7]);
-      out.push(href ? el("a", {href, target: "_blank", rel: "noopener noreferrer"}, m[6]) : m[0]);
-    }
-    last = m.index + m[0].length;
-  }
-  if (last < text.length) out.push(text.slice(last));
-  return out;
-}
-
-function markdown(text) {
+// Card detail (CommonMark/GFM) as DOM: markdown-it escapes any HTML in the text itself (html: false).
+function cardMarkdown(text) {
   const root = el("div", {class: "detail"});
-  let list = null;
-  for (const raw of text.split("\n")) {
-    const line = raw.trimEnd();
-    const item = line.match(/^\s*[-*]\s+(.*)$/);
-    if (item) {
-      if (!list) root.append(list = el("ul"));
-      list.append(el("li", {}, ...inline(item[1])));
-      continue;
-    }
-    list = null;
-    if (!line.trim()) continue;
-    const heading = line.match(/^#{1,6}\s+(.*)$/);
-    root.append(heading ? el("p", {}, el("strong", {}, ...inline(heading[1]))) : el("p", {}, ...inline(line)));
+  root.innerHTML = md.render(text);
+  for (const link of root.querySelectorAll("a")) {
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
   }
   return root;
 }
 
 function renderCard(card) {
-  const topic = card.source?.topic?.code ?? "";
-  const node = el("article", {class: "card", "data-indicator": card.indicator ?? "info", "data-topic": topic});
-  node.append(el("div", {class: "indicator"}, `${card.indicator ?? ""} · ${topic}`));
+  const indicator = INDICATOR[card.indicator] ? card.indicator : "info";
+  const topic = card.source?.topic ?? {};
+  const node = el("article", {class: "card", "data-indicator": indicator, "data-topic": topic.code ?? ""});
+  node.append(el("div", {class: "heading"}, el("span", {class: "indicator"}, INDICATOR[indicator]),
+    el("span", {class: "topic"}, topic.display ?? topic.code ?? "")));
   node.append(el("p", {class: "summary"}, card.summary ?? ""));
-  if (card.detail) node.append(markdown(card.detail));
+  if (card.detail) node.append(cardMarkdown(card.detail));
   const source = el("p", {class: "source"}, "Source: ");
   const sourceUrl = safeUrl(card.source?.url ?? "");
   source.append(sourceUrl ? el("a", {href: sourceUrl, target: "_blank", rel: "noopener noreferrer"},
@@ -112,27 +91,124 @@ function show(result) {
   for (const card of sorted) cards.append(renderCard(card));
 }
 
-function selectedDemo() {
-  return demos.find((d) => d.id === $("demo").value);
+function demoDefaults(demo) {
+  return {hook: demo.hook, asOf: demo.asOf, draft: demo.draftOrder ? JSON.stringify(demo.draftOrder, null, 1) : ""};
 }
 
-function syncDemo() {
-  const demo = selectedDemo();
-  if (!demo) return;
-  $("demo-about").textContent = demo.about;
-  $("hook").value = demo.hook;
-  $("as-of").value = demo.asOf;
-  $("draft").value = demo.draftOrder ? JSON.stringify(demo.draftOrder, null, 1) : "";
+// The form into `state`, for the current mode (and demo patient).
+function save() {
+  const form = {hook: $("hook").value, asOf: $("as-of").value, draft: $("draft").value, pasted: $("pasted").value};
+  if (state.mode === "demo") {
+    if (state.demoId) state.demo[state.demoId] = {hook: form.hook, asOf: form.asOf, draft: form.draft};
+  } else if (state.mode === "bundle") {
+    state.bundle = form;
+  } else {
+    state.request = {pasted: form.pasted, asOf: form.asOf};
+  }
+}
+
+// `state` into the form, for the current mode (and demo patient).
+function load() {
+  const mode = state.mode;
+  $("demo-fields").hidden = mode !== "demo";
+  $("pasted-fields").hidden = mode === "demo";
+  $("draft-fields").hidden = mode === "request";  // a pasted request carries its own draft orders
+  $("hook").disabled = mode === "request";        // ... and names its own hook
+  if (mode === "demo") {
+    const demo = demos.find((d) => d.id === state.demoId);
+    if (!demo) return;
+    const values = state.demo[demo.id] ?? demoDefaults(demo);
+    $("demo-about").textContent = demo.about;
+    $("hook").value = values.hook;
+    $("as-of").value = values.asOf;
+    $("draft").value = values.draft;
+  } else {
+    const values = state[mode];
+    $("pasted-label").textContent = mode === "bundle" ? "FHIR patient Bundle (JSON)" : "CDS Hooks request (JSON)";
+    $("pasted").placeholder = mode === "bundle" ? '{"resourceType": "Bundle", "entry": [...]}'
+      : '{"hook": "patient-view", "hookInstance": "...", "context": {...}, "prefetch": {...}}';
+    $("pasted").value = values.pasted;
+    $("as-of").value = values.asOf;
+    if (mode === "bundle") {
+      $("hook").value = values.hook;
+      $("draft").value = values.draft;
+    }
+  }
+  readPasted();
+}
+
+// "request" or "bundle" when the text is a JSON object that looks like one, else null.
+function kindOf(text) {
+  let parsed = null;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== "object") return null;
+  if ("hook" in parsed && "context" in parsed) return "request";
+  return parsed.resourceType === "Bundle" ? "bundle" : null;
+}
+
+// What the pasted text is: in request mode the hook is read from it; a paste in the wrong mode is pointed out.
+function readPasted() {
+  const looksLikeRequest = kindOf($("pasted").value) === "request";
+  const parsed = looksLikeRequest ? JSON.parse($("pasted").value) : null;
+  let help = "";
+  let note = "";
+  if (state.mode === "request") {
+    if (looksLikeRequest && HOOKS.includes(parsed.hook)) {
+      $("hook").value = parsed.hook;
+      note = `Read from the pasted request: ${parsed.hook}.`;
+    } else {
+      note = "Read from the pasted request's \"hook\".";
+    }
+  } else if (state.mode === "bundle" && looksLikeRequest) {
+    help = "This looks like a CDS Hooks request: choose \"Paste a CDS Hooks request\" (your text goes with you).";
+  } else if (state.mode === "bundle") {
+    help = "One patient's resources; every prefetch key is answered from it.";
+  }
+  $("pasted-help").textContent = help;
+  $("hook-note").textContent = note;
+}
+
+function changeMode(event) {
+  const previous = state.mode;
+  const pastedText = $("pasted").value;
+  save();
+  state.mode = event.target.value;
+  // A request pasted in Bundle mode (or the reverse) follows the user to its own mode when that one is empty.
+  if (previous !== "demo" && state.mode !== "demo" && kindOf(pastedText) === state.mode && !state[state.mode].pasted) {
+    state[state.mode].pasted = pastedText;
+    state[previous].pasted = "";
+  }
+  load();
+  const left = previous === "demo" ? "" : state[previous].pasted;
+  $("kept").textContent = left ? `Your pasted ${previous === "bundle" ? "Bundle" : "request"} is kept: choose it ` +
+    "again to get it back." : "";
+}
+
+function changeDemo() {
+  save();
+  state.demoId = $("demo").value;
+  load();
 }
 
 async function run() {
-  const source = document.querySelector("input[name=source]:checked").value;
-  const body = {hook: $("hook").value, asOf: $("as-of").value || undefined};
+  save();
+  const body = {asOf: $("as-of").value || undefined};
   try {
-    if (source === "demo") body.demo = $("demo").value;
-    else if (source === "bundle") body.bundle = JSON.parse($("pasted").value);
-    else body.request = JSON.parse($("pasted").value);
-    if (source !== "request" && $("draft").value.trim()) body.draftOrder = JSON.parse($("draft").value);
+    if (state.mode === "demo") {
+      body.hook = $("hook").value;
+      body.demo = state.demoId;
+      body.draftOrder = $("draft").value.trim() ? JSON.parse($("draft").value) : null;
+    } else if (state.mode === "bundle") {
+      body.hook = $("hook").value;
+      body.bundle = JSON.parse($("pasted").value);
+      if ($("draft").value.trim()) body.draftOrder = JSON.parse($("draft").value);
+    } else {
+      body.request = JSON.parse($("pasted").value);  // the service reads the hook from it
+    }
   } catch (e) {
     show({status: 400, request: null, response: {message: `That is not valid JSON: ${e.message}`}});
     return;
@@ -141,15 +217,22 @@ async function run() {
     body: JSON.stringify(body)});
   const result = await response.json();
   show(response.ok ? result : {status: response.status, request: body, response: result});
+  const top = $("results").getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight) $("results").scrollIntoView({block: "start"});  // cards above controls
 }
 
 async function start() {
   demos = await (await fetch("/preview/demo-patients")).json();
   for (const demo of demos) $("demo").append(el("option", {value: demo.id}, demo.title));
-  $("demo").addEventListener("change", syncDemo);
+  state.demoId = demos[0]?.id ?? null;
+  for (const radio of document.querySelectorAll("input[name=source]")) radio.addEventListener("change", changeMode);
+  $("demo").addEventListener("change", changeDemo);
+  $("pasted").addEventListener("input", readPasted);
   $("run").addEventListener("click", run);
-  syncDemo();
+  load();
+  await run();  // the first demo patient's cards, so the page opens on what it is for
   document.body.dataset.ready = "true";
 }
 
+window.cardMarkdown = cardMarkdown;  // the browser test renders escaped chart text through it
 start();
