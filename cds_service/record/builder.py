@@ -85,7 +85,10 @@ class RecordBuilder:
 
     def _add(self, res: dict[str, Any], draft: bool, selected: bool = False) -> None:
         rtype = res.get("resourceType")
-        select = SELECTORS.get(rtype)  # type: ignore[arg-type]
+        if not isinstance(rtype, str):  # a client's object or list here is not hashable: no selector, no crash
+            self.skip(res, "resourceType is not a string")
+            return
+        select = SELECTORS.get(rtype)
         if select is None:
             if rtype in WRONG_VERSION_TYPES:
                 self.skip(res, f"{rtype} is not a FHIR R4 resource (DSTU2/STU3); send R4 resources")

@@ -63,7 +63,8 @@ def request_from_bundle(runtime: Runtime, bundle: Any, hook: str, draft: Any = N
     key_for_type["Medication"] = key_for_type["MedicationRequest"]
     grouped: dict[str, list[dict[str, Any]]] = {}
     for resource in found:
-        key = key_for_type.get(resource.get("resourceType"))
+        rtype = resource.get("resourceType")
+        key = key_for_type.get(rtype) if isinstance(rtype, str) else None
         if key:
             grouped.setdefault(key, []).append({"resource": resource})
     prefetch: dict[str, Any] = {key: None for key in service.prefetch}
@@ -116,7 +117,7 @@ def evaluate() -> Response:
     hook = body.get("hook")
     if hook is None and isinstance(body.get("request"), dict):  # a pasted CDS Hooks request names its own hook
         hook = body["request"].get("hook")
-    if hook not in SERVICE_FOR_HOOK:
+    if not isinstance(hook, str) or hook not in SERVICE_FOR_HOOK:
         raise BadHookRequest("hook must be patient-view, order-select or order-sign", field="hook")
     try:
         as_of = date.fromisoformat(body.get("asOf") or runtime.today().isoformat())

@@ -268,3 +268,13 @@ def test_a_dstu2_or_stu3_resource_is_skipped_and_reported(rtype):
 def test_which_clinical_statuses_are_current(status, current):
     fact = record(condition(clinicalStatus={"coding": [{"code": status}]})).conditions[0]
     assert fact.is_current(TODAY) is current
+
+
+@pytest.mark.parametrize("rtype", [pytest.param({}, id="resource-type-an-object"),
+                                   pytest.param(["MedicationRequest"], id="resource-type-a-list")])
+def test_a_draft_whose_resource_type_is_not_a_string_is_no_500(client, rtype):
+    """schemathesis found it through the preview: an unhashable resourceType crashed the selector lookup."""
+    from tests.fhir_builders import hook_request, lbp
+    body = hook_request([lbp()], hook="order-select", drafts=[{"resourceType": rtype, "id": "d1"}])
+    response = client.post("/cds-services/backpain-order-select", json=body)
+    assert response.status_code in (200, 400), response.get_data(as_text=True)

@@ -44,6 +44,8 @@ def test_a_request_missing_prefetch_is_412_without_contacting_any_server(client)
     pytest.param({"hook": "order-dispatch", "demo": "demo-acute-day-9"}, "hook", id="unknown-hook"),
     pytest.param({"hook": "patient-view", "demo": "demo-acute-day-9", "asOf": "tomorrow"}, "asOf", id="bad-date"),
     pytest.param({"hook": "patient-view", "demo": "nobody"}, "demo", id="unknown-demo"),
+    pytest.param({"hook": ["patient-view"], "demo": "demo-acute-day-9"}, "hook", id="hook-a-list-was-a-500"),
+    pytest.param({"request": {"hook": {}}}, "hook", id="request-hook-an-object-was-a-500"),
 ])
 def test_bad_preview_input_is_400_naming_the_field(client, body, field):
     response = client.post("/preview/evaluate", json=body)
@@ -78,3 +80,11 @@ def test_the_page_and_its_icon_are_served_from_here(client):
     assert client.get("/preview/static/favicon.svg").status_code == 200
     assert client.get("/preview/static/vendor/markdown-it.min.js").status_code == 200
     assert client.get("/preview/static/vendor/LICENSE.markdown-it").status_code == 200
+
+
+def test_a_bundle_resource_whose_type_is_not_a_string_is_no_500(client):
+    """schemathesis found it: an unhashable resourceType crashed the grouping by prefetch key."""
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "p9"}},
+                                                  {"resource": {"resourceType": ["Condition"], "id": "c1"}}]}
+    response = client.post("/preview/evaluate", json={"bundle": bundle, "hook": "patient-view"})
+    assert response.status_code == 200 and response.get_json()["status"] in (200, 400)
