@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from flask import Flask
 
 __all__ = ["Settings", "__version__", "create_app"]
-__version__ = "0.1.0"  # the one version source: pyproject (hatch), --version and /openapi.json read it
+__version__ = "0.1.0"  # the one version source: hatch puts it in the package metadata, which --version and
+# /openapi.json read (importlib.metadata: importing this package from them would be an import cycle)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -13,11 +13,11 @@ import sys
 import tempfile
 from dataclasses import replace
 from datetime import date
+from importlib.metadata import version
 from typing import Any, NoReturn
 
 import orjson
 
-from . import __version__
 from .config import Settings
 from .errors import CdsError, ConfigError
 
@@ -210,7 +210,7 @@ def _date(text: str) -> date:
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="backpain-cds", description="Low back pain CDS Hooks service")
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--version", action="version", version=f"%(prog)s {version('backpain-cds')}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="serve the CDS Hooks API under gunicorn",
                            description="Serve the CDS Hooks API, the card preview page (demo mode) and /metrics.")

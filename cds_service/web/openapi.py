@@ -7,9 +7,9 @@ schemathesis against the live service with it.
 """
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
 
-from .. import __version__
 from ..cards import MME_EXTENSION
 from ..pipeline import EXT_AS_OF, EXT_FETCHED, EXT_LENIENT, EXT_SKIPPED, EXT_SKIPPED_DETAIL
 from ..services import HOOK_VERSION, SPEC_VERSION, Registry
@@ -193,7 +193,7 @@ def document(registry: Registry) -> dict[str, Any]:
 
     return {
         "openapi": "3.1.0",
-        "info": {"title": "backpain-cds", "version": __version__,
+        "info": {"title": "backpain-cds", "version": version("backpain-cds"),
                  "description": f"CDS Hooks {SPEC_VERSION} service (hooks version {HOOK_VERSION}) for low back pain "
                                 "care. With BACKPAIN_CDS_JWT_JWKS set, every /cds-services call needs the EHR's "
                                 "signed JWT as a bearer token."},
