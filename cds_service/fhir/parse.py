@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, NamedTuple
+from datetime import date, datetime
+from typing import Any, NamedTuple, cast
 
 import orjson
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..knowledge import Code, normalise
 from ..knowledge.memo import Memo, size_of
@@ -87,7 +87,7 @@ def to_date(value: Any) -> date | None:
     if value is None:
         return None
     if isinstance(value, date):
-        return value if type(value) is date else value.date()  # datetime -> date
+        return value if type(value) is date else cast(datetime, value).date()  # datetime -> date
     if not isinstance(value, str):
         return None
     if len(value) >= 10:  # full date or dateTime: the C parser, far cheaper than the regex below
@@ -110,13 +110,14 @@ class Parsed(dict[str, Any]):
     Concepts); absent and invalid optional elements are left out, and `lenient` says an invalid one was."""
 
     __slots__ = ("lenient",)
+    lenient: bool
 
 
 Memo = dict[tuple[type, bytes], Any]  # per-request: (model, element JSON) -> validated model or the error
 Reader = Callable[[Any, Memo], Any]  # an element's JSON -> what the rules read; ValueError when it is invalid
 
 
-def validate(model: type, value: Any, memo: Memo) -> Any:
+def validate(model: type[BaseModel], value: Any, memo: Memo) -> Any:
     """`model.model_validate(value)`, once per distinct element JSON within a request (references repeat within
     a record); raises the same ValidationError for an invalid element."""
     try:
@@ -175,7 +176,7 @@ def _plain(value: Any, memo: Memo) -> Any:
     return value
 
 
-def _model(model: type) -> Reader:
+def _model(model: type[BaseModel]) -> Reader:
     def read(value: Any, memo: Memo) -> Any:
         return validate(model, value, memo)
     return read

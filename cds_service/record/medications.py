@@ -2,7 +2,7 @@
 classified once per distinct concept, with the dosing and supply the rules read (MME, dose limits, staleness)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -78,7 +78,7 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
         return
     if found is INVALID:
         raise Unreadable("invalid medication code")
-    drug, classes, rxnorm = found  # type: ignore[misc]
+    drug, classes, rxnorm = cast(Drug, found)
     rtype = res["resourceType"]
     based_on: tuple[str, ...] = ()
     end = dispense = None

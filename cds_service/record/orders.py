@@ -2,7 +2,7 @@
 ImagingStudies, which tell imaging ordered from imaging already done (clinical reference 3.2)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .elements import FINAL_OBSERVATION, all_codes, codes_of, display_of
 from .patient_record import OrderFact
@@ -49,7 +49,7 @@ def add_imaging_study(b: RecordBuilder, res: dict[str, Any], draft: bool, select
         return
     p = b.parsed(res, ("id", "status", "procedureCode", "started"), required=("procedureCode",))
     codes = all_codes(p.get("procedureCode"))
-    display = next((display_of(c) for c in p.get("procedureCode") if display_of(c)), "")
+    display = next((display_of(c) for c in cast(list[Any], p.get("procedureCode")) if display_of(c)), "")
     b.record.orders.append(OrderFact(
         resource_type="ImagingStudy", id=p.get("id"), draft=False, status=p.get("status"), codes=codes,
         display=display, when=p.get("started"), classes=b.kb.classify(codes)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from ..record.patient_record import PatientRecord
 from ._markdown import escape
@@ -43,7 +44,7 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     reasons: list[str] = []
     cautions: list[str] = []
     egfr = record.latest("egfr", today, LAB_LOOKBACK_DAYS, numeric=True)
-    if egfr and egfr.value < EGFR_SEVERE_BELOW:
+    if egfr and cast(float, egfr.value) < EGFR_SEVERE_BELOW:  # numeric=True: a number
         reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
     if kidney := record.conditions_in("severe-kidney-disease", today, current=True):
         reasons.append(f"severe kidney disease: {_named(kidney, 'CKD 4-5')}")
@@ -68,7 +69,7 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     age = record.age(today)
     if age is not None and age >= CAUTION_AGE:
         cautions.append(f"age {age} (Beers: avoid chronic use; consider a proton-pump inhibitor)")
-    if egfr and EGFR_SEVERE_BELOW <= egfr.value < EGFR_CAUTION_BELOW:
+    if egfr and EGFR_SEVERE_BELOW <= cast(float, egfr.value) < EGFR_CAUTION_BELOW:
         cautions.append(f"eGFR {egfr.value:g} on {egfr.when}")
     elif ckd3 := record.conditions_in("ckd-stage-3", today, current=True):
         cautions.append(f"{_named(ckd3, 'CKD stage 3')}")

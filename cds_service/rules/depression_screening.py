@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 from ..cards import Card, Indicator
 from ..hook_request import HookContext
@@ -20,7 +21,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if ep is None or ep.category is not Category.CHRONIC:
         return None
     phq9 = record.latest("phq9", today, LOOKBACK_DAYS, numeric=True)
-    if phq9 and phq9.value >= PHQ9_POSITIVE:
+    if phq9 and cast(float, phq9.value) >= PHQ9_POSITIVE:  # numeric=True: a number
         return Card(TOPIC, Indicator.WARNING, f"Positive depression screen: PHQ-9 {phq9.value:g}",
                     f"Most recent PHQ-9 {phq9.value:g} on {phq9.when} (10 or more: moderate or worse depression). "
                     "Depression often coexists with chronic back pain; assess and treat it.")
@@ -28,7 +29,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     phq2 = record.latest("phq2", today, LOOKBACK_DAYS, numeric=True)
     if phq2:
-        if phq2.value < PHQ2_POSITIVE:
+        if cast(float, phq2.value) < PHQ2_POSITIVE:
             return None
         return Card(TOPIC, Indicator.WARNING, f"Positive PHQ-2 ({phq2.value:g}): complete a PHQ-9",
                     f"PHQ-2 {phq2.value:g} on {phq2.when} (3 or more is positive). Complete a PHQ-9.")

@@ -51,7 +51,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     pending = [o for o in imaging if not o.draft and o.resource_type == "ServiceRequest"
                and o.status in PENDING_STATUSES and o.when is not None and ep.onset is not None
                and o.when >= ep.onset and _too_early(record, ep, o, _days_at(ep, o.when, today))]
-    done_by_day = {}  # one study is often recorded as a Procedure, a report and an ImagingStudy: one line a day
+    # One study is often recorded as a Procedure, a report and an ImagingStudy: one line a day.
+    done_by_day: dict[date, OrderFact] = {}
     for o in imaging:
         if o.status in DONE_STATUSES.get(o.resource_type, ()) and o.when is not None \
                 and _too_early(record, ep, o, _days_at(ep, o.when, today)):

@@ -117,7 +117,7 @@ class CardLog:
             self._write([first, *self._drain(BATCH - 1)])
 
     def _drain(self, most: int) -> list[Row]:
-        items = []
+        items: list[Row] = []
         while len(items) < most:
             try:
                 items.append(self._queue.get_nowait())

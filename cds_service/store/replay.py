@@ -9,8 +9,9 @@ import hashlib
 import logging
 import threading
 import time
+from typing import cast
 
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, Table, delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import ServiceUnavailable
@@ -31,7 +32,7 @@ class ReplayCache:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._table = SeenToken.__table__
+        self._table = cast(Table, SeenToken.__table__)
         self._next_purge = 0.0
         self._lock = threading.Lock()
 
