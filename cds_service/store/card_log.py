@@ -15,7 +15,7 @@ import os
 import queue
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, Table, insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -48,7 +48,7 @@ class CardLog:
         for card in cards:
             topic = card["source"]["topic"]["code"]
             mme = (card.get("extension") or {}).get(MME_EXTENSION)
-            self._put((IssuedCard.__table__, {
+            self._put((cast(Table, IssuedCard.__table__), {
                 "card_uuid": card["uuid"], "service_id": service_id, "topic": topic, "indicator": card["indicator"],
                 "issued_at": now, "patient_key": patient_key,
                 # hashed by the writer thread, off the request path
@@ -56,7 +56,7 @@ class CardLog:
 
     def held_back(self, service_id: str, topic: str, rule: str) -> None:
         """Queue one card the policy held back (for `feedback-report`). Never blocks."""
-        self._put((HeldBackCard.__table__, {"service_id": service_id, "topic": topic, "rule": rule,
+        self._put((cast(Table, HeldBackCard.__table__), {"service_id": service_id, "topic": topic, "rule": rule,
                                             "held_at": datetime.now(UTC)}))
 
     def _put(self, row: Row) -> None:

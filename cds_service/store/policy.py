@@ -17,9 +17,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -189,7 +189,7 @@ class PolicyGate:
             if now < self._next_purge:
                 return
             self._next_purge = now + PURGE_EVERY_SECONDS
-        for table in (PolicySeen.__table__, PolicySnooze.__table__):
+        for table in (cast(Table, PolicySeen.__table__), cast(Table, PolicySnooze.__table__)):
             self._write(delete(table).where(table.c.expires_at < now), "purge")
 
     def _write(self, statement: Any, what: str, rows: list[dict[str, Any]] | None = None) -> None:
