@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..cards import COMMON_OVERRIDES, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._acetaminophen import acetaminophen_total, hepatic_risks
@@ -51,7 +51,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                          "nonpharmacologic care instead.")
     lines += ["", "Note: in ACP 2017, acetaminophen did not beat placebo for acute low back pain; pair it with "
               "staying active and heat."]
-    suggestions = ()
+    suggestions: tuple[Suggestion, ...] = ()
     if not enough:
         text = f"1 tablet (500 mg) by mouth every 6 hours as needed; max {cap:,} mg/day from all sources"
         order = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,
