@@ -20,7 +20,7 @@ from fhir.resources.R4B.reference import Reference
 from pydantic import BaseModel, ValidationError
 
 from ..knowledge import Code, normalise
-from ..knowledge.memo import Memo, size_of
+from ..knowledge.memo import Memo as BytesCappedMemo, size_of
 
 
 class Span(NamedTuple):
@@ -51,7 +51,7 @@ class Concept:
 # from requests, and one concept may be a megabyte of text): an entry is a concept's JSON and its small immutable
 # Concept (its codes and display): no model, no resource, no patient reference.
 CONCEPT_CACHE_BYTES = 16 * 1024 * 1024
-_concepts = Memo(CONCEPT_CACHE_BYTES)  # JSON -> Concept, or None: the JSON failed validation
+_concepts = BytesCappedMemo(CONCEPT_CACHE_BYTES)  # JSON -> Concept, or None: the JSON failed validation
 
 
 def concept(value: Any) -> Concept:

@@ -113,7 +113,7 @@ def above_label_maximum(record: PatientRecord, today: date) -> str | None:
              and getattr(record.kb.mme_factors.get(c.ingredient), "name", "") == TRAMADOL]
     if not found:
         return None
-    mg = round(sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator]
+    mg = round(sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator,misc]
     age = record.age(today)
     older = age is not None and age >= TRAMADOL_OLDER_AGE
     limit = TRAMADOL_LABEL_MAX_MG_OLDER if older else TRAMADOL_LABEL_MAX_MG
@@ -214,6 +214,7 @@ def _worked_out(kb: Knowledge, med: MedicationFact) -> Worked:
         return ingredient, None, "dose is not a positive number; MME not computed", False, None
     if factor.input_unit == "ug/h":  # patches worn x mcg/h x 2.4, whatever the change interval (5.4 step 6)
         if amount is None and product is not None:  # one patch worn: the sig is not needed
+            mcg_per_hour: float | None
             mcg_per_hour, how = product.strength * 1000, f"no usable dose: {FLOOR_NOTE}, one patch worn: "
         else:
             mcg_per_hour, how = (_fentanyl_rate(*amount, product) if amount else None), ""

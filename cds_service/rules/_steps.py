@@ -53,10 +53,15 @@ def are_steps(dosages: tuple[Instruction, ...]) -> bool:
     return all(a[1] < b[0] for a, b in pairwise(spans))  # type: ignore[operator]
 
 
+def _sequence(dosage: Instruction) -> int:
+    value = dosage.get("sequence")
+    return value if isinstance(value, int) else 0
+
+
 def step_today(dosages: tuple[Instruction, ...], start: date | None, today: date) -> Instruction | None:
     """The step in effect today; None when that cannot be told (the caller takes the highest daily dose)."""
     cursor = start
-    for d in sorted(dosages, key=lambda d: d.get("sequence") if isinstance(d.get("sequence"), int) else 0):
+    for d in sorted(dosages, key=_sequence):
         begin, end = _period(d)
         days = _days(d)
         if begin is None and cursor is not None and days is not None:

@@ -59,7 +59,7 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
         first = {m.rxnorm: min(o.start for o in history if o.rxnorm == m.rxnorm) for m in history}  # type: ignore
         naive = []  # an ER/LA product being started: a draft, or its first order in the last 90 days
         for med in (m for m in opioids if _is_extended_release(record, m)):
-            started = today if med.draft else first.get(med.rxnorm, med.start or today)
+            started = today if med.draft else (first.get(med.rxnorm) or med.start or today)
             if (today - started).days <= NAIVE_LOOKBACK_DAYS and not _used_opioids_before(history, started, today):
                 naive.append(med)
         for name in dict.fromkeys(escape(med.display or "opioid") for med in naive):

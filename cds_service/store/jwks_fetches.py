@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .database import write
@@ -29,7 +29,7 @@ class SharedJwks:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._table = JwksFetch.__table__
+        self._table = cast(Table, JwksFetch.__table__)
 
     def claim(self, issuer: str, now: float, interval: float) -> bool | None:
         """True for the one caller that may fetch now (every worker and replica together), False for the others,

@@ -60,6 +60,9 @@ CARD_EXTENSIONS: dict[str, dict[str, Any]] = {
     MME_EXTENSION: {"type": "number", "minimum": 0,
                     "description": "the patient's total morphine milligram equivalents per day (CDC 2022 factors), "
                                    "drafted doses included, on opioid cards"},
+    "org.backpain-cds.mme-lower-bound": {
+        "type": "boolean", "description": "true when the MME total is a lower bound: an opioid order without a usable "
+                                          "dose was counted at its floor (clinical reference 0.10 item 3)"},
 }
 
 CODING = {"type": "object", "properties": {"system": {"type": "string"}, "code": {"type": "string"},
