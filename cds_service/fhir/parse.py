@@ -20,7 +20,8 @@ from fhir.resources.R4B.reference import Reference
 from pydantic import BaseModel, ValidationError
 
 from ..knowledge import Code, normalise
-from ..knowledge.memo import Memo as BytesCappedMemo, size_of
+from ..knowledge.memo import Memo as BytesCappedMemo
+from ..knowledge.memo import size_of
 
 
 class Span(NamedTuple):
