@@ -45,8 +45,10 @@ def medplum():
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, medplum):
     from cds_service.config import Settings
+    # Medplum answers the largest patients' searches (6 MB, thousands of reports) in 2-4 s on two cores: the
+    # production read timeout (3 s) is a choice about EHRs, not what this test checks (the same cards either way).
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), as_of=date(2026, 11, 27),
-                        fhir_server_allowlist=(medplum["root"],))
+                        fhir_server_allowlist=(medplum["root"],), fhir_read_timeout=15.0, fhir_deadline=20.0)
     return create_app(settings).test_client()
 
 
