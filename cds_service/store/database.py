@@ -117,7 +117,9 @@ def connect(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Engine:
                                         "options": f"-c statement_timeout={int(timeout * 1000)}"}
     else:
         connect_args = {"timeout": 0}  # the driver's own wait on a locked database: none, `write` retries
-    engine = create_engine(url, pool_pre_ping=not postgres, pool_timeout=timeout, connect_args=connect_args)
+    # No pool pre-ping: PostgreSQL connections are pinged on checkout under the watchdog (below); a SQLite file
+    # cannot drop, and a ping would be a second statement on every replay-cache insert.
+    engine = create_engine(url, pool_pre_ping=False, pool_timeout=timeout, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if postgres:
