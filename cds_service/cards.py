@@ -23,10 +23,10 @@ class Indicator(enum.IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _LABELS[self]
 
 
-_LABELS = {indicator: indicator.label for indicator in Indicator}
+_LABELS = {indicator: indicator.name.lower() for indicator in Indicator}
 
 
 @dataclass(frozen=True)

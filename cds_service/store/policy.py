@@ -15,11 +15,12 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, select, text
+from sqlalchemy import Engine, Table, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,6 +32,7 @@ from ..policy.decide import Candidate, digest, hold_back, repeat_applies
 from .card_log import CardLog
 from .database import write
 from .feedback import Feedback
+from .statements import Cursor, Prepared, transaction
 from .tables import IssuedCard, PolicySeen, PolicySnooze
 
 log = logging.getLogger(__name__)
@@ -68,22 +70,24 @@ class PolicyGate:
         self._secret = secret
         self._next_purge = 0.0
         self._lock = threading.Lock()
-        # Statements built once, executed with parameters: SQLAlchemy compiles each once per process (its cache),
-        # which is most of the cost of a statement built per call.
+        # The call's statements, compiled once and run on the pool's DBAPI connection (`statements.py`): the
+        # policy's whole cost per call is about that of its one or two statements.
         self._postgres = engine.dialect.name == "postgresql"
         upsert: Any = postgresql.insert if self._postgres else sqlite.insert
         seen, snoozes = upsert(PolicySeen.__table__), upsert(PolicySnooze.__table__)
-        self._remember_seen = seen.on_conflict_do_update(
+        self._remember_seen = Prepared(engine, seen.on_conflict_do_update(
             index_elements=["user_key", "patient_key", "topic"],
             set_={"digest": seen.excluded.digest, "seen_at": seen.excluded.seen_at,
-                  "expires_at": seen.excluded.expires_at})
+                  "expires_at": seen.excluded.expires_at}))
         self._set_snooze = snoozes.on_conflict_do_update(
             index_elements=["patient_key", "topic"],
             set_={"digest": snoozes.excluded.digest, "expires_at": snoozes.excluded.expires_at})
-        self._read_seen = select(PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
-            PolicySeen.user_key == bindparam("user"), PolicySeen.patient_key == bindparam("patient"))
-        self._read_snoozes = select(PolicySnooze.topic, PolicySnooze.digest, PolicySnooze.expires_at).where(
-            PolicySnooze.patient_key == bindparam("patient"))
+        self._read_seen = Prepared(engine, select(PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
+            PolicySeen.user_key == bindparam("user"), PolicySeen.patient_key == bindparam("patient")))
+        self._read_snoozes = Prepared(engine, select(
+            PolicySnooze.topic, PolicySnooze.digest, PolicySnooze.expires_at).where(
+            PolicySnooze.patient_key == bindparam("patient")))
+        self._no_sync_commit = Prepared(engine, _NO_SYNC_COMMIT) if self._postgres else None
 
     def key(self, kind: str, value: str) -> str:
         """The keyed hash of a patient or user id (never stored in the clear)."""
@@ -95,7 +99,7 @@ class PolicyGate:
         if not cards:
             return []
         now = self.clock()
-        candidates = [Candidate(c.topic, c.indicator.label, self._digest(c), about)
+        candidates = [Candidate(c.topic, c.indicator.label, "", about)
                       for c, about in zip(cards, about_draft, strict=True)]
         patient = self.key("patient", context.patient_id)
         user = self.key("user", context.user_id)
@@ -103,14 +107,15 @@ class PolicyGate:
         wants_snoozes = any(self.policy.of(c.topic).snooze_days for c in candidates)
 
         def decide_and_remember() -> list[str | None]:  # one transaction: one connection checkout, one commit
-            with self.engine.begin() as conn:
-                seen, snoozed = self._memory(conn, user, patient, wants_seen, wants_snoozes)
-                held = hold_back(self.policy, context.hook, candidates, seen, snoozed, now)
-                rows = self._seen_rows(user, patient, candidates, held, now)
+            with transaction(self.engine) as cursor:
+                seen, snoozed = self._memory(cursor, user, patient, wants_seen, wants_snoozes)
+                found = self._with_digests(cards, candidates, seen.keys() | snoozed.keys())
+                held = hold_back(self.policy, context.hook, found, seen, snoozed, now)
+                rows = self._seen_rows(user, patient, found, held, now)
                 if rows:
-                    if self._postgres:  # this memory may lose its last writes in a crash: no wait for the WAL flush
-                        conn.execute(_NO_SYNC_COMMIT)
-                    conn.execute(self._remember_seen, rows)
+                    if self._no_sync_commit:  # this memory may lose its last writes in a crash: no WAL flush wait
+                        cursor.execute(self._no_sync_commit)
+                    cursor.execute_many(self._remember_seen, rows)
                 return held
 
         if wants_seen or wants_snoozes or any(c.indicator == "critical" for c in candidates):
@@ -132,20 +137,23 @@ class PolicyGate:
             self.card_log.held_back(service_id, card.topic, rule)
         return shown
 
-    def _digest(self, card: Card) -> str:
-        """The findings' digest, where a rule reads it: critical cards (the repeat rule) and families that snooze."""
-        if card.indicator.label != "critical" and not self.policy.of(card.topic).snooze_days:
-            return ""
-        return digest(card.topic, card.indicator.label, card.summary, card.detail, card.mme)
+    @staticmethod
+    def _with_digests(cards: Sequence[Card], candidates: list[Candidate], remembered: Set[str]) -> list[Candidate]:
+        """The candidates with the digest of their findings where a rule reads it: critical cards (the repeat rule
+        remembers them) and families this clinician or patient has memory of (worked out only then: it hashes the
+        card's whole text)."""
+        return [replace(c, digest=digest(card.topic, c.indicator, card.summary, card.detail, card.mme))
+                if c.indicator == "critical" or c.topic in remembered else c
+                for card, c in zip(cards, candidates, strict=True)]
 
-    def _memory(self, conn: Connection, user: str, patient: str, wants_seen: bool, wants_snoozes: bool
+    def _memory(self, cursor: Cursor, user: str, patient: str, wants_seen: bool, wants_snoozes: bool
                 ) -> tuple[dict[str, tuple[str, float]], dict[str, tuple[str, float]]]:
         seen: dict[str, tuple[str, float]] = {}
         snoozed: dict[str, tuple[str, float]] = {}
         if wants_seen:
-            seen = {t: (d, at) for t, d, at in conn.execute(self._read_seen, {"user": user, "patient": patient})}
+            seen = {t: (d, at) for t, d, at in cursor.execute(self._read_seen, {"user": user, "patient": patient})}
         if wants_snoozes:
-            snoozed = {t: (d, until) for t, d, until in conn.execute(self._read_snoozes, {"patient": patient})}
+            snoozed = {t: (d, until) for t, d, until in cursor.execute(self._read_snoozes, {"patient": patient})}
         return seen, snoozed
 
     def _seen_rows(self, user: str, patient: str, candidates: list[Candidate], held: list[str | None],

@@ -1,0 +1,44 @@
+"""The hot path's statements (store/statements.py): same rows as SQLAlchemy's path, its errors, and a rollback."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from cds_service.store.database import connect
+from cds_service.store.statements import Prepared, transaction
+from cds_service.store.tables import PolicySeen
+
+ROW = {"user_key": "u" * 64, "patient_key": "p" * 64, "topic": "opioid-benzodiazepine", "digest": "d" * 32,
+       "seen_at": 1.0, "expires_at": 2.0}
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = connect(f"sqlite:///{tmp_path}/db.sqlite3")
+    yield engine
+    engine.dispose()
+
+
+def test_rows_written_on_the_raw_connection_are_read_back_by_sqlalchemy(engine):
+    with transaction(engine) as cursor:
+        cursor.execute_many(Prepared(engine, insert(PolicySeen.__table__)), [ROW])
+    with engine.connect() as conn:
+        assert conn.execute(select(PolicySeen.topic, PolicySeen.seen_at)).all() == [("opioid-benzodiazepine", 1.0)]
+
+
+def test_named_parameters_reach_the_driver_in_the_statement_s_order(engine):
+    with transaction(engine) as cursor:
+        cursor.execute_many(Prepared(engine, insert(PolicySeen.__table__)), [ROW])
+        read = Prepared(engine, select(PolicySeen.digest).where(PolicySeen.topic == "opioid-benzodiazepine",
+                                                                PolicySeen.user_key == ROW["user_key"]))
+        assert cursor.execute(read) == [("d" * 32,)]
+
+
+def test_a_driver_error_is_sqlalchemy_s_error_and_the_transaction_is_rolled_back(engine):
+    upsert = Prepared(engine, insert(PolicySeen.__table__))
+    with pytest.raises(IntegrityError), transaction(engine) as cursor:  # one primary key twice in a transaction
+        cursor.execute_many(upsert, [ROW])
+        cursor.execute_many(upsert, [ROW])
+    with engine.connect() as conn:
+        assert conn.execute(select(PolicySeen.topic)).all() == []
