@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence, Set
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -59,6 +59,37 @@ def read_secret(path: Path | None, data_dir: Path) -> bytes:
     return generated.read_bytes().strip()
 
 
+@dataclass(frozen=True)
+class Statements:
+    """The policy's statements, built once per engine. Those of a hook call are compiled and run on the pool's
+    DBAPI connection (`statements.py`): the policy's cost per call is about that of its one or two statements."""
+
+    remember_seen: Prepared
+    read_seen: Prepared
+    read_snoozes: Prepared
+    no_sync_commit: Prepared | None  # PostgreSQL: this memory may lose its last writes in a crash
+    set_snooze: Any  # at feedback time, through SQLAlchemy
+
+    @classmethod
+    def build(cls, engine: Engine) -> Statements:
+        postgres = engine.dialect.name == "postgresql"
+        upsert: Any = postgresql.insert if postgres else sqlite.insert
+        seen, snoozes = upsert(PolicySeen.__table__), upsert(PolicySnooze.__table__)
+        return cls(
+            remember_seen=Prepared(engine, seen.on_conflict_do_update(
+                index_elements=["user_key", "patient_key", "topic"],
+                set_={"digest": seen.excluded.digest, "seen_at": seen.excluded.seen_at,
+                      "expires_at": seen.excluded.expires_at})),
+            read_seen=Prepared(engine, select(PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
+                PolicySeen.user_key == bindparam("user"), PolicySeen.patient_key == bindparam("patient"))),
+            read_snoozes=Prepared(engine, select(PolicySnooze.topic, PolicySnooze.digest, PolicySnooze.expires_at)
+                                  .where(PolicySnooze.patient_key == bindparam("patient"))),
+            no_sync_commit=Prepared(engine, _NO_SYNC_COMMIT) if postgres else None,
+            set_snooze=snoozes.on_conflict_do_update(
+                index_elements=["patient_key", "topic"],
+                set_={"digest": snoozes.excluded.digest, "expires_at": snoozes.excluded.expires_at}))
+
+
 class PolicyGate:
     """Applies the card policy to one call's cards: reads this clinician's and patient's memory, asks
     `policy.decide` what to hold back, remembers what was shown, counts what was held back."""
@@ -70,24 +101,8 @@ class PolicyGate:
         self._secret = secret
         self._next_purge = 0.0
         self._lock = threading.Lock()
-        # The call's statements, compiled once and run on the pool's DBAPI connection (`statements.py`): the
-        # policy's whole cost per call is about that of its one or two statements.
         self._postgres = engine.dialect.name == "postgresql"
-        upsert: Any = postgresql.insert if self._postgres else sqlite.insert
-        seen, snoozes = upsert(PolicySeen.__table__), upsert(PolicySnooze.__table__)
-        self._remember_seen = Prepared(engine, seen.on_conflict_do_update(
-            index_elements=["user_key", "patient_key", "topic"],
-            set_={"digest": seen.excluded.digest, "seen_at": seen.excluded.seen_at,
-                  "expires_at": seen.excluded.expires_at}))
-        self._set_snooze = snoozes.on_conflict_do_update(
-            index_elements=["patient_key", "topic"],
-            set_={"digest": snoozes.excluded.digest, "expires_at": snoozes.excluded.expires_at})
-        self._read_seen = Prepared(engine, select(PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
-            PolicySeen.user_key == bindparam("user"), PolicySeen.patient_key == bindparam("patient")))
-        self._read_snoozes = Prepared(engine, select(
-            PolicySnooze.topic, PolicySnooze.digest, PolicySnooze.expires_at).where(
-            PolicySnooze.patient_key == bindparam("patient")))
-        self._no_sync_commit = Prepared(engine, _NO_SYNC_COMMIT) if self._postgres else None
+        self._sql = Statements.build(engine)
 
     def key(self, kind: str, value: str) -> str:
         """The keyed hash of a patient or user id (never stored in the clear)."""
@@ -109,13 +124,13 @@ class PolicyGate:
         def decide_and_remember() -> list[str | None]:  # one transaction: one connection checkout, one commit
             with transaction(self.engine) as cursor:
                 seen, snoozed = self._memory(cursor, user, patient, wants_seen, wants_snoozes)
-                found = self._with_digests(cards, candidates, seen.keys() | snoozed.keys())
+                found = with_digests(cards, candidates, seen.keys() | snoozed.keys())
                 held = hold_back(self.policy, context.hook, found, seen, snoozed, now)
                 rows = self._seen_rows(user, patient, found, held, now)
                 if rows:
-                    if self._no_sync_commit:  # this memory may lose its last writes in a crash: no WAL flush wait
-                        cursor.execute(self._no_sync_commit)
-                    cursor.execute_many(self._remember_seen, rows)
+                    if self._sql.no_sync_commit:  # this memory may lose its last writes in a crash: no WAL flush wait
+                        cursor.execute(self._sql.no_sync_commit)
+                    cursor.execute_many(self._sql.remember_seen, rows)
                 return held
 
         if wants_seen or wants_snoozes or any(c.indicator == "critical" for c in candidates):
@@ -137,23 +152,14 @@ class PolicyGate:
             self.card_log.held_back(service_id, card.topic, rule)
         return shown
 
-    @staticmethod
-    def _with_digests(cards: Sequence[Card], candidates: list[Candidate], remembered: Set[str]) -> list[Candidate]:
-        """The candidates with the digest of their findings where a rule reads it: critical cards (the repeat rule
-        remembers them) and families this clinician or patient has memory of (worked out only then: it hashes the
-        card's whole text)."""
-        return [replace(c, digest=digest(card.topic, c.indicator, card.summary, card.detail, card.mme))
-                if c.indicator == "critical" or c.topic in remembered else c
-                for card, c in zip(cards, candidates, strict=True)]
-
     def _memory(self, cursor: Cursor, user: str, patient: str, wants_seen: bool, wants_snoozes: bool
                 ) -> tuple[dict[str, tuple[str, float]], dict[str, tuple[str, float]]]:
         seen: dict[str, tuple[str, float]] = {}
         snoozed: dict[str, tuple[str, float]] = {}
         if wants_seen:
-            seen = {t: (d, at) for t, d, at in cursor.execute(self._read_seen, {"user": user, "patient": patient})}
+            seen = {t: (d, at) for t, d, at in cursor.execute(self._sql.read_seen, {"user": user, "patient": patient})}
         if wants_snoozes:
-            snoozed = {t: (d, until) for t, d, until in cursor.execute(self._read_snoozes, {"patient": patient})}
+            snoozed = {t: (d, until) for t, d, until in cursor.execute(self._sql.read_snoozes, {"patient": patient})}
         return seen, snoozed
 
     def _seen_rows(self, user: str, patient: str, candidates: list[Candidate], held: list[str | None],
@@ -167,10 +173,7 @@ class PolicyGate:
     def on_feedback(self, items: Sequence[Feedback]) -> int:
         """Snooze after override: an override with one of its family's listed reasons silences the family for the
         card's patient for N days while the findings are those of that card. Returns how many snoozes were set."""
-        reasons = {f.card: f.override_reason["reason"].get("code") for f in items
-                   if f.outcome == "overridden" and isinstance(f.override_reason, dict)
-                   and isinstance(f.override_reason.get("reason"), dict)
-                   and f.override_reason["reason"].get("system") == OVERRIDE_SYSTEM}
+        reasons = override_reasons(items)
         if not reasons or not self.policy.snoozes:
             return 0
         now = self.clock()
@@ -188,7 +191,7 @@ class PolicyGate:
                 rows[(patient, topic)] = {"patient_key": patient, "topic": topic, "digest": found,
                                           "expires_at": now + family.snooze_days * DAY}
         if rows:
-            self._write(self._set_snooze, "snooze", list(rows.values()))
+            self._write(self._sql.set_snooze, "snooze", list(rows.values()))
         return len(rows)
 
     def purge(self, now: float) -> None:
@@ -211,3 +214,20 @@ class PolicyGate:
             write(self.engine, run)
         except SQLAlchemyError as exc:  # the call is answered; only the memory misses this write
             log.warning("card policy: %s not written (%s)", what, type(exc).__name__)
+
+
+def override_reasons(items: Sequence[Feedback]) -> dict[str, str | None]:
+    """Card uuid -> the code of its override reason, for overrides with one of our own reasons."""
+    return {f.card: f.override_reason["reason"].get("code") for f in items
+            if f.outcome == "overridden" and isinstance(f.override_reason, dict)
+            and isinstance(f.override_reason.get("reason"), dict)
+            and f.override_reason["reason"].get("system") == OVERRIDE_SYSTEM}
+
+
+def with_digests(cards: Sequence[Card], candidates: list[Candidate], remembered: Set[str]) -> list[Candidate]:
+    """The candidates with the digest of their findings where a rule reads it: critical cards (the repeat rule
+    remembers them) and families this clinician or patient has memory of (worked out only then: it hashes the
+    card's whole text)."""
+    return [replace(c, digest=digest(card.topic, c.indicator, card.summary, card.detail, card.mme))
+            if c.indicator == "critical" or c.topic in remembered else c
+            for card, c in zip(cards, candidates, strict=True)]
