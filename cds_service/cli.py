@@ -49,6 +49,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from . import create_app  # imports prometheus_client: PROMETHEUS_MULTIPROC_DIR is set before it (below)
     from .web.lifecycle import DrainingArbiter
+    from .web.serving import BufferedWsgi, worker_class
 
     if reason := _port_in_use(args.host, args.port):
         print(f"error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
@@ -64,10 +65,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers or settings.workers)
-            self.cfg.set("worker_class", "gthread")  # keeps EHR connections alive; sync closes each one
-            # Calls with prefetch are CPU-bound (parallelism comes from workers), but a call without prefetch waits
-            # on the EHR's FHIR server: more threads than one let a worker serve other calls meanwhile.
-            self.cfg.set("threads", settings.threads)
+            # An event loop reads whole requests; only then does one of BACKPAIN_CDS_THREADS threads run the app
+            # (web/serving.py): idle or slow clients cost no thread.
+            self.cfg.set("worker_class", worker_class())
             self.cfg.set("keepalive", 5)
             # After the drain, calls in flight finish: their FHIR fetches are bounded by the deadline.
             self.cfg.set("graceful_timeout", math.ceil(settings.fhir_deadline) + 5)
@@ -93,7 +93,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             self.cfg.set("preload_app", True)
 
         def load(self) -> Any:
-            return app
+            return BufferedWsgi(app, settings.threads, settings.max_body_bytes)
 
         def run(self) -> None:
             DrainingArbiter(self, app.extensions["backpain_cds_lifecycle"], settings.drain_seconds).run()

@@ -1,0 +1,159 @@
+"""The serving model: gunicorn's asyncio worker reads each request whole, then a thread runs the Flask app on it.
+
+An idle socket or a client that drips its request a byte at a time costs an event-loop callback and a buffer, never
+a thread: a thread is taken only once the request (headers and body, bounded by BACKPAIN_CDS_MAX_BODY_BYTES) is in
+memory, so health probes and healthy calls are answered whatever slow clients hold open. The app runs in a pool of
+BACKPAIN_CDS_THREADS threads per worker: hook calls are CPU-bound (parallelism comes from workers), but a call
+without prefetch waits on the EHR's FHIR server, and the other threads serve meanwhile. The event loop itself never
+runs app code.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+
+
+class BufferedWsgi:
+    """An ASGI app that buffers the request, then calls the WSGI app in a thread and sends its whole response."""
+
+    def __init__(self, app: Wsgi, threads: int, max_body_bytes: int) -> None:
+        self.app = app
+        self.threads = threads
+        self.max_body_bytes = max_body_bytes
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pid != os.getpid():  # made in the worker: the master forks before any thread exists
+            self._pool, self._pid = ThreadPoolExecutor(self.threads, thread_name_prefix="call"), os.getpid()
+        return self._pool  # type: ignore[return-value]
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan is off in `serve`; websockets are not ours
+            return
+        body = await self._read_body(scope, receive)
+        if body is None:  # the client went away before its request was whole
+            return
+        environ = _environ(scope, body)
+        loop = asyncio.get_running_loop()
+        status, headers, content = await loop.run_in_executor(self._executor(), self._call, environ)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _read_body(self, scope: dict[str, Any], receive: Receive) -> bytes | None:
+        """The body, or its first max_body_bytes + 1 bytes (enough for the app to answer 413); nothing at all when
+        Content-Length already says it is too large (the app answers 413 from the header alone)."""
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
+                return b""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body") or size > self.max_body_bytes:
+                return b"".join(chunks)
+
+    def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Run the WSGI app (in a pool thread): status, headers and the whole body of its response."""
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+            started[:] = [status, headers]
+            return _no_write
+
+        result = self.app(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        status, headers = started
+        return int(status[:3]), [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers], content
+
+
+def _no_write(data: bytes) -> None:
+    raise NotImplementedError("write() is not supported; return the body")
+
+
+def _environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """The WSGI environ (PEP 3333) for an ASGI HTTP scope and its buffered body."""
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client") or ("", 0)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin-1"),
+        "PATH_INFO": scope["path"].encode().decode("latin-1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]), "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": client[0], "REMOTE_PORT": str(client[1]),
+        "wsgi.version": (1, 0), "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True, "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1").upper().replace("-", "_"), raw_value.decode("latin-1")
+        key = name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + name
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+# A new connection must send its request head (request line and headers) within this many seconds, or it is closed:
+# gunicorn times idle kept-alive connections out (keepalive), but not a first request that never comes.
+REQUEST_HEAD_SECONDS = 10.0
+
+
+def worker_class() -> type:
+    """gunicorn's asyncio worker, with a deadline for the first request head and idle connections closed at once
+    when the worker stops (they would otherwise hold a graceful stop for its whole timeout). Imported in `serve`
+    only: gunicorn's worker modules are not needed elsewhere."""
+    from gunicorn.asgi.protocol import ASGIProtocol
+    from gunicorn.workers.gasgi import ASGIWorker
+
+    class Protocol(ASGIProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            self.worker.protocols.add(self)
+            # gunicorn arms this timer between requests only; the first request's head cancels it the same way
+            self._keepalive_handle = self.worker.loop.call_later(REQUEST_HEAD_SECONDS, self._keepalive_timeout)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.worker.protocols.discard(self)
+            super().connection_lost(exc)
+
+        def close_if_idle(self) -> None:
+            if self._awaiting_request and not self._finishing_calls:
+                self._keepalive_timeout()
+
+    class Worker(ASGIWorker):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.protocols: set[Protocol] = set()
+
+        async def _serve(self) -> None:
+            """gunicorn's loop with our protocol (and no ASGI lifespan: the app is loaded before the fork)."""
+            for listener in self.sockets:
+                self.servers.append(await self.loop.create_server(lambda: Protocol(self), sock=listener.sock))
+            while self.alive and self.ppid == os.getppid():
+                self.notify()
+                await asyncio.sleep(0.25)
+            for server in self.servers:
+                server.close()
+            for protocol in list(self.protocols):
+                protocol.close_if_idle()
+            await self._shutdown()
+
+    return Worker
