@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 
 import pytest
 import requests
@@ -36,10 +36,8 @@ def held_sockets(port: int, idle: int, slow: int) -> Iterator[None]:
         def drip() -> None:
             while not stop.wait(1.0):
                 for sock in dripping:
-                    try:
+                    with suppress(OSError):
                         sock.sendall(b"X")
-                    except OSError:
-                        pass
 
         threading.Thread(target=drip, daemon=True).start()
         time.sleep(0.5)  # the server has accepted them all
