@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import ipaddress
 import math
@@ -33,15 +34,33 @@ def _port_in_use(host: str, port: int) -> str | None:
     return None
 
 
-def _metrics_dir(port: int) -> None:
-    """Give the workers a fresh directory for their metric samples (prometheus_client multiprocess mode), unless one is
-    configured; it must be set before prometheus_client is first imported."""
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if path is None:
-        path = os.path.join(tempfile.gettempdir(), f"backpain-cds-metrics-{port}")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    shutil.rmtree(path, ignore_errors=True)  # samples of an earlier run would be added to ours
-    os.makedirs(path, exist_ok=True)
+def _metrics_dir() -> None:
+    """Give this process tree a directory of its own for the workers' metric samples (prometheus_client multiprocess
+    mode): new, private (mode 0700) and removed when `serve` exits, so no other run or user shares it. A directory
+    configured in PROMETHEUS_MULTIPROC_DIR is used instead, emptied of earlier samples. It must be set before
+    prometheus_client is first imported."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        for stale in Path(configured).glob("*.db"):  # samples of an earlier run would be added to ours
+            stale.unlink(missing_ok=True)
+        return
+    path = tempfile.mkdtemp(prefix="backpain-cds-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    master = os.getpid()
+    # the workers are forked with this handler: only the master removes the directory
+    atexit.register(lambda: os.getpid() == master and shutil.rmtree(path, ignore_errors=True))
+
+
+def _metrics_server(host: str, port: int) -> Any:
+    """gunicorn's when_ready hook: serve /metrics (every worker's samples) on its own port, from the master."""
+    def start(_arbiter: Any) -> None:
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(port, addr=host, registry=registry)
+
+    return start
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,10 +70,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from .web.lifecycle import DrainingArbiter
     from .web.serving import BufferedWsgi, worker_class
 
-    if reason := _port_in_use(args.host, args.port):
-        print(f"error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+    if settings.metrics_port == args.port:
+        print("error: BACKPAIN_CDS_METRICS_PORT must differ from the port served", file=sys.stderr)
         return 2
-    _metrics_dir(args.port)
+    for port in (args.port, settings.metrics_port):
+        if port is not None and (reason := _port_in_use(args.host, port)):
+            print(f"error: cannot listen on {args.host}:{port}: {reason}", file=sys.stderr)
+            return 2
+    _metrics_dir()
     app = create_app(settings)  # fail fast in the master on bad settings or knowledge
     # Everything loaded so far (Flask, fhir.resources models, knowledge) lives as long as the process: keep it
     # out of the cyclic GC, which otherwise walks it on every collection a large request triggers (half the time
@@ -91,6 +114,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                     "loggers": {name: {"level": settings.log_level, "handlers": ["console"], "propagate": False}
                                 for name in ("gunicorn.error", "gunicorn.access")}})
             self.cfg.set("preload_app", True)
+            if settings.metrics_port is not None:
+                self.cfg.set("when_ready", _metrics_server(args.host, settings.metrics_port))
 
         def load(self) -> Any:
             return BufferedWsgi(app, settings.threads, settings.max_body_bytes)

@@ -85,6 +85,7 @@ class Settings:
     preview: bool | None = None  # the card preview page at /; default: on in demo mode, off with client JWTs
     card_policy: CardPolicy | None = None  # the CDS committee's TOML file, read and checked; None: the defaults
     policy_secret_file: Path | None = None  # HMAC key of the card policy's memory; None: one made in data_dir
+    metrics_port: int | None = None  # /metrics on its own port (and off the public one) under `serve`
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -189,6 +190,13 @@ def _secret_file(path: str) -> Path:
     return Path(path)
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise ValueError("must be a TCP port, 1 to 65535")
+    return value
+
+
 _PARSERS = {
     "data_dir": Path,
     "database_url": str,
@@ -217,4 +225,5 @@ _PARSERS = {
     "preview": _bool,
     "card_policy": _card_policy,
     "policy_secret_file": _secret_file,
+    "metrics_port": _port,
 }

@@ -4,11 +4,14 @@ Under `serve` every gunicorn worker writes its samples to PROMETHEUS_MULTIPROC_D
 prometheus_client is imported) and `/metrics` adds up all workers' files, so a call is counted whichever worker
 served it. Without that directory (tests, `evaluate`) the process's own registry is used. Labels are ours only
 (service ids, topic codes, reasons we wrote): nothing a client chose becomes a label, so a client cannot blow up
-the number of series.
+the number of series: a service id we do not serve is counted as "unknown". Label children are looked up once per
+label set and kept (`child`), so a call pays for an increment, not for a label lookup under a lock.
 """
 from __future__ import annotations
 
 import os
+from functools import cache
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
@@ -40,6 +43,22 @@ FHIR_REASONS = (("deadline", "deadline"), ("byte limit", "byte-limit"), ("redire
                 ("answered", "http-error"), ("outside the fhirServer base", "off-base-link"),
                 ("exceeded", "too-many-pages"), ("allowlist", "not-allowed"), ("ALLOWLIST", "not-allowed"),
                 ("https", "not-https"), ("no fhirServer", "no-fhir-server"), ("no such resource", "not-found"))
+
+
+UNKNOWN_SERVICE = "unknown"
+
+
+@cache
+def child(metric: Any, *labels: str) -> Any:
+    """The metric's child for these label values, made once (the label values are ours: a bounded set)."""
+    return metric.labels(*labels)
+
+
+def hook_call(service: str, status: int, seconds: float) -> None:
+    """Count a hook call and its latency under a service id we serve (else UNKNOWN_SERVICE) and its status."""
+    code = str(status)
+    child(HOOK_CALLS, service, code).inc()
+    child(HOOK_SECONDS, service, code).observe(seconds)
 
 
 def fhir_reason(message: str) -> str:

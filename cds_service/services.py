@@ -66,6 +66,7 @@ class Registry:
                     "Final check of all draft orders before signing against the low back pain guideline.", prefetch),
         )
         self._by_id = {s.id: s for s in self.services}
+        self.ids = frozenset(self._by_id)
 
     def get(self, service_id: str) -> Service:
         """Return the service; raise UnknownService for an id we do not offer."""

@@ -50,14 +50,15 @@ def hook(service_id: str) -> Response:
     body = read_json_body()
     g.hook_instance = body.get("hookInstance") if isinstance(body, dict) else None
     result = pipeline.run(runtime, service_id, body)
-    g.topics = [card["source"]["topic"]["code"] for card in result["cards"]]
-    for card in result["cards"]:
-        metrics.CARDS.labels(card["source"]["topic"]["code"], card["indicator"]).inc()
+    cards = result["cards"]
+    g.topics = [card["source"]["topic"]["code"] for card in cards]
+    for topic, card in zip(g.topics, cards, strict=True):
+        metrics.child(metrics.CARDS, topic, card["indicator"]).inc()
     for skipped in result["extension"].get(pipeline.EXT_SKIPPED_DETAIL, ()):
-        metrics.SKIPPED.labels(skipped.get("reason", "unknown")).inc()
+        metrics.child(metrics.SKIPPED, skipped.get("reason", "unknown")).inc()
     gate = current_app.extensions["backpain_cds_policy"]
     patient = gate.key("patient", body["context"]["patientId"])  # valid: the pipeline checked it
-    current_app.extensions["backpain_cds_card_log"].record(service_id, result["cards"], patient)
+    current_app.extensions["backpain_cds_card_log"].record(service_id, cards, patient)
     return _json(result)
 
 
@@ -69,7 +70,7 @@ def feedback(service_id: str) -> Response:
     g.items = _store().add(service_id, items)
     current_app.extensions["backpain_cds_policy"].on_feedback(items)  # snooze after override, when configured
     for item in items:
-        metrics.FEEDBACK.labels(item.outcome, _override_label(item.override_reason)).inc()
+        metrics.child(metrics.FEEDBACK, item.outcome, _override_label(item.override_reason)).inc()
     return _json({})
 
 
@@ -101,7 +102,10 @@ def openapi_document() -> Response:
 
 @bp.get("/metrics")
 def prometheus_metrics() -> Response:
-    """Prometheus text exposition, every worker counted (scrape it from inside the cluster)."""
+    """Prometheus text exposition, every worker counted (scrape it from inside the cluster); on its own port instead
+    when BACKPAIN_CDS_METRICS_PORT is set (`serve` listens there), so a NetworkPolicy can keep it in the cluster."""
+    if _runtime().settings.metrics_port is not None:
+        raise UnknownService(f"no such endpoint: {request.path}")
     body, content_type = metrics.exposition()
     return Response(body, content_type=content_type)
 
@@ -146,19 +150,23 @@ def _start_timer() -> None:
 
 
 def _log_call(response: Response) -> Response:
-    """One line per hook and feedback call: service, hookInstance, status, time, card topics; no PHI."""
-    endpoint = request.endpoint or ""
-    if endpoint in ("cds.hook", "cds.feedback"):
+    """One line per hook and feedback call: service, hookInstance, status, time, card topics (or why it failed); no
+    PHI. Metrics count it under a service id we serve, or "unknown": a client cannot add a label value. Preflights
+    (OPTIONS) are neither calls nor counted."""
+    endpoint = request.endpoint
+    if endpoint in _CALLS and request.method != "OPTIONS":
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        ms = round(seconds * 1000, 1)
-        service = (request.view_args or {}).get("service_id")
-        if endpoint == "cds.hook" and response.status_code != 404:  # an unknown id is no service: no label
-            metrics.HOOK_CALLS.labels(service, str(response.status_code)).inc()
-            metrics.HOOK_SECONDS.labels(service, str(response.status_code)).observe(seconds)
-        event(log, logging.INFO, endpoint.removeprefix("cds."), service=service,
-              hookInstance=g.get("hook_instance"), status=response.status_code, ms=ms,
-              topics=g.get("topics"), items=g.get("items"))
+        service_id = request.view_args["service_id"]  # type: ignore[index]
+        if endpoint == "cds.hook":
+            known = service_id in _runtime().registry.ids
+            metrics.hook_call(service_id if known else metrics.UNKNOWN_SERVICE, response.status_code, seconds)
+        event(log, logging.INFO, _CALLS[endpoint], service=service_id, hookInstance=g.get("hook_instance"),
+              status=response.status_code, ms=round(seconds * 1000, 1), topics=g.get("topics"),
+              items=g.get("items"), error=g.get("error"))
     return response
+
+
+_CALLS = {"cds.hook": "hook", "cds.feedback": "feedback"}
 
 
 def _cors(response: Response) -> Response:
@@ -189,8 +197,9 @@ def _cds_error(exc: CdsError) -> Response:
         return _json({"error": exc.code}, 401)  # no detail on why (CDS Hooks security best practice)
     if exc.status >= 500:
         log.error("internal error: %s", exc.code)
-    elif exc.status == 412:
+    elif exc.status == 412 and request.endpoint not in _CALLS:
         log.warning("412 %s", safe(exc.message, 500))
+    g.error = exc.message  # the call's one log line says why (made safe there)
     return _json(exc.to_json(), exc.status)
 
 
