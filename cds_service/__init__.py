@@ -1,7 +1,6 @@
 """backpain-cds: a CDS Hooks 2.0 service for low back pain care. `create_app` is the Flask app factory."""
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from .config import Settings
@@ -53,7 +52,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         from .web.auth import ClientAuth
 
         app.extensions["backpain_cds_auth"] = ClientAuth(settings.jwt_jwks, ReplayCache(engine))
-    else:
-        logging.getLogger(__name__).warning("demo mode: client JWTs are not checked (set BACKPAIN_CDS_JWT_JWKS)")
     web.register(app)
     return app

@@ -51,16 +51,26 @@ def _metrics_dir() -> None:
     atexit.register(lambda: os.getpid() == master and shutil.rmtree(path, ignore_errors=True))
 
 
-def _metrics_server(host: str, port: int) -> Any:
-    """gunicorn's when_ready hook: serve /metrics (every worker's samples) on its own port, from the master."""
-    def start(_arbiter: Any) -> None:
-        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+def _when_ready(args: argparse.Namespace, settings: Settings) -> Any:
+    """gunicorn's when_ready hook (in the master, listening): /metrics on its own port when configured, then the one
+    start-up line."""
+    def ready(_arbiter: Any) -> None:
+        import logging
 
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        start_http_server(port, addr=host, registry=registry)
+        from .web.serving import start_up_line
 
-    return start
+        if settings.metrics_port is not None:
+            from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            start_http_server(settings.metrics_port, addr=args.host, registry=registry)
+        production = settings.jwt_jwks is not None
+        logging.getLogger("cds_service").log(
+            logging.INFO if production else logging.WARNING,
+            start_up_line(args.host, args.port, production, settings.serves_preview, settings.metrics_port))
+
+    return ready
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,7 +78,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from . import create_app  # imports prometheus_client: PROMETHEUS_MULTIPROC_DIR is set before it (below)
     from .web.lifecycle import DrainingArbiter
-    from .web.serving import BufferedWsgi, worker_class
+    from .web.serving import BufferedWsgi, logger_class, worker_class
 
     if settings.metrics_port == args.port:
         print("error: BACKPAIN_CDS_METRICS_PORT must differ from the port served", file=sys.stderr)
@@ -101,21 +111,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             # one worker and stay there, kept alive, while the other idled: half the throughput.
             self.cfg.set("reuse_port", True)
             self.cfg.set("timeout", 30)
-            self.cfg.set("accesslog", None)  # the app logs hook calls without PHI; URLs carry none either
+            self.cfg.set("accesslog", None)  # each hook and feedback call has one structured line (logs.py)
             self.cfg.set("loglevel", settings.log_level.lower())
-            if settings.log_format == "json":  # gunicorn's own lines (boot, worker exits) as JSON objects too
-                # gunicorn merges this into its defaults, whose root and loggers use a "console" handler
-                self.cfg.set("logconfig_dict", {
-                    "version": 1, "disable_existing_loggers": False,
-                    "formatters": {"json": {"()": "cds_service.logs.JsonFormatter"}},
-                    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
-                                             "stream": "ext://sys.stderr"}},
-                    "root": {"level": settings.log_level, "handlers": ["console"]},
-                    "loggers": {name: {"level": settings.log_level, "handlers": ["console"], "propagate": False}
-                                for name in ("gunicorn.error", "gunicorn.access")}})
+            self.cfg.set("logger_class", logger_class(settings.log_format))  # gunicorn's lines in our format
             self.cfg.set("preload_app", True)
-            if settings.metrics_port is not None:
-                self.cfg.set("when_ready", _metrics_server(args.host, settings.metrics_port))
+            self.cfg.set("when_ready", _when_ready(args, settings))
 
         def load(self) -> Any:
             return BufferedWsgi(app, settings.threads, settings.max_body_bytes)

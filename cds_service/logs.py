@@ -1,14 +1,17 @@
-"""Log set-up: text lines (default) or one JSON object per line (BACKPAIN_CDS_LOG_FORMAT=json).
+"""Log set-up: text lines (default) or one JSON object per line (BACKPAIN_CDS_LOG_FORMAT=json), gunicorn's own lines
+included (`web/serving.py`), both with one timestamp format: UTC, ISO 8601, milliseconds, `Z`.
 
-Values a client sent (hookInstance, a path, a rejected claim) go through `safe` before a text line: control
-characters escaped, length cut, so a newline cannot forge a line and a 5 MB value is not logged whole. JSON
-lines are escaped by the encoder; their fields are cut the same way. No PHI and no tokens are ever passed in.
+Every value a client or a chart sent (hookInstance, a path, a rejected claim, a resource id) goes through `safe`
+before it is logged, in either format: control characters escaped, length cut, so a newline cannot forge a line, an
+escape sequence cannot reach the operator's terminal and a 5 MB value is not logged whole. No PHI and no tokens are
+ever passed in. There is no access log: each hook and feedback call has one structured line (`event`), the same
+facts in both formats.
 """
 from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 import orjson
@@ -17,36 +20,67 @@ MAX_VALUE_CHARS = 200
 
 
 def safe(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
-    """The value as one printable line: non-printable characters escaped (\\n, \\x1b, \\u2028), cut to `limit`."""
+    """The value as one printable line: non-printable characters escaped (\\n, \\x1b, \\u2028), cut to `limit`
+    characters (the last one then `…`) before escaping."""
     text = value if isinstance(value, str) else str(value)
     cut = len(text) > limit
-    text = text[:limit]
+    text = text[:limit - 1] if cut else text
     if not text.isprintable():
         text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
     return text + "…" if cut else text
 
 
+def timestamp(created: float) -> str:
+    """`2026-11-27T10:00:00.123Z`: the one time format of every line."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created % 1 * 1000):03d}Z"
+
+
+class _Fields:
+    """An event's `k=v ...` text, built only if a text line is written (JSON lines take the fields themselves)."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return " ".join(f"{k}={_text(v)}" for k, v in self.fields.items())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(safe(v) for v in value[:50])
+    return safe(value)
+
+
 def event(logger: logging.Logger, level: int, name: str, **fields: Any) -> None:
-    """Log an event with fields: `name k=v ...` in text (values made safe), the fields themselves in JSON."""
-    if not logger.isEnabledFor(level):
-        return
-    fields = {k: v for k, v in fields.items() if v is not None}
-    text = " ".join(f"{k}={safe(v)}" for k, v in fields.items())
-    logger.log(level, "%s %s", name, text, extra={"event_name": name, "event_fields": fields})
+    """Log an event with fields: `name k=v ...` in text, the fields themselves in JSON (values made safe in both)."""
+    if logger.isEnabledFor(level):
+        fields = {k: v for k, v in fields.items() if v is not None}
+        logger.log(level, "%s %s", name, _Fields(fields), extra={"event_name": name, "event_fields": fields})
+
+
+class TextFormatter(logging.Formatter):
+    """`<time> LEVEL logger[pid]: message`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{timestamp(record.created)} {record.levelname} {record.name}[{record.process}]: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, event and its fields (cut), or the message."""
+    """One JSON object per line: time, level, logger, pid, event and its fields, or the message."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname, "logger": record.name, "pid": record.process}
+        out: dict[str, Any] = {"time": timestamp(record.created), "level": record.levelname, "logger": record.name,
+                               "pid": record.process}
         name = getattr(record, "event_name", None)
         if name is not None:
             out["event"] = name
             for key, value in record.event_fields.items():  # type: ignore[attr-defined]
-                out[key] = value if isinstance(value, int | float | bool) else _cut(value)
+                out[key] = value if isinstance(value, int | float | bool) else _json_value(value)
         else:
             out["message"] = safe(record.getMessage(), 2000)
         if record.exc_info:
@@ -54,21 +88,25 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out).decode()
 
 
-def _cut(value: Any) -> Any:
+def _json_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
-        return [_cut(v) for v in value[:50]]
-    text = value if isinstance(value, str) else str(value)
-    return text[:MAX_VALUE_CHARS]
+        return [safe(v) for v in value[:50]]
+    return safe(value)
+
+
+def handler(fmt: str) -> logging.Handler:
+    """A stderr handler writing our format."""
+    out = logging.StreamHandler(sys.stderr)
+    out.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    return out
 
 
 def configure(level: str, fmt: str) -> None:
     """Send our logs to stderr in the chosen format (idempotent: the app factory may run more than once)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_backpain_cds", False)]:
         root.removeHandler(old)
-    handler._backpain_cds = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
+    ours = handler(fmt)
+    ours._backpain_cds = True  # type: ignore[attr-defined]
+    root.addHandler(ours)
     root.setLevel(level)

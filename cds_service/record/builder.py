@@ -15,6 +15,7 @@ from typing import Any
 from ..fhir.parse import Memo, Parsed, Unreadable, parse
 from ..hook_request import HookContext
 from ..knowledge import Knowledge
+from ..logs import safe
 from .conditions import add_allergy, add_condition, add_patient
 from .elements import codings
 from .medications import add_medication
@@ -103,7 +104,7 @@ class RecordBuilder:
     def skip(self, res: dict[str, Any], reason: str) -> None:
         rid = res.get("id") if isinstance(res.get("id"), str) else None
         self.record.skipped.append(Skipped(str(res.get("resourceType")), rid, reason))
-        log.warning("skipped resource %s/%s: %s", res.get("resourceType"), rid, reason)
+        log.warning("skipped resource %s/%s: %s", safe(res.get("resourceType"), 64), safe(rid, 64), safe(reason))
 
     def _owner_check(self, res: dict[str, Any]) -> None:
         """Raise _OtherPatient for a resource about another patient than the context's. Asked of the resources a

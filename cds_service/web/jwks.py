@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 
 from ..fhir.http_fetch import Budget, FetchError, get_json, new_session
+from ..logs import safe
 from ..store.jwks_fetches import SharedJwks
 
 log = logging.getLogger(__name__)
@@ -116,11 +117,11 @@ class IssuerKeys:
         try:
             jwks, seconds = self._fetch(self.jwks_url)  # type: ignore[arg-type]
         except FetchError as exc:  # keep the keys we have: an issuer's outage must not lock its users out
-            log.warning("JWKS fetch failed for issuer %s: %s", self.issuer, exc.reason)
+            log.warning("JWKS fetch failed for issuer %s: %s", safe(self.issuer), safe(exc.reason))
             return
         keys = usable_keys(jwks)
         if not keys:
-            log.warning("JWKS of issuer %s has no usable signing key; keeping the previous ones", self.issuer)
+            log.warning("JWKS of issuer %s has no usable signing key; keeping the previous ones", safe(self.issuer))
             return
         self._fetched, self._fresh_until = keys, now + seconds
         if self._shared is not None:

@@ -157,3 +157,34 @@ def worker_class() -> type:
             await self._shutdown()
 
     return Worker
+
+
+def logger_class(fmt: str) -> type:
+    """gunicorn's logger writing our format (`logs.py`) for its own lines, without an access log (each call has its
+    structured line) and without the empty `Listening at:` line of per-worker sockets (the start-up line says it)."""
+    from gunicorn.glogging import Logger
+
+    from .. import logs
+
+    class GunicornLog(Logger):
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            self.error_log.handlers = [logs.handler(fmt)]
+            self.error_log.filters = [lambda record: not str(record.msg).startswith("Listening at:")]
+            self.error_log.propagate = False
+
+        def _compute_access_log_enabled(self) -> bool:
+            return False
+
+    return GunicornLog
+
+
+def start_up_line(host: str, port: int, production: bool, preview: bool, metrics_port: int | None) -> str:
+    """The one line saying where to go and in which mode this service runs."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else f"[{host}]" if ":" in host \
+        else host
+    url = f"http://{shown}:{port}/"
+    mode = "production mode (client JWTs required)" if production else \
+        "DEMO MODE: client JWTs are not checked (set BACKPAIN_CDS_JWT_JWKS)"
+    extras = [f"card preview at {url}" if preview else "", f"/metrics on port {metrics_port}" if metrics_port else ""]
+    return f"backpain-cds serving {url}cds-services in {mode}" + "".join(f"; {e}" for e in extras if e)
