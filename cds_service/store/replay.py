@@ -33,16 +33,19 @@ class ReplayCache:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._table = cast(Table, SeenToken.__table__)
+        self._insert = insert(self._table)
         self._next_purge = 0.0
         self._lock = threading.Lock()
 
     def claim(self, issuer: str, jti: str, keep_until: float) -> None:
         """Record the pair; raise Replayed if it was seen before, ServiceUnavailable if the store fails."""
-        key = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
+        row = {"token_key": hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest(),
+               "expires_at": int(keep_until) + 1}
         now = time.time()
+
         def insert_row() -> None:
             with self.engine.begin() as conn:
-                conn.execute(insert(self._table).values(token_key=key, expires_at=int(keep_until) + 1))
+                conn.execute(self._insert, row)  # one statement, compiled once (SQLAlchemy's cache)
 
         try:
             write(self.engine, insert_row)
