@@ -1,21 +1,65 @@
-"""The floor: a one-route Flask app that only parses the JSON body (orjson, as ours does) and returns no cards."""
+"""The floor: a bare WSGI app doing only the unavoidable work of a hook call, and answering no cards.
+
+Demo floor (no BENCH_JWKS): read the body, parse it with orjson. Same-work floor for production mode (BENCH_JWKS,
+BENCH_PUBLIC_BASE, BENCH_DB set): also verify the client JWT as ours does (ES384/RS384 by the pinned key, `aud`,
+`exp`, `iat`, `jti` required) with PyJWT and insert its `jti` into SQLite in WAL mode (401 on a replay).
+"""
 import gc
+import json
+import os
+import sqlite3
+import threading
 
+import jwt
 import orjson
-from flask import Flask, Response, request
 
-app = Flask(__name__)
+JWKS = os.environ.get("BENCH_JWKS")
+PUBLIC_BASE = os.environ.get("BENCH_PUBLIC_BASE", "")
+_keys = {}
+if JWKS:
+    with open(JWKS) as f:
+        issuers = json.load(f)
+    for issuer, entry in issuers.items():
+        for jwk in entry["keys"]:
+            _keys[(issuer, jwk["kid"])] = jwt.PyJWK(jwk)
+_local = threading.local()
 
 
-@app.post("/cds-services/<service_id>")
-def hook(service_id: str) -> Response:
-    orjson.loads(request.get_data())
-    return Response(b'{"cards":[]}', mimetype="application/json")
+def _db() -> sqlite3.Connection:
+    if getattr(_local, "pid", None) != os.getpid():
+        conn = sqlite3.connect(os.environ["BENCH_DB"], isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS seen (jti TEXT PRIMARY KEY, expires_at INTEGER)")
+        _local.conn, _local.pid = conn, os.getpid()
+    return _local.conn
 
 
-@app.get("/cds-services")
-def discovery() -> Response:
-    return Response(b'{"services":[]}', mimetype="application/json")
+def _verify(environ: dict) -> bool:
+    token = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
+    try:
+        header = jwt.get_unverified_header(token)
+        issuer = jwt.decode(token, options={"verify_signature": False})["iss"]
+        key = _keys[(issuer, header["kid"])]
+        claims = jwt.decode(token, key.key, algorithms=[header["alg"]], audience=PUBLIC_BASE + environ["PATH_INFO"],
+                            issuer=issuer, options={"require": ["exp", "iat", "jti"]})
+        _db().execute("INSERT INTO seen VALUES (?, ?)", (claims["jti"], claims["exp"]))
+    except (jwt.PyJWTError, KeyError, sqlite3.IntegrityError):
+        return False
+    return True
+
+
+def app(environ: dict, start_response) -> list[bytes]:
+    if environ["REQUEST_METHOD"] == "GET":
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"services":[]}']
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    if JWKS and not _verify(environ):
+        start_response("401 Unauthorized", [("Content-Type", "application/json")])
+        return [b'{"error":"unauthorized"}']
+    orjson.loads(body)
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "12")])
+    return [b'{"cards":[]}']
 
 
 gc.freeze()  # the same GC setting as `backpain-cds serve`, so the ratio compares work, not GC policy

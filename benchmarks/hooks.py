@@ -1,30 +1,26 @@
-"""Benchmark: our hook vs. a floor server that only parses the same JSON, both under gunicorn, in one run.
+"""Benchmark: production mode against the floor doing the same unavoidable work, under gunicorn, in one run.
 
-    .venv/bin/python benchmarks/hooks.py [--requests 200] [--seq-rounds 3] [--load-seconds 10] [--rounds 3]
-                                         [--soak 10000]
+    .venv/bin/python benchmarks/hooks.py [--requests 200] [--seq-rounds 3] [--load-seconds 5] [--rounds 3]
+                                         [--users 16] [--workers 2] [--soak 2000] [--headline-only]
 
 Prints, on the same machine in one run:
-- sequential p50/p95 per patient size, requests alternating between ours in production mode (a fresh client JWT
-  per call, checked and claimed in the SQLite replay cache; INFO log line per call), ours in demo mode and the
-  floor, and the ratios to the floor, over all rounds and per round;
-- the in-process cost of the replay-cache write (SQLite, and PostgreSQL when its server binaries are installed)
-  and of the whole JWT check;
-- throughput under load (wrk when installed, else locust), medians of alternating rounds: ours in production
-  mode (wrk only: it sends a fresh token per request), ours in demo mode, the floor;
-- peak RSS per worker before and after a soak, and the time from process start to the first discovery;
-- in-process cost of one call: the first in a fresh process, the first for a patient after others, repeated;
-- the no-prefetch path under concurrency: 32 EHR calls at once, a FHIR server answering each query in 100 ms,
-  2 workers with BACKPAIN_CDS_THREADS as configured (8) and with 1 thread (calls/s, p50);
-- one replica (2 workers, production mode, replay cache in PostgreSQL) behind HAProxy, as in Kubernetes: wrk
-  through the balancer (needs wrk, haproxy and PostgreSQL's server);
-- the no-prefetch path against a scripted loopback FHIR server with a fixed delay per query, and against
-  Medplum's FHIR engine (hook total vs. each query alone; the fetch's total vs. its slowest query and their sum,
-  timed inside the same calls).
-Needs ../shared/fhir-data; Medplum needs `npm ci --prefix tests/fhir_server`.
+- HEADLINE, for Brenda Jackson (small), Corrin Jast (middle) and Vito Feeney (large): sequential p50/p95 of ours in
+  production mode (client JWT ES384 fresh per call, replay cache in SQLite, card log, metrics, JSON logs at INFO)
+  against the same-work floor (`floor_app.py`: a bare WSGI app that parses the body with orjson, checks the same
+  ES384 token with PyJWT and inserts its jti in SQLite WAL), and demo mode against the parse-only floor, the four
+  servers alternating; then throughput with wrk (a fresh token per request) and the share of the floor's;
+- the time from process start to the first discovery; healthy-call latency (p50, worst) alone and while 300 idle
+  and 32 slowloris sockets are held; worker RSS before and after a soak;
+- unless --headline-only: the in-process cost of the JWT check and the card log, of one call (first ever, first
+  for a patient, repeated), one replica behind HAProxy with PostgreSQL, the no-prefetch path under concurrency (32
+  EHR calls at once against a FHIR server answering each query in 100 ms), against a scripted loopback FHIR server
+  and against Medplum's FHIR engine.
+Needs wrk (Debian `wrk`); ../shared/fhir-data; Medplum needs `npm ci --prefix tests/fhir_server`.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -58,9 +54,8 @@ from tests.fhir_server import ScriptedFhirServer  # noqa: E402
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
 
 PATIENTS = [("Brenda Jackson", "ahrq-pain-mgmt-summary/brenda_jackson_2023.json"),
-            ("Eliseo Cummings", "smart-synthea-r4/Eliseo_Cummings_*"),
-            ("Vito Feeney", "smart-synthea-r4/Vito_Feeney_*"),
-            ("Marine Upton", "synthea-bulk-2025-per-patient/Marine542_Upton904_*")]
+            ("Corrin Jast", "synthea-bulk-2025-per-patient/Corrin41_Jast432_*"),
+            ("Vito Feeney", "smart-synthea-r4/Vito_Feeney_*")]
 HOOK = "/cds-services/backpain-patient-view"
 FHIR_DELAY = 0.05  # seconds per FHIR query on the loopback server
 MEDPLUM_WORKERS = 2
@@ -94,7 +89,7 @@ def workers_of(master: int) -> list[int]:
 
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):  # peak resident set size
+        if line.startswith("VmRSS:"):  # resident set size now
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -454,18 +449,140 @@ def fetch_spans(base: str, request: dict, n: int) -> tuple[float, float, float]:
     return tuple(statistics.median(v[5:]) for v in (wholes, slowest, sums))  # type: ignore[return-value]
 
 
+def floor_server(workers: int, env: dict[str, str], tokens: Tokens | None, tmp: Path) -> tuple[subprocess.Popen, str]:
+    """The floor under gunicorn (gthread, one thread a worker): parse-only, or the same work as production mode when
+    given the tokens' issuer (JWT check and a SQLite WAL insert of the jti)."""
+    port = free_port()
+    floor_env = dict(env)
+    if tokens is not None:
+        tokens.public_base = f"http://127.0.0.1:{port}"
+        floor_env |= {"BENCH_JWKS": str(tokens.jwks_file(tmp / f"floor-jwks-{port}.json")),
+                      "BENCH_PUBLIC_BASE": tokens.public_base, "BENCH_DB": str(tmp / f"floor-{port}.sqlite3")}
+    proc, _ = start([str(BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "1",
+                     "--keep-alive", "5", "--reuse-port", "-b", f"127.0.0.1:{port}",
+                     "--chdir", str(ROOT / "benchmarks"), "floor_app:app"], port, floor_env)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def token_file(tokens: Tokens, url: str, count: int, path: Path) -> Path:
+    path.write_text("\n".join(tokens.new(url + HOOK) for _ in range(count)))
+    return path
+
+
+def headline(args: argparse.Namespace, env: dict[str, str], tmp: Path, bodies: dict[str, bytes]) -> None:
+    """Production mode (client JWT ES384, replay cache in SQLite, card log, metrics, JSON logs at INFO) against the
+    same-work floor, and demo mode against the parse-only floor, for each record: sequential p50/p95 and wrk
+    throughput, a fresh token per request."""
+    prod_port = free_port()
+    prod_tokens = Tokens(f"http://127.0.0.1:{prod_port}")
+    prod, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(prod_port), "--workers", str(args.workers)],
+                    prod_port, {**env, "BACKPAIN_CDS_DATA_DIR": str(tmp / "prod"), "BACKPAIN_CDS_LOG_LEVEL": "INFO",
+                                "BACKPAIN_CDS_LOG_FORMAT": "json",
+                                "BACKPAIN_CDS_JWT_JWKS": str(prod_tokens.jwks_file(tmp / "jwks.json")),
+                                "BACKPAIN_CDS_PUBLIC_BASE_URL": prod_tokens.public_base}, log=tmp / "prod.log")
+    demo_port = free_port()
+    demo, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(demo_port), "--workers", str(args.workers)],
+                    demo_port, {**env, "BACKPAIN_CDS_DATA_DIR": str(tmp / "demo")})
+    floor_tokens = Tokens("")
+    floor_prod = floor_demo = None
+    try:
+        floor_prod, floor_prod_url = floor_server(args.workers, env, floor_tokens, tmp)
+        floor_demo, floor_demo_url = floor_server(args.workers, env, None, tmp)
+        urls = [prod_tokens.public_base, floor_prod_url, f"http://127.0.0.1:{demo_port}", floor_demo_url]
+        print(f"HEADLINE: production mode (client JWT ES384, replay cache in SQLite, card log, metrics, JSON logs at "
+              f"INFO) vs. the same-work floor (bare WSGI: orjson parse, PyJWT ES384 check with aud/exp/iat/jti, SQLite "
+              f"WAL insert); demo mode vs. the parse-only floor; {args.workers} workers each, one run, one machine")
+        print(f"sequential, {args.seq_rounds} rounds of {args.requests} calls, the four servers alternating:")
+        print(f"{'patient':<16}{'KB':>5}{'prod p50':>10}{'p95':>7}{'floor p50':>11}{'p95':>7}{'p50 x':>7}{'p95 x':>7}"
+              f"{'demo p50':>10}{'floor p50':>11}{'demo x':>8}")
+        for name, body in bodies.items():
+            times: list[list[float]] = [[], [], [], []]
+            for _ in range(args.seq_rounds):
+                for j, t in enumerate(interleaved([u + HOOK for u in urls], body, args.requests,
+                                                  tokens={0: prod_tokens, 1: floor_tokens})):
+                    times[j] += t
+            p50 = [pct(t, 50) for t in times]
+            p95 = [pct(t, 95) for t in times]
+            print(f"{name:<16}{len(body) // 1024:>5}{p50[0]:>8.2f}ms{p95[0]:>7.2f}{p50[1]:>9.2f}ms{p95[1]:>7.2f}"
+                  f"{p50[0] / p50[1]:>6.2f}x{p95[0] / p95[1]:>6.2f}x{p50[2]:>8.2f}ms{p50[3]:>9.2f}ms"
+                  f"{p50[2] / p50[3]:>7.2f}x")
+        print(f"\nthroughput, wrk, {args.users} keep-alive connections, a fresh token per request (prod and its "
+              f"floor), medians of {args.rounds} alternating rounds of {args.load_seconds} s:")
+        print(f"{'patient':<16}{'prod':>8}{'floor':>8}{'share':>7}{'demo':>8}{'floor':>8}{'share':>7}  errors")
+        for name, body in bodies.items():
+            body_path = tmp / "load.json"
+            body_path.write_bytes(body)
+            rounds: list[list[tuple[float, int, int]]] = [[], [], [], []]
+            count = args.load_seconds * 6000
+            for _ in range(args.rounds):
+                rounds[0].append(wrk(urls[0], body_path, args.load_seconds, args.users,
+                                     token_file(prod_tokens, urls[0], count, tmp / "prod-tokens.txt")))
+                rounds[1].append(wrk(urls[1], body_path, args.load_seconds, args.users,
+                                     token_file(floor_tokens, urls[1], count, tmp / "floor-tokens.txt")))
+                rounds[2].append(wrk(urls[2], body_path, args.load_seconds, args.users))
+                rounds[3].append(wrk(urls[3], body_path, args.load_seconds, args.users))
+            rps = [statistics.median(r for r, _, _ in side) for side in rounds]
+            errors = [sum(e for _, _, e in side) for side in rounds]
+            print(f"{name:<16}{rps[0]:>8.0f}{rps[1]:>8.0f}{rps[0] / rps[1]:>7.0%}{rps[2]:>8.0f}{rps[3]:>8.0f}"
+                  f"{rps[2] / rps[3]:>7.0%}  {errors}")
+    finally:
+        for proc in (prod, demo, floor_prod, floor_demo):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+def hostile_clients(url: str, body: bytes, n: int = 50, idle: int = 300, slow: int = 32) -> str:
+    """Healthy-call latency (p50, worst) with nothing else, then while `idle` silent sockets and `slow` slowloris
+    sockets (a request head, one byte a second) are held against the server."""
+    import threading
+
+    def calls() -> list[float]:
+        return sequential(url + HOOK, body, n)
+
+    alone = calls()
+    port = int(url.rsplit(":", 1)[1])
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(idle)]
+    dripping = [socket.create_connection(("127.0.0.1", port)) for _ in range(slow)]
+    stop = threading.Event()
+    for sock in dripping:
+        sock.sendall(b"POST " + HOOK.encode() + b" HTTP/1.1\r\nHost: x\r\n")
+
+    def drip() -> None:
+        while not stop.wait(1.0):
+            for sock in dripping:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"X")
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        time.sleep(0.5)
+        besieged = calls()
+    finally:
+        stop.set()
+        for sock in held + dripping:
+            sock.close()
+    return (f"alone p50 {pct(alone, 50):.1f} ms, worst {max(alone):.1f} ms; with {idle} idle and {slow} slowloris "
+            f"sockets held: p50 {pct(besieged, 50):.1f} ms, worst {max(besieged):.1f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="sequential calls per round and patient")
     parser.add_argument("--seq-rounds", type=int, default=3)
-    parser.add_argument("--load-seconds", type=int, default=10)
+    parser.add_argument("--load-seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--users", type=int, default=64)
-    parser.add_argument("--soak", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--soak", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--headline-only", action="store_true",
+                        help="the headline, slow clients, start-up and the soak; not the sections after them")
     args = parser.parse_args()
     if not FHIR_DATA.is_dir():
         print(f"needs {FHIR_DATA}", file=sys.stderr)
+        return 2
+    if not shutil.which("wrk"):
+        print("needs wrk (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp())
     fhir = ScriptedFhirServer().__enter__()  # started first: its exact base goes on the allowlist
@@ -473,104 +590,61 @@ def main() -> int:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
            "BACKPAIN_CDS_DATA_DIR": str(tmp), "BACKPAIN_CDS_AS_OF": "2026-11-27", "BACKPAIN_CDS_LOG_LEVEL": "WARNING",
            "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": f"{fhir.base},http://127.0.0.1:{medplum_port}/fhir"}
-    ours_port, floor_port, prod_port = free_port(), free_port(), free_port()
+    bodies: dict[str, tuple[list, bytes]] = {}
+    for name, pattern in PATIENTS:
+        path = next((FHIR_DATA / pattern).parent.glob(Path(pattern).name))
+        resources = resources_of(read_json(path))
+        bodies[name] = (resources, json.dumps(request_for(resources)).encode())  # what an EHR sends for our templates
+    print(f"machine: {os.cpu_count()} cores; {args.workers} gunicorn workers each; Python {sys.version.split()[0]}\n")
+    headline(args, env, tmp, {name: body for name, (_, body) in bodies.items()})
+
+    ours_port, floor_port = free_port(), free_port()
     ours, ours_start = start([str(BIN / "backpain-cds"), "serve", "--port", str(ours_port), "--workers",
                               str(args.workers)], ours_port, env)
     floor, floor_start = start([str(BIN / "gunicorn"), "-w", str(args.workers), "-k", "gthread", "--threads", "1",
                                 "--keep-alive", "5", "--reuse-port", "-b", f"127.0.0.1:{floor_port}",
                                 "--chdir", str(ROOT / "benchmarks"), "floor_app:app"], floor_port, env)
-    # Production mode: every call carries a client JWT, checked and claimed in the replay cache (its own SQLite
-    # file), and is logged at INFO, as a real deployment runs.
-    tokens = Tokens(f"http://127.0.0.1:{prod_port}")
-    prod_env = {**env, "BACKPAIN_CDS_DATA_DIR": str(tmp / "prod"), "BACKPAIN_CDS_LOG_LEVEL": "INFO",
-                "BACKPAIN_CDS_JWT_JWKS": str(tokens.jwks_file(tmp / "jwks.json")),
-                "BACKPAIN_CDS_PUBLIC_BASE_URL": tokens.public_base}
-    prod, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(prod_port), "--workers", str(args.workers)],
-                    prod_port, prod_env, log=tmp / "prod.log")
-    ours_url, floor_url, prod_url = (f"http://127.0.0.1:{p}" for p in (ours_port, floor_port, prod_port))
-    print(f"machine: {os.cpu_count()} cores; {args.workers} gunicorn workers each; Python {sys.version.split()[0]}")
-    print(f"start-up to first discovery: ours {ours_start * 1000:.0f} ms, floor {floor_start * 1000:.0f} ms\n")
-    print(f"sequential, {args.seq_rounds} rounds of {args.requests} calls each, alternating production mode (prod: "
-          "client JWT + replay cache + INFO log line), demo mode (no JWT, WARNING logs) and the floor; a round's ratio "
-          "is its prod p50 / floor p50, the figures are over all rounds:")
-    print(f"{'patient':<18}{'resources':>10}{'sent':>6}{'KB':>6}{'prod p50':>10}{'p95':>8}{'demo p50':>10}"
-          f"{'floor p50':>11}{'p95':>8}{'prod/floor':>12}{'demo/floor':>12}{'prod-demo':>11}  prod/floor per round")
-    bodies = {}
-    for name, pattern in PATIENTS:
-        path = next((FHIR_DATA / pattern).parent.glob(Path(pattern).name))
-        resources = resources_of(read_json(path))
-        request = request_for(resources)  # what an EHR sends for our templates
-        sent = sum(len(v.get("entry", [])) if v.get("resourceType") == "Bundle" else 1
-                   for v in request["prefetch"].values() if v)
-        body = json.dumps(request).encode()
-        bodies[name] = (resources, body)
-        prod_t, ours_t, floor_t, per_round = [], [], [], []
-        for _ in range(args.seq_rounds):  # the host's load drifts: rounds show how much the ratio moves with it
-            prod_r, ours_r, floor_r = interleaved([prod_url + HOOK, ours_url + HOOK, floor_url + HOOK], body,
-                                                  args.requests, tokens={0: tokens})
-            prod_t += prod_r
-            ours_t += ours_r
-            floor_t += floor_r
-            per_round.append(pct(prod_r, 50) / pct(floor_r, 50))
-        print(f"{name:<18}{len(resources):>10}{sent:>6}{len(body) // 1024:>6}{pct(prod_t, 50):>8.2f}ms"
-              f"{pct(prod_t, 95):>8.2f}{pct(ours_t, 50):>8.2f}ms{pct(floor_t, 50):>9.2f}ms{pct(floor_t, 95):>8.2f}"
-              f"{pct(prod_t, 50) / pct(floor_t, 50):>11.2f}x{pct(ours_t, 50) / pct(floor_t, 50):>11.2f}x"
-              f"{pct(prod_t, 50) - pct(ours_t, 50):>9.2f}ms  " + ", ".join(f"{r:.2f}" for r in per_round))
-
-    print("\nin-process cost of the client-JWT check per call (p50 / p95; the README's budget: the replay-cache write "
-          "adds at most 1 ms at p50 on SQLite):")
-    for label, p50, p95 in auth_costs(tokens, tmp):
-        print(f"  {label:<75}{p50:8.0f} us {p95:8.0f} us")
-    p50, p95 = card_log_cost(tmp)
-    print(f"  {'card log: queue one response of 7 cards (target: under 200 us at p50)':<75}{p50:8.0f} us {p95:8.0f} us")
-
-    print("\nin-process cost of one call, no HTTP: the first in a fresh process; the first for this patient after "
-          "the other three; repeated (median of 50):")
-    paths = {}
-    for name, (_, body) in bodies.items():
-        paths[name] = tmp / f"{name.split()[0].lower()}.json"
-        paths[name].write_bytes(body)
-    for name, path in paths.items():
-        ever, first, repeated = first_calls(path, [p for n, p in paths.items() if n != name], env)
-        print(f"  {name:<18}first ever {ever:7.2f} ms, first for this patient {first:6.2f} ms, "
-              f"repeated {repeated:6.2f} ms")
-
-    name = "Eliseo Cummings"
+    ours_url = f"http://127.0.0.1:{ours_port}"
+    print(f"\nstart-up to first discovery: ours {ours_start * 1000:.0f} ms, floor {floor_start * 1000:.0f} ms")
+    name = PATIENTS[0][0]
+    print(f"\nhealthy calls ({name}, demo mode, sequential): {hostile_clients(ours_url, bodies[name][1])}")
+    name = PATIENTS[1][0]
     body_path = tmp / "load.json"
     body_path.write_bytes(bodies[name][1])
-    # wrk (C) takes far less of the shared cores than locust (Python), so it disturbs the servers less.
-    run_load, generator = (wrk, "wrk") if shutil.which("wrk") else (locust, "locust headless")
-    print(f"\nthroughput, {generator}, {args.users} keep-alive connections, {args.rounds} alternating rounds of "
-          f"{args.load_seconds} s, {name} (medians; both servers' workers listen with SO_REUSEPORT, so the kernel "
-          "spreads the connections):")
-    rounds: dict[str, list[tuple[float, int, int]]] = {"prod": [], "ours": [], "floor": []}
-    for _ in range(args.rounds):
-        if run_load is wrk:  # a fresh token per request; more than a round can use, so none is replayed
-            token_file = tmp / "tokens.txt"
-            token_file.write_text("\n".join(tokens.new(prod_url + HOOK) for _ in range(args.load_seconds * 4000)))
-            rounds["prod"].append(wrk(prod_url, body_path, args.load_seconds, args.users, tokens=token_file))
-        rounds["ours"].append(run_load(ours_url, body_path, args.load_seconds, args.users))
-        rounds["floor"].append(run_load(floor_url, body_path, args.load_seconds, args.users))
-    rounds = {side: results for side, results in rounds.items() if results}
-    for side, results in rounds.items():
-        print(f"  {side:<5} rounds: " + ", ".join(f"{r:.0f}" for r, _, _ in results) + " req/s")
-    rps = {side: statistics.median(r for r, _, _ in results) for side, results in rounds.items()}
-    for side, results in rounds.items():
-        label = {"prod": "prod ", "ours": "demo ", "floor": "floor"}[side]
-        print(f"  {label} {rps[side]:8.1f} req/s ({sum(x[1] for x in results)} requests, "
-              f"{sum(x[2] for x in results)} errors)")
-    print(f"  demo/floor {rps['ours'] / rps['floor']:.0%}" + (
-        f", prod/floor {rps['prod'] / rps['floor']:.0%}" if "prod" in rps else " (prod needs wrk)"))
-
+    session = requests.Session()
+    for _ in range(200):  # every lazily built cache filled before the first reading
+        session.post(ours_url + HOOK, data=bodies[name][1], headers={"Content-Type": "application/json"})
     before = {pid: rss_mb(pid) for pid in workers_of(ours.pid)}
     session = requests.Session()
     for _ in range(args.soak):
         session.post(ours_url + HOOK, data=bodies[name][1], headers={"Content-Type": "application/json"})
     after = {pid: rss_mb(pid) for pid in workers_of(ours.pid)}
-    print(f"\npeak RSS per worker (VmHWM) after the load run vs. after {args.soak} more requests:")
+    print(f"\nRSS per worker (VmRSS) after 200 warm-up calls vs. after {args.soak} more ({name}, demo mode):")
     for pid in sorted(after):
         print(f"  worker {pid}: {before.get(pid, 0):.1f} MB -> {after[pid]:.1f} MB")
 
+    if args.headline_only:
+        for proc in (ours, floor):
+            proc.terminate()
+            proc.wait(timeout=10)
+        return 0
+    print("\nin-process cost of the client-JWT check per call (p50 / p95; the README's budget: the replay-cache write "
+          "adds at most 1 ms at p50 on SQLite):")
+    tokens = Tokens(ours_url)
+    for label, p50, p95 in auth_costs(tokens, tmp):
+        print(f"  {label:<75}{p50:8.0f} us {p95:8.0f} us")
+    p50, p95 = card_log_cost(tmp)
+    print(f"  {'card log: keep one response of 7 cards (target: under 200 us at p50)':<75}{p50:8.0f} us {p95:8.0f} us")
+    print("\nin-process cost of one call, no HTTP: the first in a fresh process; the first for this patient after "
+          "the others; repeated (median of 50):")
+    paths = {}
+    for other, (_, body) in bodies.items():
+        paths[other] = tmp / f"{other.split()[0].lower()}.json"
+        paths[other].write_bytes(body)
+    for other, path in paths.items():
+        ever, first, repeated = first_calls(path, [p for n, p in paths.items() if n != other], env)
+        print(f"  {other:<18}first ever {ever:7.2f} ms, first for this patient {first:6.2f} ms, "
+              f"repeated {repeated:6.2f} ms")
     replica_behind_balancer(env, body_path, args.load_seconds, args.users, tmp)
 
     resources = bodies[name][0]
@@ -596,7 +670,7 @@ def main() -> int:
           f"slowest single {delay_ms:.0f} ms)")
     medplum_no_prefetch(ours_url, next((FHIR_DATA / PATIENTS[1][1]).parent.glob(Path(PATIENTS[1][1]).name)), name,
                         medplum_port)
-    for proc in (ours, floor, prod):
+    for proc in (ours, floor):
         proc.terminate()
         proc.wait(timeout=10)
     return 0
