@@ -54,7 +54,45 @@ def test_malformed_chunked_body_is_400_json_not_500(served, chunks):
     status, headers, body = raw(served, CHUNKED + payload)
     assert status == 400, body
     assert headers["content-type"] == "application/json" and json.loads(body)["error"] == "bad-request"
+    assert headers["x-content-type-options"] == "nosniff"
     assert "Traceback" not in served.log()
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "error"), [
+    pytest.param(b"GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400, "bad-request", id="bad-request-line"),
+    pytest.param(b"GET /healthz HTTP/1.1\r\nBad Name: x\r\n\r\n", 400, "bad-request", id="bad-header-name"),
+    pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n", 400, "bad-request", id="nul-in-header"),
+    pytest.param(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri-too-long",
+                 id="request-line-too-long"),
+    pytest.param(b"GET /healthz HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(200)) + b"\r\n", 431,
+                 "request-header-fields-too-large", id="too-many-headers"),
+    pytest.param(f"POST {PV} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n".encode(), 501,
+                 "not-implemented", id="unsupported-transfer-coding"),
+])
+def test_errors_the_server_writes_itself_are_json_with_nosniff(served, request_bytes, status, error):
+    """Requests refused before they reach the app (the worker's own parser) are answered like every other error:
+    a JSON body saying what is wrong, `nosniff`, never gunicorn's text/plain."""
+    got, headers, body = raw(served, request_bytes)
+    assert got == status, body
+    assert headers["content-type"] == "application/json" and headers["x-content-type-options"] == "nosniff"
+    assert json.loads(body)["error"] == error and json.loads(body)["message"]
+
+
+def test_half_closed_request_with_a_content_length_is_answered(served):
+    """An HTTP/1.1 client may shut down its sending side once the request is out: it still gets its answer."""
+    head = f"POST {PV} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
+    status, _, body = raw(served, head.encode() + BODY)
+    assert status == 200 and "cards" in json.loads(body)
+
+
+def test_pipelined_requests_before_a_half_close_are_all_answered(served):
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.count(b"HTTP/1.1 200 OK") == 2
 
 
 def test_well_formed_chunked_body_is_still_answered(served):

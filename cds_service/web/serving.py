@@ -15,7 +15,12 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from typing import Any
+
+import orjson
+
+from ..logs import safe
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Receive = Callable[[], Any]
@@ -116,6 +121,21 @@ def _environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
 REQUEST_HEAD_SECONDS = 10.0
 
 
+# RFC 9110's reason phrases for what the worker answers itself (Python 3.11's HTTPStatus says "Request-URI Too Long")
+_REASONS = {414: "URI Too Long", 431: "Request Header Fields Too Large"}
+
+
+def error_response(status: int, message: str, extra_headers: Iterable[tuple[str, str]] = ()) -> bytes:
+    """A whole HTTP/1.1 error response as the app would write it: `{"error": <code>, "message": ...}`."""
+    reason = _REASONS.get(status) or (HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error")
+    code = "internal-error" if status == 500 else reason.lower().replace(" ", "-")
+    body = orjson.dumps({"error": code, "message": safe(message, 200)})
+    extra = "".join(f"{name}: {value}\r\n" for name, value in extra_headers)
+    head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"X-Content-Type-Options: nosniff\r\n{extra}Connection: close\r\n\r\n")
+    return head.encode("latin-1") + body
+
+
 def worker_class() -> type:
     """gunicorn's asyncio worker, with a deadline for the first request head and idle connections closed at once
     when the worker stops (they would otherwise hold a graceful stop for its whole timeout). Imported in `serve`
@@ -126,6 +146,7 @@ def worker_class() -> type:
     class Protocol(ASGIProtocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
+            self._peer_eof = False
             self.worker.protocols.add(self)
             # gunicorn arms this timer between requests only; the first request's head cancels it the same way
             self._keepalive_handle = self.worker.loop.call_later(REQUEST_HEAD_SECONDS, self._keepalive_timeout)
@@ -137,6 +158,29 @@ def worker_class() -> type:
         def close_if_idle(self) -> None:
             if self._awaiting_request and not self._finishing_calls:
                 self._keepalive_timeout()
+
+        def eof_received(self) -> bool | None:
+            """The client shut down its sending side (HTTP/1.1 allows it once the request is out): a whole request
+            is still answered, then the connection closed; a body cut short is a 400. Nothing started: close."""
+            if self._current_request is None:
+                return None
+            self._peer_eof = True
+            if self._body_receiver is not None and not self._body_receiver._complete:
+                self._body_receiver.signal_disconnect()  # the app stops waiting; gunicorn then writes an error
+            return True
+
+        def _arm_keepalive_timer(self) -> None:
+            if self._peer_eof:  # nothing more can come: close once the last answer is out
+                self._keepalive_timeout()
+            else:
+                super()._arm_keepalive_timer()
+
+        def _send_error_response(self, status: int, message: str, extra_headers: Iterable = ()) -> None:
+            """Every error the worker writes itself (bad request line, headers or chunking, too large a head) in
+            our error format: a JSON body saying what is wrong, `nosniff`, then the connection closed."""
+            if status == 500 and self._peer_eof:  # the app saw a body end before it was whole
+                status, message = 400, "the request body ended before it was complete"
+            self._safe_write(error_response(status, message, extra_headers))
 
     class Worker(ASGIWorker):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
