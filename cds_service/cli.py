@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import replace
 from datetime import date
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any, NoReturn
 
 import orjson
@@ -47,8 +48,12 @@ def _metrics_dir() -> None:
     path = tempfile.mkdtemp(prefix="backpain-cds-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     master = os.getpid()
-    # the workers are forked with this handler: only the master removes the directory
-    atexit.register(lambda: os.getpid() == master and shutil.rmtree(path, ignore_errors=True))
+
+    def remove() -> None:  # the workers are forked with this handler: only the master removes the directory
+        if os.getpid() == master:
+            shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
 
 
 def _when_ready(args: argparse.Namespace, settings: Settings) -> Any:
