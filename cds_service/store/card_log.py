@@ -3,17 +3,19 @@ card's findings (no patient data), so feedback naming only a card's uuid can be 
 (`report.py`) and an override can snooze its family for its patient (`policy.py`); and which cards the card
 policy held back, by family and rule.
 
-Recording must not slow a hook call: the request thread only puts a tuple on a bounded queue; a daemon thread per
-worker writes batches. Under overload, or while the database is down, records are dropped, never waited for, and
-each drop is counted (`/metrics`: backpain_cds_card_log_dropped_total).
+Recording must not slow a hook call: the request thread appends the call's rows to a bounded deque (one call, no
+thread woken); a daemon thread per worker writes what gathered every FLUSH_SECONDS, in batches. Under overload, or
+while the database is down, records are dropped, never waited for, and each drop is counted (`/metrics`:
+backpain_cds_card_log_dropped_total).
 """
 from __future__ import annotations
 
 import atexit
 import logging
 import os
-import queue
 import threading
+import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -34,46 +36,48 @@ Row = tuple[Table, dict[str, Any]]
 
 
 class CardLog:
-    """A bounded queue of issued cards and the thread that writes them; the thread starts in each worker."""
+    """A bounded deque of issued cards and the thread that writes them; the thread starts in each worker."""
 
     def __init__(self, engine: Engine, queue_size: int = QUEUE_SIZE) -> None:
         self.engine = engine
-        self._queue: queue.Queue[Row] = queue.Queue(queue_size)
+        self._rows: deque[Row] = deque()
+        self._size = queue_size
         self._pid: int | None = None
         self._lock = threading.Lock()
+        self._writing = threading.Lock()  # held by whoever drains and writes: flush() waits for a batch in hand
 
     def record(self, service_id: str, cards: list[dict], patient_key: str | None = None) -> None:
-        """Queue the response's cards; drop (and count) what does not fit. Never blocks."""
+        """Keep the response's cards for the writer; drop (and count) what does not fit. Never blocks."""
         now = datetime.now(UTC)
-        for card in cards:
-            topic = card["source"]["topic"]["code"]
-            mme = (card.get("extension") or {}).get(MME_EXTENSION)
-            self._put((cast(Table, IssuedCard.__table__), {
-                "card_uuid": card["uuid"], "service_id": service_id, "topic": topic, "indicator": card["indicator"],
-                "issued_at": now, "patient_key": patient_key,
-                # hashed by the writer thread, off the request path
-                "digest": (topic, card["indicator"], card.get("summary", ""), card.get("detail", ""), mme)}))
+        table = cast(Table, IssuedCard.__table__)
+        self._put([(table, {
+            "card_uuid": card["uuid"], "service_id": service_id, "topic": card["source"]["topic"]["code"],
+            "indicator": card["indicator"], "issued_at": now, "patient_key": patient_key,
+            # hashed by the writer thread, off the request path
+            "digest": (card["source"]["topic"]["code"], card["indicator"], card.get("summary", ""),
+                       card.get("detail", ""), (card.get("extension") or {}).get(MME_EXTENSION))})
+            for card in cards])
 
     def held_back(self, service_id: str, topic: str, rule: str) -> None:
-        """Queue one card the policy held back (for `feedback-report`). Never blocks."""
-        self._put((cast(Table, HeldBackCard.__table__), {"service_id": service_id, "topic": topic, "rule": rule,
-                                            "held_at": datetime.now(UTC)}))
+        """Keep one card the policy held back (for `feedback-report`). Never blocks."""
+        self._put([(cast(Table, HeldBackCard.__table__), {"service_id": service_id, "topic": topic, "rule": rule,
+                                                          "held_at": datetime.now(UTC)})])
 
-    def _put(self, row: Row) -> None:
+    def _put(self, rows: list[Row]) -> None:
         if self._pid != os.getpid():
             self._start()
-        try:
-            self._queue.put_nowait(row)
-        except queue.Full:
-            metrics.CARD_LOG_DROPPED.inc()
+        room = max(0, self._size - len(self._rows))  # threads racing here may overshoot by one call's rows
+        self._rows.extend(rows[:room])  # one append of the call's rows; the writer wakes on its own clock
+        if len(rows) > room:
+            metrics.CARD_LOG_DROPPED.inc(len(rows) - room)
 
     def flush(self) -> int:
-        """Write what is queued now, in batches, and wait for the writer thread's batch in hand; return how many
-        this call wrote (what could not be written was dropped and counted)."""
+        """Write what is kept now, in batches, after the writer thread's batch in hand; return how many this call
+        wrote (what could not be written was dropped and counted)."""
         written = 0
-        while batch := self._drain(BATCH):
-            written += self._write(batch)
-        self._queue.join()
+        with self._writing:
+            while batch := self._drain(BATCH):
+                written += self._write(batch)
         return written
 
     def _write(self, batch: list[Row]) -> int:
@@ -95,9 +99,6 @@ class CardLog:
             log.warning("card log: %d records dropped (%s)", len(batch), type(exc).__name__)
             metrics.CARD_LOG_DROPPED.inc(len(batch))
             return 0
-        finally:
-            for _ in batch:
-                self._queue.task_done()
 
     def _start(self) -> None:
         """Start this process's writer (after gunicorn's fork: threads do not survive it)."""
@@ -105,22 +106,17 @@ class CardLog:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
+            self._rows = deque()  # rows kept by the parent before the fork are the parent's to write
             threading.Thread(target=self._run, name="card-log", daemon=True).start()
             atexit.register(self.flush)  # a worker's graceful exit writes what it still holds
 
     def _run(self) -> None:
         while True:
-            try:
-                first = self._queue.get(timeout=FLUSH_SECONDS)
-            except queue.Empty:
-                continue
-            self._write([first, *self._drain(BATCH - 1)])
+            time.sleep(FLUSH_SECONDS)
+            self.flush()
 
     def _drain(self, most: int) -> list[Row]:
         items: list[Row] = []
-        while len(items) < most:
-            try:
-                items.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
+        while self._rows and len(items) < most:
+            items.append(self._rows.popleft())
         return items

@@ -11,11 +11,12 @@ import threading
 import time
 from typing import cast
 
-from sqlalchemy import Engine, Table, delete, insert
+from sqlalchemy import Engine, Table, bindparam, delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import ServiceUnavailable
 from .database import write
+from .statements import Prepared, transaction
 from .tables import SeenToken
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,9 @@ class ReplayCache:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._table = cast(Table, SeenToken.__table__)
-        self._insert = insert(self._table)
+        # one statement compiled once, run on the pool's DBAPI connection (`statements.py`): the floor's cost
+        self._insert = Prepared(engine, insert(self._table).values(
+            token_key=bindparam("token_key"), expires_at=bindparam("expires_at")))
         self._next_purge = 0.0
         self._lock = threading.Lock()
 
@@ -44,8 +47,8 @@ class ReplayCache:
         now = time.time()
 
         def insert_row() -> None:
-            with self.engine.begin() as conn:
-                conn.execute(self._insert, row)  # one statement, compiled once (SQLAlchemy's cache)
+            with transaction(self.engine) as cursor:
+                cursor.execute(self._insert, row)
 
         try:
             write(self.engine, insert_row)
