@@ -9,11 +9,11 @@ family of errors whichever path ran.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, cast
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -51,17 +51,24 @@ class Cursor:
 def transaction(engine: Engine) -> Iterator[Cursor]:
     """A cursor on a pooled connection; committed when the block ends, rolled back (and the error raised as
     SQLAlchemy's) when it fails."""
-    connection = engine.raw_connection()
     dbapi_error = engine.dialect.loaded_dbapi.Error
+
+    def as_sqlalchemy(exc: Exception) -> StatementError:
+        return DBAPIError.instance(None, None, exc, dbapi_error, connection_invalidated=False, dialect=engine.dialect)
+
+    try:
+        connection = engine.raw_connection()  # unlike engine.connect(), a failed connect comes out as the driver's
+    except dbapi_error as exc:
+        raise as_sqlalchemy(exc) from exc
     try:
         cursor = connection.cursor()
         try:
             yield Cursor(cursor)
             connection.commit()
         except dbapi_error as exc:
-            connection.rollback()
-            raise DBAPIError.instance(None, None, exc, dbapi_error,
-                                      connection_invalidated=False, dialect=engine.dialect) from exc
+            with suppress(dbapi_error):  # a lost connection cannot roll back either: the first error is the news
+                connection.rollback()
+            raise as_sqlalchemy(exc) from exc
         except BaseException:
             connection.rollback()
             raise

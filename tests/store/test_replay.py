@@ -62,3 +62,13 @@ def test_failing_store_is_a_503_not_a_pass(settings):
         conn.execute(text("DROP TABLE seen_tokens"))
     response = call(app.test_client(), token())
     assert response.status_code == 503 and response.get_json()["error"] == "unavailable"
+
+
+def test_a_database_that_cannot_be_reached_is_a_503(tmp_path):
+    """PostgreSQL stopped: the pool's connect fails before any statement. That must be the replay cache's 503 (fail
+    closed), not the driver's own error escaping as a 500 (seen with replicas behind HAProxy)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path}")  # a directory: the driver cannot open it
+    with pytest.raises(ServiceUnavailable):
+        ReplayCache(engine).claim("https://ehr.example.org", "jti", time.time() + 300)
