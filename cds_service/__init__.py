@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .errors import ConfigError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -39,7 +40,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     # BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not.
     app = Flask(__name__, static_folder=None)
     runtime = Runtime.create(settings)
-    engine = database.connect(settings.database_url, settings.database_timeout)
+    try:
+        engine = database.connect(settings.database_url, settings.database_timeout)
+    except database.Unusable as exc:
+        raise ConfigError(f"{settings.database_setting}: {exc}") from None
     app.extensions["backpain_cds_feedback"] = FeedbackStore(engine)
     app.extensions["backpain_cds_lifecycle"] = Lifecycle()
     card_log = app.extensions["backpain_cds_card_log"] = CardLog(engine)

@@ -174,8 +174,11 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
 def _feedback_report(args: argparse.Namespace, settings: Settings) -> int:
     from .store import database, report
 
-    summary = report.summarise(database.connect(settings.database_url, max(settings.database_timeout, 60)),
-                                 args.since)
+    try:
+        engine = database.connect(settings.database_url, max(settings.database_timeout, 60))
+    except database.Unusable as exc:
+        raise ConfigError(f"{settings.database_setting}: {exc}") from None
+    summary = report.summarise(engine, args.since)
     sys.stdout.write((orjson.dumps(summary).decode() if args.json else report.as_text(summary)) + "\n")
     return 0
 
@@ -267,12 +270,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
+    commands = {"serve": _serve, "evaluate": _evaluate, "feedback-report": _feedback_report, "policy": _policy}
+    try:  # a bad setting, or a data folder or database it names that cannot be used: one line, exit code 2
         settings = Settings.from_env()
+        if getattr(args, "as_of", None):
+            settings = replace(settings, as_of=args.as_of)
+        return commands[args.command](args, settings)
     except ConfigError as exc:
         print(f"configuration error: {exc.message}", file=sys.stderr)
         return 2
-    if getattr(args, "as_of", None):
-        settings = replace(settings, as_of=args.as_of)
-    commands = {"serve": _serve, "evaluate": _evaluate, "feedback-report": _feedback_report, "policy": _policy}
-    return commands[args.command](args, settings)

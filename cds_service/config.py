@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 PREFIX = "BACKPAIN_CDS_"
 POLICY_SECRET_MIN_BYTES = 32
+# Settings that may instead be read from a file (a mounted Secret): BACKPAIN_CDS_<NAME>_FILE holds its path.
+FROM_FILE = ("database_url",)
 
 
 def _default_data_dir() -> Path:
@@ -114,14 +116,28 @@ class Settings:
         """BACKPAIN_CDS_PREVIEW when set; else on in demo mode and off once client JWTs are required."""
         return self.jwt_jwks is None if self.preview is None else self.preview
 
+    @property
+    def database_setting(self) -> str:
+        """The setting that chose the database, for start-up errors (never the URL: it may hold a password)."""
+        if self.database_url == f"sqlite:///{self.data_dir / 'backpain-cds.sqlite3'}":
+            return f"{PREFIX}DATA_DIR={self.data_dir}"
+        return f"{PREFIX}DATABASE_URL"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read `BACKPAIN_CDS_<FIELD>` for every field; raise ConfigError naming any bad or unknown variable."""
-        environ = os.environ if environ is None else environ
+        """Read `BACKPAIN_CDS_<FIELD>` for every field (or `<FIELD>_FILE`, a file holding it, for FROM_FILE);
+        raise ConfigError naming any bad or unknown variable."""
+        environ = dict(os.environ if environ is None else environ)
         known = {f.name.upper(): f.name for f in fields(cls)}
-        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k[len(PREFIX):] not in known)
+        files = {f"{name.upper()}_FILE": name for name in FROM_FILE}
+        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k[len(PREFIX):] not in known | files)
         if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}", known=sorted(PREFIX + k for k in known))
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}",
+                              known=sorted(PREFIX + k for k in known | files))
+        for file_setting, name in files.items():
+            if (path := environ.pop(PREFIX + file_setting, None)) is not None:
+                environ[PREFIX + name.upper()] = _read_setting_file(PREFIX + file_setting, PREFIX + name.upper(),
+                                                                    path, environ)
         values: dict[str, object] = {}
         for env_name, name in known.items():
             raw = environ.get(PREFIX + env_name)
@@ -132,6 +148,16 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"{PREFIX}{env_name}={raw!r} is invalid: {exc}") from None
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _read_setting_file(setting: str, plain: str, path: str, environ: Mapping[str, str]) -> str:
+    if plain in environ:
+        raise ConfigError(f"set {plain} or {setting}, not both")
+    try:
+        return Path(path.strip()).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{setting}={path!r}: cannot read the file ({getattr(exc, 'strerror', None) or exc})") \
+            from None
 
 
 def _jwks_file(path: str) -> dict[str, dict[str, Any]]:

@@ -24,10 +24,11 @@ def test_readme_hook_example_returns_cards(client):
 def test_every_setting_is_in_the_readme_table_and_no_other():
     from dataclasses import fields
 
-    from cds_service.config import PREFIX, Settings
+    from cds_service.config import FROM_FILE, PREFIX, Settings
 
     documented = set(re.findall(r"^\| `(BACKPAIN_CDS_[A-Z_]+)` \|", README.read_text(), re.M))
-    assert documented == {PREFIX + f.name.upper() for f in fields(Settings)}
+    files = {f"{PREFIX}{name.upper()}_FILE" for name in FROM_FILE}
+    assert documented == {PREFIX + f.name.upper() for f in fields(Settings)} | files
 
 
 def shell_examples() -> list[str]:

@@ -81,6 +81,53 @@ def test_bad_setting_stops_start_up_with_a_clear_message(tmp_path):
     assert result.returncode == 2 and "BACKPAIN_CDS_FHIR_DEADLNE" in result.stderr
 
 
+def _exe() -> str:
+    return shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
+
+
+def _env(**settings: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")} | settings
+
+
+def _serve_fails(port: int, **settings: str) -> subprocess.CompletedProcess:
+    return subprocess.run([_exe(), "serve", "--port", str(port)], env=_env(**settings), capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_a_data_directory_that_cannot_be_created_stops_start_up_with_one_line():
+    result = _serve_fails(_free_port(), BACKPAIN_CDS_DATA_DIR="/proc/nope")
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()  # one line naming the setting, no traceback
+    assert "BACKPAIN_CDS_DATA_DIR=/proc/nope" in line and "No such file or directory" in line
+    report = subprocess.run([_exe(), "feedback-report"], env=_env(BACKPAIN_CDS_DATA_DIR="/proc/nope"),
+                            capture_output=True, text=True, timeout=60)
+    assert report.returncode == 2 and len(report.stderr.splitlines()) == 1 and "BACKPAIN_CDS_DATA_DIR" in report.stderr
+
+
+def test_a_database_that_cannot_be_opened_stops_start_up_with_one_line(tmp_path):
+    """Nothing listens on the port: the line names the setting and the reason, never the password."""
+    url = f"postgresql+psycopg://cds:s3cret-pw@127.0.0.1:{_free_port()}/cds"
+    result = _serve_fails(_free_port(), BACKPAIN_CDS_DATA_DIR=str(tmp_path), BACKPAIN_CDS_DATABASE_URL=url)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "BACKPAIN_CDS_DATABASE_URL" in line and "refused" in line and "s3cret-pw" not in line
+
+
+def test_the_database_url_can_come_from_a_file(tmp_path):
+    """BACKPAIN_CDS_DATABASE_URL_FILE: the URL (a password in it) read from a mounted Secret, not the environment;
+    a file that cannot be read is a one-line error naming that setting."""
+    secret = tmp_path / "url"
+    secret.write_text(f"postgresql+psycopg://cds:s3cret-pw@127.0.0.1:{_free_port()}/cds\n")
+    result = _serve_fails(_free_port(), BACKPAIN_CDS_DATA_DIR=str(tmp_path), BACKPAIN_CDS_DATABASE_URL_FILE=str(secret))
+    assert result.returncode == 2 and "refused" in result.stderr and "s3cret-pw" not in result.stderr
+    missing = _serve_fails(_free_port(), BACKPAIN_CDS_DATABASE_URL_FILE=str(tmp_path / "absent"))
+    assert missing.returncode == 2
+    (line,) = missing.stderr.splitlines()
+    assert "BACKPAIN_CDS_DATABASE_URL_FILE" in line and "No such file or directory" in line
+    both = _serve_fails(_free_port(), BACKPAIN_CDS_DATABASE_URL_FILE=str(secret), BACKPAIN_CDS_DATABASE_URL="x")
+    assert both.returncode == 2 and "not both" in both.stderr
+
+
 def test_evaluate_cli_same_path_as_http(tmp_path):
     import json
     exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))

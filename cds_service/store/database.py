@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 
 from .tables import Base, add_missing_columns
 
@@ -102,13 +102,28 @@ def _ping_on_checkout(watchdog: _Watchdog) -> Callable[..., None]:
     return checkout
 
 
+class Unusable(Exception):
+    """The database cannot be opened or created: `str()` is one line without credentials."""
+
+
 def connect(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Engine:
-    """Open the engine and create any missing table; safe when several replicas start at once.
+    """Open the engine and create any missing table; safe when several replicas start at once. Raise `Unusable`
+    when the folder of a SQLite file cannot be created or the database cannot be opened.
 
     A database that does not answer must not hang a call or a readiness probe: connecting, each statement
     (`statement_timeout`), waiting for a pooled connection, and holding one (the watchdog) are each bounded by
     `timeout` seconds, so a hung PostgreSQL gives 503 within a few seconds.
     """
+    try:
+        return _connect(url, timeout)
+    except OSError as exc:
+        raise Unusable(f"cannot create the folder ({exc.strerror})") from None
+    except SQLAlchemyError as exc:  # the driver's first line: host and reason, never the password
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        raise Unusable(f"cannot open the database ({reason})") from None
+
+
+def _connect(url: str, timeout: float) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     postgres = url.startswith("postgresql")
