@@ -8,33 +8,23 @@
 # with `docker buildx imagetools inspect python:3.11-slim-bookworm` (the "Digest:" line) or let Renovate do it.
 ARG PYTHON_IMAGE=docker.io/library/python:3.11.10-slim-bookworm@sha256:5148c0e4bbb64271bca1d3322360ebf4bfb7564507ae32dd639322e4952a6b16
 
+# checkov:skip=CKV_DOCKER_7: the tag comes from the PYTHON_IMAGE ARG above, which pins it by digest (not seen by checkov)
 FROM ${PYTHON_IMAGE} AS builder
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
 # The dependencies, in their own layer: rebuilt only when the lock changes. requirements.lock is
 # `pip-compile --generate-hashes` output (pip-tools); regenerate it after changing pyproject.toml's dependencies with
 #   pip-compile --generate-hashes --strip-extras --extra postgres --no-emit-index-url --no-emit-find-links \
 #     --output-file requirements.lock pyproject.toml
 COPY requirements.lock /tmp/requirements.lock
-RUN /opt/venv/bin/pip install --require-hashes --no-deps --only-binary=:all: -r /tmp/requirements.lock
-# Then the code (the wheel carries fhir_profiles/ inside the package).
-WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY cds_service ./cds_service
-COPY fhir_profiles ./fhir_profiles
-RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/python -m compileall -q /opt/venv/lib
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps \
+       --only-binary=:all: -r /tmp/requirements.lock
+# Then the code: .dockerignore lets only pyproject.toml, README.md, cds_service/ and fhir_profiles/ through (the
+# wheel carries fhir_profiles/ inside the package).
+COPY . /src
+RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps /src \
+    && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 FROM ${PYTHON_IMAGE}
-# VERSION follows pyproject.toml; SOURCE_URL (your repository) and REVISION (its commit) are given at build time.
-ARG VERSION=0.1.0
-ARG SOURCE_URL=""
-ARG REVISION=""
-LABEL org.opencontainers.image.title="backpain-cds" \
-      org.opencontainers.image.description="CDS Hooks 2.0 service for evidence-based low back pain care" \
-      org.opencontainers.image.source="${SOURCE_URL}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.licenses="Apache-2.0"
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp BACKPAIN_CDS_DATA_DIR=/data
 RUN groupadd --gid 10001 cds && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin cds \
     && mkdir /data && chown 10001:10001 /data
@@ -46,3 +36,14 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import re, urllib.request as u; a = open('/proc/1/cmdline').read().replace('\\0', ' '); p = re.search(r'--port[= ](\\d+)', a); u.urlopen(f'http://127.0.0.1:{p[1] if p else 8080}/healthz', timeout=2)"]
 CMD ["backpain-cds", "serve", "--host", "0.0.0.0", "--port", "8080"]
+# Last, so that a new revision rebuilds no layer: VERSION follows pyproject.toml; SOURCE_URL (your repository) and
+# REVISION (its commit) are given at build time (README, "Deploying to Kubernetes").
+ARG VERSION=0.1.0
+ARG SOURCE_URL=""
+ARG REVISION=""
+LABEL org.opencontainers.image.title="backpain-cds" \
+      org.opencontainers.image.description="CDS Hooks 2.0 service for evidence-based low back pain care" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
