@@ -38,9 +38,7 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 CMD ["backpain-cds", "serve", "--host", "0.0.0.0", "--port", "8080"]
 # Last, so that a new revision rebuilds no layer: VERSION follows pyproject.toml; SOURCE_URL (your repository) and
 # REVISION (its commit) are given at build time (README, "Deploying to Kubernetes").
-ARG VERSION=0.1.0
-ARG SOURCE_URL=""
-ARG REVISION=""
+ARG VERSION=0.1.0 SOURCE_URL="" REVISION=""
 LABEL org.opencontainers.image.title="backpain-cds" \
       org.opencontainers.image.description="CDS Hooks 2.0 service for evidence-based low back pain care" \
       org.opencontainers.image.source="${SOURCE_URL}" \

@@ -205,3 +205,27 @@ def test_the_overlay_follows_an_edit_of_the_host_and_the_image(tmp_path):
     assert rendered["ConfigMap"]["data"]["BACKPAIN_CDS_PUBLIC_BASE_URL"] == "https://cds.nhs-trust.example"
     assert rendered["Ingress"]["spec"]["tls"][0]["hosts"] == ["cds.nhs-trust.example"]
     assert pod_of(rendered)["containers"][0]["image"].startswith("registry.trust.example/cds/backpain-cds@sha256:")
+
+
+def test_the_readme_walkthrough_matches_what_the_overlay_renders(overlay):
+    """The README's deploy steps name every file of the overlay, and the Secrets, keys, namespace and host that the
+    rendered manifests expect."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Deploying to Kubernetes"):]
+    section = section.split("\n## ")[0]
+    assert "cp -r deploy/kubernetes/overlays/example deploy/kubernetes/overlays/production" in section
+    assert "kubectl apply -k deploy/kubernetes/overlays/production" in section
+    for path in OVERLAY.iterdir():
+        assert f"`{path.name}`" in section, f"the walkthrough does not say what to edit in {path.name}"
+    namespace = overlay["Namespace"]["metadata"]["name"]
+    created = dict(re.findall(rf"kubectl -n {namespace} create secret generic (\S+) --from-file=(\S+)=", section))
+    for volume in pod_of(overlay)["volumes"]:
+        if "secret" in volume:
+            (item,) = volume["secret"]["items"]
+            assert created.pop(volume["secret"]["secretName"]) == item["key"]
+    assert created == {}
+    assert f"kubectl -n {namespace} create secret tls {overlay['Ingress']['spec']['tls'][0]['secretName']} " in section
+    host = overlay["Ingress"]["spec"]["rules"][0]["host"]
+    assert f"curl -fsS https://{host}/readyz" in section and f"`https://{host}/cds-services`" in section
+    image = pod_of(overlay)["containers"][0]["image"].split("@")[0]
+    assert f"docker push {image}:" in section
