@@ -57,13 +57,20 @@ def _recipe() -> str:
     return f"debootstrap minbase {SUITE} {PACKAGES} {_mirror()}\n{pip}"
 
 
+def _base_tag() -> str:
+    return f"localhost/backpain-cds-base:{hashlib.sha256(_recipe().encode()).hexdigest()[:16]}"
+
+
+def base_is_cached() -> bool:
+    return podman("image", "exists", _base_tag(), check=False).returncode == 0
+
+
 def ensure_base() -> str:
     """Import the locally built base under BASE_NAME (building and caching its root file system the first time);
     returns the name."""
-    key = hashlib.sha256(_recipe().encode()).hexdigest()[:16]
-    tagged = f"localhost/backpain-cds-base:{key}"
-    if podman("image", "exists", tagged, check=False).returncode:
-        archive = CACHE / f"base-{key}.tar"
+    tagged = _base_tag()
+    if not base_is_cached():
+        archive = CACHE / f"base-{tagged.rpartition(':')[2]}.tar"
         if not archive.exists():
             _build_base(archive)
         podman("import", "--change", "ENV=LANG=C.UTF-8", "--change", 'CMD=["python3"]', str(archive), tagged)

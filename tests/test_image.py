@@ -21,30 +21,31 @@ from tests.served import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-IMAGE, BUILDER = "localhost/backpain-cds-test:latest", "localhost/backpain-cds-test:builder"
+IMAGE = "localhost/backpain-cds-test:latest"
 MEASURED: dict[str, object] = {}
 
 
 @pytest.fixture(scope="module")
 def image() -> Iterator[str]:
-    """The image, built from the working tree (layers cached between runs, like the base)."""
+    """The image, built from the working tree on the cached base.
+
+    Without podman's layer cache (--layers=false): under vfs each step of a layered build is a full copy of the
+    image. Measured on a loaded machine: layered, cold 624 s and with the dependency layer cached 307 s; without
+    layers 306 s (and no stale layers left on disk)."""
     if reason := podman.missing():
         pytest.skip(reason)
     started = time.monotonic()
+    cached = podman.base_is_cached()
     base = podman.ensure_base()
-    MEASURED["base_seconds"] = round(time.monotonic() - started, 1)
+    MEASURED["base"] = f"{'cached' if cached else 'built'} in {time.monotonic() - started:.1f} s"
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    build = ["build", "--isolation=chroot", "--network=host", "--pull=never", "--layers", "--format=docker",
-             "--build-arg", f"PYTHON_IMAGE={base}", "--build-arg", f"VERSION={version}",
-             "--build-arg", "SOURCE_URL=file:///backpain-cds", "--build-arg", "REVISION=test"]
     started = time.monotonic()
-    cached = podman.podman("image", "exists", IMAGE, check=False).returncode == 0
-    # The builder stage gets a name too, so that pruning keeps its cached dependency layer for the next build.
-    podman.podman(*build, "--target=builder", "-t", BUILDER, str(ROOT), timeout=1800)
-    podman.podman(*build, "-t", IMAGE, str(ROOT), timeout=1800)
+    podman.podman("build", "--isolation=chroot", "--network=host", "--pull=never", "--layers=false", "--format=docker",
+                  "--build-arg", f"PYTHON_IMAGE={base}", "--build-arg", f"VERSION={version}",
+                  "--build-arg", "SOURCE_URL=file:///backpain-cds", "--build-arg", "REVISION=test",
+                  "-t", IMAGE, str(ROOT), timeout=1800)
     MEASURED["build_seconds"] = round(time.monotonic() - started, 1)
-    MEASURED["build"] = "warm (cached layers)" if cached else "cold"
-    podman.podman("image", "prune", "--force", check=False)  # the layers of earlier builds (vfs: full copies)
+    podman.podman("image", "prune", "--force", check=False)  # the builder stage, the previous test image
     MEASURED["image_bytes"] = int(podman.podman("image", "inspect", "--format", "{{.Size}}", IMAGE).stdout)
     yield IMAGE
     (ROOT / "tests/artifacts").mkdir(exist_ok=True)
@@ -98,7 +99,7 @@ def serves_and_stops_on_sigterm(box: Container) -> None:
     assert "backpain-patient-view" in {s["id"] for s in services}
     response = requests.post(box.base + "/cds-services/backpain-patient-view", json=hook_request([lbp()]), timeout=10)
     assert response.status_code == 200 and response.json()["cards"], response.text
-    feedback = {"feedback": [{"card": response.json()["cards"][0]["uuid"], "outcome": "accepted",
+    feedback = {"feedback": [{"card": response.json()["cards"][0]["uuid"], "outcome": "overridden",
                               "outcomeTimestamp": "2026-11-27T10:00:00Z"}]}
     assert requests.post(box.base + "/cds-services/backpain-patient-view/feedback", json=feedback, timeout=5).ok
     assert requests.get(box.base + "/readyz", timeout=5).status_code == 200
@@ -142,3 +143,19 @@ def test_the_container_serves_against_postgresql(image, postgres, tmp_path):
     psycopg = pytest.importorskip("psycopg")
     with psycopg.connect(postgres.url.replace("+psycopg", "")) as db:
         assert db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 1  # stored there, not in /data
+
+
+@pytest.mark.parametrize("setting, value, reason", [
+    ("DATA_DIR", "/proc/nope", "No such file or directory"),
+    ("DATABASE_URL", "postgresql+psycopg://cds:s3cret-pw@127.0.0.1:{port}/cds", "refused"),
+], ids=["a data folder that cannot be created", "a database that cannot be opened"])
+def test_the_container_stops_on_an_unusable_store_with_one_line_and_exit_code_2(image, setting, value, reason):
+    port = free_port()
+    done = podman.podman("run", "--rm", "--read-only", "--network=host",
+                         f"--env=BACKPAIN_CDS_{setting}={value.format(port=free_port())}",
+                         image, "backpain-cds", "serve", "--host", "127.0.0.1", "--port", str(port), check=False,
+                         timeout=120)
+    assert done.returncode == 2, done.stderr
+    # podman's own lines (time="..." level=...: no systemd here to schedule the HEALTHCHECK) aside, the service's
+    (line,) = [line for line in done.stderr.splitlines() if not line.startswith('time="')]
+    assert f"BACKPAIN_CDS_{setting}" in line and reason in line and "s3cret" not in line
