@@ -105,7 +105,8 @@ def test_settings_are_ones_the_service_accepts_and_secrets_are_files(documents, 
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     for name, setting, key in [("jwt", "BACKPAIN_CDS_JWT_JWKS", "jwks.json"),
-                               ("database", "BACKPAIN_CDS_DATABASE_URL_FILE", "url")]:
+                               ("database", "BACKPAIN_CDS_DATABASE_URL_FILE", "url"),
+                               ("policy", "BACKPAIN_CDS_POLICY_SECRET_FILE", "secret")]:
         assert mounts[name]["readOnly"] is True
         assert env[setting] == f"{mounts[name]['mountPath']}/{key}"
         assert volumes[name]["secret"]["items"] == [{"key": key, "path": key}]
@@ -114,7 +115,9 @@ def test_settings_are_ones_the_service_accepts_and_secrets_are_files(documents, 
     jwks, url = tmp_path / "jwks.json", tmp_path / "url"
     jwks.write_text(json.dumps({"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/k"}}))
     url.write_text("postgresql+psycopg://u@db/cds\n")
-    env |= {"BACKPAIN_CDS_JWT_JWKS": str(jwks), "BACKPAIN_CDS_DATABASE_URL_FILE": str(url)}
+    (tmp_path / "secret").write_text("0" * 64)
+    env |= {"BACKPAIN_CDS_JWT_JWKS": str(jwks), "BACKPAIN_CDS_DATABASE_URL_FILE": str(url),
+            "BACKPAIN_CDS_POLICY_SECRET_FILE": str(tmp_path / "secret")}
     if "metrics_port" not in {f.name for f in dataclasses.fields(Settings)}:
         pytest.skip("BACKPAIN_CDS_METRICS_PORT is not a setting on this branch yet (issue 20 adds it)")
     settings = Settings.from_env(env)  # raises ConfigError naming any unknown or invalid setting
