@@ -36,7 +36,7 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import re, urllib.request as u; a = open('/proc/1/cmdline').read().replace('\\0', ' '); p = re.search(r'--port[= ](\\d+)', a); u.urlopen(f'http://127.0.0.1:{p[1] if p else 8080}/healthz', timeout=2)"]
 CMD ["backpain-cds", "serve", "--host", "0.0.0.0", "--port", "8080"]
-# Last, so that a new revision rebuilds no layer: VERSION follows pyproject.toml; SOURCE_URL (your repository) and
+# Last, so that a new revision rebuilds no layer: VERSION follows cds_service.__version__; SOURCE_URL (your repository) and
 # REVISION (its commit) are given at build time (README, "Deploying to Kubernetes").
 ARG VERSION=0.1.0 SOURCE_URL="" REVISION=""
 LABEL org.opencontainers.image.title="backpain-cds" \

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import cds_service
 from tests import podman
 from tests.fhir_builders import hook_request, lbp
 from tests.served import free_port
@@ -38,7 +38,7 @@ def image() -> Iterator[str]:
     cached = podman.base_is_cached()
     base = podman.ensure_base()
     MEASURED["base"] = f"{'cached' if cached else 'built'} in {time.monotonic() - started:.1f} s"
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    version = cds_service.__version__
     started = time.monotonic()
     podman.podman("build", "--isolation=chroot", "--network=host", "--pull=never", "--layers=false", "--format=docker",
                   "--build-arg", f"PYTHON_IMAGE={base}", "--build-arg", f"VERSION={version}",
@@ -117,8 +117,7 @@ def test_the_image_runs_as_uid_10001_and_says_what_it_is(image):
     assert inspected["Healthcheck"]["Test"][:2] == ["CMD", "python"]  # exec form: no shell in between
     labels = config["Labels"]
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
-    assert labels["org.opencontainers.image.version"] == tomllib.loads(
-        (ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert labels["org.opencontainers.image.version"] == cds_service.__version__
     assert labels["org.opencontainers.image.source"] == "file:///backpain-cds"
     MEASURED["uid"] = config["User"]
 
