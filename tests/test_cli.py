@@ -124,3 +124,12 @@ def test_the_installed_command_prints_no_traceback():
     assert result.stderr.strip().splitlines() == [
         "backpain-cds serve: error: argument --port: '80000' is not a TCP port (1-65535) "
         "(see backpain-cds serve --help)"]
+
+
+def test_a_configured_metrics_folder_is_kept_and_emptied_of_an_earlier_runs_samples(monkeypatch, tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR set by the operator: serve uses it, without the counts a previous run left there."""
+    (tmp_path / "counter_1234.db").write_bytes(b"old samples")
+    (tmp_path / "notes.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    cli._metrics_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
