@@ -6,7 +6,9 @@ The numbers (build time cold or warm, image size, start-up time) go to tests/art
 from __future__ import annotations
 
 import json
+import re
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,6 +111,17 @@ def serves_and_stops_on_sigterm(box: Container) -> None:
     assert code == "0", box.logs()
     assert "Traceback" not in box.logs()
 
+
+def test_the_lock_pins_every_dependency_the_image_installs():
+    """The builder installs requirements.lock with --no-deps: a dependency added to pyproject.toml but not to the
+    lock would build an image that fails at its first import (regenerate it with the Dockerfile's pip-compile line)."""
+    def name(requirement: str) -> str:
+        return re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", requirement)[0]).lower()
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {name(r) for r in project["dependencies"] + project["optional-dependencies"]["postgres"]}
+    locked = {name(line) for line in (ROOT / "requirements.lock").read_text().splitlines() if re.match(r"[a-z]", line)}
+    assert wanted - locked == set()
 
 def test_the_image_runs_as_uid_10001_and_says_what_it_is(image):
     inspected = json.loads(podman.podman("image", "inspect", image).stdout)[0]
