@@ -141,6 +141,8 @@ def test_the_container_serves_read_only_as_10001_with_sqlite(image):
         MEASURED["read_only_root"] = "Read-only file system" in podman.podman(
             "exec", box.name, "touch", "/opt/venv/x", check=False).stderr
         assert MEASURED["read_only_root"]
+        no_compiler = podman.podman("exec", box.name, "sh", "-c", "command -v gcc cc", check=False).stdout
+        assert no_compiler == "", "the runtime stage carries a compiler"
         serves_and_stops_on_sigterm(box)
 
 
