@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "fhir_profiles"
 DRAWN_FROM = "https://backpain-cds.org/fhir/StructureDefinition/drawn-from"
+DRAWN_FROM_EXPANSION = "https://backpain-cds.org/fhir/StructureDefinition/drawn-from-expansion"
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 SCT = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -148,6 +149,23 @@ _OMTK_ROW = re.compile(r"\{ drugCode: (\d+), drugName: '([^']*)', doseFormCode: 
                        r"strengthUnit: '([^']*)' \}")
 
 
+def drawn_from(url: str, version: str | None, expanded: str | None) -> list[dict]:
+    """The extensions marking a part drawn from a published source: its canonical (`url|version` when versioned)
+    and the date of the expansion it was built from (the knowledge manifest lists both)."""
+    canonical = f"{url}|{version}" if version else url
+    return [{"url": DRAWN_FROM, "valueCanonical": canonical}] + (
+        [{"url": DRAWN_FROM_EXPANSION, "valueDateTime": expanded}] if expanded else [])
+
+
+def omtk(terminology: Path) -> tuple[list[tuple[str, ...]], list[dict]]:
+    """OMTKData.cql's DrugIngredients rows, and the extensions naming it (library version, generation date)."""
+    text = (terminology / "omtk" / "OMTKData.cql").read_text(encoding="utf-8")
+    version = re.search(r"^library OMTKData version '([^']+)'", text, re.M)
+    generated = re.search(r"generated on (\d{4}-\d{2}-\d{2})", text)
+    return _OMTK_ROW.findall(text), drawn_from(OMTK_URL, version and version.group(1),
+                                               generated and generated.group(1))
+
+
 def published_parts(terminology: Path, name: str) -> tuple[list[dict], list[str]]:
     """The include parts and "title (url)" notes our value set `name` draws from the published files."""
     sources = FILTERS.get(name, [(name, None)])
@@ -163,19 +181,20 @@ def published_parts(terminology: Path, name: str) -> tuple[list[dict], list[str]
             if not by_system:
                 continue
             notes.append(f"{published.get('title') or published.get('name')} ({published['url']})")
+            source = drawn_from(published["url"], published.get("version"),
+                                published.get("expansion", {}).get("timestamp"))
             for system, concepts in by_system.items():
-                parts.append({"extension": [{"url": DRAWN_FROM, "valueCanonical": published["url"]}],
-                              "system": system, "concept": concepts})
+                parts.append({"extension": source, "system": system, "concept": concepts})
     return parts, notes
 
 
 def omtk_moud(terminology: Path) -> tuple[list[dict], list[str]]:
     """Every OMTK buprenorphine product that treats opioid use disorder (`is_moud_product`), brands included:
     VSAC's MOUD set lists the generic products only (no Suboxone)."""
-    rows = _OMTK_ROW.findall((terminology / "omtk" / "OMTKData.cql").read_text(encoding="utf-8"))
+    rows, source = omtk(terminology)
     concepts = [{"code": drug, "display": display} for drug, display, form, ingredient, _, _ in rows
                 if ingredient == "1819" and is_moud_product(f"{display} {form}")]
-    part = {"extension": [{"url": DRAWN_FROM, "valueCanonical": OMTK_URL}], "system": RXNORM, "concept": concepts}
+    part = {"extension": source, "system": RXNORM, "concept": concepts}
     return [part], ["OMTK DrugIngredients, buprenorphine products for opioid use disorder (" + OMTK_URL + ")"]
 
 
@@ -188,10 +207,10 @@ _COUGH_OPIOIDS = {"2670", "5489"}  # codeine, hydrocodone
 def omtk_cough(terminology: Path) -> tuple[list[dict], list[str]]:
     """OMTK codeine and hydrocodone products combined with an antihistamine, decongestant, expectorant or homatropine
     (reference 0.10 item 6): cough and cold products, brands included."""
-    rows = _OMTK_ROW.findall((terminology / "omtk" / "OMTKData.cql").read_text(encoding="utf-8"))
+    rows, source = omtk(terminology)
     concepts = list({drug: {"code": drug, "display": display} for drug, display, _, ingredient, _, _ in rows
                      if ingredient in _COUGH_OPIOIDS and _COUGH_PARTNERS.search(display)}.values())
-    part = {"extension": [{"url": DRAWN_FROM, "valueCanonical": OMTK_URL}], "system": RXNORM, "concept": concepts}
+    part = {"extension": source, "system": RXNORM, "concept": concepts}
     return [part], ["OMTK DrugIngredients, codeine and hydrocodone cough and cold products (" + OMTK_URL + ")"]
 
 
@@ -217,9 +236,8 @@ def value_set(current: dict, terminology: Path) -> dict:
     return out
 
 
-def omtk_products(terminology: Path, known: set[str]) -> list[dict]:
+def omtk_products(rows: list[tuple[str, ...]], known: set[str]) -> list[dict]:
     """ConceptMap elements for every OMTK opioid product not already mapped by hand: ingredient, strength, form."""
-    rows = _OMTK_ROW.findall((terminology / "omtk" / "OMTKData.cql").read_text(encoding="utf-8"))
     elements = []
     for drug, display, form, ingredient, strength, unit in rows:
         if drug in known or drug == ingredient or form not in FORMS or unit not in UNITS:
@@ -237,9 +255,9 @@ def omtk_products(terminology: Path, known: set[str]) -> list[dict]:
 def concept_map(current: dict, terminology: Path) -> dict:
     own = [g for g in current["group"] if not any(e.get("url") == DRAWN_FROM for e in g.get("extension", []))]
     known = {e["code"] for g in own for e in g["element"]}
-    omtk = {"extension": [{"url": DRAWN_FROM, "valueCanonical": OMTK_URL}], "source": RXNORM, "target": RXNORM,
-            "element": omtk_products(terminology, known)}
-    return dict(current, group=[*own, omtk])
+    rows, source = omtk(terminology)
+    group = {"extension": source, "source": RXNORM, "target": RXNORM, "element": omtk_products(rows, known)}
+    return dict(current, group=[*own, group])
 
 
 def build(shared: Path) -> dict[Path, str]:
