@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,10 @@ from .knowledge import Knowledge
 OVERRIDE_SYSTEM = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
 MME_EXTENSION = "org.backpain-cds.mme-per-day"
 MME_LOWER_BOUND_EXTENSION = "org.backpain-cds.mme-lower-bound"  # the total counts some orders at a floor (0.10 item 3)
+# Provenance on every card (CDS Hooks card `extension`; `source.url` is a page for the user, so the rule goes here):
+EXT_RULE = "org.backpain-cds.rule"  # canonical url|version of the PlanDefinition that produced the card
+EXT_KNOWLEDGE = "org.backpain-cds.knowledge"  # {"version", "digest"} of fhir_profiles/ (knowledge/manifest.py)
+EXT_EVIDENCE = "org.backpain-cds.evidence"  # ["Condition/123", "MedicationRequest/d1"]: ids only, no chart text
 SUMMARY_MAX = 139  # CDS Hooks: fewer than 140 characters
 
 
@@ -58,10 +63,31 @@ class Card:
     mme: float | None = None
     mme_lower_bound: bool = False  # `mme` is "at least": some orders without a usable dose were counted at a floor
     about_draft: bool = False  # its finding is about a draft order of this call, so order hooks show it (0.7)
+    evidence: tuple[str, ...] = ()  # references (Type/id) of the resources it rests on: `cite(...)` makes them
 
     def __post_init__(self) -> None:
         if len(self.summary) > SUMMARY_MAX:
             raise ValueError(f"summary over {SUMMARY_MAX} characters: {self.summary!r}")
+
+
+def cite(*items: Any) -> tuple[str, ...]:
+    """The references of what a card rests on, each once, in order: facts (anything with a `reference`, such as
+    ConditionFact or MedicationFact), things citing several (`references`, such as the Episode), iterables of those,
+    or "Type/id" strings; None and facts without an id are left out."""
+    found: dict[str, None] = {}
+    for item in items:
+        if item is None:
+            continue
+        if isinstance(item, str):
+            found[item] = None
+        elif hasattr(item, "references"):
+            found.update(dict.fromkeys(item.references))
+        elif hasattr(item, "reference"):
+            if item.id is not None:
+                found[item.reference] = None
+        elif isinstance(item, Iterable):
+            found.update(dict.fromkeys(cite(*item)))
+    return tuple(found)
 
 
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # RFC 9562 variant bits 10
@@ -121,9 +147,14 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
         out["overrideReasons"] = [{"system": OVERRIDE_SYSTEM, "code": c, "display": d}
                                   for c, d in card.override_reasons]
     out["links"] = [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}]
+    extension: dict[str, Any] = {EXT_RULE: topic.rule, EXT_KNOWLEDGE: knowledge.identity.as_json()}
+    if card.evidence:
+        extension[EXT_EVIDENCE] = list(card.evidence)
     if card.mme is not None:
-        out["extension"] = {MME_EXTENSION: card.mme} | (
-            {MME_LOWER_BOUND_EXTENSION: True} if card.mme_lower_bound else {})
+        extension[MME_EXTENSION] = card.mme
+        if card.mme_lower_bound:
+            extension[MME_LOWER_BOUND_EXTENSION] = True
+    out["extension"] = extension
     return out
 
 

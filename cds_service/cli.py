@@ -1,4 +1,4 @@
-"""`backpain-cds serve` (gunicorn) and `backpain-cds evaluate FILE` (same pipeline as HTTP)."""
+"""`backpain-cds serve` (gunicorn), `evaluate FILE` (same pipeline as HTTP), `feedback-report`, `knowledge`."""
 from __future__ import annotations
 
 import argparse
@@ -241,6 +241,14 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
+def _knowledge(args: argparse.Namespace, settings: Settings) -> int:
+    from .knowledge import manifest, profiles_dir
+
+    doc = manifest.manifest(profiles_dir())
+    sys.stdout.write((orjson.dumps(doc).decode() if args.json else manifest.as_text(doc)) + "\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="backpain-cds", description="Low back pain CDS Hooks service")
     p.add_argument("--version", action="version", version=f"%(prog)s {version('backpain-cds')}")
@@ -265,12 +273,15 @@ def parser() -> argparse.ArgumentParser:
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="SUBCOMMAND")
     check = policy_sub.add_parser("check", help="validate a policy file and print the effective policy")
     check.add_argument("file")
+    kn = sub.add_parser("knowledge", help="the knowledge manifest: version, digest, every artifact and its sources")
+    kn.add_argument("--json", action="store_true", help="one JSON object instead of text")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    commands = {"serve": _serve, "evaluate": _evaluate, "feedback-report": _feedback_report, "policy": _policy}
+    commands = {"serve": _serve, "evaluate": _evaluate, "feedback-report": _feedback_report, "policy": _policy,
+                "knowledge": _knowledge}
     try:  # a bad setting, or a data folder or database it names that cannot be used: one line, exit code 2
         settings = Settings.from_env()
         if getattr(args, "as_of", None):

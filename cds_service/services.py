@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .cards import EXT_KNOWLEDGE
 from .errors import UnknownService
 from .knowledge import Knowledge
+from .knowledge.manifest import service_version
 
 SPEC_VERSION = "2.0.1"
 HOOK_VERSION = "1.0"
+# Discovery names this service's release and the knowledge it applies (CDS Hooks `extension`, keys ours): a card's
+# own provenance extension names the same knowledge, so an EHR can tell which release issued it.
+EXT_SERVICE_VERSION = "org.backpain-cds.service-version"
 
 # Observation codes the rules read (fever, kidney and liver labs, pregnancy, PHQ): narrowing the search lets
 # the EHR send a few dozen Observations instead of every lab and vital sign on record.
@@ -54,6 +59,7 @@ class Registry:
 
     def __init__(self, knowledge: Knowledge) -> None:
         prefetch = prefetch_templates(knowledge)
+        self.extension = {EXT_SERVICE_VERSION: service_version(), EXT_KNOWLEDGE: knowledge.identity.as_json()}
         self.services = (
             Service("backpain-patient-view", "patient-view", "Low back pain guidance",
                     "Red flags, first-line treatment, opioid safety and imaging advice for adults with low back "
@@ -76,4 +82,4 @@ class Registry:
             raise UnknownService(f"no CDS service with id {service_id!r}", service=service_id) from None
 
     def discovery(self) -> dict[str, object]:
-        return {"services": [s.discovery() for s in self.services]}
+        return {"services": [s.discovery() | {"extension": self.extension} for s in self.services]}

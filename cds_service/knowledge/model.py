@@ -8,6 +8,7 @@ from typing import Any
 
 from .codes import ICD10CM, RXNORM, Code, dotted_icd, normalise
 from .memo import Memo
+from .manifest import Identity
 
 # The byte allowances of the caches of answers (keys come from requests): 62 value sets x 256 KiB + 4 + 4 + 2 MiB,
 # about 26 MiB at most, whatever the requests.
@@ -79,6 +80,7 @@ class Topic:
     display: str
     source_label: str
     source_url: str
+    rule: str = ""  # canonical url|version of the PlanDefinition whose cards have this topic
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Knowledge:
     nsaid_products: dict[str, Product] = field(default_factory=dict)
     nsaid_limits: dict[str, DoseLimit] = field(default_factory=dict)  # by ingredient code
     acetaminophen_products: dict[str, Product] = field(default_factory=dict)  # combinations included
+    identity: Identity = field(default_factory=lambda: Identity("unknown", "unknown"))  # of fhir_profiles/
     medication_classes: Memo = field(default_factory=lambda: Memo(MEDICATION_CACHE_BYTES), repr=False)
     code_classes: Memo = field(default_factory=lambda: Memo(CLASSES_CACHE_BYTES), repr=False)
     relevance: Memo = field(default_factory=lambda: Memo(RELEVANCE_CACHE_BYTES), repr=False)

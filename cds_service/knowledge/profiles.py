@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from . import manifest
 from .codes import ICD10CM, RXNORM, SYSTEM_ALIASES, Code, normalise
 from .model import DoseLimit, Knowledge, MmeFactor, Product, Topic, ValueSet, _Rules
 
@@ -45,8 +46,8 @@ def profiles_dir() -> Path:
     raise FileNotFoundError("fhir_profiles/ not found beside the cds_service package")
 
 
-def _read_dir(kind: str) -> list[dict[str, Any]]:
-    return [orjson.loads(f.read_bytes()) for f in sorted((profiles_dir() / kind).glob("*.json"))]
+def _read_dir(files: list[tuple[str, bytes]], kind: str) -> list[dict[str, Any]]:
+    return [orjson.loads(data) for rel, data in files if rel.startswith(f"{kind}/")]
 
 
 def _quantity(text: str) -> tuple[float, str]:
@@ -69,18 +70,22 @@ def load() -> Knowledge:
 
 
 def _load() -> Knowledge:
+    root = profiles_dir()
+    files = manifest.artifact_files(root)  # read once: parsed below, and digested
     value_sets: dict[str, ValueSet] = {}
-    for res in _read_dir("ValueSet"):
+    for res in _read_dir(files, "ValueSet"):
         compose = res["compose"]
         value_sets[res["id"]] = ValueSet(res["id"], res["url"], res["title"],
                                          _compile(compose["include"]), _compile(compose.get("exclude", [])))
-    plans = {p["id"]: p for p in _read_dir("PlanDefinition")}
-    code_systems = {c["id"]: c for c in _read_dir("CodeSystem")}
+    plans = {p["id"]: p for p in _read_dir(files, "PlanDefinition")}
+    code_systems = {c["id"]: c for c in _read_dir(files, "CodeSystem")}
     topics_cs = code_systems["card-topics"]
     topics = {}
     for concept in topics_cs["concept"]:
-        artifact = plans[concept["code"]]["relatedArtifact"][0]
-        topics[concept["code"]] = Topic(concept["code"], concept["display"], artifact["display"], artifact["url"])
+        plan = plans[concept["code"]]
+        artifact = plan["relatedArtifact"][0]
+        topics[concept["code"]] = Topic(concept["code"], concept["display"], artifact["display"], artifact["url"],
+                                        f"{plan['url']}|{plan['version']}")
     names = {c["code"]: c["display"] for c in code_systems["mme-conversion-factors"]["concept"]}
     factors = {code: MmeFactor(float(props["factor"]), props["inputUnit"], names[code])
                for code, props in _properties(code_systems["mme-conversion-factors"]).items()}
@@ -88,7 +93,7 @@ def _load() -> Knowledge:
     advice = {concept["code"]: concept["definition"] for concept in limits_cs["concept"]}
     nsaid_limits = {code: DoseLimit(float(props["maxSingleDose"]), float(props["maxDailyDose"]), advice[code])
                     for code, props in _properties(limits_cs).items()}
-    concept_maps = {c["id"]: c for c in _read_dir("ConceptMap")}
+    concept_maps = {c["id"]: c for c in _read_dir(files, "ConceptMap")}
     products = _products(concept_maps["opioid-products"])
     nsaid_products = _products(concept_maps["nsaid-products"])
     acetaminophen_products = _products(concept_maps["acetaminophen-products"])
@@ -100,7 +105,7 @@ def _load() -> Knowledge:
                        for system in {s for r in includes for s in r.prefixes}},
                       {system: tuple(p for r in includes for p in r.patterns.get(system, ()))
                        for system in {s for r in includes for s in r.patterns}})
-    activities = {a["id"]: a for a in _read_dir("ActivityDefinition")}
+    activities = {a["id"]: a for a in _read_dir(files, "ActivityDefinition")}
     ingredients = frozenset(factors) | {p.ingredient for p in products.values()}
     by_code: dict[Code, list[ValueSet]] = {}
     by_rule_system: dict[str, list[ValueSet]] = {}
@@ -111,7 +116,7 @@ def _load() -> Knowledge:
             by_rule_system.setdefault(system, []).append(v)
     return Knowledge(value_sets, topics_cs["url"], topics, factors, products, relevant, activities, ingredients,
                      {k: tuple(v) for k, v in by_code.items()}, {k: tuple(v) for k, v in by_rule_system.items()},
-                     nsaid_products, nsaid_limits, acetaminophen_products)
+                     nsaid_products, nsaid_limits, acetaminophen_products, identity=manifest.identity(root, files))
 
 
 def _properties(code_system: dict[str, Any]) -> dict[str, dict[str, Any]]:

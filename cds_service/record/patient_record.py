@@ -39,6 +39,10 @@ class ConditionFact(NamedTuple):
     classes: frozenset[str]  # names of the value sets its codes are in
 
     @property
+    def reference(self) -> str:
+        return f"Condition/{self.id}"
+
+    @property
     def start(self) -> date | None:
         return self.onset or self.recorded
 
@@ -59,6 +63,10 @@ class ObservationFact(NamedTuple):
     value_codes: frozenset[Code]
     reference_high: float | None
     classes: frozenset[str]  # names of the value sets its codes are in
+
+    @property
+    def reference(self) -> str:
+        return f"Observation/{self.id}"
 
 
 # Orders and statements that say a drug was not, or not yet, taken (cancelled, never started, recorded in error).

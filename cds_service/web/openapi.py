@@ -7,12 +7,12 @@ schemathesis against the live service with it.
 """
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import Any
 
-from ..cards import MME_EXTENSION
+from ..cards import EXT_EVIDENCE, EXT_KNOWLEDGE, EXT_RULE, MME_EXTENSION
+from ..knowledge.manifest import service_version
 from ..pipeline import EXT_AS_OF, EXT_FETCHED, EXT_LENIENT, EXT_SKIPPED, EXT_SKIPPED_DETAIL
-from ..services import HOOK_VERSION, SPEC_VERSION, Registry
+from ..services import EXT_SERVICE_VERSION, HOOK_VERSION, SPEC_VERSION, Registry
 from ..store.feedback import CARD_MAX_CHARS
 
 JSON = "application/json"
@@ -40,6 +40,12 @@ ERRORS = {
     "503": _error("A store the call needs (replay cache, database) is unavailable: the call fails closed."),
 }
 
+KNOWLEDGE = {"type": "object", "required": ["version", "digest"],
+             "description": "the knowledge (fhir_profiles/) applied: its semantic version and content digest, as "
+                            "`backpain-cds knowledge` prints them",
+             "properties": {"version": {"type": "string", "pattern": r"^\d+\.\d+\.\d+$"},
+                            "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}}}
+
 # Our keys in a response's and a card's `extension` (CDS Hooks lets services add their own, namespaced).
 RESPONSE_EXTENSIONS: dict[str, dict[str, Any]] = {
     EXT_AS_OF: {"type": "string", "format": "date",
@@ -57,6 +63,13 @@ RESPONSE_EXTENSIONS: dict[str, dict[str, Any]] = {
                   "description": "prefetch keys that were absent or failed and were fetched from fhirServer"},
 }
 CARD_EXTENSIONS: dict[str, dict[str, Any]] = {
+    EXT_RULE: {"type": "string", "pattern": r"^https://\S+\|\S+$",
+               "description": "canonical url|version of the PlanDefinition whose rule produced the card (every "
+                              "card)"},
+    EXT_KNOWLEDGE: {"$ref": "#/components/schemas/Knowledge"},
+    EXT_EVIDENCE: {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z]+/[A-Za-z0-9\-.]{1,64}$"},
+                   "description": "relative references (Type/id) to the request's resources, draft orders "
+                                  "included, that the card rests on; ids only, never chart text"},
     MME_EXTENSION: {"type": "number", "minimum": 0,
                     "description": "the patient's total morphine milligram equivalents per day (CDC 2022 factors), "
                                    "drafted doses included, on opioid cards"},
@@ -89,7 +102,11 @@ SCHEMAS: dict[str, Any] = {
                            "description": {"type": "string"},
                            "prefetch": {"type": "object", "additionalProperties": {"type": "string"}},
                            "version": {"type": "string"}, "hookVersion": {"type": "string"},
-                           "usageRequirements": {"type": "string"}}}}}},
+                           "usageRequirements": {"type": "string"},
+                           "extension": {"type": "object", "properties": {
+                               EXT_SERVICE_VERSION: {"type": "string"},
+                               EXT_KNOWLEDGE: {"$ref": "#/components/schemas/Knowledge"}}}}}}}},
+    "Knowledge": KNOWLEDGE,
     "HookRequest": {
         "type": "object", "required": ["hook", "hookInstance", "context"],
         "properties": {
@@ -134,7 +151,7 @@ SCHEMAS: dict[str, Any] = {
             "selectionBehavior": {"enum": ["at-most-one", "any"]},
             "overrideReasons": {"type": "array", "items": CODING},
             "links": {"type": "array", "items": _ref("Link")},
-            "extension": {"type": "object", "properties": CARD_EXTENSIONS}}},
+            "extension": {"type": "object", "required": [EXT_RULE, EXT_KNOWLEDGE], "properties": CARD_EXTENSIONS}}},
     "HookResponse": {
         "type": "object", "required": ["cards"],
         "properties": {"cards": {"type": "array", "items": _ref("Card")},
@@ -196,7 +213,8 @@ def document(registry: Registry) -> dict[str, Any]:
 
     return {
         "openapi": "3.1.0",
-        "info": {"title": "backpain-cds", "version": version("backpain-cds"),
+        "info": {"title": "backpain-cds", "version": service_version(),
+                 "x-backpain-cds-knowledge": registry.extension[EXT_KNOWLEDGE],
                  "description": f"CDS Hooks {SPEC_VERSION} service (hooks version {HOOK_VERSION}) for low back pain "
                                 "care. With BACKPAIN_CDS_JWT_JWKS set, every /cds-services call needs the EHR's "
                                 "signed JWT as a bearer token."},

@@ -26,6 +26,17 @@ def test_discovery_lists_three_services_with_2_0_templates(client):
                 "Procedure"} <= {t.split("?")[0] for t in service["prefetch"].values()}
 
 
+def test_discovery_names_the_service_and_knowledge_versions(client):
+    from cds_service.knowledge import load
+    from cds_service.knowledge.manifest import service_version
+
+    for service in client.get("/cds-services").get_json()["services"]:
+        assert service["version"] == "2.0.1"  # the CDS Hooks version we implement
+        assert service["extension"] == {"org.backpain-cds.service-version": service_version(),
+                                        "org.backpain-cds.knowledge": load().identity.as_json()}
+    assert client.get("/openapi.json").get_json()["info"]["x-backpain-cds-knowledge"] == load().identity.as_json()
+
+
 def test_hook_returns_cards_with_conformant_shape(client):
     response = client.post(PV, json=hook_request([lbp()]))
     assert response.status_code == 200
