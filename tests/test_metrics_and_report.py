@@ -5,13 +5,15 @@ import json
 import re
 import subprocess
 import time
+from datetime import UTC, datetime
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
+from cds_service.knowledge import load
 from cds_service.store.card_log import CardLog, IssuedCard
-from cds_service.store.report import summarise
+from cds_service.store.report import as_text, summarise
 from tests.fhir_builders import dosage, hook_request, lbp, med_request
 from tests.served import Served, executable
 
@@ -37,7 +39,8 @@ def test_issued_cards_are_logged_by_uuid_topic_indicator_and_hashes_only(app, cl
     assert {(rows[c["uuid"]].topic, rows[c["uuid"]].indicator) for c in cards} == {
         (c["source"]["topic"]["code"], c["indicator"]) for c in cards}
     assert set(IssuedCard.__table__.columns.keys()) == {"card_uuid", "service_id", "topic", "indicator", "issued_at",
-                                                         "patient_key", "digest"}
+                                                         "patient_key", "digest", "knowledge_version"}
+    assert {rows[c["uuid"]].knowledge_version for c in cards} == {load().identity.version}
     # the patient is there as a keyed hash (the card policy's snooze after override finds it), never as the id
     patient = app.extensions["backpain_cds_policy"].key("patient", "pt-1")
     assert {rows[c["uuid"]].patient_key for c in cards} == {patient}
@@ -58,7 +61,53 @@ def test_a_card_log_from_before_the_policy_gains_its_new_columns_at_start_up(tmp
     engine = database.connect(url)
     with engine.connect() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns("issued_cards")}
-    assert {"patient_key", "digest"} <= columns
+    assert {"patient_key", "digest", "knowledge_version"} <= columns
+
+
+def test_report_splits_acceptance_by_the_knowledge_version_that_issued_each_card(app, client):
+    """A value set change ships as knowledge 1.1.0: the committee compares acceptance before and after it."""
+    engine = app.extensions["backpain_cds_feedback"].engine
+    issued = [("c-old-1", "1.0.0"), ("c-old-2", "1.0.0"), ("c-new-1", "1.1.0"), ("c-new-2", "1.1.0"),
+              ("c-new-3", "1.1.0"), ("c-before-the-log-knew", None)]
+    with engine.begin() as conn:
+        conn.execute(insert(IssuedCard), [
+            {"card_uuid": u, "service_id": "backpain-patient-view", "topic": "opioid-high-dose",
+             "indicator": "warning", "issued_at": datetime(2026, 11, 1, tzinfo=UTC), "knowledge_version": v}
+            for u, v in issued])
+    outcomes = {"c-old-1": "overridden", "c-old-2": "overridden", "c-new-1": "accepted", "c-new-2": "accepted",
+                "c-new-3": "overridden", "c-before-the-log-knew": "accepted"}
+    items = [feedback({"uuid": u}, outcome) for u, outcome in outcomes.items()]
+    assert client.post(PV + "/feedback", json={"feedback": items}).status_code == 200
+    summary = summarise(engine)
+    assert summary["by_knowledge_version"] == {
+        "1.0.0": {"items": 2, "accepted": 0, "overridden": 2, "acceptanceRate": 0.0},
+        "1.1.0": {"items": 3, "accepted": 2, "overridden": 1, "acceptanceRate": 0.667},
+        "unknown": {"items": 1, "accepted": 1, "overridden": 0, "acceptanceRate": 1.0}}
+    assert summary["by_topic"]["opioid-high-dose"]["byKnowledgeVersion"]["1.1.0"]["acceptanceRate"] == 0.667
+    text = as_text(summary)
+    assert re.search(r"^1\.0\.0\s+2\s+0\s+2\s+0%$", text, re.M)
+    assert re.search(r"^1\.1\.0\s+3\s+2\s+1\s+67%$", text, re.M)
+
+
+def test_a_card_log_created_before_knowledge_versions_gains_the_column_and_keeps_its_rows(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from cds_service.store import database
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with create_engine(url).begin() as conn:  # the table as it shipped before
+        conn.execute(text("CREATE TABLE issued_cards (card_uuid VARCHAR(64) PRIMARY KEY, service_id VARCHAR(100), "
+                          "topic VARCHAR(64), indicator VARCHAR(16), issued_at DATETIME)"))
+        conn.execute(text("INSERT INTO issued_cards VALUES ('old', 'backpain-patient-view', 'second-line', 'info', "
+                          "'2026-01-01 00:00:00')"))
+    engine = database.connect(url)
+    log = CardLog(engine)
+    log.record("backpain-patient-view", [{"uuid": "new", "indicator": "info", "source": {"topic": {"code": "x"}},
+                                         "extension": {"org.backpain-cds.knowledge": {"version": "1.0.0"}}}])
+    log.flush()
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(IssuedCard.card_uuid, IssuedCard.knowledge_version)).all())
+    assert rows == {"old": None, "new": "1.0.0"}
 
 
 def test_a_full_card_log_drops_and_counts_instead_of_waiting(app):
@@ -88,7 +137,9 @@ def test_report_per_topic_counts_rates_and_top_override_reasons(app, client):
     assert summary["items"] == 5
     assert summary["by_topic"]["opioid-high-dose"] == {
         "items": 4, "accepted": 1, "overridden": 3, "acceptanceRate": 0.25,
-        "topOverrideReasons": [{"reason": "patient declined", "count": 2}, {"reason": "not applicable", "count": 1}]}
+        "topOverrideReasons": [{"reason": "patient declined", "count": 2}, {"reason": "not applicable", "count": 1}],
+        "byKnowledgeVersion": {load().identity.version: {"items": 4, "accepted": 1, "overridden": 3,
+                                                         "acceptanceRate": 0.25}}}
     assert summary["by_topic"]["nsaid-first-line"]["acceptanceRate"] == 1.0
     assert "unknown" not in summary["by_topic"]  # a card we never issued is counted apart, in no rate
     assert summary["unattributed"] == {"items": 1, "accepted": 0, "overridden": 1}

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, Table, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
-from ..cards import MME_EXTENSION
+from ..cards import EXT_KNOWLEDGE, MME_EXTENSION
 from ..policy.decide import digest
 from .database import write
 from .tables import HeldBackCard, IssuedCard
@@ -50,13 +50,17 @@ class CardLog:
         """Keep the response's cards for the writer; drop (and count) what does not fit. Never blocks."""
         now = datetime.now(UTC)
         table = cast(Table, IssuedCard.__table__)
-        self._put([(table, {
-            "card_uuid": card["uuid"], "service_id": service_id, "topic": card["source"]["topic"]["code"],
-            "indicator": card["indicator"], "issued_at": now, "patient_key": patient_key,
-            # hashed by the writer thread, off the request path
-            "digest": (card["source"]["topic"]["code"], card["indicator"], card.get("summary", ""),
-                       card.get("detail", ""), (card.get("extension") or {}).get(MME_EXTENSION))})
-            for card in cards])
+        rows: list[Row] = []
+        for card in cards:
+            topic, extension = card["source"]["topic"]["code"], card.get("extension") or {}
+            rows.append((table, {
+                "card_uuid": card["uuid"], "service_id": service_id, "topic": topic, "indicator": card["indicator"],
+                "issued_at": now, "patient_key": patient_key,
+                "knowledge_version": (extension.get(EXT_KNOWLEDGE) or {}).get("version"),
+                # hashed by the writer thread, off the request path
+                "digest": (topic, card["indicator"], card.get("summary", ""), card.get("detail", ""),
+                           extension.get(MME_EXTENSION))}))
+        self._put(rows)
 
     def held_back(self, service_id: str, topic: str, rule: str) -> None:
         """Keep one card the policy held back (for `feedback-report`). Never blocks."""

@@ -1,12 +1,14 @@
 """`backpain-cds feedback-report`: per card topic, cards issued, cards the card policy held back (by rule), and how
-often clinicians accepted or overrode our cards, and why.
+often clinicians accepted or overrode our cards, and why; acceptance also per knowledge version.
 
-Feedback names a card by its uuid only; the card log (`card_log.py`) says which topic each uuid was, and which
-service issued it. Feedback on a card the log does not show that service issuing (invented by a client, issued
-before the log existed, or dropped from the log under overload) is counted apart, under "unattributed", and never
-in an acceptance rate. Attribution is decided here, when the report is read, not when feedback arrives: the card
+Feedback names a card by its uuid only; the card log (`card_log.py`) says which topic and knowledge version each uuid
+was, and which service issued it. Feedback on a card the log does not show that service issuing (invented by a
+client, issued before the log existed, or dropped from the log under overload) is counted apart, under
+"unattributed", and never in an acceptance rate. Attribution is decided here, when the report is read, not when feedback arrives: the card
 log writes asynchronously (within about half a second), so a check at feedback time would race with it.
 Everything a client sent (override reasons) is printed as printable text: terminal escapes are shown escaped.
+Acceptance is also split by knowledge version; a card logged before the log recorded versions counts under
+"unknown".
 """
 from __future__ import annotations
 
@@ -23,10 +25,12 @@ TOP_REASONS = 3
 
 
 def summarise(engine: Engine, since: date | None = None) -> dict[str, Any]:
-    """{"since", "items", "by_topic": {topic: {items, accepted, overridden, acceptanceRate, topOverrideReasons}},
+    """{"since", "items", "by_topic": {topic: {items, accepted, overridden, acceptanceRate, topOverrideReasons,
+    byKnowledgeVersion}}, "by_knowledge_version": {version: {items, accepted, overridden, acceptanceRate}},
     "cards": {topic: {issued, heldBack: {rule: n}}}, "unattributed": {items, accepted, overridden}} (feedback on
     cards the log does not show us issuing)."""
-    query = select(FeedbackItem.outcome, FeedbackItem.override_reason, IssuedCard.topic).outerjoin(
+    query = select(FeedbackItem.outcome, FeedbackItem.override_reason, IssuedCard.topic,
+                   IssuedCard.knowledge_version).outerjoin(
         IssuedCard, (IssuedCard.card_uuid == FeedbackItem.card_uuid)
         & (IssuedCard.service_id == FeedbackItem.service_id))
     start = datetime.combine(since, datetime.min.time(), UTC) if since is not None else None
@@ -39,6 +43,7 @@ def summarise(engine: Engine, since: date | None = None) -> dict[str, Any]:
         held_query = held_query.where(HeldBackCard.held_at >= start)
     counts: dict[str, Counter[str]] = {}
     reasons: dict[str, Counter[str]] = {}
+    by_version: dict[str, dict[str, Counter[str]]] = {}  # topic (or "" for all topics) -> version -> outcomes
     cards: dict[str, dict[str, Any]] = {}
     unattributed: Counter[str] = Counter()
     with engine.connect() as conn:
@@ -46,25 +51,37 @@ def summarise(engine: Engine, since: date | None = None) -> dict[str, Any]:
             cards.setdefault(topic, {"issued": 0, "heldBack": {}})["issued"] = n
         for topic, rule, n in conn.execute(held_query):
             cards.setdefault(topic, {"issued": 0, "heldBack": {}})["heldBack"][rule] = n
-        for outcome, override, topic in conn.execute(query):
+        for outcome, override, topic, version in conn.execute(query):
             if topic is None:  # not a card this service issued, as far as the card log knows
                 unattributed[outcome] += 1
                 continue
+            version = version or "unknown"
             counts.setdefault(topic, Counter())[outcome] += 1
+            for key in (topic, ""):
+                by_version.setdefault(key, {}).setdefault(version, Counter())[outcome] += 1
             if outcome == "overridden":
                 reasons.setdefault(topic, Counter())[_reason(override)] += 1
     by_topic = {}
     for topic in sorted(counts):
-        accepted, overridden = counts[topic]["accepted"], counts[topic]["overridden"]
-        by_topic[topic] = {
-            "items": accepted + overridden, "accepted": accepted, "overridden": overridden,
-            "acceptanceRate": round(accepted / (accepted + overridden), 3),
+        by_topic[topic] = _rates(counts[topic]) | {
             "topOverrideReasons": [{"reason": r, "count": n}
-                                   for r, n in reasons.get(topic, Counter()).most_common(TOP_REASONS)]}
+                                   for r, n in reasons.get(topic, Counter()).most_common(TOP_REASONS)],
+            "byKnowledgeVersion": _by_version(by_version[topic])}
     return {"since": since.isoformat() if since else None, "items": sum(t["items"] for t in by_topic.values()),
-            "by_topic": by_topic, "cards": dict(sorted(cards.items())),
+            "by_topic": by_topic, "by_knowledge_version": _by_version(by_version.get("", {})),
+            "cards": dict(sorted(cards.items())),
             "unattributed": {"items": unattributed.total(), "accepted": unattributed["accepted"],
                              "overridden": unattributed["overridden"]}}
+
+
+def _rates(outcomes: Counter[str]) -> dict[str, Any]:
+    accepted, overridden = outcomes["accepted"], outcomes["overridden"]
+    return {"items": accepted + overridden, "accepted": accepted, "overridden": overridden,
+            "acceptanceRate": round(accepted / (accepted + overridden), 3)}
+
+
+def _by_version(versions: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:
+    return {version: _rates(versions[version]) for version in sorted(versions)}
 
 
 def _reason(override: Any) -> str:
@@ -96,4 +113,8 @@ def as_text(summary: dict[str, Any]) -> str:
         lines.append(f"{safe(topic, 28):<28}{row['issued']:>8}{sum(held.values()):>11}{held.get('off', 0):>6}"
                      f"{held.get('snooze', 0):>8}{held.get('repeat', 0):>8}{fb['overridden'] if fb else 0:>12} "
                      f"{rate}")
+    lines += ["", f"{'knowledge version':<28}{'items':>7}{'accepted':>10}{'overridden':>12}{'acceptance':>12}"]
+    for version, row in summary["by_knowledge_version"].items():
+        lines.append(f"{safe(version, 28):<28}{row['items']:>7}{row['accepted']:>10}{row['overridden']:>12}"
+                     f"{row['acceptanceRate']:>11.0%}")
     return "\n".join(lines)

@@ -31,6 +31,8 @@ class IssuedCard(Base):
     # added for the card policy (issue 24): feedback on a card finds its patient (hashed) and its findings
     patient_key: Mapped[str | None] = mapped_column(String(KEY_CHARS), nullable=True)
     digest: Mapped[str | None] = mapped_column(String(DIGEST_CHARS), nullable=True)
+    # the knowledge version that issued it (`backpain-cds knowledge`); NULL for cards logged before it was recorded
+    knowledge_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class FeedbackItem(Base):
@@ -103,7 +105,8 @@ class HeldBackCard(Base):
     held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-_ADDED_COLUMNS = {"issued_cards": (("patient_key", f"VARCHAR({KEY_CHARS})"), ("digest", f"VARCHAR({DIGEST_CHARS})"))}
+_ADDED_COLUMNS = {"issued_cards": (("patient_key", f"VARCHAR({KEY_CHARS})"), ("digest", f"VARCHAR({DIGEST_CHARS})"),
+                                   ("knowledge_version", "VARCHAR(32)"))}
 
 
 def add_missing_columns(conn: Connection) -> None:
