@@ -289,6 +289,21 @@ def test_each_demo_patient_shows_its_cards(browser_page, demo, expected):
     assert errors == []
 
 
+def test_each_card_shows_its_rule_knowledge_version_and_evidence_under_it(browser_page):
+    page, errors = browser_page
+    page.check("input[name=source][value=demo]")
+    page.select_option("#demo", "demo-cauda-equina")
+    run_and_read(page)
+    response = json.loads(page.inner_text("#response-json"))
+    for card in response["cards"]:
+        shown = page.inner_text(f"#cards .card[data-topic={card['source']['topic']['code']}] .provenance")
+        ext = card["extension"]
+        assert f"Rule: {ext['org.backpain-cds.rule']}" in shown
+        assert f"knowledge {ext['org.backpain-cds.knowledge']['version']}" in shown
+        assert f"Evidence: {', '.join(ext['org.backpain-cds.evidence'])}" in shown
+    assert errors == []
+
+
 def test_a_hostile_condition_name_renders_as_text(browser_page):
     page, errors = browser_page
     bundle = demo_bundle("demo-cauda-equina")

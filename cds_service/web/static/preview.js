@@ -42,6 +42,18 @@ function cardMarkdown(text) {
   return root;
 }
 
+// Provenance under the card (README "Card provenance"): the rule's url|version, the knowledge version, and the
+// references of the chart entries the card rests on. Ids only, and shown as text.
+function provenance(card) {
+  const ext = card.extension ?? {};
+  const rule = ext["org.backpain-cds.rule"];
+  if (!rule) return null;
+  const knowledge = ext["org.backpain-cds.knowledge"]?.version;
+  const evidence = ext["org.backpain-cds.evidence"] ?? [];
+  return el("p", {class: "source provenance"}, `Rule: ${rule}`, knowledge ? ` · knowledge ${knowledge}` : "",
+    el("br"), `Evidence: ${evidence.length ? evidence.join(", ") : "none named"}`);
+}
+
 function renderCard(card) {
   const indicator = INDICATOR[card.indicator] ? card.indicator : "info";
   const topic = card.source?.topic ?? {};
@@ -55,6 +67,8 @@ function renderCard(card) {
   source.append(sourceUrl ? el("a", {href: sourceUrl, target: "_blank", rel: "noopener noreferrer"},
     card.source?.label ?? sourceUrl) : (card.source?.label ?? ""));
   node.append(source);
+  const prov = provenance(card);
+  if (prov) node.append(prov);
   for (const suggestion of card.suggestions ?? []) {
     node.append(el("button", {type: "button", class: "suggestion", title: "In an EHR this would apply the actions"},
       suggestion.label ?? "suggestion"));
