@@ -29,3 +29,28 @@ def test_a_forked_worker_never_repeats_the_uuids_its_parent_will_give():
     parent = "".join(new_uuid() for _ in range(4))
     assert len(child) == len(parent) == 4 * 36 and child != parent
     assert not {child[i:i + 36] for i in range(0, 144, 36)} & {parent[i:i + 36] for i in range(0, 144, 36)}
+
+
+def test_cite_names_each_fact_once_by_type_and_id_and_leaves_out_facts_without_an_id():
+    from datetime import date
+
+    from cds_service.cards import cite
+    from cds_service.record.patient_record import ConditionFact, MedicationFact, ObservationFact
+
+    def condition(cid):
+        return ConditionFact(cid, frozenset(), "Sciatica", "active", date(2026, 1, 1), None, None, frozenset())
+
+    draft = MedicationFact("MedicationRequest", "d1", True, "draft", frozenset(), "oxycodone", None, None, frozenset())
+    phq9 = ObservationFact("o1", frozenset(), "PHQ-9", date(2026, 1, 1), 14, None, frozenset(), None, frozenset())
+    assert cite(condition("c1"), [draft, condition("c1"), condition(None)], None, phq9, "Patient/pt-1") == (
+        "Condition/c1", "MedicationRequest/d1", "Observation/o1", "Patient/pt-1")
+
+
+def test_every_card_names_its_rule_and_knowledge_even_without_evidence():
+    from cds_service.cards import EXT_EVIDENCE, EXT_KNOWLEDGE, EXT_RULE, Card, Indicator, to_json
+    from cds_service.knowledge import load
+
+    out = to_json(Card("second-line", Indicator.INFO, "s", "d"), load())
+    assert out["extension"][EXT_RULE] == "https://backpain-cds.org/fhir/PlanDefinition/second-line|1.0.0"
+    assert out["extension"][EXT_KNOWLEDGE] == load().identity.as_json()
+    assert EXT_EVIDENCE not in out["extension"]  # no empty fields
