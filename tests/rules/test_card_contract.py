@@ -1,13 +1,15 @@
 """Every card our scenarios produce, as the EHR receives it (CDS Hooks 2.0 card JSON): well formed, each suggestion
-labelled and each action described, selection behaviour and override reasons where the card offers choices, and
-no stray placeholder in its text. One corpus covers every family at patient-view and at order-sign."""
+labelled and each action described, selection behaviour and override reasons where the card offers choices, no
+stray placeholder in its text, and its provenance: the rule's url|version, the knowledge version and digest, and
+evidence references that resolve to resources of the request. One corpus covers every family at patient-view and
+at order-sign."""
 import html
 import re
 
 import pytest
 
-from cds_service.cards import to_json
-from cds_service.knowledge import load
+from cds_service.cards import EXT_EVIDENCE, EXT_KNOWLEDGE, EXT_RULE, to_json
+from cds_service.knowledge import load, manifest, profiles_dir
 from cds_service.rules._markdown import WORD_JOINER
 from tests.conftest import cards_for
 from tests.fhir_builders import (
@@ -90,6 +92,23 @@ def test_the_corpus_covers_every_card_family():
 def test_every_card_is_complete_cds_hooks_json(name, hook):
     for card in cards_of(name, hook):
         check(card)
+
+
+@pytest.mark.parametrize(("name", "hook"), WHERE)
+def test_every_card_names_its_rule_knowledge_and_evidence_in_the_request(name, hook):
+    resources, drafts = SCENARIOS[name]
+    sent = {f"{r['resourceType']}/{r['id']}" for r in [*resources, *drafts]} | {"Patient/pt-1"}
+    kb = load()
+    for card in cards_of(name, hook):
+        ext = to_json(card, kb)["extension"]
+        plan = next(a for a in manifest.manifest(profiles_dir())["artifacts"]
+                    if a["resourceType"] == "PlanDefinition" and a["id"] == card.topic)
+        assert ext[EXT_RULE] == f"{plan['url']}|{plan['version']}"
+        assert ext[EXT_KNOWLEDGE] == kb.identity.as_json()
+        evidence = ext.get(EXT_EVIDENCE, [])
+        assert evidence, f"{card.topic} names no evidence"
+        assert set(evidence) <= sent, (card.topic, set(evidence) - sent)
+        assert len(set(evidence)) == len(evidence)
 
 
 def check(card):
