@@ -21,15 +21,21 @@ ALT_TIMES_UPPER_LIMIT = 3
 ALT_LIMIT_WITHOUT_RANGE = 120  # U/L
 
 
-def hepatic_risks(record: PatientRecord, today: date) -> list[str]:
-    """Liver disease, alcohol dependence or ALT over 3 x its upper limit (4.2), as card markdown."""
-    risks = [f"liver disease: {escape(c.display)}" for c in record.conditions_in("liver-disease", today, True)]
-    risks += [f"alcohol dependence: {escape(c.display)}"
-              for c in record.conditions_in("alcohol-dependence", today, True)]
+def hepatic_risks(record: PatientRecord, today: date, facts: list | None = None) -> list[str]:
+    """Liver disease, alcohol dependence or ALT over 3 x its upper limit (4.2), as card markdown; the entries they
+    rest on are added to `facts` when given (card evidence)."""
+    liver = record.conditions_in("liver-disease", today, True)
+    alcohol = record.conditions_in("alcohol-dependence", today, True)
+    if facts is not None:
+        facts += liver + alcohol
+    risks = [f"liver disease: {escape(c.display)}" for c in liver]
+    risks += [f"alcohol dependence: {escape(c.display)}" for c in alcohol]
     alt = record.latest("alt", today, LAB_LOOKBACK_DAYS)
     if alt and alt.value is not None:
         limit = ALT_TIMES_UPPER_LIMIT * alt.reference_high if alt.reference_high else ALT_LIMIT_WITHOUT_RANGE
         if alt.value > limit:
+            if facts is not None:
+                facts.append(alt)
             unit = f" {escape(alt.unit)}" if alt.unit else ""
             risks.append(f"ALT {alt.value:g}{unit} on {alt.when} (above {limit:g})")
     return risks

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
-from ..record.patient_record import ConditionFact, PatientRecord
+from ..record.patient_record import ConditionFact, MedicationFact, OrderFact, PatientRecord
 from ._markdown import escape
 from ._wording import ago
 
@@ -32,6 +32,13 @@ class Episode:
     order_only: bool  # context comes only from a draft order's reasonCode: onset = today
     radicular: tuple[ConditionFact, ...]
     coded_chronic: bool = False  # a chronic back-pain code (1.2): chronic even when dated recently
+    # order_only: the drafts giving back pain as the reason (not compared: facts of drafts hold their raw JSON)
+    drafts: tuple[MedicationFact | OrderFact, ...] = field(default=(), compare=False)
+
+    @cached_property
+    def references(self) -> tuple[str, ...]:
+        """What the episode rests on, for a card's evidence (`cite`): its Conditions, or the drafts' references."""
+        return tuple(f.reference for f in (*self.conditions, *self.drafts) if f.id is not None)
 
     @property
     def chronic_days_unknown(self) -> bool:
@@ -67,10 +74,10 @@ def _episode(record: PatientRecord, today: date) -> Episode | None:
     conditions = tuple(lbp + radicular)
     if not conditions:
         reasons = record.kb.vs("low-back-pain"), record.kb.vs("radicular-back-pain")
-        drafted = any(code in vs for o in record.drafts() for code in o.reason_codes for vs in reasons)
+        drafted = tuple(o for o in record.drafts() if any(code in vs for code in o.reason_codes for vs in reasons))
         if not drafted:
             return None
-        return Episode((), today, 0, Category.ACUTE, True, ())
+        return Episode((), today, 0, Category.ACUTE, True, (), drafts=drafted)
     # A code that says chronic means pain for more than 12 weeks, whatever the dates: charts often date the coding,
     # not the pain (0.10 item 16). Other codes follow their dates.
     coded_chronic = any(c.classes.intersection(CHRONIC_CODE) for c in conditions)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import cast
 
+from ..cards import cite
 from ..record.patient_record import PatientRecord
 from ._markdown import escape
 from ._names import drug_labels
@@ -29,6 +30,7 @@ class NsaidStatus:
     reasons: tuple[str, ...]  # contraindications, each naming its evidence (card markdown, chart text escaped)
     cautions: tuple[str, ...]
     gi_risk: bool = False  # a caution for which the card advises a proton-pump inhibitor (0.10 item 15)
+    evidence: tuple[str, ...] = ()  # references of the entries behind the reasons and cautions (`cite`)
 
 
 def _named(items: list, what: str) -> str:
@@ -43,24 +45,32 @@ def nsaid_status(record: PatientRecord, today: date) -> NsaidStatus:
 def _status(record: PatientRecord, today: date) -> NsaidStatus:
     reasons: list[str] = []
     cautions: list[str] = []
+    facts: list = []
+
+    def named(items: list, what: str) -> str:
+        facts.extend(items)
+        return _named(items, what)
+
     egfr = record.latest("egfr", today, LAB_LOOKBACK_DAYS, numeric=True)
-    if egfr and cast(float, egfr.value) < EGFR_SEVERE_BELOW:  # numeric=True: a number
+    if egfr and cast(float, egfr.value) < EGFR_CAUTION_BELOW:  # numeric=True: a number
+        facts.append(egfr)
+    if egfr and cast(float, egfr.value) < EGFR_SEVERE_BELOW:
         reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
     if kidney := record.conditions_in("severe-kidney-disease", today, current=True):
-        reasons.append(f"severe kidney disease: {_named(kidney, 'CKD 4-5')}")
+        reasons.append(f"severe kidney disease: {named(kidney, 'CKD 4-5')}")
     if gi := record.conditions_in("gi-bleed-ulcer", today, current=False):
-        reasons.append(f"history of peptic ulcer or GI bleeding: {_named(gi, 'ulcer')}")
+        reasons.append(f"history of peptic ulcer or GI bleeding: {named(gi, 'ulcer')}")
     if hf := record.conditions_in("heart-failure", today, current=True):
-        reasons.append(f"heart failure: {_named(hf, 'heart failure')}")
+        reasons.append(f"heart failure: {named(hf, 'heart failure')}")
     anticoag = record.medications_in("anticoagulants", today) + record.conditions_in(
         "anticoagulant-use", today, current=True)
     if anticoag:
-        reasons.append(f"anticoagulant: {_named(anticoag, 'anticoagulant')}")
+        reasons.append(f"anticoagulant: {named(anticoag, 'anticoagulant')}")
     antiplatelet = record.medications_in("p2y12-antiplatelets", today) + record.conditions_in(
         "antiplatelet-use", today, current=True)
     if antiplatelet:
-        reasons.append(f"P2Y12 antiplatelet: {_named(antiplatelet, 'antiplatelet')}")
-    if pregnancy := _pregnancy(record, today):
+        reasons.append(f"P2Y12 antiplatelet: {named(antiplatelet, 'antiplatelet')}")
+    if pregnancy := _pregnancy(record, today, facts):
         reasons.append(pregnancy)
     allergy_sets = record.kb.vs("nsaids"), record.kb.vs("aspirin")
     if any(code in vs for codes in record.allergies for code in codes for vs in allergy_sets):
@@ -68,32 +78,37 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
 
     age = record.age(today)
     if age is not None and age >= CAUTION_AGE:
+        facts.append(f"Patient/{record.patient_id}")
         cautions.append(f"age {age} (Beers: avoid chronic use; consider a proton-pump inhibitor)")
     if egfr and EGFR_SEVERE_BELOW <= cast(float, egfr.value) < EGFR_CAUTION_BELOW:
         cautions.append(f"eGFR {egfr.value:g} on {egfr.when}")
     elif ckd3 := record.conditions_in("ckd-stage-3", today, current=True):
-        cautions.append(f"{_named(ckd3, 'CKD stage 3')}")
+        cautions.append(f"{named(ckd3, 'CKD stage 3')}")
     if cvd := record.conditions_in("cardiovascular-disease", today, current=False):
-        cautions.append(f"cardiovascular disease: {_named(cvd, 'cardiovascular disease')}")
+        cautions.append(f"cardiovascular disease: {named(cvd, 'cardiovascular disease')}")
     gi_risk = age is not None and age >= CAUTION_AGE
     for vs, label in (("aspirin", "low-dose aspirin"), ("systemic-glucocorticoids", "systemic corticosteroid"),
                       ("ssri-snri", "SSRI/SNRI")):
         if meds := record.medications_in(vs, today):  # named as every card names a drug (0.9)
+            facts.extend(meds)
             cautions.append(f"{label}: {', '.join(drug_labels(record, meds, label, today))}")
             gi_risk = True  # bleeding risk with an NSAID: a proton-pump inhibitor beside it
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
-    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk)
+    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, cite(facts))
 
 
-def _pregnancy(record: PatientRecord, today: date) -> str | None:
+def _pregnancy(record: PatientRecord, today: date, facts: list) -> str | None:
     if conditions := record.conditions_in("pregnancy", today, current=True):
+        facts.extend(conditions)
         return f"pregnancy: {_named(conditions, 'pregnant')}"
     status = record.latest("pregnancy-status", today, PREGNANCY_LOOKBACK_DAYS)
     pregnant = record.kb.vs("pregnant-finding")
     if status and any(code in pregnant for code in status.value_codes):
+        facts.append(status)
         return f"pregnancy status recorded on {status.when}"
     positive = record.kb.vs("positive-result")
     hcg = record.latest("hcg-test", today, PREGNANCY_LOOKBACK_DAYS)
     if hcg and any(code in positive for code in hcg.value_codes):
+        facts.append(hcg)
         return f"positive pregnancy test on {hcg.when}"
     return None

@@ -54,8 +54,10 @@ def _exclusion(record: PatientRecord, today: date) -> str | None:
     return None
 
 
-def use_disorder_or_overdose(record: PatientRecord, today: date) -> list[str]:
-    """Opioid use disorder or prior overdose, any status (5.3)."""
+def use_disorder_or_overdose(record: PatientRecord, today: date, facts: list | None = None) -> list[str]:
+    """Opioid use disorder or prior overdose, any status (5.3); the Conditions are added to `facts` when given."""
     found = record.conditions_in("opioid-use-disorder", today, current=False) + record.conditions_in(
         "opioid-overdose", today, current=False)
+    if facts is not None:
+        facts += found
     return sorted({condition_label(c, "opioid use disorder or overdose") for c in found})

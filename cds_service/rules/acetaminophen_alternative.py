@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator, Suggestion
+from ..cards import COMMON_OVERRIDES, Card, Indicator, Suggestion, cite
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._acetaminophen import acetaminophen_total, hepatic_risks
@@ -17,18 +17,20 @@ USUAL_MAX_MG = 3000  # summary 3,000-4,000 mg; 3,000 mg is also the limit at age
 HEPATIC_MAX_MG = 2000  # AGS 2009: cut the maximum by 50-75 % with hepatic insufficiency or alcohol abuse
 
 
-def daily_cap(record: PatientRecord, today: date) -> tuple[int, list[str]]:
-    """The acetaminophen daily maximum in mg and the hepatic risks that lowered it."""
-    risks = hepatic_risks(record, today)
+def daily_cap(record: PatientRecord, today: date, facts: list | None = None) -> tuple[int, list[str]]:
+    """The acetaminophen daily maximum in mg and the hepatic risks that lowered it (their facts into `facts`)."""
+    risks = hepatic_risks(record, today, facts)
     return (HEPATIC_MAX_MG if risks else USUAL_MAX_MG), risks
 
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
     """Return warning (hepatic risk, 2,000 mg cap) or info (3,000 mg cap) when NSAIDs are contraindicated."""
     ep = episode(record, today)
-    if ep is None or nsaid_status(record, today).level is not Level.CONTRAINDICATED:
+    status = nsaid_status(record, today)
+    if ep is None or status.level is not Level.CONTRAINDICATED:
         return None
-    cap, risks = daily_cap(record, today)
+    hepatic: list = []
+    cap, risks = daily_cap(record, today, hepatic)
     lines = [f"NSAIDs are contraindicated, so acetaminophen is the drug option: **max {cap:,} mg/day** from all "
              "sources."]
     if risks:
@@ -63,4 +65,5 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if enough:
         summary = f"NSAIDs contraindicated; acetaminophen already at {taken.mg:,g} mg/day: no more"
     return Card(TOPIC, indicator, summary, "\n".join(lines), suggestions=suggestions,
-                override_reasons=COMMON_OVERRIDES if risks or taken.above else ())
+                override_reasons=COMMON_OVERRIDES if risks or taken.above else (),
+                evidence=cite(ep, status.evidence, hepatic, taken.products))

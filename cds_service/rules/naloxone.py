@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..cards import COMMON_OVERRIDES, Card, Indicator, cite
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
@@ -33,29 +33,36 @@ def has_naloxone(record: PatientRecord, today: date) -> bool:
     return False
 
 
-def risk_factors(record: PatientRecord, today: date, mme: MmeResult) -> list[str]:
+def risk_factors(record: PatientRecord, today: date, mme: MmeResult, facts: list | None = None) -> list[str]:
+    """Overdose risk factors, each as the card names it; their facts are added to `facts` when given."""
+    facts = [] if facts is None else facts
     risks = []
     if mme.total is not None and mme.total >= MME_RISK:  # a lower bound at or above 50 is truly at or above it
         risks.append(mme.said)
     benzos = record.medications_in("benzodiazepines", today)
+    facts += benzos
     risks += [f"benzodiazepine: {label}" for label in drug_labels(record, benzos, "benzodiazepine", today)]
     named: set[int] = set()  # a condition in two of these sets (F11.20) is named once
     for vs, label in HISTORY_RISKS:
         for c in record.conditions_in(vs, today, current=False):
             if id(c) not in named:
                 named.add(id(c))
+                facts.append(c)
                 risks.append(condition_label(c, label))
-    risks += [condition_label(c, "sleep apnea")
-              for c in record.conditions_in("sleep-disordered-breathing", today, current=True)]
+    sleep = record.conditions_in("sleep-disordered-breathing", today, current=True)
+    facts += sleep
+    risks += [condition_label(c, "sleep apnea") for c in sleep]
     return list(dict.fromkeys(r for r in risks if r))
 
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
     """Return the card with a suggestion to prescribe naloxone, or None (no opioid, no risk, naloxone on record)."""
-    if episode(record, today) is None or exclusion(record, today) or not current_opioids(record, today):
+    ep = episode(record, today)
+    if ep is None or exclusion(record, today) or not current_opioids(record, today):
         return None
     mme = daily_mme(record, today)
-    risks = risk_factors(record, today, mme)
+    facts: list = []
+    risks = risk_factors(record, today, mme, facts)
     if not risks or has_naloxone(record, today):
         return None
     detail = ("No naloxone is on record, and overdose risk is raised:\n" + "\n".join(f"- {r}" for r in risks)
@@ -65,4 +72,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                         recommended=True)
     return Card(TOPIC, Indicator.WARNING, "Offer naloxone: opioid with overdose risk factors", detail,
                 suggestions=(suggestion,), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound)
+                mme_lower_bound=mme.lower_bound, evidence=cite(ep, current_opioids(record, today), facts))

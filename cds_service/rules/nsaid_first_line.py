@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
+from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion, cite
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._already import already_on, current, nsaid_doses
@@ -54,7 +54,10 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         summary = duplicate + (" above the guideline dose" if any(d.above_guideline for d in concerns) else "")
     return Card(TOPIC, Indicator.WARNING if concerns else Indicator.INFO, summary, "\n".join(lines),
                 suggestions=suggestions,
-                override_reasons=COMMON_OVERRIDES if concerns else (), about_draft=bool(concerns))
+                override_reasons=COMMON_OVERRIDES if concerns else (), about_draft=bool(concerns),
+                evidence=cite(ep, [d.med for d in concerns], status.evidence,
+                              [m for m in record.medications_in("nsaids", today) if not m.draft]
+                              if any(d.duplicates for d in concerns) else ()))
 
 
 def _instead(record: PatientRecord, drafted: DraftedNsaid, today: date) -> Suggestion:

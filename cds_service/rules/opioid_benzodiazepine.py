@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..cards import COMMON_OVERRIDES, Card, Indicator, cite
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
@@ -16,7 +16,8 @@ TOPIC = "opioid-benzodiazepine"
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
     """Return the card when a current opioid and a current benzodiazepine coexist, unless excluded (5.1)."""
-    if episode(record, today) is None or exclusion(record, today):
+    ep = episode(record, today)
+    if ep is None or exclusion(record, today):
         return None
     opioids = current_opioids(record, today)
     benzos = record.medications_in("benzodiazepines", today)
@@ -29,4 +30,5 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
               "naloxone.")
     mme = daily_mme(record, today)
     return Card(TOPIC, Indicator.CRITICAL, "Opioid with a benzodiazepine: overdose risk", detail,
-                override_reasons=COMMON_OVERRIDES, mme=mme.total, mme_lower_bound=mme.lower_bound)
+                override_reasons=COMMON_OVERRIDES, mme=mme.total, mme_lower_bound=mme.lower_bound,
+                evidence=cite(ep, opioids, benzos))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..cards import COMMON_OVERRIDES, Card, Indicator, cite
 from ..hook_request import HookContext
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import Category, episode
@@ -92,11 +92,13 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     """Return the card for any current opioid analgesic unless excluded (5.1); None otherwise. Cough and cold
     products alone are no "opioid therapy for back pain" (0.10 item 6); beside an analgesic they are named."""
     opioids = current_opioids(record, today)
-    if episode(record, today) is None or exclusion(record, today):
+    ep = episode(record, today)
+    if ep is None or exclusion(record, today):
         return None
     if all("opioid-cough-cold" in m.classes for m in opioids):
         return None
-    disorder = use_disorder_or_overdose(record, today)
+    facts: list = []
+    disorder = use_disorder_or_overdose(record, today, facts)
     mme = daily_mme(record, today)
     lines = ["**Current opioids:**", mme.explain(), ""]
     if disorder:
@@ -111,4 +113,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     summary = ("Opioid with opioid use disorder or overdose history" if disorder
                else "Opioid therapy for back pain: review risks and plan")
     return Card(TOPIC, indicator, summary, "\n".join(lines), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound)
+                mme_lower_bound=mme.lower_bound, evidence=cite(ep, opioids, facts))

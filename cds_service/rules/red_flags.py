@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator
+from ..cards import COMMON_OVERRIDES, Card, Indicator, cite
 from ..hook_request import HookContext
-from ..record.patient_record import ConditionFact, MedicationFact, PatientRecord
+from ..record.patient_record import ConditionFact, MedicationFact, ObservationFact, PatientRecord
 from ._episode import Episode, episode
 from ._markdown import escape
 from ._names import drug_labels
@@ -29,6 +29,7 @@ TIER_A_NEW = (("urinary-retention", "new urinary retention"), ("incontinence", "
 class Finding:
     tier: Indicator
     text: str  # card markdown: chart text in it is escaped
+    facts: tuple[ConditionFact | ObservationFact | MedicationFact, ...] = ()  # what it rests on (card evidence)
 
 
 def _dated(c: ConditionFact) -> str:
@@ -46,7 +47,7 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
 
     def add(tier: Indicator, label: str, conditions: list[ConditionFact]) -> None:
         if conditions:
-            found.extend(Finding(tier, f"{label}: {_dated(c)}") for c in conditions)
+            found.extend(Finding(tier, f"{label}: {_dated(c)}", (c,)) for c in conditions)
 
     add(crit, "cauda equina syndrome", record.conditions_in("cauda-equina", today, current=True))
     new_from = ep.onset - timedelta(days=NEW_FINDING_DAYS_BEFORE_ONSET) if ep.onset else None
@@ -60,7 +61,7 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
             else temp.value
         if celsius >= FEVER_CELSIUS:
             reading = " ".join(part for part in (f"{temp.value:g}", escape(temp.unit or "")) if part)
-            found.append(Finding(crit, f"temperature {reading} on {temp.when}"))
+            found.append(Finding(crit, f"temperature {reading} on {temp.when}", (temp,)))
     add(crit, "spinal infection", record.conditions_in("spinal-infection", today, current=True))
 
     add(warn, "cancer", record.conditions_in("malignancy", today, current=False)
@@ -76,7 +77,8 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     steroid_days, steroids = _steroid_days(record, today)
     if steroid_days >= STEROID_DAYS_NEEDED:  # named with the drugs and their dates (0.10 item 9)
         names = "; ".join(drug_labels(record, steroids, "corticosteroid", today))
-        found.append(Finding(warn, f"systemic corticosteroids for {steroid_days} days in the last 12 months: {names}"))
+        found.append(Finding(warn, f"systemic corticosteroids for {steroid_days} days in the last 12 months: {names}",
+                             tuple(steroids)))
     trauma_from = (ep.onset or today) - timedelta(days=TRAUMA_DAYS_BEFORE_ONSET)
     add(warn, "recent trauma or vertebral fracture", [
         c for c in record.conditions_in("spinal-trauma", today, current=False)
@@ -125,4 +127,5 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if tier_b:
         detail += ["**Risk factors:**", *[f"- {t}" for t in tier_b], ""]
     detail.append(advice)
-    return Card(TOPIC, indicator, summary, "\n".join(detail), override_reasons=COMMON_OVERRIDES)
+    return Card(TOPIC, indicator, summary, "\n".join(detail), override_reasons=COMMON_OVERRIDES,
+                evidence=cite(ep, [f.facts for f in found]))

@@ -246,3 +246,41 @@ def test_a_hostile_condition_name_shows_as_its_own_characters():
     flat = HOSTILE.replace("  \n", " ").replace("\n", " ")  # line breaks become spaces: no block can start
     assert f"cauda equina syndrome: {flat} (" in text
     assert red_flags.summary == "Back pain red flag: urgent same-day evaluation needed"  # summary: plain, no chart text
+
+
+def ref(name, code=None, rid=None):
+    """The reference of the scenario's resource with this code (or id)."""
+    resources, drafts = SCENARIOS[name]
+    for r in [*resources, *drafts]:
+        codings = (r.get("code") or r.get("medicationCodeableConcept") or {}).get("coding", [])
+        if r["id"] == rid or any(c["code"] == code for c in codings):
+            return f"{r['resourceType']}/{r['id']}"
+    raise KeyError(code or rid)
+
+
+LBP = "279039007"
+
+
+@pytest.mark.parametrize(("name", "hook", "topic", "rests_on"), [
+    pytest.param("cauda-equina-and-cancer", "patient-view", "red-flags", [LBP, "192970008", "C61"],
+                 id="red-flags-rests-on-the-back-pain-and-each-flag"),
+    pytest.param("early-mri-draft", "order-sign", "imaging-overuse", [LBP, "72148"],
+                 id="imaging-overuse-names-the-drafted-mri"),
+    pytest.param("pending-and-done-imaging", "patient-view", "imaging-overuse", [LBP, "72100", "72148"],
+                 id="imaging-overuse-names-the-pending-order-and-the-study-done"),
+    pytest.param("positive-phq9", "patient-view", "depression-screening", [LBP, "44261-6"],
+                 id="depression-screening-names-the-phq9-it-read"),
+    pytest.param("opioid-120-mme-with-benzodiazepine", "order-sign", "opioid-benzodiazepine",
+                 [LBP, OXY[0], ALPRAZOLAM[0]], id="opioid-benzodiazepine-names-both-drugs"),
+    pytest.param("egfr-25-with-nsaid-draft-and-liver-disease", "order-sign", "nsaid-contraindicated",
+                 [LBP, "62238-1", IBUPROFEN_800[0]], id="nsaid-contraindicated-names-the-egfr-and-the-draft"),
+    pytest.param("egfr-25-with-nsaid-draft-and-liver-disease", "patient-view", "acetaminophen-alternative",
+                 [LBP, "62238-1", "K70.30"], id="acetaminophen-cap-names-the-liver-disease-that-lowered-it"),
+    pytest.param("not-recommended-drafts", "order-sign", "not-recommended-treatment",
+                 [LBP, PREDNISONE[0], ALPRAZOLAM[0], "97014"], id="not-recommended-names-each-draft"),
+    pytest.param("opioid-use-disorder", "patient-view", "opioid-risk", [LBP, OXY[0], "F11.20"],
+                 id="opioid-risk-names-the-opioid-and-the-use-disorder"),
+])
+def test_each_card_names_exactly_the_entries_it_rests_on(name, hook, topic, rests_on):
+    card = next(c for c in cards_of(name, hook) if c.topic == topic)
+    assert set(card.evidence) == {ref(name, code) for code in rests_on}
