@@ -3,9 +3,12 @@ calls through an older checkout, alternating in fresh interpreters on this machi
 
     git worktree add /tmp/before <commit>
     .venv/bin/python benchmarks/in_process.py --against /tmp/before [--rounds 3]
+    .venv/bin/python benchmarks/in_process.py --provenance [--rounds 30]
 
 Prints per patient the p50 of each checkout and their ratio, and the time to load the knowledge in a fresh process.
-Needs ../shared/fhir-data.
+With --provenance: in one process, the same calls with card provenance (the families' `cite` and the card
+extensions) and with it switched off, alternating in short batches so that the host's load moves both alike; prints
+the p50 of each and the difference per call in microseconds. Needs ../shared/fhir-data.
 """
 from __future__ import annotations
 
@@ -47,11 +50,53 @@ print(json.dumps(out))
 """
 
 
+def provenance_cost(rounds: int) -> None:
+    """p50 per call with and without card provenance, alternating batches in this process; the difference in us."""
+    import time
+    from datetime import date
+
+    from cds_service import cards
+    from cds_service.config import Settings
+    from cds_service.pipeline import Runtime, run
+
+    runtime = Runtime.create(Settings.from_env({}))
+    citing = [m for name, m in sys.modules.items() if name.startswith("cds_service.rules") and hasattr(m, "cite")]
+    on = (cards.cite, cards._provenance)
+
+    def switch(enabled: bool) -> None:
+        cite, provenance = on if enabled else ((lambda *items: ()), (lambda *args: {}))
+        for module in citing:
+            module.cite = cite  # type: ignore[attr-defined]
+        cards._provenance = provenance  # type: ignore[assignment]
+
+    print(f"{'':16} {'with p50':>10} {'without':>10} {'added/call':>11}")
+    for name, pattern in PATIENTS:
+        body = request_for(resources_of(read_json(sorted(FHIR_DATA.glob(pattern))[0])))
+        batch = 5 if len(json.dumps(body)) > 1_000_000 else 40
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(rounds):
+            for enabled in (True, False):
+                switch(enabled)
+                for _ in range(batch):
+                    t = time.perf_counter()
+                    run(runtime, "backpain-patient-view", body, date(2026, 11, 27))
+                    times[enabled].append(time.perf_counter() - t)
+        switch(True)
+        with_, without = statistics.median(times[True]) * 1e6, statistics.median(times[False]) * 1e6
+        print(f"{name:16} {with_:8.1f}us {without:8.1f}us {with_ - without:9.1f}us")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", type=Path, required=True, help="a checkout of the older code")
+    parser.add_argument("--against", type=Path, help="a checkout of the older code")
+    parser.add_argument("--provenance", action="store_true", help="cost of card provenance per call (no --against)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.provenance:
+        provenance_cost(args.rounds)
+        return 0
+    if args.against is None:
+        parser.error("--against is required (or --provenance)")
     work = Path(tempfile.mkdtemp())
     bodies = []
     for name, pattern in PATIENTS:

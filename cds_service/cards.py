@@ -75,19 +75,29 @@ def cite(*items: Any) -> tuple[str, ...]:
     ConditionFact or MedicationFact), things citing several (`references`, such as the Episode), iterables of those,
     or "Type/id" strings; None and facts without an id are left out."""
     found: dict[str, None] = {}
+    _cite(items, found)
+    return tuple(found)
+
+
+_FACT, _MANY, _REFS, _REF, _NONE = range(5)
+_KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE}  # by type, learnt once
+
+
+def _cite(items: Iterable[Any], found: dict[str, None]) -> None:
     for item in items:
-        if item is None:
-            continue
-        if isinstance(item, str):
-            found[item] = None
-        elif hasattr(item, "references"):
-            found.update(dict.fromkeys(item.references))
-        elif hasattr(item, "reference"):
+        kind = _KINDS.get(type(item))
+        if kind is None:
+            kind = _KINDS[type(item)] = (_REF if isinstance(item, str) else _FACT if hasattr(type(item), "reference")
+                                         else _REFS if hasattr(type(item), "references") else _MANY)
+        if kind == _FACT:
             if item.id is not None:
                 found[item.reference] = None
-        elif isinstance(item, Iterable):
-            found.update(dict.fromkeys(cite(*item)))
-    return tuple(found)
+        elif kind == _MANY:
+            _cite(item, found)
+        elif kind == _REFS:
+            found.update(dict.fromkeys(item.references))
+        elif kind == _REF:
+            found[item] = None
 
 
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # RFC 9562 variant bits 10
@@ -147,15 +157,22 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
         out["overrideReasons"] = [{"system": OVERRIDE_SYSTEM, "code": c, "display": d}
                                   for c, d in card.override_reasons]
     out["links"] = [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}]
-    extension: dict[str, Any] = {EXT_RULE: topic.rule, EXT_KNOWLEDGE: knowledge.identity.as_json()}
-    if card.evidence:
-        extension[EXT_EVIDENCE] = list(card.evidence)
+    extension = _provenance(card, topic.rule, knowledge)
     if card.mme is not None:
         extension[MME_EXTENSION] = card.mme
         if card.mme_lower_bound:
             extension[MME_LOWER_BOUND_EXTENSION] = True
-    out["extension"] = extension
+    if extension:
+        out["extension"] = extension
     return out
+
+
+def _provenance(card: Card, rule: str, knowledge: Knowledge) -> dict[str, Any]:
+    """The card's provenance extensions: its rule, the knowledge, and its evidence when it names any."""
+    extension: dict[str, Any] = {EXT_RULE: rule, EXT_KNOWLEDGE: knowledge.identity.as_json()}
+    if card.evidence:
+        extension[EXT_EVIDENCE] = list(card.evidence)
+    return extension
 
 
 # Override reasons offered on warning and critical cards (CDS Hooks overrideReasons; codes are ours).
