@@ -70,13 +70,24 @@ class Card:
             raise ValueError(f"summary over {SUMMARY_MAX} characters: {self.summary!r}")
 
 
-def cite(*items: Any) -> tuple[str, ...]:
+class Cited(tuple[str, ...]):
+    """What `cite` returns: references, each once. Cited again, it is merged whole (several cards citing the same
+    list of facts can share one citation: `record.once(...)`)."""
+
+    __slots__ = ()
+
+    @property
+    def references(self) -> Cited:
+        return self
+
+
+def cite(*items: Any) -> Cited:
     """The references of what a card rests on, each once, in order: facts (anything with a `reference`, such as
-    ConditionFact or MedicationFact), things citing several (`references`, such as the Episode), iterables of those,
-    or "Type/id" strings; None and facts without an id are left out."""
+    ConditionFact or MedicationFact), things citing several (`references`, such as the Episode or a Cited), iterables
+    of those, or "Type/id" strings; None and facts without an id are left out."""
     found: dict[str, None] = {}
     _cite(items, found)
-    return tuple(found)
+    return Cited(found)
 
 
 _FACT, _MANY, _REFS, _REF, _NONE = range(5)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from ..cards import Cited, cite
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._names import condition_label
 
@@ -12,6 +13,15 @@ LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 month
 def current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
     """Current opioid analgesics (5.2), de-duplicated; buprenorphine for opioid use disorder is not one."""
     return record.once(_current_opioids, today)  # asked by five families
+
+
+def current_opioids_cited(record: PatientRecord, today: date) -> Cited:
+    """The references of the current opioids, for the evidence of the four opioid cards (worked out once)."""
+    return record.once(_cited_opioids, today)
+
+
+def _cited_opioids(record: PatientRecord, today: date) -> Cited:
+    return cite(current_opioids(record, today))
 
 
 def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:

@@ -9,7 +9,7 @@ from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import MmeResult, daily_mme
 from ._names import condition_label, drug_labels
-from ._opioids import current_opioids, exclusion
+from ._opioids import current_opioids, current_opioids_cited, exclusion
 from ._orders import create, draft_medication_request
 
 TOPIC = "naloxone"
@@ -72,4 +72,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                         recommended=True)
     return Card(TOPIC, Indicator.WARNING, "Offer naloxone: opioid with overdose risk factors", detail,
                 suggestions=(suggestion,), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound, evidence=cite(ep, current_opioids(record, today), facts))
+                mme_lower_bound=mme.lower_bound, evidence=cite(ep, current_opioids_cited(record, today), facts))

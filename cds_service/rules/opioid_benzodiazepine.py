@@ -9,7 +9,7 @@ from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import daily_mme
 from ._names import drug_labels
-from ._opioids import current_opioids, exclusion
+from ._opioids import current_opioids, current_opioids_cited, exclusion
 
 TOPIC = "opioid-benzodiazepine"
 
@@ -31,4 +31,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     mme = daily_mme(record, today)
     return Card(TOPIC, Indicator.CRITICAL, "Opioid with a benzodiazepine: overdose risk", detail,
                 override_reasons=COMMON_OVERRIDES, mme=mme.total, mme_lower_bound=mme.lower_bound,
-                evidence=cite(ep, opioids, benzos))
+                evidence=cite(ep, current_opioids_cited(record, today), benzos))

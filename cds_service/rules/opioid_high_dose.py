@@ -8,7 +8,7 @@ from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import above_label_maximum, daily_mme
-from ._opioids import current_opioids, exclusion
+from ._opioids import current_opioids_cited, exclusion
 
 TOPIC = "opioid-high-dose"
 WARNING_AT_MME = 50  # CDC 2022: pause and reassess before >= 50 MME/day
@@ -33,4 +33,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     detail = f"{mme.explain()}{replacing}\n\n{advice}"
     return Card(TOPIC, Indicator.CRITICAL if critical else Indicator.WARNING,
                 f"High opioid dose: {mme.said}", detail, override_reasons=COMMON_OVERRIDES,
-                mme=mme.total, mme_lower_bound=mme.lower_bound, evidence=cite(ep, current_opioids(record, today)))
+                mme=mme.total, mme_lower_bound=mme.lower_bound, evidence=cite(ep, current_opioids_cited(record, today)))

@@ -12,7 +12,7 @@ from ._markdown import escape
 from ._mme import above_label_maximum, daily_mme
 from ._names import condition_label, drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS
-from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, use_disorder_or_overdose
+from ._opioids import LONG_TERM_DAYS, current_opioids, current_opioids_cited, exclusion, use_disorder_or_overdose
 from ._therapy import covered_until, ingredients, therapy_start
 
 TOPIC = "opioid-risk"
@@ -113,4 +113,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     summary = ("Opioid with opioid use disorder or overdose history" if disorder
                else "Opioid therapy for back pain: review risks and plan")
     return Card(TOPIC, indicator, summary, "\n".join(lines), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound, evidence=cite(ep, opioids, facts))
+                mme_lower_bound=mme.lower_bound, evidence=cite(ep, current_opioids_cited(record, today), facts))
