@@ -53,6 +53,7 @@ print(json.dumps(out))
 
 def provenance_cost(rounds: int) -> None:
     """p50 per call with and without card provenance, alternating batches in this process; the difference in us."""
+    import gc
     import time
     from datetime import date
 
@@ -61,6 +62,7 @@ def provenance_cost(rounds: int) -> None:
     from cds_service.pipeline import Runtime, run
 
     runtime = Runtime.create(Settings.from_env({}))
+    gc.freeze()  # as `serve` does after loading: the collector does not walk the knowledge on every collection
     citing = [m for name, m in sys.modules.items() if name.startswith("cds_service.rules") and hasattr(m, "cite")]
     on = (cards.cite, cards._provenance)
 
