@@ -7,8 +7,8 @@ from functools import cached_property
 from typing import Any
 
 from .codes import ICD10CM, RXNORM, Code, dotted_icd, normalise
-from .memo import Memo
 from .manifest import Identity
+from .memo import Memo
 
 # The byte allowances of the caches of answers (keys come from requests): 62 value sets x 256 KiB + 4 + 4 + 2 MiB,
 # about 26 MiB at most, whatever the requests.

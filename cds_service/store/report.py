@@ -2,13 +2,12 @@
 often clinicians accepted or overrode our cards, and why; acceptance also per knowledge version.
 
 Feedback names a card by its uuid only; the card log (`card_log.py`) says which topic and knowledge version each uuid
-was, and which service issued it. Feedback on a card the log does not show that service issuing (invented by a
-client, issued before the log existed, or dropped from the log under overload) is counted apart, under
-"unattributed", and never in an acceptance rate. Attribution is decided here, when the report is read, not when feedback arrives: the card
-log writes asynchronously (within about half a second), so a check at feedback time would race with it.
-Everything a client sent (override reasons) is printed as printable text: terminal escapes are shown escaped.
-Acceptance is also split by knowledge version; a card logged before the log recorded versions counts under
-"unknown".
+was, and which service issued it. Feedback on a card the log does not show that service issuing (invented by a client,
+issued before the log existed, or dropped from the log under overload) is counted apart, under "unattributed", and
+never in an acceptance rate. Attribution is decided here, when the report is read, not when feedback arrives: the card
+log writes asynchronously (within about half a second), so a check at feedback time would race with it. Everything a
+client sent (override reasons) is printed as printable text: terminal escapes are shown escaped. Acceptance is also
+split by knowledge version; a card logged before the log recorded versions counts under "unknown".
 """
 from __future__ import annotations
 

@@ -78,14 +78,17 @@ def test_a_lower_bound_decides_the_tier_and_says_at_least_in_summary_detail_and_
     high = found["opioid-high-dose"]
     assert high.indicator is Indicator.CRITICAL and high.summary == "High opioid dose: at least 195 MME/day"
     assert "counted at its floor" in high.detail and high.detail.count("counted at its floor") == 2
-    assert to_json(high, load())["extension"] == {"org.backpain-cds.mme-per-day": 195,
-                                                  "org.backpain-cds.mme-lower-bound": True}
+    extension = to_json(high, load())["extension"]
+    assert {k: v for k, v in extension.items() if k.startswith("org.backpain-cds.mme")} == {
+        "org.backpain-cds.mme-per-day": 195, "org.backpain-cds.mme-lower-bound": True}
     assert "at least 195 MME/day" in found["naloxone"].detail
 
 
 def test_an_exact_total_carries_no_lower_bound_key():
     card = cards([med_request(*OXY_IR_10, Q6H)])["opioid-high-dose"]
-    assert to_json(card, load())["extension"] == {"org.backpain-cds.mme-per-day": 60}
+    extension = to_json(card, load())["extension"]
+    assert {k: v for k, v in extension.items() if k.startswith("org.backpain-cds.mme")} == {
+        "org.backpain-cds.mme-per-day": 60}
 
 
 @pytest.mark.parametrize(("chart", "naive", "long_term"), [
