@@ -38,8 +38,10 @@ def test_invented_cards_are_counted_apart_and_never_in_a_rate(app, client):
     accepted = item(card=card["uuid"], outcome="accepted", acceptedSuggestions=[{"id": "s"}])
     invented = [item() for _ in range(50)]  # overrides of cards nobody issued: they must not sink the topic
     summary = _report(app, client, [accepted, *invented])
-    assert summary["by_topic"] == {topic: {"items": 1, "accepted": 1, "overridden": 0, "acceptanceRate": 1.0,
-                                           "topOverrideReasons": []}}
+    rates = {"items": 1, "accepted": 1, "overridden": 0, "acceptanceRate": 1.0}
+    version = card["extension"]["org.backpain-cds.knowledge"]["version"]
+    assert summary["by_topic"] == {topic: rates | {"topOverrideReasons": [], "byKnowledgeVersion": {version: rates}}}
+    assert summary["by_knowledge_version"] == {version: rates}  # nor in the split by knowledge version
     assert summary["unattributed"] == {"items": 50, "accepted": 0, "overridden": 50}
     assert "50 items on cards the card log does not show" in as_text(summary)
 
