@@ -63,13 +63,19 @@ def provenance_cost(rounds: int) -> None:
 
     runtime = Runtime.create(Settings.from_env({}))
     gc.freeze()  # as `serve` does after loading: the collector does not walk the knowledge on every collection
-    citing = [m for name, m in sys.modules.items() if name.startswith("cds_service.rules") and hasattr(m, "cite")]
-    on = (cards.cite, cards._provenance)
+    # every module that cites (the rules, and cards itself for the functions' own calls)
+    citing = [m for name, m in sys.modules.items() if name.startswith("cds_service")
+              and (hasattr(m, "cite") or hasattr(m, "references_of"))]
+    on = (cards.cite, cards.references_of, cards._provenance)
+    off = ((lambda *items: cards.Cited()), (lambda facts: cards.Cited()), (lambda *args: {}))
 
     def switch(enabled: bool) -> None:
-        cite, provenance = on if enabled else ((lambda *items: ()), (lambda *args: {}))
+        cite, references_of, provenance = on if enabled else off
         for module in citing:
-            module.cite = cite  # type: ignore[attr-defined]
+            if hasattr(module, "cite"):
+                module.cite = cite  # type: ignore[attr-defined]
+            if hasattr(module, "references_of"):
+                module.references_of = references_of  # type: ignore[attr-defined]
         cards._provenance = provenance  # type: ignore[assignment]
 
     print(f"{'':16} {'with p50':>10} {'without':>10} {'added/call':>11} {'min added':>10}")

@@ -71,8 +71,8 @@ class Card:
 
 
 class Cited(tuple[str, ...]):
-    """What `cite` returns: references, each once. Cited again, it is merged whole (several cards citing the same
-    list of facts can share one citation: `record.once(...)`)."""
+    """What `cite` returns: references, each once. A Cited cited again is merged whole, and cited alone it is
+    returned as it is: a citation several cards share (the episode's, the opioid cards') is worked out once a call."""
 
     __slots__ = ()
 
@@ -84,14 +84,23 @@ class Cited(tuple[str, ...]):
 def cite(*items: Any) -> Cited:
     """The references of what a card rests on, each once, in order: facts (anything with a `reference`, such as
     ConditionFact or MedicationFact), things citing several (`references`, such as the Episode or a Cited), iterables
-    of those, or "Type/id" strings; None and facts without an id are left out."""
+    of those, or "Type/id" strings; None, empty parts and facts without an id are left out."""
+    parts = [item for item in items if item]  # a fact is a non-empty tuple; None, "", () and [] add nothing
+    if len(parts) == 1 and _KINDS.get(type(parts[0])) == _REFS:  # one shared citation: as it is, no copy
+        return parts[0].references  # type: ignore[no-any-return]
     found: dict[str, None] = {}
-    _cite(items, found)
+    _cite(parts, found)
     return Cited(found)
 
 
+def references_of(facts: Iterable[Any]) -> Cited:
+    """The references of facts (all of one kind, each with a `reference`), each once: `cite`'s work without its
+    dispatch, for the long lists several cards share (a patient's current opioids: 22 orders for Brenda Jackson)."""
+    return Cited(dict.fromkeys([fact.reference for fact in facts if fact.id is not None]))
+
+
 _FACT, _MANY, _REFS, _REF, _NONE = range(5)
-_KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE}  # by type, learnt once
+_KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE, Cited: _REFS}  # learnt once
 
 
 def _cite(items: Iterable[Any], found: dict[str, None]) -> None:
@@ -103,10 +112,10 @@ def _cite(items: Iterable[Any], found: dict[str, None]) -> None:
         if kind == _FACT:
             if item.id is not None:
                 found[item.reference] = None
-        elif kind == _MANY:
-            _cite(item, found)
         elif kind == _REFS:
             found.update(dict.fromkeys(item.references))
+        elif kind == _MANY:
+            _cite(item, found)
         elif kind == _REF:
             found[item] = None
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
+from ..cards import Cited, references_of
 from ..record.patient_record import ConditionFact, MedicationFact, OrderFact, PatientRecord
 from ._markdown import escape
 from ._wording import ago
@@ -36,9 +37,9 @@ class Episode:
     drafts: tuple[MedicationFact | OrderFact, ...] = field(default=(), compare=False)
 
     @cached_property
-    def references(self) -> tuple[str, ...]:
+    def references(self) -> Cited:
         """What the episode rests on, for a card's evidence (`cite`): its Conditions, or the drafts' references."""
-        return tuple(f.reference for f in (*self.conditions, *self.drafts) if f.id is not None)
+        return references_of((*self.conditions, *self.drafts))
 
     @property
     def chronic_days_unknown(self) -> bool:

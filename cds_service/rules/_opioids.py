@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import Cited, cite
+from ..cards import Cited, cite, references_of
 from ..record.patient_record import MedicationFact, PatientRecord
+from ._episode import episode
 from ._names import condition_label
 
 LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 months (CDC 2022 Rec 7)
@@ -15,13 +16,14 @@ def current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
     return record.once(_current_opioids, today)  # asked by five families
 
 
-def current_opioids_cited(record: PatientRecord, today: date) -> Cited:
-    """The references of the current opioids, for the evidence of the four opioid cards (worked out once)."""
-    return record.once(_cited_opioids, today)
+def opioid_evidence(record: PatientRecord, today: date) -> Cited:
+    """The episode and the current opioids, cited: what every opioid card rests on (worked out once a call, shared
+    by the four opioid cards)."""
+    return record.once(_opioid_evidence, today)
 
 
-def _cited_opioids(record: PatientRecord, today: date) -> Cited:
-    return cite(current_opioids(record, today))
+def _opioid_evidence(record: PatientRecord, today: date) -> Cited:
+    return cite(episode(record, today), references_of(current_opioids(record, today)))
 
 
 def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:

@@ -9,7 +9,7 @@ from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import MmeResult, daily_mme
 from ._names import condition_label, drug_labels
-from ._opioids import current_opioids, current_opioids_cited, exclusion
+from ._opioids import current_opioids, exclusion, opioid_evidence
 from ._orders import create, draft_medication_request
 
 TOPIC = "naloxone"
@@ -57,8 +57,7 @@ def risk_factors(record: PatientRecord, today: date, mme: MmeResult, facts: list
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
     """Return the card with a suggestion to prescribe naloxone, or None (no opioid, no risk, naloxone on record)."""
-    ep = episode(record, today)
-    if ep is None or exclusion(record, today) or not current_opioids(record, today):
+    if episode(record, today) is None or exclusion(record, today) or not current_opioids(record, today):
         return None
     mme = daily_mme(record, today)
     facts: list = []
@@ -72,4 +71,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                         recommended=True)
     return Card(TOPIC, Indicator.WARNING, "Offer naloxone: opioid with overdose risk factors", detail,
                 suggestions=(suggestion,), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound, evidence=cite(ep, current_opioids_cited(record, today), facts))
+                mme_lower_bound=mme.lower_bound, evidence=cite(opioid_evidence(record, today), facts))

@@ -9,15 +9,14 @@ from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import daily_mme
 from ._names import drug_labels
-from ._opioids import current_opioids, current_opioids_cited, exclusion
+from ._opioids import current_opioids, exclusion, opioid_evidence
 
 TOPIC = "opioid-benzodiazepine"
 
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
     """Return the card when a current opioid and a current benzodiazepine coexist, unless excluded (5.1)."""
-    ep = episode(record, today)
-    if ep is None or exclusion(record, today):
+    if episode(record, today) is None or exclusion(record, today):
         return None
     opioids = current_opioids(record, today)
     benzos = record.medications_in("benzodiazepines", today)
@@ -31,4 +30,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     mme = daily_mme(record, today)
     return Card(TOPIC, Indicator.CRITICAL, "Opioid with a benzodiazepine: overdose risk", detail,
                 override_reasons=COMMON_OVERRIDES, mme=mme.total, mme_lower_bound=mme.lower_bound,
-                evidence=cite(ep, current_opioids_cited(record, today), benzos))
+                evidence=cite(opioid_evidence(record, today), benzos))

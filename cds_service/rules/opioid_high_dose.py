@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator, cite
+from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import above_label_maximum, daily_mme
-from ._opioids import current_opioids_cited, exclusion
+from ._opioids import exclusion, opioid_evidence
 
 TOPIC = "opioid-high-dose"
 WARNING_AT_MME = 50  # CDC 2022: pause and reassess before >= 50 MME/day
@@ -18,8 +18,7 @@ CRITICAL_AT_MME = 90  # CDC opioid CDS REC 04/05 "taper now"; HEDIS HDO
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
     """Return the card, or None below 50 MME/day, with no computable total, or when excluded (5.1). A lower bound
     decides the tier: at least N at or above a threshold is truly at or above it (0.10 item 3)."""
-    ep = episode(record, today)
-    if ep is None or exclusion(record, today):
+    if episode(record, today) is None or exclusion(record, today):
         return None
     mme = daily_mme(record, today)
     if mme.total is None or mme.total < WARNING_AT_MME:
@@ -33,4 +32,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     detail = f"{mme.explain()}{replacing}\n\n{advice}"
     return Card(TOPIC, Indicator.CRITICAL if critical else Indicator.WARNING,
                 f"High opioid dose: {mme.said}", detail, override_reasons=COMMON_OVERRIDES,
-                mme=mme.total, mme_lower_bound=mme.lower_bound, evidence=cite(ep, current_opioids_cited(record, today)))
+                mme=mme.total, mme_lower_bound=mme.lower_bound, evidence=opioid_evidence(record, today))

@@ -12,7 +12,7 @@ from ._markdown import escape
 from ._mme import above_label_maximum, daily_mme
 from ._names import condition_label, drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS
-from ._opioids import LONG_TERM_DAYS, current_opioids, current_opioids_cited, exclusion, use_disorder_or_overdose
+from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, opioid_evidence, use_disorder_or_overdose
 from ._therapy import covered_until, ingredients, therapy_start
 
 TOPIC = "opioid-risk"
@@ -92,8 +92,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     """Return the card for any current opioid analgesic unless excluded (5.1); None otherwise. Cough and cold
     products alone are no "opioid therapy for back pain" (0.10 item 6); beside an analgesic they are named."""
     opioids = current_opioids(record, today)
-    ep = episode(record, today)
-    if ep is None or exclusion(record, today):
+    if episode(record, today) is None or exclusion(record, today):
         return None
     if all("opioid-cough-cold" in m.classes for m in opioids):
         return None
@@ -113,4 +112,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     summary = ("Opioid with opioid use disorder or overdose history" if disorder
                else "Opioid therapy for back pain: review risks and plan")
     return Card(TOPIC, indicator, summary, "\n".join(lines), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound, evidence=cite(ep, current_opioids_cited(record, today), facts))
+                mme_lower_bound=mme.lower_bound, evidence=cite(opioid_evidence(record, today), facts))
