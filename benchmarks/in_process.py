@@ -67,7 +67,7 @@ def provenance_cost(rounds: int) -> None:
     citing = [m for name, m in sys.modules.items() if name.startswith("cds_service")
               and (hasattr(m, "cite") or hasattr(m, "references_of"))]
     on = (cards.cite, cards.references_of, cards._provenance)
-    off = ((lambda *items: cards.Cited()), (lambda facts: cards.Cited()), (lambda *args: {}))
+    off = ((lambda *items: cards.Cited()), (lambda *args: cards.Cited()), (lambda *args: {}))
 
     def switch(enabled: bool) -> None:
         cite, references_of, provenance = on if enabled else off

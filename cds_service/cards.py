@@ -63,7 +63,9 @@ class Card:
     mme: float | None = None
     mme_lower_bound: bool = False  # `mme` is "at least": some orders without a usable dose were counted at a floor
     about_draft: bool = False  # its finding is about a draft order of this call, so order hooks show it (0.7)
-    evidence: tuple[str, ...] = ()  # references (Type/id) of the resources it rests on: `cite(...)` makes them
+    # what it rests on, as the rule holds it (facts, the Episode, a Citation, lists of those): `cite(*evidence)`
+    # gives the references (Type/id), worked out only when the card is serialised
+    evidence: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.summary) > SUMMARY_MAX:
@@ -85,30 +87,60 @@ def cite(*items: Any) -> Cited:
     """The references of what a card rests on, each once, in order: facts (anything with a `reference`, such as
     ConditionFact or MedicationFact), things citing several (`references`, such as the Episode or a Cited), iterables
     of those, or "Type/id" strings; None, empty parts and facts without an id are left out."""
-    parts = [item for item in items if item]  # a fact is a non-empty tuple; None, "", () and [] add nothing
-    if len(parts) == 1 and _KINDS.get(type(parts[0])) == _REFS:  # one shared citation: as it is, no copy
-        return parts[0].references  # type: ignore[no-any-return]
+    base: tuple[str, ...] = ()  # a leading citation (the episode's, the opioid cards'): kept whole, not re-hashed
     found: dict[str, None] = {}
-    _cite(parts, found)
-    return Cited(found)
+    for item in items:
+        if not item:  # a fact is a non-empty tuple; None, "", () and [] add nothing
+            continue
+        kind = _KINDS.get(type(item)) or _learn(item)
+        if kind == _REFS and not base and not found:
+            base = item.references
+        elif kind == _FACT:
+            if item.id is not None:
+                found[item.reference] = None
+        else:
+            _cite((item,), found)
+    if not found:
+        return base if type(base) is Cited else Cited(base)
+    return Cited(base + tuple([ref for ref in found if ref not in base]) if base else found)
 
 
-def references_of(facts: Iterable[Any]) -> Cited:
-    """The references of facts (all of one kind, each with a `reference`), each once: `cite`'s work without its
-    dispatch, for the long lists several cards share (a patient's current opioids: 22 orders for Brenda Jackson)."""
-    return Cited(dict.fromkeys([fact.reference for fact in facts if fact.id is not None]))
+class Citation:
+    """What several cards rest on (the opioid cards: the episode and the current opioids), cited once, when the
+    first of them is serialised: `head` is taken whole (the Episode), `facts` each by its reference."""
+
+    __slots__ = ("_references", "facts", "head")
+
+    def __init__(self, head: Any, facts: Iterable[Any]) -> None:
+        self.head, self.facts = head, facts
+        self._references: Cited | None = None
+
+    @property
+    def references(self) -> Cited:
+        if self._references is None:
+            self._references = references_of(self.facts, self.head.references if self.head else ())
+        return self._references
 
 
-_FACT, _MANY, _REFS, _REF, _NONE = range(5)
+def references_of(facts: Iterable[Any], cited: tuple[str, ...] = ()) -> Cited:
+    """`cited` and the references of facts (each with a `reference`), each once: `cite`'s work without its dispatch,
+    for the long lists several cards share (a patient's current opioids: 22 orders for Brenda Jackson)."""
+    return Cited(dict.fromkeys([*cited, *[fact.reference for fact in facts if fact.id is not None]]))
+
+
+_FACT, _MANY, _REFS, _REF, _NONE = range(1, 6)  # non-zero: `_KINDS.get(...) or _learn(...)`
 _KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE, Cited: _REFS}  # learnt once
+
+
+def _learn(item: Any) -> int:
+    kind = _KINDS[type(item)] = (_REF if isinstance(item, str) else _FACT if hasattr(type(item), "reference")
+                                 else _REFS if hasattr(type(item), "references") else _MANY)
+    return kind
 
 
 def _cite(items: Iterable[Any], found: dict[str, None]) -> None:
     for item in items:
-        kind = _KINDS.get(type(item))
-        if kind is None:
-            kind = _KINDS[type(item)] = (_REF if isinstance(item, str) else _FACT if hasattr(type(item), "reference")
-                                         else _REFS if hasattr(type(item), "references") else _MANY)
+        kind = _KINDS.get(type(item)) or _learn(item)
         if kind == _FACT:
             if item.id is not None:
                 found[item.reference] = None
@@ -188,10 +220,11 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
 
 
 def _provenance(card: Card, rule: str, knowledge: Knowledge) -> dict[str, Any]:
-    """The card's provenance extensions: its rule, the knowledge, and its evidence when it names any."""
+    """The card's provenance extensions: its rule, the knowledge, and its evidence when it names any (cited here,
+    the cards of a call one after another, rather than in each rule)."""
     extension: dict[str, Any] = {EXT_RULE: rule, EXT_KNOWLEDGE: knowledge.identity.as_json()}
-    if card.evidence:
-        extension[EXT_EVIDENCE] = list(card.evidence)
+    if card.evidence and (references := cite(*card.evidence)):
+        extension[EXT_EVIDENCE] = list(references)
     return extension
 
 

@@ -39,7 +39,7 @@ class Episode:
     @cached_property
     def references(self) -> Cited:
         """What the episode rests on, for a card's evidence (`cite`): its Conditions, or the drafts' references."""
-        return references_of((*self.conditions, *self.drafts))
+        return references_of(self.conditions + self.drafts)
 
     @property
     def chronic_days_unknown(self) -> bool:

@@ -4,9 +4,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
-from ..cards import cite
 from ..record.patient_record import PatientRecord
 from ._markdown import escape
 from ._names import drug_labels
@@ -30,7 +29,7 @@ class NsaidStatus:
     reasons: tuple[str, ...]  # contraindications, each naming its evidence (card markdown, chart text escaped)
     cautions: tuple[str, ...]
     gi_risk: bool = False  # a caution for which the card advises a proton-pump inhibitor (0.10 item 15)
-    evidence: tuple[str, ...] = ()  # references of the entries behind the reasons and cautions (`cite`)
+    evidence: tuple[Any, ...] = ()  # the entries behind the reasons and cautions (facts, `cite` takes them)
 
 
 def _named(items: list, what: str) -> str:
@@ -94,7 +93,7 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
             cautions.append(f"{label}: {', '.join(drug_labels(record, meds, label, today))}")
             gi_risk = True  # bleeding risk with an NSAID: a proton-pump inhibitor beside it
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
-    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, cite(facts))
+    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts))
 
 
 def _pregnancy(record: PatientRecord, today: date, facts: list) -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator, Suggestion, cite
+from ..cards import COMMON_OVERRIDES, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._acetaminophen import acetaminophen_total, hepatic_risks
@@ -66,4 +66,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         summary = f"NSAIDs contraindicated; acetaminophen already at {taken.mg:,g} mg/day: no more"
     return Card(TOPIC, indicator, summary, "\n".join(lines), suggestions=suggestions,
                 override_reasons=COMMON_OVERRIDES if risks or taken.above else (),
-                evidence=cite(ep, status.evidence, hepatic, taken.products))
+                evidence=(ep, status.evidence, hepatic, taken.products))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import Card, Indicator, cite
+from ..cards import Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._already import already_on, current
@@ -25,7 +25,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if ep.category is Category.CHRONIC:
         lines += drug_advice(record, today)
     return Card(TOPIC, Indicator.INFO, f"{ep.category.value.capitalize()} back pain: exercise, CBT and other options",
-                "\n".join(lines), evidence=cite(ep))
+                "\n".join(lines), evidence=(ep,))
 
 
 def drug_advice(record: PatientRecord, today: date) -> list[str]:

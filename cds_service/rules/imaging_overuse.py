@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from datetime import date
 
-from ..cards import Action, Card, Indicator, Suggestion, cite
+from ..cards import Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record.patient_record import OrderFact, PatientRecord
 from ._episode import Episode, episode
@@ -84,7 +84,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if drafts or pending:
         return Card(TOPIC, Indicator.WARNING, "Lumbar imaging in the first 6 weeks without red flags",
                     "\n".join(lines), suggestions=tuple(suggestions),
-                    override_reasons=OVERRIDES, evidence=cite(ep, drafts, pending, done))
+                    override_reasons=OVERRIDES, evidence=(ep, drafts, pending, done))
     lines[-1] += " Avoid repeat imaging unless red flags appear."
     return Card(TOPIC, Indicator.INFO, "Lumbar imaging was done in the first 6 weeks of this episode",
-                "\n".join(lines), evidence=cite(ep, done))
+                "\n".join(lines), evidence=(ep, done))

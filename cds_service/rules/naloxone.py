@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator, cite
+from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
@@ -71,4 +71,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                         recommended=True)
     return Card(TOPIC, Indicator.WARNING, "Offer naloxone: opioid with overdose risk factors", detail,
                 suggestions=(suggestion,), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound, evidence=cite(opioid_evidence(record, today), facts))
+                mme_lower_bound=mme.lower_bound, evidence=(opioid_evidence(record, today), facts))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, SUMMARY_MAX, Card, Indicator, Suggestion, cite
+from ..cards import COMMON_OVERRIDES, SUMMARY_MAX, Card, Indicator, Suggestion
 from ..hook_request import ORDER_HOOKS, HookContext
 from ..record.patient_record import MedicationFact, OrderFact, PatientRecord
 from ._episode import Category, Episode, episode
@@ -81,4 +81,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if len(summary) > SUMMARY_MAX:
         summary = f"{len(items)} treatment{'s' if len(items) > 1 else ''} not recommended for back pain"
     return Card(TOPIC, Indicator.WARNING, summary, "\n".join(lines), suggestions=tuple(suggestions),
-                override_reasons=COMMON_OVERRIDES, evidence=cite(ep, [item for item, _ in items]))
+                override_reasons=COMMON_OVERRIDES, evidence=(ep, [item for item, _ in items]))

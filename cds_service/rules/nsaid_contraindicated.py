@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion, cite
+from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._acetaminophen import acetaminophen_total
@@ -52,4 +52,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     indicator = Indicator.CRITICAL if nsaids else Indicator.WARNING
     summary = "NSAID ordered despite a contraindication" if nsaids else "Avoid NSAIDs for this patient"
     return Card(TOPIC, indicator, summary, "\n".join(lines), suggestions=tuple(suggestions),
-                override_reasons=COMMON_OVERRIDES, evidence=cite(ep, status.evidence, nsaids))
+                override_reasons=COMMON_OVERRIDES, evidence=(ep, status.evidence, nsaids))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion, cite
+from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._already import already_on, current, nsaid_doses
@@ -55,7 +55,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     return Card(TOPIC, Indicator.WARNING if concerns else Indicator.INFO, summary, "\n".join(lines),
                 suggestions=suggestions,
                 override_reasons=COMMON_OVERRIDES if concerns else (), about_draft=bool(concerns),
-                evidence=cite(ep, [d.med for d in concerns], status.evidence,
+                evidence=(ep, [d.med for d in concerns], status.evidence,
                               [m for m in record.medications_in("nsaids", today) if not m.draft]
                               if any(d.duplicates for d in concerns) else ()))
 

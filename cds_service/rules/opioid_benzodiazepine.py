@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator, cite
+from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
@@ -30,4 +30,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     mme = daily_mme(record, today)
     return Card(TOPIC, Indicator.CRITICAL, "Opioid with a benzodiazepine: overdose risk", detail,
                 override_reasons=COMMON_OVERRIDES, mme=mme.total, mme_lower_bound=mme.lower_bound,
-                evidence=cite(opioid_evidence(record, today), benzos))
+                evidence=(opioid_evidence(record, today), benzos))

@@ -32,4 +32,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     detail = f"{mme.explain()}{replacing}\n\n{advice}"
     return Card(TOPIC, Indicator.CRITICAL if critical else Indicator.WARNING,
                 f"High opioid dose: {mme.said}", detail, override_reasons=COMMON_OVERRIDES,
-                mme=mme.total, mme_lower_bound=mme.lower_bound, evidence=opioid_evidence(record, today))
+                mme=mme.total, mme_lower_bound=mme.lower_bound, evidence=(opioid_evidence(record, today),))

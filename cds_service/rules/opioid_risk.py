@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator, cite
+from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import Category, episode
@@ -112,4 +112,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     summary = ("Opioid with opioid use disorder or overdose history" if disorder
                else "Opioid therapy for back pain: review risks and plan")
     return Card(TOPIC, indicator, summary, "\n".join(lines), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound, evidence=cite(opioid_evidence(record, today), facts))
+                mme_lower_bound=mme.lower_bound, evidence=(opioid_evidence(record, today), facts))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import Card, Indicator, cite
+from ..cards import Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
@@ -25,4 +25,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
              "patients who are surgery or epidural injection candidates.",
              "- Progressive weakness or bladder/bowel symptoms need urgent evaluation."]
     return Card(TOPIC, Indicator.INFO, "Radicular back pain: conservative care, MRI if it persists past 4 weeks",
-                "\n".join(lines), evidence=cite(ep.radicular, ep))
+                "\n".join(lines), evidence=(ep.radicular, ep))

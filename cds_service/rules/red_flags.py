@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..cards import COMMON_OVERRIDES, Card, Indicator, cite
+from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import ConditionFact, MedicationFact, ObservationFact, PatientRecord
 from ._episode import Episode, episode
@@ -128,4 +128,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         detail += ["**Risk factors:**", *[f"- {t}" for t in tier_b], ""]
     detail.append(advice)
     return Card(TOPIC, indicator, summary, "\n".join(detail), override_reasons=COMMON_OVERRIDES,
-                evidence=cite(ep, [f.facts for f in found]))
+                evidence=(ep, [f.facts for f in found]))

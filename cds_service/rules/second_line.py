@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import Card, Indicator, cite
+from ..cards import Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._already import already_on
@@ -30,4 +30,4 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if age is not None and age >= BEERS_AGE:
         lines.append(f"- At age {age}, muscle relaxants are potentially inappropriate (Beers criteria).")
     return Card(TOPIC, Indicator.INFO, "Acute back pain: second-line options if no better in 1-2 weeks",
-                "\n".join(lines), evidence=cite(ep))
+                "\n".join(lines), evidence=(ep,))

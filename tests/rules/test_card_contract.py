@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from cds_service.cards import EXT_EVIDENCE, EXT_KNOWLEDGE, EXT_RULE, to_json
+from cds_service.cards import EXT_EVIDENCE, EXT_KNOWLEDGE, EXT_RULE, cite, to_json
 from cds_service.knowledge import load, manifest, profiles_dir
 from cds_service.rules._markdown import WORD_JOINER
 from tests.conftest import cards_for
@@ -283,4 +283,4 @@ LBP = "279039007"
 ])
 def test_each_card_names_exactly_the_entries_it_rests_on(name, hook, topic, rests_on):
     card = next(c for c in cards_of(name, hook) if c.topic == topic)
-    assert set(card.evidence) == {ref(name, code) for code in rests_on}
+    assert set(cite(*card.evidence)) == {ref(name, code) for code in rests_on}
