@@ -85,24 +85,29 @@ class Cited(tuple[str, ...]):
 
 def cite(*items: Any) -> Cited:
     """The references of what a card rests on, each once, in order: facts (anything with a `reference`, such as
-    ConditionFact or MedicationFact), things citing several (`references`, such as the Episode or a Cited), iterables
-    of those, or "Type/id" strings; None, empty parts and facts without an id are left out."""
-    base: tuple[str, ...] = ()  # a leading citation (the episode's, the opioid cards'): kept whole, not re-hashed
+    ConditionFact or MedicationFact), things citing several (`references`, such as the Episode, a Citation or a
+    Cited), iterables of those, or "Type/id" strings; None, empty parts and facts without an id are left out."""
+    base: Cited | None = None  # a leading citation (the episode's, the opioid cards'): kept whole, not re-hashed
     found: dict[str, None] = {}
     for item in items:
         if not item:  # a fact is a non-empty tuple; None, "", () and [] add nothing
             continue
         kind = _KINDS.get(type(item)) or _learn(item)
-        if kind == _REFS and not base and not found:
-            base = item.references
+        if kind == _REFS:
+            if base is None and not found:
+                base = item.references
+            else:
+                found.update(dict.fromkeys(item.references))
+        elif kind == _MANY:
+            _cite(item, found)
         elif kind == _FACT:
             if item.id is not None:
                 found[item.reference] = None
-        else:
-            _cite((item,), found)
-    if not found:
-        return base if type(base) is Cited else Cited(base)
-    return Cited(base + tuple([ref for ref in found if ref not in base]) if base else found)
+        elif kind == _REF:
+            found[item] = None
+    if base is None:
+        return Cited(found)
+    return Cited(dict.fromkeys((*base, *found))) if found else base
 
 
 class Citation:
@@ -222,7 +227,7 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
 def _provenance(card: Card, rule: str, knowledge: Knowledge) -> dict[str, Any]:
     """The card's provenance extensions: its rule, the knowledge, and its evidence when it names any (cited here,
     the cards of a call one after another, rather than in each rule)."""
-    extension: dict[str, Any] = {EXT_RULE: rule, EXT_KNOWLEDGE: knowledge.identity.as_json()}
+    extension: dict[str, Any] = {EXT_RULE: rule, EXT_KNOWLEDGE: knowledge.identity.json}
     if card.evidence and (references := cite(*card.evidence)):
         extension[EXT_EVIDENCE] = list(references)
     return extension

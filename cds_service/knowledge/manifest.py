@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,11 @@ class Identity:
 
     def as_json(self) -> dict[str, str]:
         return {"version": self.version, "digest": self.digest}
+
+    @cached_property
+    def json(self) -> dict[str, str]:
+        """`as_json()` made once and shared by every card that names this knowledge: read it, never change it."""
+        return self.as_json()
 
 
 def service_version() -> str:
