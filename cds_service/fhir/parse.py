@@ -222,8 +222,21 @@ def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...
         value = raw.get(name)
         if value is None:
             continue
+        reader = READERS[name]
+        # The commonest elements (ids, statuses, full dates) are read here, as their readers read them, without the
+        # calls: every candidate resource of a record has two or three of them.
+        if value.__class__ is str:
+            if reader is _string:
+                values[name] = value
+                continue
+            if reader is _date and len(value) >= 10:
+                try:
+                    values[name] = date.fromisoformat(value[:10])
+                    continue
+                except ValueError:
+                    pass  # the reader says why
         try:
-            values[name] = READERS[name](value, memo)
+            values[name] = reader(value, memo)
         except (ValidationError, ValueError, TypeError):
             if name in required:
                 raise Unreadable(f"invalid {name}") from None

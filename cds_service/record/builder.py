@@ -106,9 +106,11 @@ class RecordBuilder:
         self.record.skipped.append(Skipped(str(res.get("resourceType")), rid, reason))
         log.warning("skipped resource %s/%s: %s", safe(res.get("resourceType"), 64), safe(rid, 64), safe(reason))
 
-    def _owner_check(self, res: dict[str, Any]) -> None:
-        """Raise _OtherPatient for a resource about another patient than the context's. Asked of the resources a
-        selector is about to read (its first `parsed`), not of the thousands of a record it passes over."""
+    def parsed(self, res: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
+        """The `needed` elements of a resource of this patient, validated; raises _OtherPatient or Unreadable.
+
+        Whose resource it is is asked here, of the resources a selector is about to read, not of the thousands of
+        a record it passes over: one about another patient than the context's raises _OtherPatient."""
         rtype = res.get("resourceType")
         if rtype == "Patient":
             owner = res.get("id")
@@ -118,10 +120,6 @@ class RecordBuilder:
             owner = None if not isinstance(ref, str) or ref in self._own_references else _patient_id(subject)
         if owner is not None and owner != self.context.patient_id:
             raise _OtherPatient
-
-    def parsed(self, res: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
-        """The `needed` elements of a resource of this patient, validated; raises _OtherPatient or Unreadable."""
-        self._owner_check(res)
         result = parse(res, needed, required, self._memo)
         self.record.lenient += result.lenient
         return result

@@ -2,7 +2,7 @@
 classified once per distinct concept, with the dosing and supply the rules read (MME, dose limits, staleness)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -19,6 +19,7 @@ _REQUEST_ELEMENTS = ("id", "status", "authoredOn", "reasonCode", "reasonReferenc
 _STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "basedOn", "reasonCode",
                        "reasonReference")
 Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
+NO_REASONS: frozenset[tuple[str, str]] = frozenset()
 NOT_OURS, INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
 
 
@@ -78,7 +79,8 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
         return
     if found is INVALID:
         raise Unreadable("invalid medication code")
-    drug, classes, rxnorm = cast(Drug, found)
+    known: Drug = found  # type: ignore[assignment]  # a Drug now; typing.cast() would be a call per order
+    drug, classes, rxnorm = known
     rtype = res["resourceType"]
     based_on: tuple[str, ...] = ()
     end = dispense = None
@@ -97,9 +99,12 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
     if draft:  # being ordered now: its start is today for long-term, opioid-naive, new and 6.1 (0.10 item 2)
         start = b.today
     first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
+    reasons = v.get("reasonCode")
+    references = v.get("reasonReference")
     # Positional, in field order: a keyword call costs twice as much, and renewals make dozens of these per call.
+    # Most orders give one dosage and no reason: the tuples below are only built when there is something to hold.
     b.record.medications.append(MedicationFact(
         rtype, v.get("id"), draft, v.get("status"), drug.codes, drug.display, start, end, classes, rxnorm,
-        first_dosage, based_on, all_codes(v.get("reasonCode")), selected, dispense,
+        first_dosage, based_on, all_codes(reasons) if reasons else NO_REASONS, selected, dispense,
         tuple(d for d in dosages if isinstance(d, dict)) if isinstance(dosages, list) and len(dosages) > 1 else (),
-        tuple(r.reference for r in v.get("reasonReference") or () if r.reference)))
+        tuple(r.reference for r in references if r.reference) if references else ()))
