@@ -93,7 +93,8 @@ def daily_mme(record: PatientRecord, today: date) -> MmeResult:
 def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
     same_drug_and_dose: dict[tuple[bool, tuple[str, ...], bytes], list[MedicationFact]] = {}
     for med in current_opioids(record, today):  # a draft replaces the chart orders it renews (0.10 item 1)
-        key = (med.draft, med.rxnorm, orjson.dumps(med.raw_dosages or med.raw_dosage))
+        raw = med.raw_dosages or med.raw_dosage
+        key = (med.draft, med.rxnorm, b"null" if raw is None else orjson.dumps(raw))
         same_drug_and_dose.setdefault(key, []).append(med)
     contributions = tuple(contribution(record.kb, meds[0], len(meds), _renewal(record, meds[0], today),
                                        last_ordered(meds, today), today) for meds in same_drug_and_dose.values())

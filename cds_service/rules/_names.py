@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from operator import attrgetter
 from typing import Any
 
 from fhir.resources.R4B.duration import Duration
@@ -20,6 +21,7 @@ from ._markdown import escape
 from ._wording import ago
 
 STALE_AFTER_DAYS = 365
+_START = attrgetter("start")
 DAYS_IN = {"min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}  # UCUM units of a Duration
 
 
@@ -42,17 +44,20 @@ def drug_labels(record: PatientRecord, meds: Iterable[MedicationFact], fallback:
 def _labels(record: PatientRecord, meds: list[MedicationFact], fallback: str, today: date,
             state: Callable[[MedicationFact], str]) -> list[str]:
     groups: dict[tuple[str, str], list[MedicationFact]] = {}
-    for med in meds:
-        groups.setdefault((med.display, state(med)), []).append(med)
+    if state is _draft:  # the usual state, spelt out: renewals make dozens of these per label
+        for med in meds:
+            groups.setdefault((med.display, "draft" if med.draft else ""), []).append(med)
+    else:
+        for med in meds:
+            groups.setdefault((med.display, state(med)), []).append(med)
     labels = []
     for (display, med_state), group in groups.items():
         name = escape(display) or fallback  # once per name: renewals repeat it by the dozen
-        drafted = [amount(record.kb, m) for m in group if m.draft]
-        doses = ", ".join(dict.fromkeys(str(a) for a in drafted if a is not None))
-        notes = [f"{med_state}: {doses}" if med_state and doses else med_state,
-                 f"{len(group)} orders" if len(group) > 1 else ""]
-        notes.append(last_ordered(group, today))
-        labels.append(f"{name} ({', '.join(n for n in notes if n)})" if any(notes) else name)
+        drafted = [amount(record.kb, m) for m in group if m.draft] if med_state else ()  # only drafts have one
+        doses = ", ".join(dict.fromkeys(str(a) for a in drafted if a is not None)) if drafted else ""
+        notes = [n for n in (f"{med_state}: {doses}" if med_state and doses else med_state,
+                             f"{len(group)} orders" if len(group) > 1 else "", last_ordered(group, today)) if n]
+        labels.append(f"{name} ({', '.join(notes)})" if notes else name)
     return labels
 
 
@@ -62,7 +67,7 @@ def last_ordered(meds: Iterable[MedicationFact], today: date) -> str:
     dated = [m for m in meds if m.start is not None and not m.draft]
     if not dated:
         return ""
-    last = max(dated, key=lambda m: m.start)  # type: ignore[arg-type, return-value]
+    last = max(dated, key=_START)  # a C key: renewals make dozens of these per label
     verb = "ordered" if last.resource_type == "MedicationRequest" else "recorded"
     days = (today - last.start).days  # type: ignore[operator]
     return f"last {verb} {last.start}" + (f", {ago(days)}: still taking it?" if may_be_stale(last, today) else "")

@@ -4,12 +4,14 @@ it has been taken continuously (long-term opioid therapy, 5.3). A draft starts t
 from __future__ import annotations
 
 from datetime import date
+from operator import attrgetter
 
 from ..knowledge import Knowledge
-from ..record.patient_record import MedicationFact, PatientRecord
+from ..record.patient_record import NOT_USE_STATUSES, MedicationFact, PatientRecord
 from ._names import supply_end
 
 GAP_DAYS = 90  # a longer gap between one entry (or its supply) and the next starts a new therapy
+_START = attrgetter("start")
 
 Ingredients = tuple[str, ...]
 
@@ -17,6 +19,10 @@ Ingredients = tuple[str, ...]
 def ingredients(kb: Knowledge, med: MedicationFact) -> Ingredients:
     """The drug's ingredient codes where a product map knows them (opioids, NSAIDs), else its own codes; a drug
     without an RxNorm code is known by its name."""
+    codes = med.rxnorm
+    if len(codes) == 1:  # the common case, asked once per opioid order by several cards: no set, no sort
+        product = kb.products.get(codes[0]) or kb.nsaid_products.get(codes[0])
+        return (product.ingredient,) if product is not None else codes
     found = {(kb.products.get(c) or kb.nsaid_products.get(c)).ingredient  # type: ignore[union-attr]
              if c in kb.products or c in kb.nsaid_products else c for c in med.rxnorm}
     return tuple(sorted(found)) or (med.display,)
@@ -40,20 +46,26 @@ def therapy_start(record: PatientRecord, med: MedicationFact, today: date) -> da
 def _therapy_starts(record: PatientRecord, today: date) -> dict[Ingredients, date]:
     by_drug: dict[Ingredients, list[MedicationFact]] = {}
     known: dict[tuple[str, ...], Ingredients] = {}  # renewals repeat the same codes
+    kb = record.kb
     for med in record.medications:  # duplicates (a statement of an order) do not change a run
-        if med.start is not None and med.start <= today and (med.draft or med.means_use):
+        start = med.start
+        # med.draft or med.means_use, spelt out: this loop visits every medication of the record
+        if start is not None and start <= today and (med.draft or med.status not in NOT_USE_STATUSES):
             drug = known.get(med.rxnorm) if med.rxnorm else None
             if drug is None:
-                drug = known[med.rxnorm] = ingredients(record.kb, med)
+                drug = known[med.rxnorm] = ingredients(kb, med)
             by_drug.setdefault(drug, []).append(med)
     starts = {}
     for drug, meds in by_drug.items():
         run_start, covered = date.min, date.min
-        for med in sorted(meds, key=lambda m: m.start):  # type: ignore[arg-type, return-value]
-            assert med.start is not None
-            if run_start == date.min or (med.start - covered).days > GAP_DAYS:
-                run_start = med.start
-            covered = max(covered, covered_until(med, today))
+        for med in sorted(meds, key=_START):
+            start = med.start
+            assert start is not None
+            if run_start == date.min or (start - covered).days > GAP_DAYS:
+                run_start = start
+            until = covered_until(med, today)
+            if until > covered:
+                covered = until
         if (today - covered).days <= GAP_DAYS:
             starts[drug] = run_start
     return starts
