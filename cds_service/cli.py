@@ -82,6 +82,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
 
     from . import create_app  # imports prometheus_client: PROMETHEUS_MULTIPROC_DIR is set before it (below)
+    from .web import turns
     from .web.lifecycle import DrainingArbiter
     from .web.serving import BufferedWsgi, logger_class, worker_class
 
@@ -123,7 +124,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             self.cfg.set("when_ready", _when_ready(args, settings))
 
         def load(self) -> Any:
-            return BufferedWsgi(app, settings.threads, settings.max_body_bytes)
+            # One call computes at a time per worker; a call waiting on a FHIR server lets the others (web/turns.py).
+            app.extensions["backpain_cds"].fhir.waiting = turns.waiting
+            return BufferedWsgi(turns.taking_turns(app), settings.threads, settings.max_body_bytes)
 
         def run(self) -> None:
             DrainingArbiter(self, app.extensions["backpain_cds_lifecycle"], settings.drain_seconds).run()

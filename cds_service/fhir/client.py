@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +45,8 @@ class FhirClient:
         self.settings = settings
         self.allowlist = Allowlist.parse(settings.fhir_server_allowlist)
         self._local = threading.local()
+        # Entered around a fetch's network wait; `serve` sets web/turns.py's, so the worker's other calls compute.
+        self.waiting: Callable[[], AbstractContextManager[Any]] = nullcontext
         # Enough threads for every call a worker serves at once (BACKPAIN_CDS_THREADS) to run all its queries, and a
         # call never has more than its templates in flight; its threads are freed at its deadline, so a slow server
         # cannot starve the calls beside or after it.
@@ -78,7 +82,8 @@ class FhirClient:
         """Run every query in parallel within the deadline and byte cap; return key -> resource, Bundle or None."""
         started = time.perf_counter()
         try:
-            values = self._fetch(request, queries)
+            with self.waiting():
+                values = self._fetch(request, queries)
         except PrefetchUnavailable as exc:
             metrics.FHIR_SECONDS.labels("failed").observe(time.perf_counter() - started)
             metrics.FHIR_FAILURES.labels(metrics.fhir_reason(exc.message)).inc()
