@@ -4,6 +4,7 @@ Demo floor (no BENCH_JWKS): read the body, parse it with orjson. Same-work floor
 BENCH_PUBLIC_BASE, BENCH_DB set): also verify the client JWT as ours does (ES384/RS384 by the pinned key, `aud`,
 `exp`, `iat`, `jti` required) with PyJWT and insert its `jti` into SQLite in WAL mode (401 on a replay).
 """
+
 import gc
 import json
 import os
@@ -41,8 +42,14 @@ def _verify(environ: dict) -> bool:
         header = jwt.get_unverified_header(token)
         issuer = jwt.decode(token, options={"verify_signature": False})["iss"]
         key = _keys[(issuer, header["kid"])]
-        claims = jwt.decode(token, key.key, algorithms=[header["alg"]], audience=PUBLIC_BASE + environ["PATH_INFO"],
-                            issuer=issuer, options={"require": ["exp", "iat", "jti"]})
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[header["alg"]],
+            audience=PUBLIC_BASE + environ["PATH_INFO"],
+            issuer=issuer,
+            options={"require": ["exp", "iat", "jti"]},
+        )
         _db().execute("INSERT INTO seen VALUES (?, ?)", (claims["jti"], claims["exp"]))
     except (jwt.PyJWTError, KeyError, sqlite3.IntegrityError):
         return False

@@ -17,6 +17,7 @@ Prints, on the same machine in one run:
   and against Medplum's FHIR engine.
 Needs wrk (Debian `wrk`); ../shared/fhir-data; Medplum needs `npm ci --prefix tests/fhir_server`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,9 +54,11 @@ from cds_service.web.auth import ClientAuth  # noqa: E402
 from tests.fhir_server import ScriptedFhirServer  # noqa: E402
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
 
-PATIENTS = [("Brenda Jackson", "ahrq-pain-mgmt-summary/brenda_jackson_2023.json"),
-            ("Corrin Jast", "synthea-bulk-2025-per-patient/Corrin41_Jast432_*"),
-            ("Vito Feeney", "smart-synthea-r4/Vito_Feeney_*")]
+PATIENTS = [
+    ("Brenda Jackson", "ahrq-pain-mgmt-summary/brenda_jackson_2023.json"),
+    ("Corrin Jast", "synthea-bulk-2025-per-patient/Corrin41_Jast432_*"),
+    ("Vito Feeney", "smart-synthea-r4/Vito_Feeney_*"),
+]
 HOOK = "/cds-services/backpain-patient-view"
 FHIR_DELAY = 0.05  # seconds per FHIR query on the loopback server
 MEDPLUM_WORKERS = 2
@@ -144,10 +147,17 @@ print(first_ever, first, repeated)
 
 def first_calls(target: Path, others: list[Path], env: dict[str, str]) -> tuple[float, float, float]:
     """In-process ms: the first call in a fresh process, the target's first call after the others, repeated."""
-    ever = subprocess.run([sys.executable, "-c", FIRST_CALL, str(target)], env=env, cwd=ROOT, check=True,
-                          capture_output=True, text=True).stdout.split()
-    after = subprocess.run([sys.executable, "-c", FIRST_CALL, str(target), *map(str, others)], env=env, cwd=ROOT,
-                           check=True, capture_output=True, text=True).stdout.split()
+    ever = subprocess.run(
+        [sys.executable, "-c", FIRST_CALL, str(target)], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.split()
+    after = subprocess.run(
+        [sys.executable, "-c", FIRST_CALL, str(target), *map(str, others)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return float(ever[1]), float(after[1]), float(after[2])
 
 
@@ -158,8 +168,11 @@ class Tokens:
 
     def __init__(self, public_base: str, alg: str = "ES384") -> None:
         self.alg = alg
-        self.key = ec.generate_private_key(ec.SECP384R1()) if alg == "ES384" else \
-            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key = (
+            ec.generate_private_key(ec.SECP384R1())
+            if alg == "ES384"
+            else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        )
         self.public_base = public_base
 
     def jwks_file(self, path: Path) -> Path:
@@ -171,9 +184,18 @@ class Tokens:
     def new(self, url: str) -> str:
         now = int(time.time())
         path = "/" + url.split("/", 3)[3]
-        return jwt.encode({"iss": self.ISSUER, "aud": self.public_base + path, "exp": now + 300, "iat": now,
-                           "jti": os.urandom(16).hex()}, self.key, algorithm=self.alg,
-                          headers={"kid": "bench", "typ": "JWT"})
+        return jwt.encode(
+            {
+                "iss": self.ISSUER,
+                "aud": self.public_base + path,
+                "exp": now + 300,
+                "iat": now,
+                "jti": os.urandom(16).hex(),
+            },
+            self.key,
+            algorithm=self.alg,
+            headers={"kid": "bench", "typ": "JWT"},
+        )
 
 
 def auth_costs(tokens: Tokens, tmp: Path, n: int = 2000) -> list[tuple[str, float, float]]:
@@ -184,6 +206,7 @@ def auth_costs(tokens: Tokens, tmp: Path, n: int = 2000) -> list[tuple[str, floa
     pg = None
     try:
         from tests.postgres import MISSING, Cluster
+
         if not MISSING:
             pg = Cluster()
             pg.start()
@@ -203,8 +226,10 @@ def auth_costs(tokens: Tokens, tmp: Path, n: int = 2000) -> list[tuple[str, floa
         if pg is not None:
             pg.stop()
     for signer in (tokens, Tokens(tokens.public_base, alg="RS384")):
-        auth = ClientAuth(json.loads(signer.jwks_file(tmp / "auth-bench.json").read_text()),
-                          ReplayCache(connect(f"sqlite:///{tmp}/replay-bench.sqlite3")))
+        auth = ClientAuth(
+            json.loads(signer.jwks_file(tmp / "auth-bench.json").read_text()),
+            ReplayCache(connect(f"sqlite:///{tmp}/replay-bench.sqlite3")),
+        )
         url = signer.public_base + HOOK
         signed = [signer.new(url) for _ in range(n + 200)]
         times = []
@@ -212,8 +237,13 @@ def auth_costs(tokens: Tokens, tmp: Path, n: int = 2000) -> list[tuple[str, floa
             t = time.perf_counter()
             auth.verify(f"Bearer {token}", url)
             times.append((time.perf_counter() - t) * 1e6)
-        results.append((f"whole JWT check ({signer.alg} signature, claims, replay-cache write), SQLite",
-                        pct(times[200:], 50), pct(times[200:], 95)))
+        results.append(
+            (
+                f"whole JWT check ({signer.alg} signature, claims, replay-cache write), SQLite",
+                pct(times[200:], 50),
+                pct(times[200:], 95),
+            )
+        )
     return results
 
 
@@ -223,8 +253,10 @@ def card_log_cost(tmp: Path, n: int = 5000) -> tuple[float, float]:
     from cds_service.store.card_log import CardLog
 
     log = CardLog(connect(f"sqlite:///{tmp}/card-log-bench.sqlite3"))
-    cards = [{"uuid": os.urandom(16).hex(), "indicator": "warning", "source": {"topic": {"code": "opioid-risk"}}}
-             for _ in range(7)]
+    cards = [
+        {"uuid": os.urandom(16).hex(), "indicator": "warning", "source": {"topic": {"code": "opioid-risk"}}}
+        for _ in range(7)
+    ]
     times = []
     for _ in range(n + 200):
         batch = [c | {"uuid": os.urandom(16).hex()} for c in cards]
@@ -244,9 +276,13 @@ def wrk(host: str, body_path: Path, seconds: int, users: int, tokens: Path | Non
     """Requests/s, requests and errors (socket errors plus non-2xx) from wrk, a C load generator; with `tokens`, a
     file of client JWTs, each request carries the next one."""
     script = str(ROOT / ("benchmarks/post_jwt.lua" if tokens else "benchmarks/post.lua"))
-    out = subprocess.run(["wrk", "-t", "1", "-c", str(users), "-d", f"{seconds}s", "-s", script, host + HOOK],
-                         env={**os.environ, "BENCH_BODY": str(body_path), "BENCH_TOKENS": str(tokens or "")},
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t", "1", "-c", str(users), "-d", f"{seconds}s", "-s", script, host + HOOK],
+        env={**os.environ, "BENCH_BODY": str(body_path), "BENCH_TOKENS": str(tokens or "")},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
@@ -256,9 +292,28 @@ def wrk(host: str, body_path: Path, seconds: int, users: int, tokens: Path | Non
 
 def locust(host: str, body_path: Path, seconds: int, users: int) -> tuple[float, int, int]:
     prefix = Path(tempfile.mkdtemp()) / "run"
-    subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "benchmarks/locustfile.py"), "--headless", "-u", str(users),
-                    "-r", str(users), "-t", f"{seconds}s", "--host", host, "--csv", str(prefix), "--only-summary"],
-                   env={**os.environ, "BENCH_BODY": str(body_path)}, check=False, capture_output=True)
+    subprocess.run(
+        [
+            str(BIN / "locust"),
+            "-f",
+            str(ROOT / "benchmarks/locustfile.py"),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            f"{seconds}s",
+            "--host",
+            host,
+            "--csv",
+            str(prefix),
+            "--only-summary",
+        ],
+        env={**os.environ, "BENCH_BODY": str(body_path)},
+        check=False,
+        capture_output=True,
+    )
     with open(f"{prefix}_stats.csv") as f:
         row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
     return float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"])
@@ -295,27 +350,55 @@ print(json.dumps(times))
 """
 
 
-def concurrent_no_prefetch(env: dict[str, str], request: dict, prefetch: dict, workers: int, threads: int,
-                           tmp: Path, users: int = 32, seconds: float = 8.0,
-                           delay: float = 0.1) -> tuple[float, float, float]:
+def concurrent_no_prefetch(
+    env: dict[str, str],
+    request: dict,
+    prefetch: dict,
+    workers: int,
+    threads: int,
+    tmp: Path,
+    users: int = 32,
+    seconds: float = 8.0,
+    delay: float = 0.1,
+) -> tuple[float, float, float]:
     """(calls/s, p50 ms, p95 ms) of `users` EHR calls at once without prefetch, each query answered in `delay` s."""
     routes = {"/fhir/Patient/": prefetch["patient"]}
     for key, template in Registry(load()).services[0].prefetch.items():
         if "?" in template:
             routes["/fhir/" + template.split("?")[0]] = prefetch[key]
     (tmp / "io-routes.json").write_text(json.dumps(routes))
-    fhir = subprocess.Popen([sys.executable, "-c", SCRIPTED_FHIR, str(tmp / "io-routes.json"), str(delay)], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    fhir = subprocess.Popen(
+        [sys.executable, "-c", SCRIPTED_FHIR, str(tmp / "io-routes.json"), str(delay)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     proc = None
     try:
         base = fhir.stdout.readline().strip()
         port = free_port()
-        proc, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(port), "--workers", str(workers)], port,
-                        {**env, "BACKPAIN_CDS_THREADS": str(threads), "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": base})
+        proc, _ = start(
+            [str(BIN / "backpain-cds"), "serve", "--port", str(port), "--workers", str(workers)],
+            port,
+            {**env, "BACKPAIN_CDS_THREADS": str(threads), "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": base},
+        )
         (tmp / "io-body.json").write_bytes(json.dumps(request | {"fhirServer": base}).encode())
-        out = subprocess.run([sys.executable, "-c", EHR_LOAD, f"http://127.0.0.1:{port}{HOOK}",
-                              str(tmp / "io-body.json"), str(users), str(seconds)], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                EHR_LOAD,
+                f"http://127.0.0.1:{port}{HOOK}",
+                str(tmp / "io-body.json"),
+                str(users),
+                str(seconds),
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         times = json.loads(out)
     finally:
         for p in (proc, fhir):
@@ -354,19 +437,30 @@ def replica_behind_balancer(env: dict[str, str], body_path: Path, seconds: int, 
     try:
         port, lb_port = free_port(), free_port()
         tokens = Tokens("https://cds.bench.example")
-        replica, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(port), "--workers", "2"], port,
-                           {**env, "BACKPAIN_CDS_DATABASE_URL": pg.url, "BACKPAIN_CDS_LOG_LEVEL": "INFO",
-                            "BACKPAIN_CDS_JWT_JWKS": str(tokens.jwks_file(tmp / "lb-jwks.json")),
-                            "BACKPAIN_CDS_PUBLIC_BASE_URL": tokens.public_base}, log=tmp / "replica.log")
+        replica, _ = start(
+            [str(BIN / "backpain-cds"), "serve", "--port", str(port), "--workers", "2"],
+            port,
+            {
+                **env,
+                "BACKPAIN_CDS_DATABASE_URL": pg.url,
+                "BACKPAIN_CDS_LOG_LEVEL": "INFO",
+                "BACKPAIN_CDS_JWT_JWKS": str(tokens.jwks_file(tmp / "lb-jwks.json")),
+                "BACKPAIN_CDS_PUBLIC_BASE_URL": tokens.public_base,
+            },
+            log=tmp / "replica.log",
+        )
         (tmp / "haproxy.cfg").write_text(HAPROXY_CFG.format(port=lb_port, replica=port))
-        haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(tmp / "haproxy.cfg")], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        haproxy = subprocess.Popen(
+            ["haproxy", "-db", "-f", str(tmp / "haproxy.cfg")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(1.5)
         token_file = tmp / "lb-tokens.txt"
         token_file.write_text("\n".join(tokens.new(tokens.public_base + HOOK) for _ in range(seconds * 3000)))
         rps, count, errors = wrk(f"http://127.0.0.1:{lb_port}", body_path, seconds, users, tokens=token_file)
-        print(f"\none replica (2 workers, production mode, replay cache in PostgreSQL) behind HAProxy, wrk {users} "
-              f"connections, {seconds} s: {rps:.0f} req/s ({count} requests, {errors} errors)")
+        print(
+            f"\none replica (2 workers, production mode, replay cache in PostgreSQL) behind HAProxy, wrk {users} "
+            f"connections, {seconds} s: {rps:.0f} req/s ({count} requests, {errors} errors)"
+        )
     finally:
         for proc in (haproxy, replica):
             if proc is not None:
@@ -383,15 +477,23 @@ def medplum_no_prefetch(ours_url: str, path: Path, name: str, port: int) -> None
         print("\nMedplum not installed (npm ci --prefix tests/fhir_server): no-prefetch vs. real FHIR server skipped")
         return
     # Two processes, as a FHIR server answers concurrent queries concurrently (Medplum alone searches on one thread).
-    proc = subprocess.Popen(["node", str(server), "--token", "bench", "--workers", str(MEDPLUM_WORKERS), "--port",
-                             str(port), str(path)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        ["node", str(server), "--token", "bench", "--workers", str(MEDPLUM_WORKERS), "--port", str(port), str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{proc.stdout.readline().split()[1]}/fhir/0"
         request = request_for(resources_of(read_json(path)))
         del request["prefetch"]
         request["fhirServer"] = base
-        request["fhirAuthorization"] = {"access_token": "bench", "token_type": "Bearer", "scope": "patient/*.read",
-                                        "subject": "bench", "expires_in": 300}
+        request["fhirAuthorization"] = {
+            "access_token": "bench",
+            "token_type": "Bearer",
+            "scope": "patient/*.read",
+            "subject": "bench",
+            "expires_in": 300,
+        }
         session = requests.Session()
         headers = {"Authorization": "Bearer bench", "Accept": "application/fhir+json"}
         singles = {}
@@ -409,12 +511,16 @@ def medplum_no_prefetch(ours_url: str, path: Path, name: str, port: int) -> None
         proc.terminate()
         proc.wait(timeout=10)
     slowest = max(singles, key=singles.get)
-    print(f"\nno prefetch against Medplum's FHIR engine, {MEDPLUM_WORKERS} processes ({name}, {len(singles)} queries): "
-          f"hook p50 {pct(total, 50):.1f} ms, p95 {pct(total, 95):.1f} ms; each query alone, median: slowest "
-          f"{slowest} {singles[slowest]:.1f} ms, sum {sum(singles.values()):.1f} ms")
-    print("  the same fetch in-process, each query timed inside it (medians of 30 calls; the queries share the cores, "
-          f"so each is slower than alone): all queries {within[0]:.1f} ms, slowest query {within[1]:.1f} ms, "
-          f"sum of the queries {within[2]:.1f} ms")
+    print(
+        f"\nno prefetch against Medplum's FHIR engine, {MEDPLUM_WORKERS} processes ({name}, {len(singles)} queries): "
+        f"hook p50 {pct(total, 50):.1f} ms, p95 {pct(total, 95):.1f} ms; each query alone, median: slowest "
+        f"{slowest} {singles[slowest]:.1f} ms, sum {sum(singles.values()):.1f} ms"
+    )
+    print(
+        "  the same fetch in-process, each query timed inside it (medians of 30 calls; the queries share the cores, "
+        f"so each is slower than alone): all queries {within[0]:.1f} ms, slowest query {within[1]:.1f} ms, "
+        f"sum of the queries {within[2]:.1f} ms"
+    )
 
 
 class _TimedClient(FhirClient):
@@ -456,11 +562,32 @@ def floor_server(workers: int, env: dict[str, str], tokens: Tokens | None, tmp: 
     floor_env = dict(env)
     if tokens is not None:
         tokens.public_base = f"http://127.0.0.1:{port}"
-        floor_env |= {"BENCH_JWKS": str(tokens.jwks_file(tmp / f"floor-jwks-{port}.json")),
-                      "BENCH_PUBLIC_BASE": tokens.public_base, "BENCH_DB": str(tmp / f"floor-{port}.sqlite3")}
-    proc, _ = start([str(BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", "1",
-                     "--keep-alive", "5", "--reuse-port", "-b", f"127.0.0.1:{port}",
-                     "--chdir", str(ROOT / "benchmarks"), "floor_app:app"], port, floor_env)
+        floor_env |= {
+            "BENCH_JWKS": str(tokens.jwks_file(tmp / f"floor-jwks-{port}.json")),
+            "BENCH_PUBLIC_BASE": tokens.public_base,
+            "BENCH_DB": str(tmp / f"floor-{port}.sqlite3"),
+        }
+    proc, _ = start(
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-k",
+            "gthread",
+            "--threads",
+            "1",
+            "--keep-alive",
+            "5",
+            "--reuse-port",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(ROOT / "benchmarks"),
+            "floor_app:app",
+        ],
+        port,
+        floor_env,
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -475,39 +602,59 @@ def headline(args: argparse.Namespace, env: dict[str, str], tmp: Path, bodies: d
     throughput, a fresh token per request."""
     prod_port = free_port()
     prod_tokens = Tokens(f"http://127.0.0.1:{prod_port}")
-    prod, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(prod_port), "--workers", str(args.workers)],
-                    prod_port, {**env, "BACKPAIN_CDS_DATA_DIR": str(tmp / "prod"), "BACKPAIN_CDS_LOG_LEVEL": "INFO",
-                                "BACKPAIN_CDS_LOG_FORMAT": "json",
-                                "BACKPAIN_CDS_JWT_JWKS": str(prod_tokens.jwks_file(tmp / "jwks.json")),
-                                "BACKPAIN_CDS_PUBLIC_BASE_URL": prod_tokens.public_base}, log=tmp / "prod.log")
+    prod, _ = start(
+        [str(BIN / "backpain-cds"), "serve", "--port", str(prod_port), "--workers", str(args.workers)],
+        prod_port,
+        {
+            **env,
+            "BACKPAIN_CDS_DATA_DIR": str(tmp / "prod"),
+            "BACKPAIN_CDS_LOG_LEVEL": "INFO",
+            "BACKPAIN_CDS_LOG_FORMAT": "json",
+            "BACKPAIN_CDS_JWT_JWKS": str(prod_tokens.jwks_file(tmp / "jwks.json")),
+            "BACKPAIN_CDS_PUBLIC_BASE_URL": prod_tokens.public_base,
+        },
+        log=tmp / "prod.log",
+    )
     demo_port = free_port()
-    demo, _ = start([str(BIN / "backpain-cds"), "serve", "--port", str(demo_port), "--workers", str(args.workers)],
-                    demo_port, {**env, "BACKPAIN_CDS_DATA_DIR": str(tmp / "demo")})
+    demo, _ = start(
+        [str(BIN / "backpain-cds"), "serve", "--port", str(demo_port), "--workers", str(args.workers)],
+        demo_port,
+        {**env, "BACKPAIN_CDS_DATA_DIR": str(tmp / "demo")},
+    )
     floor_tokens = Tokens("")
     floor_prod = floor_demo = None
     try:
         floor_prod, floor_prod_url = floor_server(args.workers, env, floor_tokens, tmp)
         floor_demo, floor_demo_url = floor_server(args.workers, env, None, tmp)
         urls = [prod_tokens.public_base, floor_prod_url, f"http://127.0.0.1:{demo_port}", floor_demo_url]
-        print(f"HEADLINE: production mode (client JWT ES384, replay cache in SQLite, card log, metrics, JSON logs at "
-              f"INFO) vs. the same-work floor (bare WSGI: orjson parse, PyJWT ES384 check with aud/exp/iat/jti, SQLite "
-              f"WAL insert); demo mode vs. the parse-only floor; {args.workers} workers each, one run, one machine")
+        print(
+            f"HEADLINE: production mode (client JWT ES384, replay cache in SQLite, card log, metrics, JSON logs at "
+            f"INFO) vs. the same-work floor (bare WSGI: orjson parse, PyJWT ES384 check with aud/exp/iat/jti, SQLite "
+            f"WAL insert); demo mode vs. the parse-only floor; {args.workers} workers each, one run, one machine"
+        )
         print(f"sequential, {args.seq_rounds} rounds of {args.requests} calls, the four servers alternating:")
-        print(f"{'patient':<16}{'KB':>5}{'prod p50':>10}{'p95':>7}{'floor p50':>11}{'p95':>7}{'p50 x':>7}{'p95 x':>7}"
-              f"{'demo p50':>10}{'floor p50':>11}{'demo x':>8}")
+        print(
+            f"{'patient':<16}{'KB':>5}{'prod p50':>10}{'p95':>7}{'floor p50':>11}{'p95':>7}{'p50 x':>7}{'p95 x':>7}"
+            f"{'demo p50':>10}{'floor p50':>11}{'demo x':>8}"
+        )
         for name, body in bodies.items():
             times: list[list[float]] = [[], [], [], []]
             for _ in range(args.seq_rounds):
-                for j, t in enumerate(interleaved([u + HOOK for u in urls], body, args.requests,
-                                                  tokens={0: prod_tokens, 1: floor_tokens})):
+                for j, t in enumerate(
+                    interleaved([u + HOOK for u in urls], body, args.requests, tokens={0: prod_tokens, 1: floor_tokens})
+                ):
                     times[j] += t
             p50 = [pct(t, 50) for t in times]
             p95 = [pct(t, 95) for t in times]
-            print(f"{name:<16}{len(body) // 1024:>5}{p50[0]:>8.2f}ms{p95[0]:>7.2f}{p50[1]:>9.2f}ms{p95[1]:>7.2f}"
-                  f"{p50[0] / p50[1]:>6.2f}x{p95[0] / p95[1]:>6.2f}x{p50[2]:>8.2f}ms{p50[3]:>9.2f}ms"
-                  f"{p50[2] / p50[3]:>7.2f}x")
-        print(f"\nthroughput, wrk, {args.users} keep-alive connections, a fresh token per request (prod and its "
-              f"floor), medians of {args.rounds} alternating rounds of {args.load_seconds} s:")
+            print(
+                f"{name:<16}{len(body) // 1024:>5}{p50[0]:>8.2f}ms{p95[0]:>7.2f}{p50[1]:>9.2f}ms{p95[1]:>7.2f}"
+                f"{p50[0] / p50[1]:>6.2f}x{p95[0] / p95[1]:>6.2f}x{p50[2]:>8.2f}ms{p50[3]:>9.2f}ms"
+                f"{p50[2] / p50[3]:>7.2f}x"
+            )
+        print(
+            f"\nthroughput, wrk, {args.users} keep-alive connections, a fresh token per request (prod and its "
+            f"floor), medians of {args.rounds} alternating rounds of {args.load_seconds} s:"
+        )
         print(f"{'patient':<16}{'prod':>8}{'floor':>8}{'share':>7}{'demo':>8}{'floor':>8}{'share':>7}  errors")
         for name, body in bodies.items():
             body_path = tmp / "load.json"
@@ -515,16 +662,32 @@ def headline(args: argparse.Namespace, env: dict[str, str], tmp: Path, bodies: d
             rounds: list[list[tuple[float, int, int]]] = [[], [], [], []]
             count = args.load_seconds * 2000  # more than 2 cores verify; signing them takes a while
             for _ in range(args.rounds):
-                rounds[0].append(wrk(urls[0], body_path, args.load_seconds, args.users,
-                                     token_file(prod_tokens, urls[0], count, tmp / "prod-tokens.txt")))
-                rounds[1].append(wrk(urls[1], body_path, args.load_seconds, args.users,
-                                     token_file(floor_tokens, urls[1], count, tmp / "floor-tokens.txt")))
+                rounds[0].append(
+                    wrk(
+                        urls[0],
+                        body_path,
+                        args.load_seconds,
+                        args.users,
+                        token_file(prod_tokens, urls[0], count, tmp / "prod-tokens.txt"),
+                    )
+                )
+                rounds[1].append(
+                    wrk(
+                        urls[1],
+                        body_path,
+                        args.load_seconds,
+                        args.users,
+                        token_file(floor_tokens, urls[1], count, tmp / "floor-tokens.txt"),
+                    )
+                )
                 rounds[2].append(wrk(urls[2], body_path, args.load_seconds, args.users))
                 rounds[3].append(wrk(urls[3], body_path, args.load_seconds, args.users))
             rps = [statistics.median(r for r, _, _ in side) for side in rounds]
             errors = [sum(e for _, _, e in side) for side in rounds]
-            print(f"{name:<16}{rps[0]:>8.0f}{rps[1]:>8.0f}{rps[0] / rps[1]:>7.0%}{rps[2]:>8.0f}{rps[3]:>8.0f}"
-                  f"{rps[2] / rps[3]:>7.0%}  {errors}")
+            print(
+                f"{name:<16}{rps[0]:>8.0f}{rps[1]:>8.0f}{rps[0] / rps[1]:>7.0%}{rps[2]:>8.0f}{rps[3]:>8.0f}"
+                f"{rps[2] / rps[3]:>7.0%}  {errors}"
+            )
     finally:
         for proc in (prod, demo, floor_prod, floor_demo):
             if proc is not None:
@@ -562,8 +725,10 @@ def hostile_clients(url: str, body: bytes, n: int = 50, idle: int = 300, slow: i
         stop.set()
         for sock in held + dripping:
             sock.close()
-    return (f"alone p50 {pct(alone, 50):.1f} ms, worst {max(alone):.1f} ms; with {idle} idle and {slow} slowloris "
-            f"sockets held: p50 {pct(besieged, 50):.1f} ms, worst {max(besieged):.1f} ms")
+    return (
+        f"alone p50 {pct(alone, 50):.1f} ms, worst {max(alone):.1f} ms; with {idle} idle and {slow} slowloris "
+        f"sockets held: p50 {pct(besieged, 50):.1f} ms, worst {max(besieged):.1f} ms"
+    )
 
 
 def main() -> int:
@@ -575,8 +740,11 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--soak", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--headline-only", action="store_true",
-                        help="the headline, slow clients, start-up and the soak; not the sections after them")
+    parser.add_argument(
+        "--headline-only",
+        action="store_true",
+        help="the headline, slow clients, start-up and the soak; not the sections after them",
+    )
     args = parser.parse_args()
     if not FHIR_DATA.is_dir():
         print(f"needs {FHIR_DATA}", file=sys.stderr)
@@ -587,9 +755,13 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp())
     fhir = ScriptedFhirServer().__enter__()  # started first: its exact base goes on the allowlist
     medplum_port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
-           "BACKPAIN_CDS_DATA_DIR": str(tmp), "BACKPAIN_CDS_AS_OF": "2026-11-27", "BACKPAIN_CDS_LOG_LEVEL": "WARNING",
-           "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": f"{fhir.base},http://127.0.0.1:{medplum_port}/fhir"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
+        "BACKPAIN_CDS_DATA_DIR": str(tmp),
+        "BACKPAIN_CDS_AS_OF": "2026-11-27",
+        "BACKPAIN_CDS_LOG_LEVEL": "WARNING",
+        "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": f"{fhir.base},http://127.0.0.1:{medplum_port}/fhir",
+    }
     bodies: dict[str, tuple[list, bytes]] = {}
     for name, pattern in PATIENTS:
         path = next((FHIR_DATA / pattern).parent.glob(Path(pattern).name))
@@ -599,11 +771,30 @@ def main() -> int:
     headline(args, env, tmp, {name: body for name, (_, body) in bodies.items()})
 
     ours_port, floor_port = free_port(), free_port()
-    ours, ours_start = start([str(BIN / "backpain-cds"), "serve", "--port", str(ours_port), "--workers",
-                              str(args.workers)], ours_port, env)
-    floor, floor_start = start([str(BIN / "gunicorn"), "-w", str(args.workers), "-k", "gthread", "--threads", "1",
-                                "--keep-alive", "5", "--reuse-port", "-b", f"127.0.0.1:{floor_port}",
-                                "--chdir", str(ROOT / "benchmarks"), "floor_app:app"], floor_port, env)
+    ours, ours_start = start(
+        [str(BIN / "backpain-cds"), "serve", "--port", str(ours_port), "--workers", str(args.workers)], ours_port, env
+    )
+    floor, floor_start = start(
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(args.workers),
+            "-k",
+            "gthread",
+            "--threads",
+            "1",
+            "--keep-alive",
+            "5",
+            "--reuse-port",
+            "-b",
+            f"127.0.0.1:{floor_port}",
+            "--chdir",
+            str(ROOT / "benchmarks"),
+            "floor_app:app",
+        ],
+        floor_port,
+        env,
+    )
     ours_url = f"http://127.0.0.1:{ours_port}"
     print(f"\nstart-up to first discovery: ours {ours_start * 1000:.0f} ms, floor {floor_start * 1000:.0f} ms")
     name = PATIENTS[0][0]
@@ -628,23 +819,29 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=10)
         return 0
-    print("\nin-process cost of the client-JWT check per call (p50 / p95; the README's budget: the replay-cache write "
-          "adds at most 1 ms at p50 on SQLite):")
+    print(
+        "\nin-process cost of the client-JWT check per call (p50 / p95; the README's budget: the replay-cache write "
+        "adds at most 1 ms at p50 on SQLite):"
+    )
     tokens = Tokens(ours_url)
     for label, p50, p95 in auth_costs(tokens, tmp):
         print(f"  {label:<75}{p50:8.0f} us {p95:8.0f} us")
     p50, p95 = card_log_cost(tmp)
     print(f"  {'card log: keep one response of 7 cards (target: under 200 us at p50)':<75}{p50:8.0f} us {p95:8.0f} us")
-    print("\nin-process cost of one call, no HTTP: the first in a fresh process; the first for this patient after "
-          "the others; repeated (median of 50):")
+    print(
+        "\nin-process cost of one call, no HTTP: the first in a fresh process; the first for this patient after "
+        "the others; repeated (median of 50):"
+    )
     paths = {}
     for other, (_, body) in bodies.items():
         paths[other] = tmp / f"{other.split()[0].lower()}.json"
         paths[other].write_bytes(body)
     for other, path in paths.items():
         ever, first, repeated = first_calls(path, [p for n, p in paths.items() if n != other], env)
-        print(f"  {other:<18}first ever {ever:7.2f} ms, first for this patient {first:6.2f} ms, "
-              f"repeated {repeated:6.2f} ms")
+        print(
+            f"  {other:<18}first ever {ever:7.2f} ms, first for this patient {first:6.2f} ms, "
+            f"repeated {repeated:6.2f} ms"
+        )
     replica_behind_balancer(env, body_path, args.load_seconds, args.users, tmp)
 
     resources = bodies[name][0]
@@ -660,16 +857,24 @@ def main() -> int:
             if "?" in template:
                 fhir.routes["/fhir/" + template.split("?")[0]] = (200, prefetch[key], FHIR_DELAY)
         request["fhirServer"] = fhir.base
-        request["fhirAuthorization"] = {"access_token": "bench", "token_type": "Bearer", "scope": "patient/*.read",
-                                        "subject": "bench", "expires_in": 300}
+        request["fhirAuthorization"] = {
+            "access_token": "bench",
+            "token_type": "Bearer",
+            "scope": "patient/*.read",
+            "subject": "bench",
+            "expires_in": 300,
+        }
         no_prefetch = sequential(ours_url + HOOK, json.dumps(request).encode(), 30)
     queries = len(fhir.requests) // (30 + 10)  # 10 warm-up + 30 measured calls
     delay_ms = FHIR_DELAY * 1000
-    print(f"\nno prefetch, {queries} FHIR queries against a loopback server answering each in {delay_ms:.0f} ms "
-          f"({name}): p50 {pct(no_prefetch, 50):.1f} ms (sum of queries {queries * delay_ms:.0f} ms, "
-          f"slowest single {delay_ms:.0f} ms)")
-    medplum_no_prefetch(ours_url, next((FHIR_DATA / PATIENTS[1][1]).parent.glob(Path(PATIENTS[1][1]).name)), name,
-                        medplum_port)
+    print(
+        f"\nno prefetch, {queries} FHIR queries against a loopback server answering each in {delay_ms:.0f} ms "
+        f"({name}): p50 {pct(no_prefetch, 50):.1f} ms (sum of queries {queries * delay_ms:.0f} ms, "
+        f"slowest single {delay_ms:.0f} ms)"
+    )
+    medplum_no_prefetch(
+        ours_url, next((FHIR_DATA / PATIENTS[1][1]).parent.glob(Path(PATIENTS[1][1]).name)), name, medplum_port
+    )
     for proc in (ours, floor):
         proc.terminate()
         proc.wait(timeout=10)

@@ -14,6 +14,7 @@ Against the real service (`backpain-cds serve`, one gunicorn worker, demo mode),
 - with a throwaway PostgreSQL cluster (tests/postgres.py) as the database, paused with SIGSTOP (a hung server, not
   a refusing one): the time to the 503 of a feedback post and of /readyz, and the time of /healthz meanwhile.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,31 +69,39 @@ def measure_memory(calls: int) -> None:
         (worker,) = served.worker_pids()
         session = requests.Session()
         assert session.post(served.base + PV, json=hook_request([lbp()]), timeout=30).status_code == 200
-        for name, body in [("largest accepted body of empty objects", empty_objects_body(count=245_000)),
-                           ("10 MB body of empty objects", empty_objects_body(10 * 1000 * 1000))]:
+        for name, body in [
+            ("largest accepted body of empty objects", empty_objects_body(count=245_000)),
+            ("10 MB body of empty objects", empty_objects_body(10 * 1000 * 1000)),
+        ]:
             Path(f"/proc/{worker}/clear_refs").write_text("5")  # peak RSS back to the current RSS (needs root)
             before = memory_kb(worker, "VmHWM")
             started = time.perf_counter()
-            status = session.post(served.base + PV, data=body, headers={"Content-Type": "application/json"},
-                                  timeout=120).status_code
+            status = session.post(
+                served.base + PV, data=body, headers={"Content-Type": "application/json"}, timeout=120
+            ).status_code
             took = time.perf_counter() - started
             peak = memory_kb(worker, "VmHWM")
             grown = (peak - before) * 1024
-            print(f"{name} ({len(body) / MB:.1f} MiB, {body.count(b'{}')} objects): status {status} in {took:.2f} s;"
-                  f" worker peak RSS {before / 1024:.0f} -> {peak / 1024:.0f} MiB (+{grown / MB:.0f} MiB ="
-                  f" {grown / len(body):.1f} x the body)")
+            print(
+                f"{name} ({len(body) / MB:.1f} MiB, {body.count(b'{}')} objects): status {status} in {took:.2f} s;"
+                f" worker peak RSS {before / 1024:.0f} -> {peak / 1024:.0f} MiB (+{grown / MB:.0f} MiB ="
+                f" {grown / len(body):.1f} x the body)"
+            )
         start = memory_kb(worker, "VmRSS")
         sizes, rss = [], []
         for seed in range(calls):
             data = orjson.dumps(large_record(seed))
             sizes.append(len(data))
-            response = session.post(served.base + PV, data=data, headers={"Content-Type": "application/json"},
-                                    timeout=120)
+            response = session.post(
+                served.base + PV, data=data, headers={"Content-Type": "application/json"}, timeout=120
+            )
             assert response.status_code == 200, response.text[:300]
             rss.append(memory_kb(worker, "VmRSS"))
-        print(f"{calls} distinct large records ({sum(sizes) / len(sizes) / MB:.1f} MiB each): worker RSS "
-              f"{start / 1024:.0f} -> {rss[-1] / 1024:.0f} MiB (+{(rss[-1] - start) / 1024:.0f} MiB; after calls "
-              f"1, 5, 10, {calls}: {', '.join(f'{rss[i] / 1024:.0f}' for i in (0, 4, 9, calls - 1))} MiB)")
+        print(
+            f"{calls} distinct large records ({sum(sizes) / len(sizes) / MB:.1f} MiB each): worker RSS "
+            f"{start / 1024:.0f} -> {rss[-1] / 1024:.0f} MiB (+{(rss[-1] - start) / 1024:.0f} MiB; after calls "
+            f"1, 5, 10, {calls}: {', '.join(f'{rss[i] / 1024:.0f}' for i in (0, 4, 9, calls - 1))} MiB)"
+        )
 
 
 def measure_paused_postgres() -> None:
@@ -101,18 +110,28 @@ def measure_paused_postgres() -> None:
     if MISSING:
         print(f"paused PostgreSQL: skipped ({MISSING})")
         return
-    item = lambda: {"feedback": [{"card": str(uuid.uuid4()), "outcome": "overridden",  # noqa: E731
-                                  "outcomeTimestamp": "2026-11-27T10:00:00Z"}]}
-    with TemporaryDirectory() as data, cluster() as pg, \
-            Served(Path(data), workers=1, database_url=pg.url) as served:
+
+    def item():
+        return {
+            "feedback": [
+                {
+                    "card": str(uuid.uuid4()),
+                    "outcome": "overridden",
+                    "outcomeTimestamp": "2026-11-27T10:00:00Z",
+                }
+            ]
+        }
+
+    with TemporaryDirectory() as data, cluster() as pg, Served(Path(data), workers=1, database_url=pg.url) as served:
         assert requests.post(served.base + PV + "/feedback", json=item(), timeout=10).status_code == 200
         assert requests.get(served.base + "/readyz", timeout=10).status_code == 200
         with pg.paused():
             results = []
-            for name, call in [("feedback post", lambda: requests.post(served.base + PV + "/feedback", json=item(),
-                                                                      timeout=120)),
-                               ("/readyz", lambda: requests.get(served.base + "/readyz", timeout=120)),
-                               ("/healthz", lambda: requests.get(served.base + "/healthz", timeout=120))]:
+            for name, call in [
+                ("feedback post", lambda: requests.post(served.base + PV + "/feedback", json=item(), timeout=120)),
+                ("/readyz", lambda: requests.get(served.base + "/readyz", timeout=120)),
+                ("/healthz", lambda: requests.get(served.base + "/healthz", timeout=120)),
+            ]:
                 started = time.perf_counter()
                 try:
                     status: object = call().status_code

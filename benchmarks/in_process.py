@@ -11,6 +11,7 @@ extensions) and with it switched off, alternating in short batches so that the h
 the p50 of each (this thread's CPU time, which other processes on a busy host do not inflate) and the difference per
 call in microseconds. Needs ../shared/fhir-data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,11 @@ def provenance_cost(rounds: int) -> None:
     runtime = Runtime.create(Settings.from_env({}))
     gc.freeze()  # as `serve` does after loading: the collector does not walk the knowledge on every collection
     # every module that cites (the rules, and cards itself for the functions' own calls)
-    citing = [m for name, m in sys.modules.items() if name.startswith("cds_service")
-              and (hasattr(m, "cite") or hasattr(m, "references_of"))]
+    citing = [
+        m
+        for name, m in sys.modules.items()
+        if name.startswith("cds_service") and (hasattr(m, "cite") or hasattr(m, "references_of"))
+    ]
     on = (cards.cite, cards.references_of, cards._provenance)
     off = ((lambda *items: cards.Cited()), (lambda *args: cards.Cited()), (lambda *args: {}))
 
@@ -117,16 +121,26 @@ def main() -> int:
     results: dict[str, dict[str, list[float]]] = {"this": {}, "against": {}}
     for _ in range(args.rounds):
         for label, root in (("this", ROOT), ("against", args.against)):
-            line = subprocess.run([sys.executable, "-c", CHILD, str(root), json.dumps(bodies)], capture_output=True,
-                                  text=True, check=True).stdout.strip().splitlines()[-1]
+            line = (
+                subprocess.run(
+                    [sys.executable, "-c", CHILD, str(root), json.dumps(bodies)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             for key, value in json.loads(line).items():
                 results[label].setdefault(key, []).append(value)
     print(f"{'':16} {'this p50':>10} {'against':>10} {'ratio':>7}   per round")
     for key in results["this"]:
         mine, theirs = results["this"][key], results["against"][key]
         rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(mine, theirs, strict=True))
-        print(f"{key:16} {statistics.median(mine):10.3f} {statistics.median(theirs):10.3f} "
-              f"{statistics.median(mine) / statistics.median(theirs):6.2f}x   {rounds}")
+        print(
+            f"{key:16} {statistics.median(mine):10.3f} {statistics.median(theirs):10.3f} "
+            f"{statistics.median(mine) / statistics.median(theirs):6.2f}x   {rounds}"
+        )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Locust load: POST the same patient-view request (path in BENCH_BODY) over and over."""
+
 import os
 
 from locust import FastHttpUser, constant, task
@@ -12,5 +13,4 @@ class Hook(FastHttpUser):
 
     @task
     def patient_view(self) -> None:
-        self.client.post("/cds-services/backpain-patient-view", data=BODY,
-                         headers={"Content-Type": "application/json"})
+        self.client.post("/cds-services/backpain-patient-view", data=BODY, headers={"Content-Type": "application/json"})

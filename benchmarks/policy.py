@@ -11,6 +11,7 @@ database). Beside them, in the same run, the whole `pipeline.run` of the same or
 floor the policy's cost is read against. Prints p50 and p95 in milliseconds, and the p50 of the CPU time the
 calling thread spent (a loaded host moves it least).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,18 +72,22 @@ def measure(label: str, url: str, runtime: Runtime, n: int) -> list[tuple[str, f
     snoozing = PolicyGate(engine, parse(SNOOZE), SECRET, log)
     pv = cards_of(runtime, hook_request(CHART, "patient-view"), "backpain-patient-view")
     os_ = cards_of(runtime, hook_request(CHART, "order-select", drafts=[draft(*GABAPENTIN)]), "backpain-order-select")
-    quiet = cards_of(runtime, hook_request([lbp()], "order-select", drafts=[draft(*GABAPENTIN)]),
-                     "backpain-order-select")
+    quiet = cards_of(
+        runtime, hook_request([lbp()], "order-select", drafts=[draft(*GABAPENTIN)]), "backpain-order-select"
+    )
     assert any(c.topic == "opioid-benzodiazepine" for c in os_[1])
     gate.apply("backpain-patient-view", *pv)  # the clinician has seen it: order-selects below hold it back
     assert not any(c.topic == "opioid-benzodiazepine" for c in gate.apply("backpain-order-select", *os_))
     cases = [
         ("patient-view, critical card shown and remembered", lambda i: gate.apply("backpain-patient-view", *pv)),
         ("order-select, unchanged card held back", lambda i: gate.apply("backpain-order-select", *os_)),
-        ("order-select, a new clinician: shown and remembered", lambda i: gate.apply(
-            "backpain-order-select", replace(os_[0], user_id=f"Practitioner/{i}-{time.time_ns()}"), *os_[1:])),
-        ("patient-view with a snooze policy (snooze read too)", lambda i: snoozing.apply("backpain-patient-view",
-                                                                                         *pv)),
+        (
+            "order-select, a new clinician: shown and remembered",
+            lambda i: gate.apply(
+                "backpain-order-select", replace(os_[0], user_id=f"Practitioner/{i}-{time.time_ns()}"), *os_[1:]
+            ),
+        ),
+        ("patient-view with a snooze policy (snooze read too)", lambda i: snoozing.apply("backpain-patient-view", *pv)),
         ("order-select, no critical card (no database)", lambda i: gate.apply("backpain-order-select", *quiet)),
     ]
     out = [(f"{name}, {label}", *timed(fn, n)) for name, fn in cases]
@@ -104,6 +109,7 @@ def main() -> int:
     pg = None
     try:
         from tests.postgres import MISSING, Cluster
+
         if MISSING:
             print(f"(PostgreSQL not measured: {MISSING})")
         else:

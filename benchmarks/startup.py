@@ -5,6 +5,7 @@
 Prints each run's wall-clock time and the CPU seconds the gunicorn master had spent by then: on an idle machine the
 two are close; on a shared, loaded one the wall clock grows and the CPU time says what start-up itself costs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,12 @@ def once(exe: str, workers: int) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")}
     env["BACKPAIN_CDS_DATA_DIR"] = tempfile.mkdtemp()
     started = time.perf_counter()
-    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--workers", str(workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while time.perf_counter() - started < 60:
             try:
@@ -64,8 +69,10 @@ def main() -> None:
     for wall, cpu in results:
         print(f"first answer after {wall:.2f} s; master CPU {cpu:.2f} s")
     walls = sorted(w for w, _ in results)
-    print(f"wall {walls[0]:.2f}-{walls[-1]:.2f} s over {args.runs} runs; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores")
+    print(
+        f"wall {walls[0]:.2f}-{walls[-1]:.2f} s over {args.runs} runs; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """backpain-cds: a CDS Hooks 2.0 service for low back pain care. `create_app` is the Flask app factory."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -47,8 +48,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["backpain_cds_feedback"] = FeedbackStore(engine)
     app.extensions["backpain_cds_lifecycle"] = Lifecycle()
     card_log = app.extensions["backpain_cds_card_log"] = CardLog(engine)
-    gate = PolicyGate(engine, settings.card_policy or CardPolicy(), read_secret(settings.policy_secret_file,
-                                                                               settings.data_dir), card_log)
+    gate = PolicyGate(
+        engine,
+        settings.card_policy or CardPolicy(),
+        read_secret(settings.policy_secret_file, settings.data_dir),
+        card_log,
+    )
     app.extensions["backpain_cds"] = replace(runtime, gate=gate)
     app.extensions["backpain_cds_policy"] = gate
     if settings.jwt_jwks:

@@ -1,4 +1,5 @@
 """Lets `python -m cds_service` run the CLI."""
+
 from .cli import main
 
 raise SystemExit(main())

@@ -1,4 +1,5 @@
 """`Card`, `Suggestion`, `Action`, `Indicator`: the one place a card becomes JSON, empty fields dropped."""
+
 from __future__ import annotations
 
 import enum
@@ -138,8 +139,15 @@ _KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NO
 
 
 def _learn(item: Any) -> int:
-    kind = _KINDS[type(item)] = (_REF if isinstance(item, str) else _FACT if hasattr(type(item), "reference")
-                                 else _REFS if hasattr(type(item), "references") else _MANY)
+    kind = _KINDS[type(item)] = (
+        _REF
+        if isinstance(item, str)
+        else _FACT
+        if hasattr(type(item), "reference")
+        else _REFS
+        if hasattr(type(item), "references")
+        else _MANY
+    )
     return kind
 
 
@@ -171,7 +179,7 @@ class _Random(threading.local):
         if self.at >= len(self.pool) or self.pid != os.getpid():
             self.pool, self.at, self.pid = os.urandom(4096), 0, os.getpid()
         self.at += 16
-        return self.pool[self.at - 16:self.at]
+        return self.pool[self.at - 16 : self.at]
 
 
 _random = _Random()
@@ -189,8 +197,14 @@ def _drop_empty(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _action_json(action: Action) -> dict[str, Any]:
-    return _drop_empty({"type": action.type, "description": action.description,
-                        "resource": action.resource, "resourceId": action.resource_id})
+    return _drop_empty(
+        {
+            "type": action.type,
+            "description": action.description,
+            "resource": action.resource,
+            "resourceId": action.resource_id,
+        }
+    )
 
 
 def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
@@ -201,18 +215,29 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
         out["detail"] = card.detail
     out["indicator"] = _LABELS[card.indicator]
     # source.label names the guideline the card applies (clinical reference 0.9), not this service
-    out["source"] = {"label": topic.source_label, "url": topic.source_url,
-                     "topic": {"system": knowledge.topic_system, "code": topic.code, "display": topic.display}}
+    out["source"] = {
+        "label": topic.source_label,
+        "url": topic.source_url,
+        "topic": {"system": knowledge.topic_system, "code": topic.code, "display": topic.display},
+    }
     if card.suggestions:
-        out["suggestions"] = [_drop_empty({"label": s.label, "uuid": new_uuid(),
-                                           "isRecommended": s.is_recommended,
-                                           "actions": [_action_json(a) for a in s.actions]})
-                              for s in card.suggestions]
+        out["suggestions"] = [
+            _drop_empty(
+                {
+                    "label": s.label,
+                    "uuid": new_uuid(),
+                    "isRecommended": s.is_recommended,
+                    "actions": [_action_json(a) for a in s.actions],
+                }
+            )
+            for s in card.suggestions
+        ]
         # one suggestion: take it or not; several are each about a different order, so any of them
         out["selectionBehavior"] = "at-most-one" if len(card.suggestions) == 1 else "any"
     if card.override_reasons:
-        out["overrideReasons"] = [{"system": OVERRIDE_SYSTEM, "code": c, "display": d}
-                                  for c, d in card.override_reasons]
+        out["overrideReasons"] = [
+            {"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in card.override_reasons
+        ]
     out["links"] = [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}]
     extension = _provenance(card, topic.rule, knowledge)
     if card.mme is not None:
@@ -234,6 +259,8 @@ def _provenance(card: Card, rule: str, knowledge: Knowledge) -> dict[str, Any]:
 
 
 # Override reasons offered on warning and critical cards (CDS Hooks overrideReasons; codes are ours).
-COMMON_OVERRIDES = (("not-applicable", "Not applicable to this patient"),
-                    ("already-addressed", "Already addressed in the care plan"),
-                    ("patient-declined", "Patient informed and declined"))
+COMMON_OVERRIDES = (
+    ("not-applicable", "Not applicable to this patient"),
+    ("already-addressed", "Already addressed in the care plan"),
+    ("patient-declined", "Patient informed and declined"),
+)

@@ -1,22 +1,16 @@
 """`backpain-cds serve` (gunicorn), `evaluate FILE` (same pipeline as HTTP), `feedback-report`, `knowledge`."""
+
 from __future__ import annotations
 
 import argparse
-import atexit
-import gc
 import ipaddress
-import math
-import os
 import re
-import shutil
 import socket
 import sys
-import tempfile
 from dataclasses import replace
 from datetime import date
 from importlib.metadata import version
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import orjson
 
@@ -24,115 +18,10 @@ from .config import Settings
 from .errors import CdsError, ConfigError
 
 
-def _port_in_use(host: str, port: int) -> str | None:
-    """Why host:port cannot be listened on, or None. The workers listen with SO_REUSEPORT, which would otherwise let
-    a second instance (a stale one after a deploy, say) silently share the port and half the traffic."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            return exc.strerror or str(exc)
-    return None
-
-
-def _metrics_dir() -> None:
-    """Give this process tree a directory of its own for the workers' metric samples (prometheus_client multiprocess
-    mode): new, private (mode 0700) and removed when `serve` exits, so no other run or user shares it. A directory
-    configured in PROMETHEUS_MULTIPROC_DIR is used instead, emptied of earlier samples. It must be set before
-    prometheus_client is first imported."""
-    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if configured:
-        for stale in Path(configured).glob("*.db"):  # samples of an earlier run would be added to ours
-            stale.unlink(missing_ok=True)
-        return
-    path = tempfile.mkdtemp(prefix="backpain-cds-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    master = os.getpid()
-
-    def remove() -> None:  # the workers are forked with this handler: only the master removes the directory
-        if os.getpid() == master:
-            shutil.rmtree(path, ignore_errors=True)
-
-    atexit.register(remove)
-
-
-def _when_ready(args: argparse.Namespace, settings: Settings) -> Any:
-    """gunicorn's when_ready hook (in the master, listening): /metrics on its own port when configured, then the one
-    start-up line."""
-    def ready(_arbiter: Any) -> None:
-        import logging
-
-        from .web.serving import start_up_line
-
-        if settings.metrics_port is not None:
-            from prometheus_client import CollectorRegistry, multiprocess, start_http_server
-
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
-            start_http_server(settings.metrics_port, addr=args.host, registry=registry)
-        production = settings.jwt_jwks is not None
-        logging.getLogger("cds_service").log(
-            logging.INFO if production else logging.WARNING,
-            start_up_line(args.host, args.port, production, settings.serves_preview, settings.metrics_port))
-
-    return ready
-
-
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from gunicorn.app.base import BaseApplication
+    from .web.serve import serve
 
-    from . import create_app  # imports prometheus_client: PROMETHEUS_MULTIPROC_DIR is set before it (below)
-    from .web import turns
-    from .web.lifecycle import DrainingArbiter
-    from .web.serving import BufferedWsgi, logger_class, worker_class
-
-    if settings.metrics_port == args.port:
-        print("error: BACKPAIN_CDS_METRICS_PORT must differ from the port served", file=sys.stderr)
-        return 2
-    for port in (args.port, settings.metrics_port):
-        if port is not None and (reason := _port_in_use(args.host, port)):
-            print(f"error: cannot listen on {args.host}:{port}: {reason}", file=sys.stderr)
-            return 2
-    _metrics_dir()
-    app = create_app(settings)  # fail fast in the master on bad settings or knowledge
-    # Everything loaded so far (Flask, fhir.resources models, knowledge) lives as long as the process: keep it
-    # out of the cyclic GC, which otherwise walks it on every collection a large request triggers (half the time
-    # of a 3,000-resource hook call), and leave the pages shared with the forked workers.
-    gc.freeze()
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{args.host}:{args.port}")
-            self.cfg.set("workers", args.workers or settings.workers)
-            # An event loop reads whole requests; only then does one of BACKPAIN_CDS_THREADS threads run the app
-            # (web/serving.py): idle or slow clients cost no thread.
-            self.cfg.set("worker_class", worker_class())
-            self.cfg.set("keepalive", 5)
-            # After the drain, calls in flight finish: their FHIR fetches are bounded by the deadline.
-            self.cfg.set("graceful_timeout", math.ceil(settings.fhir_deadline) + 5)
-            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25.1: no socket in $HOME (read-only there)
-                self.cfg.set("control_socket_disable", True)
-            # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections across
-            # workers. On one shared socket a burst of connections (an EHR opening its pool) could all be accepted by
-            # one worker and stay there, kept alive, while the other idled: half the throughput.
-            self.cfg.set("reuse_port", True)
-            self.cfg.set("timeout", 30)
-            self.cfg.set("accesslog", None)  # each hook and feedback call has one structured line (logs.py)
-            self.cfg.set("loglevel", settings.log_level.lower())
-            self.cfg.set("logger_class", logger_class(settings.log_format))  # gunicorn's lines in our format
-            self.cfg.set("preload_app", True)
-            self.cfg.set("when_ready", _when_ready(args, settings))
-
-        def load(self) -> Any:
-            # One call computes at a time per worker; a call waiting on a FHIR server lets the others (web/turns.py).
-            app.extensions["backpain_cds"].fhir.waiting = turns.waiting
-            return BufferedWsgi(turns.taking_turns(app), settings.threads, settings.max_body_bytes)
-
-        def run(self) -> None:
-            DrainingArbiter(self, app.extensions["backpain_cds_lifecycle"], settings.drain_seconds).run()
-
-    Server().run()
-    return 0
+    return serve(args.host, args.port, args.workers, settings)
 
 
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
@@ -256,16 +145,30 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="backpain-cds", description="Low back pain CDS Hooks service")
     p.add_argument("--version", action="version", version=f"%(prog)s {version('backpain-cds')}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = sub.add_parser("serve", help="serve the CDS Hooks API under gunicorn",
-                           description="Serve the CDS Hooks API, the card preview page (demo mode) and /metrics.")
-    serve.add_argument("--host", type=_host, default="127.0.0.1",
-                       help="address to listen on; 0.0.0.0 or :: for every interface (default: %(default)s)")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the CDS Hooks API under gunicorn",
+        description="Serve the CDS Hooks API, the card preview page (demo mode) and /metrics.",
+    )
+    serve.add_argument(
+        "--host",
+        type=_host,
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 or :: for every interface (default: %(default)s)",
+    )
     serve.add_argument("--port", type=_port, default=8080, help="TCP port (default: %(default)s)")
-    serve.add_argument("--workers", type=_workers, default=None,
-                       help="gunicorn worker processes (default: BACKPAIN_CDS_WORKERS, else the CPU count)")
-    ev = sub.add_parser("evaluate", help="evaluate a CDS Hooks request file and print the response",
-                        description="Evaluate a CDS Hooks request through the same pipeline as HTTP and print the "
-                                    "response. Exit 2 on bad input, 3 when data is missing and cannot be fetched.")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        help="gunicorn worker processes (default: BACKPAIN_CDS_WORKERS, else the CPU count)",
+    )
+    ev = sub.add_parser(
+        "evaluate",
+        help="evaluate a CDS Hooks request file and print the response",
+        description="Evaluate a CDS Hooks request through the same pipeline as HTTP and print the "
+        "response. Exit 2 on bad input, 3 when data is missing and cannot be fetched.",
+    )
     ev.add_argument("file", help="the request as JSON; - reads standard input")
     ev.add_argument("--service", help="service id (default: the service for the request's hook)")
     ev.add_argument("--as-of", type=_date, help="evaluation date YYYY-MM-DD (default: BACKPAIN_CDS_AS_OF, else today)")
@@ -283,8 +186,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    commands = {"serve": _serve, "evaluate": _evaluate, "feedback-report": _feedback_report, "policy": _policy,
-                "knowledge": _knowledge}
+    commands = {
+        "serve": _serve,
+        "evaluate": _evaluate,
+        "feedback-report": _feedback_report,
+        "policy": _policy,
+        "knowledge": _knowledge,
+    }
     try:  # a bad setting, or a data folder or database it names that cannot be used: one line, exit code 2
         settings = Settings.from_env()
         if getattr(args, "as_of", None):

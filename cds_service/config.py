@@ -1,4 +1,5 @@
 """`Settings`: frozen, read once from `BACKPAIN_CDS_*` environment variables and validated at start-up."""
+
 from __future__ import annotations
 
 import json
@@ -52,6 +53,7 @@ def _positive(kind: type[int] | type[float]):
         if not (math.isfinite(value) and value > 0):
             raise ValueError("must be a number greater than 0")
         return value
+
     return parse
 
 
@@ -104,8 +106,10 @@ class Settings:
             except BadUrl as exc:
                 raise ConfigError(f"BACKPAIN_CDS_PUBLIC_BASE_URL {exc}") from None
         if self.jwt_jwks is not None and not self.public_base_url:
-            raise ConfigError("BACKPAIN_CDS_PUBLIC_BASE_URL is required when BACKPAIN_CDS_JWT_JWKS is set: the JWT "
-                              "audience is that URL plus the path called, never taken from the request's Host header")
+            raise ConfigError(
+                "BACKPAIN_CDS_PUBLIC_BASE_URL is required when BACKPAIN_CDS_JWT_JWKS is set: the JWT "
+                "audience is that URL plus the path called, never taken from the request's Host header"
+            )
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("BACKPAIN_CDS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         if self.log_format not in {"text", "json"}:
@@ -130,14 +134,16 @@ class Settings:
         environ = dict(os.environ if environ is None else environ)
         known = {f.name.upper(): f.name for f in fields(cls)}
         files = {f"{name.upper()}_FILE": name for name in FROM_FILE}
-        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k[len(PREFIX):] not in known | files)
+        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k[len(PREFIX) :] not in known | files)
         if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}",
-                              known=sorted(PREFIX + k for k in known | files))
+            raise ConfigError(
+                f"unknown setting(s): {', '.join(unknown)}", known=sorted(PREFIX + k for k in known | files)
+            )
         for file_setting, name in files.items():
             if (path := environ.pop(PREFIX + file_setting, None)) is not None:
-                environ[PREFIX + name.upper()] = _read_setting_file(PREFIX + file_setting, PREFIX + name.upper(),
-                                                                    path, environ)
+                environ[PREFIX + name.upper()] = _read_setting_file(
+                    PREFIX + file_setting, PREFIX + name.upper(), path, environ
+                )
         values: dict[str, object] = {}
         for env_name, name in known.items():
             raw = environ.get(PREFIX + env_name)
@@ -156,8 +162,9 @@ def _read_setting_file(setting: str, plain: str, path: str, environ: Mapping[str
     try:
         return Path(path.strip()).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{setting}={path!r}: cannot read the file ({getattr(exc, 'strerror', None) or exc})") \
-            from None
+        raise ConfigError(
+            f"{setting}={path!r}: cannot read the file ({getattr(exc, 'strerror', None) or exc})"
+        ) from None
 
 
 def _jwks_file(path: str) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
 """Every error we raise on purpose, each with its HTTP status and a stable code; messages carry no PHI."""
+
 from __future__ import annotations
 
 
@@ -18,8 +19,9 @@ class CdsError(Exception):
         body: dict[str, object] = {"error": self.code, "message": self.message, **self.details}
         body["operationOutcome"] = {
             "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": _ISSUE_CODES.get(self.status, "processing"),
-                       "diagnostics": self.message}],
+            "issue": [
+                {"severity": "error", "code": _ISSUE_CODES.get(self.status, "processing"), "diagnostics": self.message}
+            ],
         }
         return body
 
@@ -86,5 +88,13 @@ class ConfigError(CdsError):
     code = "config-error"
 
 
-_ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "incomplete",
-                413: "too-costly", 415: "not-supported", 503: "transient"}
+_ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    404: "not-found",
+    405: "not-supported",
+    412: "incomplete",
+    413: "too-costly",
+    415: "not-supported",
+    503: "transient",
+}

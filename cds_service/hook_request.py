@@ -1,4 +1,5 @@
 """Posted JSON -> frozen `HookRequest`, or `BadHookRequest` naming the field; raw request dicts stop here."""
+
 from __future__ import annotations
 
 import re
@@ -92,8 +93,7 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
     if hook == "order-select":
         raw = context.get("selections")
         if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
-            raise BadHookRequest("context.selections must be an array of 'Type/id' strings",
-                                 field="context.selections")
+            raise BadHookRequest("context.selections must be an array of 'Type/id' strings", field="context.selections")
         selections = tuple(raw)
     ctx = HookContext(
         user_id=_string(context, "userId", "context."),  # type: ignore[arg-type]
@@ -116,7 +116,9 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
             raise BadHookRequest("fhirAuthorization.token_type must be 'Bearer'", field="fhirAuthorization.token_type")
         authorization = FhirAuthorization(
             access_token=_string(auth, "access_token", "fhirAuthorization."),  # type: ignore[arg-type]
-            token_type="Bearer", scope=str(auth.get("scope", "")))
+            token_type="Bearer",
+            scope=str(auth.get("scope", "")),
+        )
     prefetch = body.get("prefetch")
     if prefetch is not None and not isinstance(prefetch, dict):
         raise BadHookRequest("prefetch must be an object of key -> FHIR resource or null", field="prefetch")

@@ -7,6 +7,7 @@ escape sequence cannot reach the operator's terminal and a 5 MB value is not log
 ever passed in. There is no access log: each hook and feedback call has one structured line (`event`), the same
 facts in both formats.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,7 @@ def safe(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     characters (the last one then `…`) before escaping."""
     text = value if isinstance(value, str) else str(value)
     cut = len(text) > limit
-    text = text[:limit - 1] if cut else text
+    text = text[: limit - 1] if cut else text
     if not text.isprintable():
         text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
     return text + "…" if cut else text
@@ -74,8 +75,12 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, pid, event and its fields, or the message."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {"time": timestamp(record.created), "level": record.levelname, "logger": record.name,
-                               "pid": record.process}
+        out: dict[str, Any] = {
+            "time": timestamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+        }
         name = getattr(record, "event_name", None)
         if name is not None:
             out["event"] = name

@@ -7,6 +7,7 @@ served it. Without that directory (tests, `evaluate`) the process's own registry
 the number of series: a service id we do not serve is counted as "unknown". Label children are looked up once per
 label set and kept (`child`), so a call pays for an increment, not for a label lookup under a lock.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,32 +18,60 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-HOOK_CALLS = Counter("backpain_cds_hook_calls", "Hook calls answered, by service and HTTP status",
-                     ["service", "status"])
-HOOK_SECONDS = Histogram("backpain_cds_hook_duration_seconds", "Hook call latency, by service and HTTP status",
-                         ["service", "status"], buckets=LATENCY_BUCKETS)
+HOOK_CALLS = Counter(
+    "backpain_cds_hook_calls", "Hook calls answered, by service and HTTP status", ["service", "status"]
+)
+HOOK_SECONDS = Histogram(
+    "backpain_cds_hook_duration_seconds",
+    "Hook call latency, by service and HTTP status",
+    ["service", "status"],
+    buckets=LATENCY_BUCKETS,
+)
 CARDS = Counter("backpain_cds_cards", "Cards issued, by topic and indicator", ["topic", "indicator"])
-FHIR_SECONDS = Histogram("backpain_cds_fhir_fetch_duration_seconds",
-                         "Time to fetch a call's missing prefetch from the EHR's FHIR server, by outcome",
-                         ["outcome"], buckets=LATENCY_BUCKETS)
-FHIR_FAILURES = Counter("backpain_cds_fhir_fetch_failures", "FHIR fallback fetches that failed, by reason",
-                        ["reason"])
-SKIPPED = Counter("backpain_cds_skipped_resources", "Resources in prefetch skipped as unusable, by reason",
-                  ["reason"])
-FEEDBACK = Counter("backpain_cds_feedback_items", "Feedback items stored, by outcome and override reason",
-                   ["outcome", "override_reason"])
-HELD_BACK = Counter("backpain_cds_cards_held_back", "Cards the card policy held back, by topic and rule (off, "
-                    "snooze, repeat)", ["topic", "rule"])
-CARD_LOG_DROPPED = Counter("backpain_cds_card_log_dropped", "Issued-card records dropped (queue full or database "
-                           "down): feedback on those cards cannot be attributed to a topic")
+FHIR_SECONDS = Histogram(
+    "backpain_cds_fhir_fetch_duration_seconds",
+    "Time to fetch a call's missing prefetch from the EHR's FHIR server, by outcome",
+    ["outcome"],
+    buckets=LATENCY_BUCKETS,
+)
+FHIR_FAILURES = Counter("backpain_cds_fhir_fetch_failures", "FHIR fallback fetches that failed, by reason", ["reason"])
+SKIPPED = Counter("backpain_cds_skipped_resources", "Resources in prefetch skipped as unusable, by reason", ["reason"])
+FEEDBACK = Counter(
+    "backpain_cds_feedback_items",
+    "Feedback items stored, by outcome and override reason",
+    ["outcome", "override_reason"],
+)
+HELD_BACK = Counter(
+    "backpain_cds_cards_held_back",
+    "Cards the card policy held back, by topic and rule (off, snooze, repeat)",
+    ["topic", "rule"],
+)
+CARD_LOG_DROPPED = Counter(
+    "backpain_cds_card_log_dropped",
+    "Issued-card records dropped (queue full or database "
+    "down): feedback on those cards cannot be attributed to a topic",
+)
 
 # Reasons FHIR failures are counted under (the first words our messages start with); anything else is "other".
-FHIR_REASONS = (("deadline", "deadline"), ("byte limit", "byte-limit"), ("redirect refused", "redirect"),
-                ("refused access", "access-refused"), ("unreachable", "unreachable"), ("timed out", "timeout"),
-                ("not JSON", "not-json"), ("not a FHIR resource", "not-fhir"), ("OperationOutcome", "outcome"),
-                ("answered", "http-error"), ("outside the fhirServer base", "off-base-link"),
-                ("exceeded", "too-many-pages"), ("allowlist", "not-allowed"), ("ALLOWLIST", "not-allowed"),
-                ("https", "not-https"), ("no fhirServer", "no-fhir-server"), ("no such resource", "not-found"))
+FHIR_REASONS = (
+    ("deadline", "deadline"),
+    ("byte limit", "byte-limit"),
+    ("redirect refused", "redirect"),
+    ("refused access", "access-refused"),
+    ("unreachable", "unreachable"),
+    ("timed out", "timeout"),
+    ("not JSON", "not-json"),
+    ("not a FHIR resource", "not-fhir"),
+    ("OperationOutcome", "outcome"),
+    ("answered", "http-error"),
+    ("outside the fhirServer base", "off-base-link"),
+    ("exceeded", "too-many-pages"),
+    ("allowlist", "not-allowed"),
+    ("ALLOWLIST", "not-allowed"),
+    ("https", "not-https"),
+    ("no fhirServer", "no-fhir-server"),
+    ("no such resource", "not-found"),
+)
 
 
 UNKNOWN_SERVICE = "unknown"

@@ -1,4 +1,5 @@
 """`run`: one hook call end to end. Web and CLI both come through here; read this file first."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,8 +28,9 @@ EXT_AS_OF = "org.backpain-cds.evaluation-date"
 class CardGate(Protocol):
     """The card policy (store/policy.py): which of the cards the rules made are returned."""
 
-    def apply(self, service_id: str, context: HookContext, cards: Sequence[Card],
-              about_draft: Sequence[bool]) -> list[Card]: ...
+    def apply(
+        self, service_id: str, context: HookContext, cards: Sequence[Card], about_draft: Sequence[bool]
+    ) -> list[Card]: ...
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ def run(runtime: Runtime, service_id: str, body: Any, today: date | None = None)
     cards = rules.evaluate(record, request.context, today)
     if runtime.gate is not None:  # the one place the card policy acts: after the rules, before serialisation
         drafted = rules.drafted_classes(record) if request.context.hook in ORDER_HOOKS else set()
-        cards = runtime.gate.apply(service_id, request.context, cards,
-                                   [rules.concerns_a_draft(card, drafted) for card in cards])
+        cards = runtime.gate.apply(
+            service_id, request.context, cards, [rules.concerns_a_draft(card, drafted) for card in cards]
+        )
     return respond([to_json(card, runtime.knowledge) for card in cards], record, fetched, today)
 
 
@@ -74,7 +77,8 @@ def respond(cards: list[dict[str, Any]], record: PatientRecord, fetched: list[st
         extension[EXT_SKIPPED] = len(record.skipped)
         extension[EXT_SKIPPED_DETAIL] = [
             {k: v for k, v in (("resourceType", s.resource_type), ("id", s.id), ("reason", s.reason)) if v}
-            for s in record.skipped]
+            for s in record.skipped
+        ]
     if record.lenient:
         extension[EXT_LENIENT] = record.lenient  # used without an invalid optional element
     if fetched:

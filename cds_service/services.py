@@ -1,4 +1,5 @@
 """One declaration per CDS service: id, hook, title, prefetch templates; discovery is derived from these."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,18 +29,26 @@ class Service:
     prefetch: dict[str, str]
 
     def discovery(self) -> dict[str, object]:
-        return {"id": self.id, "hook": self.hook, "title": self.title, "description": self.description,
-                "prefetch": self.prefetch, "version": SPEC_VERSION, "hookVersion": HOOK_VERSION,
-                "usageRequirements": "Needs the patient's Conditions, Observations, medications, allergies, "
-                                     "ServiceRequests, Procedures, DiagnosticReports and ImagingStudies "
-                                     "(prefetch, or fhirServer with a bearer token)."}
+        return {
+            "id": self.id,
+            "hook": self.hook,
+            "title": self.title,
+            "description": self.description,
+            "prefetch": self.prefetch,
+            "version": SPEC_VERSION,
+            "hookVersion": HOOK_VERSION,
+            "usageRequirements": "Needs the patient's Conditions, Observations, medications, allergies, "
+            "ServiceRequests, Procedures, DiagnosticReports and ImagingStudies "
+            "(prefetch, or fhirServer with a bearer token).",
+        }
 
 
 def prefetch_templates(knowledge: Knowledge) -> dict[str, str]:
     """Return key -> template for every resource type a rule reads (CDS Hooks 2.0 tokens, patient-scoped)."""
     patient = "{{context.patientId}}"
-    codes = sorted({f"{system}|{code}" for name in OBSERVATION_VALUE_SETS
-                    for system, code in knowledge.vs(name).include.exact})
+    codes = sorted(
+        {f"{system}|{code}" for name in OBSERVATION_VALUE_SETS for system, code in knowledge.vs(name).include.exact}
+    )
     return {
         "patient": f"Patient/{patient}",
         "conditions": f"Condition?patient={patient}",
@@ -61,15 +70,29 @@ class Registry:
         prefetch = prefetch_templates(knowledge)
         self.extension = {EXT_SERVICE_VERSION: service_version(), EXT_KNOWLEDGE: knowledge.identity.as_json()}
         self.services = (
-            Service("backpain-patient-view", "patient-view", "Low back pain guidance",
-                    "Red flags, first-line treatment, opioid safety and imaging advice for adults with low back "
-                    "pain, from the ACP 2017 and CDC 2022 guidelines.", prefetch),
-            Service("backpain-order-select", "order-select", "Low back pain order check (selection)",
-                    "Checks lumbar imaging and pain prescriptions as they are chosen: imaging in the first six "
-                    "weeks, opioid dose and co-prescribing, NSAID contraindications, treatments not recommended.",
-                    prefetch),
-            Service("backpain-order-sign", "order-sign", "Low back pain order check (signing)",
-                    "Final check of all draft orders before signing against the low back pain guideline.", prefetch),
+            Service(
+                "backpain-patient-view",
+                "patient-view",
+                "Low back pain guidance",
+                "Red flags, first-line treatment, opioid safety and imaging advice for adults with low back "
+                "pain, from the ACP 2017 and CDC 2022 guidelines.",
+                prefetch,
+            ),
+            Service(
+                "backpain-order-select",
+                "order-select",
+                "Low back pain order check (selection)",
+                "Checks lumbar imaging and pain prescriptions as they are chosen: imaging in the first six "
+                "weeks, opioid dose and co-prescribing, NSAID contraindications, treatments not recommended.",
+                prefetch,
+            ),
+            Service(
+                "backpain-order-sign",
+                "order-sign",
+                "Low back pain order check (signing)",
+                "Final check of all draft orders before signing against the low back pain guideline.",
+                prefetch,
+            ),
         )
         self._by_id = {s.id: s for s in self.services}
         self.ids = frozenset(self._by_id)

@@ -10,6 +10,7 @@ profiles differ from what it would write (a test runs that). The terminology REA
 FILTERS below. The opioid products of the OMTK DrugIngredients table become a second group of the opioid-products
 ConceptMap (ingredient, strength per unit, dose form), beside the products the reference verified by hand.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -133,20 +134,40 @@ FILTERS: dict[str, list[tuple[str, Keep | None]]] = {
     "low-back-pain": [],
 }
 
-FORMS = {"Transdermal System": "transdermal", "Extended Release Oral Tablet": "tablet-er",
-         "Extended Release Oral Capsule": "capsule-er", "Extended Release Suspension": "suspension-er",
-         "Oral Tablet": "tablet", "Effervescent Oral Tablet": "tablet", "Disintegrating Oral Tablet": "tablet",
-         "Tablet for Oral Suspension": "tablet", "Sublingual Tablet": "tablet-sublingual",
-         "Buccal Tablet": "tablet-buccal", "Oral Capsule": "capsule", "Oral Solution": "solution",
-         "Oral Suspension": "suspension", "Buccal Film": "film", "Sublingual Film": "film",
-         "Oral Lozenge": "lozenge", "Rectal Suppository": "suppository", "Mucosal Spray": "spray",
-         "Metered Dose Nasal Spray": "spray", "Injection": "injection", "Injectable Solution": "injection",
-         "Prefilled Syringe": "injection", "Cartridge": "injection", "Auto-Injector": "injection",
-         "Drug Implant": "implant", "Pack": "pack"}
+FORMS = {
+    "Transdermal System": "transdermal",
+    "Extended Release Oral Tablet": "tablet-er",
+    "Extended Release Oral Capsule": "capsule-er",
+    "Extended Release Suspension": "suspension-er",
+    "Oral Tablet": "tablet",
+    "Effervescent Oral Tablet": "tablet",
+    "Disintegrating Oral Tablet": "tablet",
+    "Tablet for Oral Suspension": "tablet",
+    "Sublingual Tablet": "tablet-sublingual",
+    "Buccal Tablet": "tablet-buccal",
+    "Oral Capsule": "capsule",
+    "Oral Solution": "solution",
+    "Oral Suspension": "suspension",
+    "Buccal Film": "film",
+    "Sublingual Film": "film",
+    "Oral Lozenge": "lozenge",
+    "Rectal Suppository": "suppository",
+    "Mucosal Spray": "spray",
+    "Metered Dose Nasal Spray": "spray",
+    "Injection": "injection",
+    "Injectable Solution": "injection",
+    "Prefilled Syringe": "injection",
+    "Cartridge": "injection",
+    "Auto-Injector": "injection",
+    "Drug Implant": "implant",
+    "Pack": "pack",
+}
 UNITS = {"MG": "mg", "MG/ML": "mg/mL", "MG/HR": "mg/h", "MG/ACTUAT": "mg/actuat"}
-_OMTK_ROW = re.compile(r"\{ drugCode: (\d+), drugName: '([^']*)', doseFormCode: \d+, doseFormName: '([^']*)', "
-                       r"ingredientCode: (\d+), ingredientName: '[^']*', strength: '[^']*', strengthValue: ([\d.]+), "
-                       r"strengthUnit: '([^']*)' \}")
+_OMTK_ROW = re.compile(
+    r"\{ drugCode: (\d+), drugName: '([^']*)', doseFormCode: \d+, doseFormName: '([^']*)', "
+    r"ingredientCode: (\d+), ingredientName: '[^']*', strength: '[^']*', strengthValue: ([\d.]+), "
+    r"strengthUnit: '([^']*)' \}"
+)
 
 
 def drawn_from(url: str, version: str | None, expanded: str | None) -> list[dict]:
@@ -154,7 +175,8 @@ def drawn_from(url: str, version: str | None, expanded: str | None) -> list[dict
     and the date of the expansion it was built from (the knowledge manifest lists both)."""
     canonical = f"{url}|{version}" if version else url
     return [{"url": DRAWN_FROM, "valueCanonical": canonical}] + (
-        [{"url": DRAWN_FROM_EXPANSION, "valueDateTime": expanded}] if expanded else [])
+        [{"url": DRAWN_FROM_EXPANSION, "valueDateTime": expanded}] if expanded else []
+    )
 
 
 def omtk(terminology: Path) -> tuple[list[tuple[str, ...]], list[dict]]:
@@ -162,8 +184,7 @@ def omtk(terminology: Path) -> tuple[list[tuple[str, ...]], list[dict]]:
     text = (terminology / "omtk" / "OMTKData.cql").read_text(encoding="utf-8")
     version = re.search(r"^library OMTKData version '([^']+)'", text, re.M)
     generated = re.search(r"generated on (\d{4}-\d{2}-\d{2})", text)
-    return _OMTK_ROW.findall(text), drawn_from(OMTK_URL, version and version.group(1),
-                                               generated and generated.group(1))
+    return _OMTK_ROW.findall(text), drawn_from(OMTK_URL, version and version.group(1), generated and generated.group(1))
 
 
 def published_parts(terminology: Path, name: str) -> tuple[list[dict], list[str]]:
@@ -181,8 +202,9 @@ def published_parts(terminology: Path, name: str) -> tuple[list[dict], list[str]
             if not by_system:
                 continue
             notes.append(f"{published.get('title') or published.get('name')} ({published['url']})")
-            source = drawn_from(published["url"], published.get("version"),
-                                published.get("expansion", {}).get("timestamp"))
+            source = drawn_from(
+                published["url"], published.get("version"), published.get("expansion", {}).get("timestamp")
+            )
             for system, concepts in by_system.items():
                 parts.append({"extension": source, "system": system, "concept": concepts})
     return parts, notes
@@ -192,15 +214,21 @@ def omtk_moud(terminology: Path) -> tuple[list[dict], list[str]]:
     """Every OMTK buprenorphine product that treats opioid use disorder (`is_moud_product`), brands included:
     VSAC's MOUD set lists the generic products only (no Suboxone)."""
     rows, source = omtk(terminology)
-    concepts = [{"code": drug, "display": display} for drug, display, form, ingredient, _, _ in rows
-                if ingredient == "1819" and is_moud_product(f"{display} {form}")]
+    concepts = [
+        {"code": drug, "display": display}
+        for drug, display, form, ingredient, _, _ in rows
+        if ingredient == "1819" and is_moud_product(f"{display} {form}")
+    ]
     part = {"extension": source, "system": RXNORM, "concept": concepts}
     return [part], ["OMTK DrugIngredients, buprenorphine products for opioid use disorder (" + OMTK_URL + ")"]
 
 
-_COUGH_PARTNERS = re.compile(r"chlorpheniramine|brompheniramine|promethazine|pseudoephedrine|phenylephrine|guaifenesin|"
-                             r"homatropine|triprolidine|pyrilamine|carbinoxamine|chlorcyclizine|diphenhydramine|"
-                             r"phenylpropanolamine|potassium iodide", re.I)
+_COUGH_PARTNERS = re.compile(
+    r"chlorpheniramine|brompheniramine|promethazine|pseudoephedrine|phenylephrine|guaifenesin|"
+    r"homatropine|triprolidine|pyrilamine|carbinoxamine|chlorcyclizine|diphenhydramine|"
+    r"phenylpropanolamine|potassium iodide",
+    re.I,
+)
 _COUGH_OPIOIDS = {"2670", "5489"}  # codeine, hydrocodone
 
 
@@ -208,8 +236,13 @@ def omtk_cough(terminology: Path) -> tuple[list[dict], list[str]]:
     """OMTK codeine and hydrocodone products combined with an antihistamine, decongestant, expectorant or homatropine
     (reference 0.10 item 6): cough and cold products, brands included."""
     rows, source = omtk(terminology)
-    concepts = list({drug: {"code": drug, "display": display} for drug, display, _, ingredient, _, _ in rows
-                     if ingredient in _COUGH_OPIOIDS and _COUGH_PARTNERS.search(display)}.values())
+    concepts = list(
+        {
+            drug: {"code": drug, "display": display}
+            for drug, display, _, ingredient, _, _ in rows
+            if ingredient in _COUGH_OPIOIDS and _COUGH_PARTNERS.search(display)
+        }.values()
+    )
     part = {"extension": source, "system": RXNORM, "concept": concepts}
     return [part], ["OMTK DrugIngredients, codeine and hydrocodone cough and cold products (" + OMTK_URL + ")"]
 
@@ -219,8 +252,9 @@ GENERATED = {"opioid-use-disorder-treatment": omtk_moud, "opioid-cough-cold": om
 
 def value_set(current: dict, terminology: Path) -> dict:
     """Our ValueSet with its published parts replaced by those the expansions give now."""
-    own = [p for p in current["compose"]["include"] if not any(e.get("url") == DRAWN_FROM
-                                                                   for e in p.get("extension", []))]
+    own = [
+        p for p in current["compose"]["include"] if not any(e.get("url") == DRAWN_FROM for e in p.get("extension", []))
+    ]
     listed = {(p["system"], c["code"]) for p in own for c in p.get("concept", [])}
     parts, notes = published_parts(terminology, current["id"])
     if current["id"] in GENERATED:
@@ -243,12 +277,28 @@ def omtk_products(rows: list[tuple[str, ...]], known: set[str]) -> list[dict]:
         if drug in known or drug == ingredient or form not in FORMS or unit not in UNITS:
             continue
         known.add(drug)  # a combination product lists each ingredient: the first opioid row maps it
-        elements.append({"code": drug, "display": display, "target": [{
-            "code": ingredient, "equivalence": "wider", "product": [
-                {"property": "https://backpain-cds.org/fhir/CodeSystem/drug-product-properties#strength",
-                 "value": f"{float(strength):g} {UNITS[unit]}"},
-                {"property": "https://backpain-cds.org/fhir/CodeSystem/drug-product-properties#form",
-                 "value": FORMS[form]}]}]})
+        elements.append(
+            {
+                "code": drug,
+                "display": display,
+                "target": [
+                    {
+                        "code": ingredient,
+                        "equivalence": "wider",
+                        "product": [
+                            {
+                                "property": "https://backpain-cds.org/fhir/CodeSystem/drug-product-properties#strength",
+                                "value": f"{float(strength):g} {UNITS[unit]}",
+                            },
+                            {
+                                "property": "https://backpain-cds.org/fhir/CodeSystem/drug-product-properties#form",
+                                "value": FORMS[form],
+                            },
+                        ],
+                    }
+                ],
+            }
+        )
     return elements
 
 

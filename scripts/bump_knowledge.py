@@ -8,6 +8,7 @@ major: a card may now fire where it did not, or not fire where it did, for the s
 threshold); minor: value sets or products widened or narrowed; patch: wording, metadata, no effect on which cards fire.
 Each version gets an entry under "Knowledge" in CHANGELOG.md (tests/test_knowledge_version.py checks it is there).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,11 @@ def main() -> int:
     now = manifest.digest(manifest.artifact_files(args.profiles))
     if args.check or args.part is None:
         if now != recorded.digest:
-            print(f"fhir_profiles/ changed since knowledge {recorded.version}: run "
-                  "`python scripts/bump_knowledge.py {major,minor,patch}` and add a CHANGELOG entry", file=sys.stderr)
+            print(
+                f"fhir_profiles/ changed since knowledge {recorded.version}: run "
+                "`python scripts/bump_knowledge.py {major,minor,patch}` and add a CHANGELOG entry",
+                file=sys.stderr,
+            )
             return 1
         print(f"knowledge {recorded.version} ({now}) is current")
         return 0
@@ -48,9 +52,10 @@ def main() -> int:
         print(f"fhir_profiles/ is unchanged since knowledge {recorded.version}: nothing to bump", file=sys.stderr)
         return 1
     version = bumped(recorded.version, args.part)
-    (args.profiles / manifest.VERSION_FILE).write_text(json.dumps({"version": version, "digest": now}, indent=2) + "\n",
-                                                  encoding="utf-8")
-    print(f"knowledge {recorded.version} -> {version} ({now}); add it under \"Knowledge\" in CHANGELOG.md")
+    (args.profiles / manifest.VERSION_FILE).write_text(
+        json.dumps({"version": version, "digest": now}, indent=2) + "\n", encoding="utf-8"
+    )
+    print(f'knowledge {recorded.version} -> {version} ({now}); add it under "Knowledge" in CHANGELOG.md')
     return 0
 
 

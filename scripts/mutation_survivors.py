@@ -6,6 +6,7 @@ Reads mutmut's results and the mutant functions it wrote under mutants/: a mutan
 original only in prose (a string with white space in it, or a piece of an f-string) changes what a card says, not
 what it decides. Single words stay logic: value set names, statuses, units and codes are decisions.
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,21 +32,27 @@ def _functions(module: str) -> dict[str, ast.AST]:
 
 def _only_prose_differs(a: ast.AST, b: ast.AST) -> bool:
     """Same tree once prose is blanked in both (the function names differ too: ignore them)."""
+
     def blank(node: ast.AST) -> str:
         node = ast.parse(ast.unparse(node)).body[0]
         node.name = "f"  # type: ignore[attr-defined]
         in_fstrings = {id(v) for n in ast.walk(node) if isinstance(n, ast.JoinedStr) for v in n.values}
         for n in ast.walk(node):
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and (
-                    id(n) in in_fstrings or any(c.isspace() for c in n.value.replace("XX", ""))):
+            if (
+                isinstance(n, ast.Constant)
+                and isinstance(n.value, str)
+                and (id(n) in in_fstrings or any(c.isspace() for c in n.value.replace("XX", "")))
+            ):
                 n.value = ""
         return ast.dump(node)
+
     return blank(a) == blank(b)
 
 
 def main() -> int:
-    out = subprocess.run([str(ROOT / ".venv/bin/mutmut"), "results", "--all", "true"], cwd=ROOT,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/mutmut"), "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     states = dict(line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
     cache: dict[str, dict[str, ast.AST]] = {}
     wording, logic = [], []
@@ -67,8 +74,7 @@ def main() -> int:
                 module, func = name.rsplit(".", 1)
                 original = cache[module][func.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"]
                 a, b = ast.unparse(original).splitlines(), ast.unparse(cache[module][func]).splitlines()
-                changed = [f"  - {x.strip()}\n  + {y.strip()}" for x, y in zip(a[1:], b[1:], strict=False)
-                           if x != y]
+                changed = [f"  - {x.strip()}\n  + {y.strip()}" for x, y in zip(a[1:], b[1:], strict=False) if x != y]
                 print(name, *changed[:2], sep="\n")
     if "--list" in sys.argv:
         survivors = [n for n, s in logic if s == "survived"]

@@ -10,6 +10,7 @@ one below (a tenth for decimals such as FEVER_CELSIUS = 38.0). For each set or d
 made in every module that binds the name; prints each run that no test noticed and exits 1 when any survived. Not
 part of CI: it takes ten minutes or so.
 """
+
 from __future__ import annotations
 
 import ast
@@ -20,14 +21,30 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = [*sorted((ROOT / "cds_service" / "rules").glob("*.py")),
-         *sorted((ROOT / "cds_service" / "record").glob("*.py"))]
+FILES = [
+    *sorted((ROOT / "cds_service" / "rules").glob("*.py")),
+    *sorted((ROOT / "cds_service" / "record").glob("*.py")),
+]
 # The code, unit and status sets: an element of any of them must matter to some test.
-SETS = ("HOURS", "TIMING_CODES", "MASS_TO_MG", "COUNT_UNITS", "VOLUME_TO_ML", "RATE_UNITS", "DAYS_IN",
-        "PENDING_STATUSES", "PENDING", "DONE_STATUSES", "NOT_COUNTING_VERIFICATION", "FINAL_OBSERVATION",
-        "DRAFT_MED_STATUS", "WRONG_VERSION_TYPES", "CURRENT_CLINICAL", "NOT_USE_STATUSES")
-TESTS = ["tests/rules", "tests/record", "tests/fhir/test_parse.py",
-         "tests/test_terminology.py"]
+SETS = (
+    "HOURS",
+    "TIMING_CODES",
+    "MASS_TO_MG",
+    "COUNT_UNITS",
+    "VOLUME_TO_ML",
+    "RATE_UNITS",
+    "DAYS_IN",
+    "PENDING_STATUSES",
+    "PENDING",
+    "DONE_STATUSES",
+    "NOT_COUNTING_VERIFICATION",
+    "FINAL_OBSERVATION",
+    "DRAFT_MED_STATUS",
+    "WRONG_VERSION_TYPES",
+    "CURRENT_CLINICAL",
+    "NOT_USE_STATUSES",
+)
+TESTS = ["tests/rules", "tests/record", "tests/fhir/test_parse.py", "tests/test_terminology.py"]
 
 
 def _module(path: Path) -> str:
@@ -105,9 +122,26 @@ def pytest_configure(config) -> None:  # a pytest hook: this file is also the -p
 
 def _run(change: str) -> str:
     env = dict(os.environ, BACKPAIN_MUTATE=change, PYTHONPATH=str(ROOT / "scripts"))
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "threshold_mutation", "-p",
-                          "no:cacheprovider", "-m", "not slow", *TESTS], cwd=ROOT, env=env,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "threshold_mutation",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not slow",
+            *TESTS,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     return "killed" if run.returncode == 1 else ("SURVIVED" if run.returncode == 0 else "error")
 
 
@@ -125,8 +159,10 @@ def main() -> int:
         print(f"{change}: {verdict}", flush=True)
         if verdict != "killed":
             survived.append(change)
-    print(f"{len(changes) - len(survived)} of {len(changes)} killed; {len(survived)} survived"
-          + (": " + ", ".join(survived) if survived else ""))
+    print(
+        f"{len(changes) - len(survived)} of {len(changes)} killed; {len(survived)} survived"
+        + (": " + ", ".join(survived) if survived else "")
+    )
     return 1 if survived else 0
 
 

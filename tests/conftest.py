@@ -1,4 +1,5 @@
 """Fixtures shared by the tests: settings, app, client, runtime and the evaluation date."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,9 @@ if os.environ.get("CI"):
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FHIR_DATA = SHARED / "fhir-data"
 
-needs_shared = pytest.mark.skipif(not FHIR_DATA.is_dir(),
-                                  reason=f"../shared/fhir-data not present at {FHIR_DATA} (third-party data)")
+needs_shared = pytest.mark.skipif(
+    not FHIR_DATA.is_dir(), reason=f"../shared/fhir-data not present at {FHIR_DATA} (third-party data)"
+)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """A scripted FHIR server on loopback for fault tests: real HTTP, canned answers per path, request log."""
+
 from __future__ import annotations
 
 import json
@@ -60,9 +61,11 @@ class ScriptedFhirServer:
 
 def redirect_to(location: str):
     """A route body answering 302 to `location`: for tests that a redirect is never followed."""
+
     def answer(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(302)
         handler.send_header("Location", location)
         handler.send_header("Content-Length", "0")
         handler.end_headers()
+
     return answer

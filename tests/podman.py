@@ -1,5 +1,6 @@
 """Podman as our machines run it (../shared/containers.md): no Docker daemon, no registry, vfs storage, runc, and a
 Python base image built locally from Debian packages, cached under ~/.cache/backpain-cds/ between runs."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,11 @@ BASE_NAME = "docker.io/library/python:3.11-slim-bookworm"
 # builder compiles gunicorn-h1c, which publishes no wheel)
 SUITE, PACKAGES = "bookworm", "python3,python3-venv,python3-pip,libpython3.11-dev"
 # pip inside the build must reach the same index as pip here: its configuration and certificates, at the same paths.
-PIP_FILES = [Path("/etc/pip.conf"), *sorted(Path("/etc/xdg/pip").glob("*")),
-             *([Path(os.environ["PIP_CERT"])] if os.environ.get("PIP_CERT") else [])]
+PIP_FILES = [
+    Path("/etc/pip.conf"),
+    *sorted(Path("/etc/xdg/pip").glob("*")),
+    *([Path(os.environ["PIP_CERT"])] if os.environ.get("PIP_CERT") else []),
+]
 CONTAINERS_CONF = "[containers]\ndefault_ulimits = []\npids_limit = 0\n"  # no limits the sandbox forbids
 
 
@@ -40,8 +44,15 @@ def podman(*args: str, check: bool = True, timeout: float = 900, **kw) -> subpro
     if not conf.exists() or conf.read_text() != CONTAINERS_CONF:
         conf.write_text(CONTAINERS_CONF)
     env = os.environ | {"CONTAINERS_CONF": str(conf)}
-    return subprocess.run(["podman", "--storage-driver=vfs", "--runtime=runc", *args], check=check, env=env,
-                          capture_output=True, text=True, timeout=timeout, **kw)
+    return subprocess.run(
+        ["podman", "--storage-driver=vfs", "--runtime=runc", *args],
+        check=check,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
 
 
 def _mirror() -> str:
@@ -83,8 +94,12 @@ def ensure_base() -> str:
 def _build_base(archive: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="backpain-base-", dir=CACHE) as tmp:
         root = Path(tmp) / "rootfs"
-        subprocess.run(["debootstrap", "--variant=minbase", f"--include={PACKAGES}", SUITE, str(root), _mirror()],
-                       check=True, capture_output=True, timeout=1200)
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={PACKAGES}", SUITE, str(root), _mirror()],
+            check=True,
+            capture_output=True,
+            timeout=1200,
+        )
         # Behave like the official image: pip may install, `python` is python3, no package caches.
         (root / "usr/lib/python3.11/EXTERNALLY-MANAGED").unlink(missing_ok=True)
         (root / "usr/bin/python").unlink(missing_ok=True)

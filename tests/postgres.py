@@ -1,4 +1,5 @@
 """A throwaway PostgreSQL cluster on loopback (Debian's server binaries), for tests that need the real database."""
+
 from __future__ import annotations
 
 import os
@@ -12,10 +13,18 @@ from pathlib import Path
 
 from tests.served import free_port
 
-BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None) if Path("/usr/lib/postgresql").is_dir() \
+BIN = (
+    next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
+    if Path("/usr/lib/postgresql").is_dir()
     else None
-MISSING = ("PostgreSQL server binaries not installed" if BIN is None or not (BIN / "initdb").exists() else
-           "root without runuser" if os.geteuid() == 0 and shutil.which("runuser") is None else None)
+)
+MISSING = (
+    "PostgreSQL server binaries not installed"
+    if BIN is None or not (BIN / "initdb").exists()
+    else "root without runuser"
+    if os.geteuid() == 0 and shutil.which("runuser") is None
+    else None
+)
 
 
 def _as_postgres(*cmd: str) -> list[str]:
@@ -31,13 +40,28 @@ class Cluster:
         self.port = free_port()
         self.data = self.root / "data"
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-        subprocess.run(_as_postgres(str(BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(str(BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"),
+            check=True,
+            capture_output=True,
+        )
 
     def start(self) -> None:
-        subprocess.run(_as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.root / "log"),
-                                    "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start"),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                str(BIN / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-w",
+                "-l",
+                str(self.root / "log"),
+                "-o",
+                f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def pids(self) -> list[int]:
         """The postmaster and its children (backends, checkpointer, ...)."""
@@ -64,8 +88,10 @@ class Cluster:
                 os.kill(pid, signal.SIGCONT)
 
     def stop(self) -> None:
-        subprocess.run(_as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"),
+            capture_output=True,
+        )
 
 
 @contextmanager

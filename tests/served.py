@@ -1,4 +1,5 @@
 """`backpain-cds serve` as a real process under gunicorn, for tests that need real workers, sockets and logs."""
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,12 @@ class Served:
         env |= {"BACKPAIN_CDS_DATA_DIR": str(data_dir), "BACKPAIN_CDS_AS_OF": "2026-11-27"}
         env |= {f"BACKPAIN_CDS_{k.upper()}": v for k, v in settings.items()}
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
-        self.proc = subprocess.Popen([executable(), "serve", "--port", str(self.port), "--workers", str(workers)],
-                                     env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [executable(), "serve", "--port", str(self.port), "--workers", str(workers)],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self.workers = workers
 
     def __enter__(self) -> Served:

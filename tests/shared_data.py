@@ -1,4 +1,5 @@
 """Reads the third-party FHIR data in ../shared/fhir-data and turns it into hook requests for our templates."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,13 @@ from typing import Any
 from tests.fhir_builders import KEYS_BY_TYPE, bundle
 
 FHIR_DATA = Path(__file__).resolve().parents[2] / "shared" / "fhir-data"
-PATIENT_FOLDERS = ("ahrq-pain-mgmt-summary", "ahrq-cql-services", "smart-synthea-r4", "synthea-bulk-2025-per-patient",
-                   "inferno-uscore")
+PATIENT_FOLDERS = (
+    "ahrq-pain-mgmt-summary",
+    "ahrq-cql-services",
+    "smart-synthea-r4",
+    "synthea-bulk-2025-per-patient",
+    "inferno-uscore",
+)
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -54,8 +60,9 @@ def _asked_for(resource: dict[str, Any], codes: frozenset[tuple[str, str]]) -> b
     return any((c.get("system"), c.get("code")) in codes for c in codings if isinstance(c, dict))
 
 
-def request_for(resources: list[dict[str, Any]], hook: str = "patient-view",
-                draft_orders: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def request_for(
+    resources: list[dict[str, Any]], hook: str = "patient-view", draft_orders: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A hook request whose prefetch answers our own discovery templates from these resources, as an EHR would
     (the Observation template's code filter applied)."""
     patient = next(r for r in resources if r.get("resourceType") == "Patient")
@@ -67,8 +74,11 @@ def request_for(resources: list[dict[str, Any]], hook: str = "patient-view",
     prefetch: dict[str, Any] = {"patient": patient, **{k: bundle(v) for k, v in grouped.items()}}
     context: dict[str, Any] = {"userId": "Practitioner/example", "patientId": patient.get("id", "unknown")}
     if hook != "patient-view":
-        context["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
-                                  "entry": [{"resource": d} for d in draft_orders or []]}
+        context["draftOrders"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": d} for d in draft_orders or []],
+        }
     if hook == "order-select":
         context["selections"] = [f"{d['resourceType']}/{d.get('id')}" for d in draft_orders or []]
     return {"hookInstance": str(uuid.uuid4()), "hook": hook, "context": context, "prefetch": prefetch}

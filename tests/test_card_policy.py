@@ -1,6 +1,7 @@
 """The card policy over sequences of real calls through the HTTP API (clinical reference 0.10 item 20, issue 24):
 the same unchanged critical card interrupts a clinician once an hour at order hooks, snooze after an override, a
 family off at a hook, and the safety floor no policy lowers."""
+
 from __future__ import annotations
 
 import copy
@@ -39,8 +40,11 @@ MRI = ("72148", "MRI lumbar spine without contrast")
 START = 1_796_000_000.0  # epoch seconds on the injected clock
 # A patient on oxycodone with a benzodiazepine: the critical opioid-benzodiazepine card; the alprazolam was last
 # ordered 400 days ago, so its card line says "N years ago: still taking it?", wording that drifts with the clock.
-CHART = [lbp(onset_days=200), med_request(*OXYCODONE, dosage(1, "TAB", 4, 1, "d"), rid="mr-oxy"),
-         med_request(*ALPRAZOLAM, authored_days=400, rid="mr-alp")]
+CHART = [
+    lbp(onset_days=200),
+    med_request(*OXYCODONE, dosage(1, "TAB", 4, 1, "d"), rid="mr-oxy"),
+    med_request(*ALPRAZOLAM, authored_days=400, rid="mr-alp"),
+]
 
 
 class Clock:
@@ -79,8 +83,14 @@ def served(tmp_path):
     return app.test_client(), clock, app
 
 
-def call(client, path: str, chart: list[dict] = CHART, drafts: list[dict] | None = None,
-         user: str = "Practitioner/dr-1", pid: str = PATIENT_ID) -> dict[str, dict]:
+def call(
+    client,
+    path: str,
+    chart: list[dict] = CHART,
+    drafts: list[dict] | None = None,
+    user: str = "Practitioner/dr-1",
+    pid: str = PATIENT_ID,
+) -> dict[str, dict]:
     hook = {PV: "patient-view", OS: "order-select", OSIGN: "order-sign"}[path]
     resources = chart if pid == PATIENT_ID else for_patient(chart, pid)
     body = hook_request(resources, hook, pt=patient(pid=pid), drafts=drafts if hook != "patient-view" else None)
@@ -110,10 +120,13 @@ def test_patient_view_always_shows_it_and_counts_as_the_interruption(served):
     assert "opioid-benzodiazepine" in call(client, PV)
 
 
-@pytest.mark.parametrize(("minutes", "shown"), [
-    pytest.param(59, False, id="59-minutes-later-still-within-the-hour"),
-    pytest.param(61, True, id="61-minutes-later-the-card-interrupts-again"),
-])
+@pytest.mark.parametrize(
+    ("minutes", "shown"),
+    [
+        pytest.param(59, False, id="59-minutes-later-still-within-the-hour"),
+        pytest.param(61, True, id="61-minutes-later-the-card-interrupts-again"),
+    ],
+)
 def test_the_repeat_window_is_an_hour(served, minutes, shown):
     client, clock, _ = served
     call(client, OS, drafts=[draft(*GABAPENTIN)])
@@ -172,15 +185,24 @@ def test_defaults_keep_every_patient_view_card(served):
     assert call(client, PV).keys() == call(client, PV).keys()
 
 
-SNOOZE_NALOXONE = {"families": {"naloxone": {"snooze_reasons": ["patient-declined"], "snooze_days": 30},
-                                "opioid-benzodiazepine": {"snooze_reasons": ["patient-declined"], "snooze_days": 30}}}
+SNOOZE_NALOXONE = {
+    "families": {
+        "naloxone": {"snooze_reasons": ["patient-declined"], "snooze_days": 30},
+        "opioid-benzodiazepine": {"snooze_reasons": ["patient-declined"], "snooze_days": 30},
+    }
+}
 
 
 def override(client, app, card: dict, reason: str) -> None:
     app.extensions["backpain_cds_card_log"].flush()  # the card log writes off the request path
-    item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z",
-            "overrideReason": {"reason": {"system": "https://backpain-cds.org/fhir/CodeSystem/override-reasons",
-                                          "code": reason}}}
+    item = {
+        "card": card["uuid"],
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-27T10:00:00Z",
+        "overrideReason": {
+            "reason": {"system": "https://backpain-cds.org/fhir/CodeSystem/override-reasons", "code": reason}
+        },
+    }
     assert client.post(PV + "/feedback", json={"feedback": [item]}).status_code == 200
 
 
@@ -220,9 +242,20 @@ def test_an_override_with_a_reason_not_listed_snoozes_nothing(tmp_path):
 
 def test_the_safety_floor_holds_against_a_policy_that_switches_it_off(tmp_path):
     every_hook = ["patient-view", "order-select", "order-sign"]
-    app, _ = make_app(tmp_path, {"families": {
-        "opioid-benzodiazepine": {"off_at": every_hook, "snooze_reasons": ["patient-declined"], "snooze_days": 30},
-        "red-flags": {"off_at": every_hook}, "nsaid-contraindicated": {"off_at": every_hook}}})
+    app, _ = make_app(
+        tmp_path,
+        {
+            "families": {
+                "opioid-benzodiazepine": {
+                    "off_at": every_hook,
+                    "snooze_reasons": ["patient-declined"],
+                    "snooze_days": 30,
+                },
+                "red-flags": {"off_at": every_hook},
+                "nsaid-contraindicated": {"off_at": every_hook},
+            }
+        },
+    )
     client = app.test_client()
     card = call(client, PV)["opioid-benzodiazepine"]
     override(client, app, card, "patient-declined")
@@ -230,13 +263,24 @@ def test_the_safety_floor_holds_against_a_policy_that_switches_it_off(tmp_path):
     assert "opioid-benzodiazepine" not in call(client, OS, drafts=[draft(*GABAPENTIN)])  # off where it may be
     cauda = [lbp(onset_days=2), condition(SCT, "192970008", "Cauda equina syndrome", onset_days=2)]
     assert call(client, PV, cauda)["red-flags"]["indicator"] == "critical"
-    egfr_25 = [lbp(onset_days=10), {"resourceType": "Observation", "id": "egfr", "status": "final",
-                                    "subject": {"reference": f"Patient/{PATIENT_ID}"},
-                                    "code": {"coding": [{"system": "http://loinc.org", "code": "62238-1"}]},
-                                    "effectiveDateTime": "2026-11-07",
-                                    "valueQuantity": {"value": 25, "unit": "mL/min/{1.73_m2}"}}]
-    assert call(client, PV, [*egfr_25, med_request(*IBUPROFEN, dosage(1, "TAB", 3, 1, "d"))])[
-        "nsaid-contraindicated"]["indicator"] == "critical"
+    egfr_25 = [
+        lbp(onset_days=10),
+        {
+            "resourceType": "Observation",
+            "id": "egfr",
+            "status": "final",
+            "subject": {"reference": f"Patient/{PATIENT_ID}"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "62238-1"}]},
+            "effectiveDateTime": "2026-11-07",
+            "valueQuantity": {"value": 25, "unit": "mL/min/{1.73_m2}"},
+        },
+    ]
+    assert (
+        call(client, PV, [*egfr_25, med_request(*IBUPROFEN, dosage(1, "TAB", 3, 1, "d"))])["nsaid-contraindicated"][
+            "indicator"
+        ]
+        == "critical"
+    )
 
 
 def test_a_family_off_at_a_hook_is_held_back_there_only_and_counted(tmp_path):

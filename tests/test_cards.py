@@ -1,4 +1,5 @@
 """Card serialisation details an EHR relies on."""
+
 import uuid
 
 from cds_service.cards import new_uuid
@@ -28,7 +29,7 @@ def test_a_forked_worker_never_repeats_the_uuids_its_parent_will_give():
     os.close(read), os.close(write)
     parent = "".join(new_uuid() for _ in range(4))
     assert len(child) == len(parent) == 4 * 36 and child != parent
-    assert not {child[i:i + 36] for i in range(0, 144, 36)} & {parent[i:i + 36] for i in range(0, 144, 36)}
+    assert not {child[i : i + 36] for i in range(0, 144, 36)} & {parent[i : i + 36] for i in range(0, 144, 36)}
 
 
 def test_cite_names_each_fact_once_by_type_and_id_and_leaves_out_facts_without_an_id():
@@ -43,7 +44,11 @@ def test_cite_names_each_fact_once_by_type_and_id_and_leaves_out_facts_without_a
     draft = MedicationFact("MedicationRequest", "d1", True, "draft", frozenset(), "oxycodone", None, None, frozenset())
     phq9 = ObservationFact("o1", frozenset(), "PHQ-9", date(2026, 1, 1), 14, None, frozenset(), None, frozenset())
     assert cite(condition("c1"), [draft, condition("c1"), condition(None)], None, phq9, "Patient/pt-1") == (
-        "Condition/c1", "MedicationRequest/d1", "Observation/o1", "Patient/pt-1")
+        "Condition/c1",
+        "MedicationRequest/d1",
+        "Observation/o1",
+        "Patient/pt-1",
+    )
 
 
 def test_every_card_names_its_rule_and_knowledge_even_without_evidence():

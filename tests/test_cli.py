@@ -1,5 +1,6 @@
 """The command line as a new user meets it: every bad argument is one clear line and exit status 2 (never a
 traceback), `--version`, defaults in `--help`, and `evaluate -` reading standard input."""
+
 from __future__ import annotations
 
 import io
@@ -12,6 +13,7 @@ import pytest
 
 import cds_service
 from cds_service import cli
+from cds_service.web import serve
 from tests.served import executable
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "patient-view.json"
@@ -26,31 +28,56 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.mark.parametrize(("argv", "says"), [
-    pytest.param(["serve", "--port", "80000"], "argument --port: '80000' is not a TCP port (1-65535)",
-                 id="port-above-65535-was-an-OverflowError-traceback"),
-    pytest.param(["serve", "--port", "0"], "argument --port: '0' is not a TCP port", id="port-zero"),
-    pytest.param(["serve", "--port", "-1"], "argument --port: '-1' is not a TCP port", id="negative-port"),
-    pytest.param(["serve", "--port", "http"], "argument --port: 'http' is not a TCP port", id="port-not-a-number"),
-    pytest.param(["serve", "--workers", "0"], "argument --workers: '0' is not a worker count (1-256)",
-                 id="zero-workers-silently-meant-one-per-cpu"),
-    pytest.param(["serve", "--workers", "two"], "argument --workers: 'two' is not a worker count",
-                 id="workers-not-a-number"),
-    pytest.param(["serve", "--host", "999.1.1.1"], "argument --host: '999.1.1.1' is not an IP address or host name",
-                 id="host-not-an-address"),
-    pytest.param(["serve", "--host", "http://127.0.0.1"], "argument --host: 'http://127.0.0.1' is not an IP",
-                 id="host-given-as-a-url"),
-    pytest.param(["serve", "--host", "127.0.0.1:8080"], "argument --host: '127.0.0.1:8080' is not an IP",
-                 id="host-with-a-port"),
-    pytest.param(["serve", "--host", ""], "argument --host: '' is not an IP address or host name", id="empty-host"),
-    pytest.param(["evaluate", "x.json", "--as-of", "tomorrow"], "argument --as-of: 'tomorrow' is not a date YYYY-MM-DD",
-                 id="as-of-not-a-date"),
-    pytest.param(["feedback-report", "--since", "2026-13-01"], "argument --since: '2026-13-01' is not a date",
-                 id="since-not-a-date"),
-    pytest.param(["serve", "--prot", "8080"], "unrecognized arguments: --prot 8080", id="misspelt-option"),
-    pytest.param(["serv"], "argument COMMAND: invalid choice: 'serv'", id="unknown-command"),
-    pytest.param([], "the following arguments are required: COMMAND", id="no-command"),
-])
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        pytest.param(
+            ["serve", "--port", "80000"],
+            "argument --port: '80000' is not a TCP port (1-65535)",
+            id="port-above-65535-was-an-OverflowError-traceback",
+        ),
+        pytest.param(["serve", "--port", "0"], "argument --port: '0' is not a TCP port", id="port-zero"),
+        pytest.param(["serve", "--port", "-1"], "argument --port: '-1' is not a TCP port", id="negative-port"),
+        pytest.param(["serve", "--port", "http"], "argument --port: 'http' is not a TCP port", id="port-not-a-number"),
+        pytest.param(
+            ["serve", "--workers", "0"],
+            "argument --workers: '0' is not a worker count (1-256)",
+            id="zero-workers-silently-meant-one-per-cpu",
+        ),
+        pytest.param(
+            ["serve", "--workers", "two"], "argument --workers: 'two' is not a worker count", id="workers-not-a-number"
+        ),
+        pytest.param(
+            ["serve", "--host", "999.1.1.1"],
+            "argument --host: '999.1.1.1' is not an IP address or host name",
+            id="host-not-an-address",
+        ),
+        pytest.param(
+            ["serve", "--host", "http://127.0.0.1"],
+            "argument --host: 'http://127.0.0.1' is not an IP",
+            id="host-given-as-a-url",
+        ),
+        pytest.param(
+            ["serve", "--host", "127.0.0.1:8080"],
+            "argument --host: '127.0.0.1:8080' is not an IP",
+            id="host-with-a-port",
+        ),
+        pytest.param(["serve", "--host", ""], "argument --host: '' is not an IP address or host name", id="empty-host"),
+        pytest.param(
+            ["evaluate", "x.json", "--as-of", "tomorrow"],
+            "argument --as-of: 'tomorrow' is not a date YYYY-MM-DD",
+            id="as-of-not-a-date",
+        ),
+        pytest.param(
+            ["feedback-report", "--since", "2026-13-01"],
+            "argument --since: '2026-13-01' is not a date",
+            id="since-not-a-date",
+        ),
+        pytest.param(["serve", "--prot", "8080"], "unrecognized arguments: --prot 8080", id="misspelt-option"),
+        pytest.param(["serv"], "argument COMMAND: invalid choice: 'serv'", id="unknown-command"),
+        pytest.param([], "the following arguments are required: COMMAND", id="no-command"),
+    ],
+)
 def test_a_bad_argument_is_one_line_and_exit_2(capsys, argv, says):
     code, out, err = run(capsys, *argv)
     assert code == 2
@@ -96,12 +123,18 @@ def test_evaluate_reads_standard_input(capsys, monkeypatch, tmp_path):
     assert "nsaid-first-line" in {c["source"]["topic"]["code"] for c in json.loads(out)["cards"]}
 
 
-@pytest.mark.parametrize(("stdin", "says"), [
-    pytest.param(b"{", "error: standard input is not valid JSON", id="truncated-json"),
-    pytest.param(b"", "error: standard input is not valid JSON", id="nothing-piped"),
-    pytest.param(b" " * 101, "error: standard input is over the 100 byte limit (BACKPAIN_CDS_MAX_BODY_BYTES)",
-                 id="over-the-body-limit"),
-])
+@pytest.mark.parametrize(
+    ("stdin", "says"),
+    [
+        pytest.param(b"{", "error: standard input is not valid JSON", id="truncated-json"),
+        pytest.param(b"", "error: standard input is not valid JSON", id="nothing-piped"),
+        pytest.param(
+            b" " * 101,
+            "error: standard input is over the 100 byte limit (BACKPAIN_CDS_MAX_BODY_BYTES)",
+            id="over-the-body-limit",
+        ),
+    ],
+)
 def test_evaluate_bad_standard_input_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path, stdin, says):
     monkeypatch.setenv("BACKPAIN_CDS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("BACKPAIN_CDS_MAX_BODY_BYTES", "100")
@@ -123,7 +156,8 @@ def test_the_installed_command_prints_no_traceback():
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         "backpain-cds serve: error: argument --port: '80000' is not a TCP port (1-65535) "
-        "(see backpain-cds serve --help)"]
+        "(see backpain-cds serve --help)"
+    ]
 
 
 def test_a_configured_metrics_folder_is_kept_and_emptied_of_an_earlier_runs_samples(monkeypatch, tmp_path):
@@ -131,5 +165,5 @@ def test_a_configured_metrics_folder_is_kept_and_emptied_of_an_earlier_runs_samp
     (tmp_path / "counter_1234.db").write_bytes(b"old samples")
     (tmp_path / "notes.txt").write_text("not ours")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    cli._metrics_dir()
+    serve.metrics_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -3,6 +3,7 @@ runs it: read-only root file system, the image's own user, a free loopback port.
 prefetch and /readyz, stops on SIGTERM with exit code 0, and does the same against PostgreSQL.
 
 The numbers (build time cold or warm, image size, start-up time) go to tests/artifacts/image.json."""
+
 from __future__ import annotations
 
 import json
@@ -42,10 +43,26 @@ def image() -> Iterator[str]:
     MEASURED["base"] = f"{'cached' if cached else 'built'} in {time.monotonic() - started:.1f} s"
     version = cds_service.__version__
     started = time.monotonic()
-    podman.podman("build", "--isolation=chroot", "--network=host", "--pull=never", "--layers=false", "--format=docker",
-                  "--build-arg", f"PYTHON_IMAGE={base}", "--build-arg", f"VERSION={version}",
-                  "--build-arg", "SOURCE_URL=file:///backpain-cds", "--build-arg", "REVISION=test",
-                  "-t", IMAGE, str(ROOT), timeout=1800)
+    podman.podman(
+        "build",
+        "--isolation=chroot",
+        "--network=host",
+        "--pull=never",
+        "--layers=false",
+        "--format=docker",
+        "--build-arg",
+        f"PYTHON_IMAGE={base}",
+        "--build-arg",
+        f"VERSION={version}",
+        "--build-arg",
+        "SOURCE_URL=file:///backpain-cds",
+        "--build-arg",
+        "REVISION=test",
+        "-t",
+        IMAGE,
+        str(ROOT),
+        timeout=1800,
+    )
     MEASURED["build_seconds"] = round(time.monotonic() - started, 1)
     podman.podman("image", "prune", "--force", check=False)  # the builder stage, the previous test image
     MEASURED["image_bytes"] = int(podman.podman("image", "inspect", "--format", "{{.Size}}", IMAGE).stdout)
@@ -74,9 +91,25 @@ def container(image: str, *options: str, **settings: str) -> Iterator[Container]
     name = f"backpain-cds-test-{port}"
     env = {"AS_OF": "2026-11-27", "DRAIN_SECONDS": "1"} | settings
     started = time.monotonic()
-    podman.podman("run", "--detach", "--read-only", "--network=host", "--name", name, *options,
-                  *[f"--env=BACKPAIN_CDS_{k}={v}" for k, v in env.items()],
-                  image, "backpain-cds", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1")
+    podman.podman(
+        "run",
+        "--detach",
+        "--read-only",
+        "--network=host",
+        "--name",
+        name,
+        *options,
+        *[f"--env=BACKPAIN_CDS_{k}={v}" for k, v in env.items()],
+        image,
+        "backpain-cds",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    )
     box = Container(name, port)
     try:
         for _ in range(600):
@@ -101,8 +134,15 @@ def serves_and_stops_on_sigterm(box: Container) -> None:
     assert "backpain-patient-view" in {s["id"] for s in services}
     response = requests.post(box.base + "/cds-services/backpain-patient-view", json=hook_request([lbp()]), timeout=10)
     assert response.status_code == 200 and response.json()["cards"], response.text
-    feedback = {"feedback": [{"card": response.json()["cards"][0]["uuid"], "outcome": "overridden",
-                              "outcomeTimestamp": "2026-11-27T10:00:00Z"}]}
+    feedback = {
+        "feedback": [
+            {
+                "card": response.json()["cards"][0]["uuid"],
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-27T10:00:00Z",
+            }
+        ]
+    }
     assert requests.post(box.base + "/cds-services/backpain-patient-view/feedback", json=feedback, timeout=5).ok
     assert requests.get(box.base + "/readyz", timeout=5).status_code == 200
     assert podman.podman("healthcheck", "run", box.name, check=False).returncode == 0, "HEALTHCHECK failed"
@@ -115,6 +155,7 @@ def serves_and_stops_on_sigterm(box: Container) -> None:
 def test_the_lock_pins_every_dependency_the_image_installs():
     """The builder installs requirements.lock with --no-deps: a dependency added to pyproject.toml but not to the
     lock would build an image that fails at its first import (regenerate it with the Dockerfile's pip-compile line)."""
+
     def name(requirement: str) -> str:
         return re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", requirement)[0]).lower()
 
@@ -122,6 +163,7 @@ def test_the_lock_pins_every_dependency_the_image_installs():
     wanted = {name(r) for r in project["dependencies"] + project["optional-dependencies"]["postgres"]}
     locked = {name(line) for line in (ROOT / "requirements.lock").read_text().splitlines() if re.match(r"[a-z]", line)}
     assert wanted - locked == set()
+
 
 def test_the_image_runs_as_uid_10001_and_says_what_it_is(image):
     inspected = json.loads(podman.podman("image", "inspect", image).stdout)[0]
@@ -138,8 +180,9 @@ def test_the_image_runs_as_uid_10001_and_says_what_it_is(image):
 def test_the_container_serves_read_only_as_10001_with_sqlite(image):
     with container(image) as box:
         assert box.run("id", "-u") == "10001"
-        MEASURED["read_only_root"] = "Read-only file system" in podman.podman(
-            "exec", box.name, "touch", "/opt/venv/x", check=False).stderr
+        MEASURED["read_only_root"] = (
+            "Read-only file system" in podman.podman("exec", box.name, "touch", "/opt/venv/x", check=False).stderr
+        )
         assert MEASURED["read_only_root"]
         no_compiler = podman.podman("exec", box.name, "sh", "-c", "command -v gcc cc", check=False).stdout
         assert no_compiler == "", "the runtime stage carries a compiler"
@@ -159,22 +202,41 @@ def test_the_container_serves_against_postgresql(image, postgres, tmp_path):
             return db.execute("SELECT count(*) FROM feedback").fetchone()[0] if exists else 0
 
     before = stored()
-    with container(image, f"--volume={secret}:/etc/backpain-cds/database/url:ro",
-                   DATABASE_URL_FILE="/etc/backpain-cds/database/url") as box:
+    with container(
+        image,
+        f"--volume={secret}:/etc/backpain-cds/database/url:ro",
+        DATABASE_URL_FILE="/etc/backpain-cds/database/url",
+    ) as box:
         serves_and_stops_on_sigterm(box)
     assert stored() == before + 1  # the feedback went to PostgreSQL, not to /data
 
 
-@pytest.mark.parametrize("setting, value, reason", [
-    ("DATA_DIR", "/proc/nope", "No such file or directory"),
-    ("DATABASE_URL", "postgresql+psycopg://cds:s3cret-pw@127.0.0.1:{port}/cds", "refused"),
-], ids=["a data folder that cannot be created", "a database that cannot be opened"])
+@pytest.mark.parametrize(
+    "setting, value, reason",
+    [
+        ("DATA_DIR", "/proc/nope", "No such file or directory"),
+        ("DATABASE_URL", "postgresql+psycopg://cds:s3cret-pw@127.0.0.1:{port}/cds", "refused"),
+    ],
+    ids=["a data folder that cannot be created", "a database that cannot be opened"],
+)
 def test_the_container_stops_on_an_unusable_store_with_one_line_and_exit_code_2(image, setting, value, reason):
     port = free_port()
-    done = podman.podman("run", "--rm", "--read-only", "--network=host",
-                         f"--env=BACKPAIN_CDS_{setting}={value.format(port=free_port())}",
-                         image, "backpain-cds", "serve", "--host", "127.0.0.1", "--port", str(port), check=False,
-                         timeout=120)
+    done = podman.podman(
+        "run",
+        "--rm",
+        "--read-only",
+        "--network=host",
+        f"--env=BACKPAIN_CDS_{setting}={value.format(port=free_port())}",
+        image,
+        "backpain-cds",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        check=False,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     # podman's own lines (time="..." level=...: no systemd here to schedule the HEALTHCHECK) aside, the service's
     (line,) = [line for line in done.stderr.splitlines() if not line.startswith('time="')]

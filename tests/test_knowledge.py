@@ -1,4 +1,5 @@
 """Knowledge lookups: the indexed value-set search must answer exactly as asking every value set would."""
+
 from cds_service.knowledge import ICD10CM, RXNORM, load, normalise
 
 
@@ -6,8 +7,21 @@ def test_value_sets_of_a_code_agree_with_asking_every_value_set():
     kb = load()
     codes = {code for v in kb.value_sets.values() for code in v.include.exact | v.exclude.exact}
     # codes reached only through is-a and regex rules or excludes, and codes in none of ours
-    for icd in ("M54.5", "M51.16", "C44.91", "C50.911", "C79.51", "S32.001A", "G83.4", "R50.9", "Z85.46", "F11.20",
-                "T40.2X1A", "N18.4", "Z99.999"):
+    for icd in (
+        "M54.5",
+        "M51.16",
+        "C44.91",
+        "C50.911",
+        "C79.51",
+        "S32.001A",
+        "G83.4",
+        "R50.9",
+        "Z85.46",
+        "F11.20",
+        "T40.2X1A",
+        "N18.4",
+        "Z99.999",
+    ):
         codes.add(normalise(ICD10CM, icd))
     codes |= {(RXNORM, "0"), ("http://snomed.info/sct", "0"), ("http://loinc.org", "0-0")}
     assert len(codes) > 400

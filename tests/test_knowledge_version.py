@@ -1,5 +1,6 @@
 """The knowledge has one version: a change to fhir_profiles/ without a version bump fails here, the bump is in the
 CHANGELOG, the wheel's knowledge digests like the source tree's, and `backpain-cds knowledge` prints the manifest."""
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,9 @@ def test_the_changelog_has_a_knowledge_entry_for_the_current_version():
 def test_the_loaded_knowledge_digests_like_the_source_tree():
     """Under scripts/test the package is installed as a wheel: its fhir_profiles/ must give the same digest."""
     kb = load()
-    assert kb.identity == manifest.Identity(manifest.recorded(PROFILES).version,
-                                            manifest.digest(manifest.artifact_files(PROFILES)))
+    assert kb.identity == manifest.Identity(
+        manifest.recorded(PROFILES).version, manifest.digest(manifest.artifact_files(PROFILES))
+    )
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", kb.identity.digest)
 
 
@@ -81,11 +83,18 @@ def test_the_knowledge_command_prints_the_manifest_as_json_and_text():
     by_id = {(a["resourceType"], a["id"]): a for a in doc["artifacts"]}
     kinds = {kind for kind, _ in by_id}
     assert kinds == {"PlanDefinition", "ValueSet", "CodeSystem", "ConceptMap", "ActivityDefinition"}
-    assert by_id[("PlanDefinition", "red-flags")]["canonical"] == \
-        "https://backpain-cds.org/fhir/PlanDefinition/red-flags|1.0.0"
+    assert (
+        by_id[("PlanDefinition", "red-flags")]["canonical"]
+        == "https://backpain-cds.org/fhir/PlanDefinition/red-flags|1.0.0"
+    )
     anticoagulants = by_id[("ValueSet", "anticoagulants")]
-    assert anticoagulants["sources"] == [{"url": "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113762.1.4.1248.22",
-                                          "version": "20220608", "expansion": "2025-01-10T13:55:11-07:00"}]
+    assert anticoagulants["sources"] == [
+        {
+            "url": "http://cts.nlm.nih.gov/fhir/ValueSet/2.16.840.1.113762.1.4.1248.22",
+            "version": "20220608",
+            "expansion": "2025-01-10T13:55:11-07:00",
+        }
+    ]
     assert all(a["url"] and a["version"] for a in doc["artifacts"])
     text = subprocess.run(["backpain-cds", "knowledge"], capture_output=True, text=True, timeout=60).stdout
     assert f"knowledge {doc['knowledge']['version']} ({doc['knowledge']['digest']})" in text

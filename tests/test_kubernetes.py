@@ -1,6 +1,7 @@
 """The Kustomize base and the example overlay render (`kubectl kustomize`, no cluster) and every document validates
 strictly against Kubernetes 1.32; the Deployment runs what the Dockerfile builds, with settings the service accepts;
 the overlay replaces every placeholder of the base and is locked down (network, probes, spread, secrets as files)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,10 +19,18 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE, OVERLAY = ROOT / "deploy/kubernetes/base", ROOT / "deploy/kubernetes/overlays/example"
 yaml = pytest.importorskip("yaml", reason="PyYAML comes with kubernetes-validate (pip install '.[test]')")
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="pip install '.[test]'")
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None,
-                                reason="kubectl not installed (scripts/test installs Debian's kubernetes-client)")
-KINDS = {"ConfigMap", "Deployment", "Service", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler",
-         "NetworkPolicy"}
+pytestmark = pytest.mark.skipif(
+    shutil.which("kubectl") is None, reason="kubectl not installed (scripts/test installs Debian's kubernetes-client)"
+)
+KINDS = {
+    "ConfigMap",
+    "Deployment",
+    "Service",
+    "Ingress",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "NetworkPolicy",
+}
 
 
 def render(folder: Path) -> dict[str, dict]:
@@ -90,8 +99,9 @@ def test_probes_grace_period_and_resources(documents):
 
 def test_replicas_spread_across_nodes(documents):
     labels = documents["Deployment"]["spec"]["template"]["metadata"]["labels"]
-    (by_node,) = [c for c in pod_of(documents)["topologySpreadConstraints"]
-                  if c["topologyKey"] == "kubernetes.io/hostname"]
+    (by_node,) = [
+        c for c in pod_of(documents)["topologySpreadConstraints"] if c["topologyKey"] == "kubernetes.io/hostname"
+    ]
     assert by_node["maxSkew"] == 1 and by_node["whenUnsatisfiable"] == "DoNotSchedule"
     assert by_node["labelSelector"]["matchLabels"].items() <= labels.items()
 
@@ -104,9 +114,11 @@ def test_settings_are_ones_the_service_accepts_and_secrets_are_files(documents, 
     assert "env" not in container  # no secret as an environment variable
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
-    for name, setting, key in [("jwt", "BACKPAIN_CDS_JWT_JWKS", "jwks.json"),
-                               ("database", "BACKPAIN_CDS_DATABASE_URL_FILE", "url"),
-                               ("policy", "BACKPAIN_CDS_POLICY_SECRET_FILE", "secret")]:
+    for name, setting, key in [
+        ("jwt", "BACKPAIN_CDS_JWT_JWKS", "jwks.json"),
+        ("database", "BACKPAIN_CDS_DATABASE_URL_FILE", "url"),
+        ("policy", "BACKPAIN_CDS_POLICY_SECRET_FILE", "secret"),
+    ]:
         assert mounts[name]["readOnly"] is True
         assert env[setting] == f"{mounts[name]['mountPath']}/{key}"
         assert volumes[name]["secret"]["items"] == [{"key": key, "path": key}]
@@ -116,8 +128,11 @@ def test_settings_are_ones_the_service_accepts_and_secrets_are_files(documents, 
     jwks.write_text(json.dumps({"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/k"}}))
     url.write_text("postgresql+psycopg://u@db/cds\n")
     (tmp_path / "secret").write_text("0" * 64)
-    env |= {"BACKPAIN_CDS_JWT_JWKS": str(jwks), "BACKPAIN_CDS_DATABASE_URL_FILE": str(url),
-            "BACKPAIN_CDS_POLICY_SECRET_FILE": str(tmp_path / "secret")}
+    env |= {
+        "BACKPAIN_CDS_JWT_JWKS": str(jwks),
+        "BACKPAIN_CDS_DATABASE_URL_FILE": str(url),
+        "BACKPAIN_CDS_POLICY_SECRET_FILE": str(tmp_path / "secret"),
+    }
     if "metrics_port" not in {f.name for f in dataclasses.fields(Settings)}:
         pytest.skip("BACKPAIN_CDS_METRICS_PORT is not a setting on this branch yet (issue 20 adds it)")
     settings = Settings.from_env(env)  # raises ConfigError naming any unknown or invalid setting
@@ -201,8 +216,10 @@ def test_the_overlay_follows_an_edit_of_the_host_and_the_image(tmp_path):
     """The walkthrough's edits take effect: a copied overlay with another host and registry renders them."""
     shutil.copytree(ROOT / "deploy/kubernetes", tmp_path / "kubernetes")
     copy = tmp_path / "kubernetes/overlays/example"
-    for name, old, new in [("ingress.yaml", "cds.hospital.example", "cds.nhs-trust.example"),
-                           ("kustomization.yaml", "registry.hospital.example/clinical", "registry.trust.example/cds")]:
+    for name, old, new in [
+        ("ingress.yaml", "cds.hospital.example", "cds.nhs-trust.example"),
+        ("kustomization.yaml", "registry.hospital.example/clinical", "registry.trust.example/cds"),
+    ]:
         (copy / name).write_text((copy / name).read_text().replace(old, new))
     rendered = render(copy)
     assert rendered["ConfigMap"]["data"]["BACKPAIN_CDS_PUBLIC_BASE_URL"] == "https://cds.nhs-trust.example"
@@ -214,7 +231,7 @@ def test_the_readme_walkthrough_matches_what_the_overlay_renders(overlay):
     """The README's deploy steps name every file of the overlay, and the Secrets, keys, namespace and host that the
     rendered manifests expect."""
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Deploying to Kubernetes"):]
+    section = readme[readme.index("## Deploying to Kubernetes") :]
     section = section.split("\n## ")[0]
     assert "cp -r deploy/kubernetes/overlays/example deploy/kubernetes/overlays/production" in section
     assert "kubectl apply -k deploy/kubernetes/overlays/production" in section

@@ -1,4 +1,5 @@
 """Metrics at /metrics (every worker counted), the log of issued cards, and `backpain-cds feedback-report`."""
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,18 @@ def test_issued_cards_are_logged_by_uuid_topic_indicator_and_hashes_only(app, cl
     with log.engine.connect() as conn:
         rows = {r.card_uuid: r for r in conn.execute(select(IssuedCard))}
     assert {(rows[c["uuid"]].topic, rows[c["uuid"]].indicator) for c in cards} == {
-        (c["source"]["topic"]["code"], c["indicator"]) for c in cards}
-    assert set(IssuedCard.__table__.columns.keys()) == {"card_uuid", "service_id", "topic", "indicator", "issued_at",
-                                                         "patient_key", "digest", "knowledge_version"}
+        (c["source"]["topic"]["code"], c["indicator"]) for c in cards
+    }
+    assert set(IssuedCard.__table__.columns.keys()) == {
+        "card_uuid",
+        "service_id",
+        "topic",
+        "indicator",
+        "issued_at",
+        "patient_key",
+        "digest",
+        "knowledge_version",
+    }
     assert {rows[c["uuid"]].knowledge_version for c in cards} == {load().identity.version}
     # the patient is there as a keyed hash (the card policy's snooze after override finds it), never as the id
     patient = app.extensions["backpain_cds_policy"].key("patient", "pt-1")
@@ -55,8 +65,12 @@ def test_a_card_log_from_before_the_policy_gains_its_new_columns_at_start_up(tmp
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     old = create_engine(url)
     with old.begin() as conn:
-        conn.execute(text("CREATE TABLE issued_cards (card_uuid VARCHAR(64) PRIMARY KEY, service_id VARCHAR(100), "
-                          "topic VARCHAR(64), indicator VARCHAR(16), issued_at DATETIME)"))
+        conn.execute(
+            text(
+                "CREATE TABLE issued_cards (card_uuid VARCHAR(64) PRIMARY KEY, service_id VARCHAR(100), "
+                "topic VARCHAR(64), indicator VARCHAR(16), issued_at DATETIME)"
+            )
+        )
     old.dispose()
     engine = database.connect(url)
     with engine.connect() as conn:
@@ -67,22 +81,45 @@ def test_a_card_log_from_before_the_policy_gains_its_new_columns_at_start_up(tmp
 def test_report_splits_acceptance_by_the_knowledge_version_that_issued_each_card(app, client):
     """A value set change ships as knowledge 1.1.0: the committee compares acceptance before and after it."""
     engine = app.extensions["backpain_cds_feedback"].engine
-    issued = [("c-old-1", "1.0.0"), ("c-old-2", "1.0.0"), ("c-new-1", "1.1.0"), ("c-new-2", "1.1.0"),
-              ("c-new-3", "1.1.0"), ("c-before-the-log-knew", None)]
+    issued = [
+        ("c-old-1", "1.0.0"),
+        ("c-old-2", "1.0.0"),
+        ("c-new-1", "1.1.0"),
+        ("c-new-2", "1.1.0"),
+        ("c-new-3", "1.1.0"),
+        ("c-before-the-log-knew", None),
+    ]
     with engine.begin() as conn:
-        conn.execute(insert(IssuedCard), [
-            {"card_uuid": u, "service_id": "backpain-patient-view", "topic": "opioid-high-dose",
-             "indicator": "warning", "issued_at": datetime(2026, 11, 1, tzinfo=UTC), "knowledge_version": v}
-            for u, v in issued])
-    outcomes = {"c-old-1": "overridden", "c-old-2": "overridden", "c-new-1": "accepted", "c-new-2": "accepted",
-                "c-new-3": "overridden", "c-before-the-log-knew": "accepted"}
+        conn.execute(
+            insert(IssuedCard),
+            [
+                {
+                    "card_uuid": u,
+                    "service_id": "backpain-patient-view",
+                    "topic": "opioid-high-dose",
+                    "indicator": "warning",
+                    "issued_at": datetime(2026, 11, 1, tzinfo=UTC),
+                    "knowledge_version": v,
+                }
+                for u, v in issued
+            ],
+        )
+    outcomes = {
+        "c-old-1": "overridden",
+        "c-old-2": "overridden",
+        "c-new-1": "accepted",
+        "c-new-2": "accepted",
+        "c-new-3": "overridden",
+        "c-before-the-log-knew": "accepted",
+    }
     items = [feedback({"uuid": u}, outcome) for u, outcome in outcomes.items()]
     assert client.post(PV + "/feedback", json={"feedback": items}).status_code == 200
     summary = summarise(engine)
     assert summary["by_knowledge_version"] == {
         "1.0.0": {"items": 2, "accepted": 0, "overridden": 2, "acceptanceRate": 0.0},
         "1.1.0": {"items": 3, "accepted": 2, "overridden": 1, "acceptanceRate": 0.667},
-        "unknown": {"items": 1, "accepted": 1, "overridden": 0, "acceptanceRate": 1.0}}
+        "unknown": {"items": 1, "accepted": 1, "overridden": 0, "acceptanceRate": 1.0},
+    }
     assert summary["by_topic"]["opioid-high-dose"]["byKnowledgeVersion"]["1.1.0"]["acceptanceRate"] == 0.667
     text = as_text(summary)
     assert re.search(r"^1\.0\.0\s+2\s+0\s+2\s+0%$", text, re.M)
@@ -96,14 +133,31 @@ def test_a_card_log_created_before_knowledge_versions_gains_the_column_and_keeps
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     with create_engine(url).begin() as conn:  # the table as it shipped before
-        conn.execute(text("CREATE TABLE issued_cards (card_uuid VARCHAR(64) PRIMARY KEY, service_id VARCHAR(100), "
-                          "topic VARCHAR(64), indicator VARCHAR(16), issued_at DATETIME)"))
-        conn.execute(text("INSERT INTO issued_cards VALUES ('old', 'backpain-patient-view', 'second-line', 'info', "
-                          "'2026-01-01 00:00:00')"))
+        conn.execute(
+            text(
+                "CREATE TABLE issued_cards (card_uuid VARCHAR(64) PRIMARY KEY, service_id VARCHAR(100), "
+                "topic VARCHAR(64), indicator VARCHAR(16), issued_at DATETIME)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO issued_cards VALUES ('old', 'backpain-patient-view', 'second-line', 'info', "
+                "'2026-01-01 00:00:00')"
+            )
+        )
     engine = database.connect(url)
     log = CardLog(engine)
-    log.record("backpain-patient-view", [{"uuid": "new", "indicator": "info", "source": {"topic": {"code": "x"}},
-                                         "extension": {"org.backpain-cds.knowledge": {"version": "1.0.0"}}}])
+    log.record(
+        "backpain-patient-view",
+        [
+            {
+                "uuid": "new",
+                "indicator": "info",
+                "source": {"topic": {"code": "x"}},
+                "extension": {"org.backpain-cds.knowledge": {"version": "1.0.0"}},
+            }
+        ],
+    )
     log.flush()
     with engine.connect() as conn:
         rows = dict(conn.execute(select(IssuedCard.card_uuid, IssuedCard.knowledge_version)).all())
@@ -128,18 +182,28 @@ def test_report_per_topic_counts_rates_and_top_override_reasons(app, client):
     cards = client.post(PV, json=hook_request([lbp(), opioid])).get_json()["cards"]
     by_topic = {c["source"]["topic"]["code"]: c for c in cards}
     high, first_line = by_topic["opioid-high-dose"], by_topic["nsaid-first-line"]
-    items = [feedback(high, "overridden", "patient-declined"), feedback(high, "overridden", "patient-declined"),
-             feedback(high, "overridden", "not-applicable"), feedback(high, "accepted"),
-             feedback(first_line, "accepted"), {**feedback(first_line, "overridden"), "card": "never-issued"}]
+    items = [
+        feedback(high, "overridden", "patient-declined"),
+        feedback(high, "overridden", "patient-declined"),
+        feedback(high, "overridden", "not-applicable"),
+        feedback(high, "accepted"),
+        feedback(first_line, "accepted"),
+        {**feedback(first_line, "overridden"), "card": "never-issued"},
+    ]
     assert client.post(PV + "/feedback", json={"feedback": items}).status_code == 200
     app.extensions["backpain_cds_card_log"].flush()
     summary = summarise(app.extensions["backpain_cds_feedback"].engine)
     assert summary["items"] == 5
     assert summary["by_topic"]["opioid-high-dose"] == {
-        "items": 4, "accepted": 1, "overridden": 3, "acceptanceRate": 0.25,
+        "items": 4,
+        "accepted": 1,
+        "overridden": 3,
+        "acceptanceRate": 0.25,
         "topOverrideReasons": [{"reason": "patient declined", "count": 2}, {"reason": "not applicable", "count": 1}],
-        "byKnowledgeVersion": {load().identity.version: {"items": 4, "accepted": 1, "overridden": 3,
-                                                         "acceptanceRate": 0.25}}}
+        "byKnowledgeVersion": {
+            load().identity.version: {"items": 4, "accepted": 1, "overridden": 3, "acceptanceRate": 0.25}
+        },
+    }
     assert summary["by_topic"]["nsaid-first-line"]["acceptanceRate"] == 1.0
     assert "unknown" not in summary["by_topic"]  # a card we never issued is counted apart, in no rate
     assert summary["unattributed"] == {"items": 1, "accepted": 0, "overridden": 1}
@@ -150,22 +214,32 @@ def test_metrics_count_calls_on_every_worker_and_the_report_reads_the_store(tmp_
     with Served(tmp_path, workers=2) as served:
         statuses = [requests.post(served.base + PV, json=hook_request([lbp()]), timeout=10) for _ in range(40)]
         cards = statuses[0].json()["cards"]
-        posted = requests.post(served.base + PV + "/feedback", timeout=10, json={"feedback": [
-            feedback(cards[0], "overridden", "already-addressed"), feedback(cards[1], "overridden")]})
+        posted = requests.post(
+            served.base + PV + "/feedback",
+            timeout=10,
+            json={
+                "feedback": [feedback(cards[0], "overridden", "already-addressed"), feedback(cards[1], "overridden")]
+            },
+        )
         assert posted.status_code == 200
         bad = requests.post(served.base + PV, data=b"{", timeout=10)
         assert bad.status_code == 400
         text = requests.get(served.base + "/metrics", timeout=10).text
         time.sleep(1.2)  # the card log writes its batch off the request path
         log = served.log()
-        report = subprocess.run([executable(), "feedback-report", "--json"], capture_output=True, text=True,
-                                env={"BACKPAIN_CDS_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
+        report = subprocess.run(
+            [executable(), "feedback-report", "--json"],
+            capture_output=True,
+            text=True,
+            env={"BACKPAIN_CDS_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+            timeout=60,
+        )
     answered = set(re.findall(r"cds_service\.web\.routes\[(\d+)\]: hook ", log))
     assert len(answered) == 2  # both workers served calls...
     calls = re.search(r'backpain_cds_hook_calls_total\{service="backpain-patient-view",status="200"\} (\S+)', text)
     assert calls and float(calls.group(1)) == 40  # ...and /metrics counted all of them, whichever worker answered
     assert re.search(r'backpain_cds_hook_calls_total\{service="backpain-patient-view",status="400"\} 1\.0', text)
-    assert 'backpain_cds_hook_duration_seconds_bucket{' in text
+    assert "backpain_cds_hook_duration_seconds_bucket{" in text
     topic = cards[0]["source"]["topic"]["code"]
     assert re.search(rf'backpain_cds_cards_total\{{indicator="\w+",topic="{topic}"\}} 40\.0', text)
     assert 'backpain_cds_feedback_items_total{outcome="overridden",override_reason="already-addressed"} 1.0' in text
@@ -180,4 +254,5 @@ def test_report_since_leaves_out_older_feedback(app, client):
     client.post(PV + "/feedback", json={"feedback": [old, feedback(cards[0], "accepted")]})
     app.extensions["backpain_cds_card_log"].flush()  # feedback is attributed through the card log
     from datetime import date
+
     assert summarise(app.extensions["backpain_cds_feedback"].engine, date(2026, 1, 1))["items"] == 1

@@ -1,5 +1,6 @@
 """Metrics against the real `backpain-cds serve`: no client can add label values (issue 20, finding 2), /metrics on
 its own port, and the samples folder private to one run and gone when it stops (issue 23, "Leftovers")."""
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,12 @@ def test_a_thousand_invented_service_ids_add_no_label_and_keep_metrics_small(tmp
 def test_metrics_on_their_own_port_and_off_the_public_one(tmp_path):
     port = free_port()
     with Served(tmp_path, metrics_port=str(port)) as served:
-        assert requests.post(served.base + "/cds-services/backpain-patient-view", json=hook_request([lbp()]),
-                             timeout=10).status_code == 200
+        assert (
+            requests.post(
+                served.base + "/cds-services/backpain-patient-view", json=hook_request([lbp()]), timeout=10
+            ).status_code
+            == 200
+        )
         public = requests.get(served.base + "/metrics", timeout=10)
         private = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
     assert public.status_code == 404 and public.headers["Content-Type"] == "application/json"

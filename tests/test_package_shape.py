@@ -1,5 +1,6 @@
 """The package's shape (house style, "As the package grows"): folders that follow a hook call, no import cycle,
 modules that read in one sitting, and no I/O below the record."""
+
 from __future__ import annotations
 
 import ast
@@ -15,9 +16,26 @@ MAX_ROOT_MODULES = 12
 MAX_MODULE_LINES = 300
 MAX_CLASS_LINES = 150
 # What the pure layers (the record and the rules) may never import: I/O, the web edge, the database, FHIR access.
-IO_IMPORTS = {"flask", "werkzeug", "requests", "urllib3", "sqlalchemy", "gunicorn", "socket", "urllib", "http",
-              "subprocess", "prometheus_client", "cds_service.web", "cds_service.store", "cds_service.fhir.client",
-              "cds_service.fhir.http_fetch", "cds_service.fhir.prefetch", "cds_service.config", "cds_service.pipeline"}
+IO_IMPORTS = {
+    "flask",
+    "werkzeug",
+    "requests",
+    "urllib3",
+    "sqlalchemy",
+    "gunicorn",
+    "socket",
+    "urllib",
+    "http",
+    "subprocess",
+    "prometheus_client",
+    "cds_service.web",
+    "cds_service.store",
+    "cds_service.fhir.client",
+    "cds_service.fhir.http_fetch",
+    "cds_service.fhir.prefetch",
+    "cds_service.config",
+    "cds_service.pipeline",
+}
 
 
 def module_name(path: Path) -> str:
@@ -76,7 +94,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (cycle := walk(nxt)):
                 return cycle
         stack.pop()

@@ -1,5 +1,6 @@
 """The card policy file a CDS committee edits: validated at start-up with one line naming the key, printed by
 `backpain-cds policy check`, and the digest that decides whether a card's findings changed."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,25 +18,44 @@ from tests.served import executable
 EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "card-policy.example.toml"
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    pytest.param("[familes.naloxone]\n", "familes", id="misspelt-top-level-table"),
-    pytest.param("[families.opioid-benzo]\n", "families.opioid-benzo", id="unknown-family"),
-    pytest.param("[families.naloxone]\nof_at = ['order-sign']\n", "families.naloxone.of_at", id="misspelt-key"),
-    pytest.param("[families.naloxone]\noff_at = ['order-view']\n", "families.naloxone.off_at", id="not-a-hook"),
-    pytest.param("[families.naloxone]\noff_at = 'order-sign'\n", "families.naloxone.off_at", id="hook-not-in-a-list"),
-    pytest.param("[defaults]\nrepeat_window_minutes = -5\n", "defaults.repeat_window_minutes", id="negative-window"),
-    pytest.param("[defaults]\nrepeat_window_minutes = 60.5\n", "defaults.repeat_window_minutes", id="fractional"),
-    pytest.param("[defaults]\nrepeat_window_minutes = true\n", "defaults.repeat_window_minutes", id="boolean"),
-    pytest.param("[families.naloxone]\nsnooze_reasons = ['busy']\nsnooze_days = 3\n",
-                 "families.naloxone.snooze_reasons", id="override-reason-we-do-not-offer"),
-    pytest.param("[families.naloxone]\nsnooze_reasons = ['patient-declined']\n", "families.naloxone.snooze_days",
-                 id="snooze-reasons-without-days"),
-    pytest.param("[families.naloxone]\nsnooze_days = 3\n", "families.naloxone.snooze_reasons",
-                 id="snooze-days-without-reasons"),
-    pytest.param("[families.naloxone]\nsnooze_reasons = ['patient-declined']\nsnooze_days = 400\n",
-                 "families.naloxone.snooze_days", id="snooze-over-a-year"),
-    pytest.param("families = 3\n", "families", id="families-not-a-table"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        pytest.param("[familes.naloxone]\n", "familes", id="misspelt-top-level-table"),
+        pytest.param("[families.opioid-benzo]\n", "families.opioid-benzo", id="unknown-family"),
+        pytest.param("[families.naloxone]\nof_at = ['order-sign']\n", "families.naloxone.of_at", id="misspelt-key"),
+        pytest.param("[families.naloxone]\noff_at = ['order-view']\n", "families.naloxone.off_at", id="not-a-hook"),
+        pytest.param(
+            "[families.naloxone]\noff_at = 'order-sign'\n", "families.naloxone.off_at", id="hook-not-in-a-list"
+        ),
+        pytest.param(
+            "[defaults]\nrepeat_window_minutes = -5\n", "defaults.repeat_window_minutes", id="negative-window"
+        ),
+        pytest.param("[defaults]\nrepeat_window_minutes = 60.5\n", "defaults.repeat_window_minutes", id="fractional"),
+        pytest.param("[defaults]\nrepeat_window_minutes = true\n", "defaults.repeat_window_minutes", id="boolean"),
+        pytest.param(
+            "[families.naloxone]\nsnooze_reasons = ['busy']\nsnooze_days = 3\n",
+            "families.naloxone.snooze_reasons",
+            id="override-reason-we-do-not-offer",
+        ),
+        pytest.param(
+            "[families.naloxone]\nsnooze_reasons = ['patient-declined']\n",
+            "families.naloxone.snooze_days",
+            id="snooze-reasons-without-days",
+        ),
+        pytest.param(
+            "[families.naloxone]\nsnooze_days = 3\n",
+            "families.naloxone.snooze_reasons",
+            id="snooze-days-without-reasons",
+        ),
+        pytest.param(
+            "[families.naloxone]\nsnooze_reasons = ['patient-declined']\nsnooze_days = 400\n",
+            "families.naloxone.snooze_days",
+            id="snooze-over-a-year",
+        ),
+        pytest.param("families = 3\n", "families", id="families-not-a-table"),
+    ],
+)
 def test_a_bad_policy_is_refused_with_one_line_naming_the_key(tmp_path, text, key):
     path = tmp_path / "policy.toml"
     path.write_text(text)
@@ -56,9 +76,13 @@ def test_the_service_refuses_to_start_on_a_bad_policy_naming_the_setting_and_the
     path.write_text("[families.naloxone]\noff_at = ['order-view']\n")
     with pytest.raises(ConfigError, match=r"BACKPAIN_CDS_CARD_POLICY=.* is invalid: families\.naloxone\.off_at: "):
         Settings.from_env({"BACKPAIN_CDS_CARD_POLICY": str(path)})
-    served = subprocess.run([executable(), "serve", "--port", "1"], capture_output=True, text=True, timeout=60,
-                            env={"BACKPAIN_CDS_CARD_POLICY": str(path), "BACKPAIN_CDS_DATA_DIR": str(tmp_path),
-                                 "PATH": "/usr/bin:/bin"})
+    served = subprocess.run(
+        [executable(), "serve", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"BACKPAIN_CDS_CARD_POLICY": str(path), "BACKPAIN_CDS_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert served.returncode == 2
     assert served.stderr.strip().count("\n") == 0 and "families.naloxone.off_at" in served.stderr
 
@@ -72,11 +96,17 @@ def test_a_short_or_missing_secret_file_is_refused(tmp_path):
 
 
 def test_policy_check_prints_the_effective_policy_of_the_example_file():
-    checked = subprocess.run([executable(), "policy", "check", str(EXAMPLE)], capture_output=True, text=True,
-                             timeout=60, env={"PATH": "/usr/bin:/bin"})
+    checked = subprocess.run(
+        [executable(), "policy", "check", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert checked.returncode == 0, checked.stderr
-    rows = {line.split()[0]: line for line in checked.stdout.splitlines() if line.split()[:1] in
-            [[f] for f in FAMILIES]}
+    rows = {
+        line.split()[0]: line for line in checked.stdout.splitlines() if line.split()[:1] in [[f] for f in FAMILIES]
+    }
     assert rows.keys() == set(FAMILIES)
     assert "30 days on already-addressed, patient-declined" in rows["opioid-benzodiazepine"]
     assert "order-select" in rows["acetaminophen-alternative"] and "240 min" in rows["opioid-high-dose"]
@@ -88,8 +118,13 @@ def test_policy_check_prints_the_effective_policy_of_the_example_file():
 def test_policy_check_refuses_a_bad_file_with_one_line(tmp_path):
     path = tmp_path / "policy.toml"
     path.write_text("[families.naloxone]\nsnooze_days = 3\n")
-    checked = subprocess.run([executable(), "policy", "check", str(path)], capture_output=True, text=True,
-                             timeout=60, env={"PATH": "/usr/bin:/bin"})
+    checked = subprocess.run(
+        [executable(), "policy", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert checked.returncode == 2
     assert checked.stderr == "error: families.naloxone.snooze_reasons: snooze_reasons and snooze_days go together\n"
 
@@ -105,18 +140,33 @@ def test_defaults_are_todays_behaviour_plus_the_hour_and_a_family_inherits_the_d
 DETAIL = "Opioid: oxycodone 5 MG (last ordered 2025-10-23, 13 months ago: still taking it?).\nBenzodiazepine: x."
 
 
-@pytest.mark.parametrize(("changed", "same"), [
-    pytest.param(("opioid-benzodiazepine", "critical", "s", DETAIL.replace("13 months", "14 months"), 30.0), True,
-                 id="a-month-later-the-wording-drifts-the-findings-do-not"),
-    pytest.param(("opioid-benzodiazepine", "critical", "s", DETAIL.replace("13 months ago", "today"), 30.0), True,
-                 id="today-is-wording"),
-    pytest.param(("opioid-benzodiazepine", "critical", "s", DETAIL + "\nBenzodiazepine: lorazepam", 30.0), False,
-                 id="a-new-drug-is-a-change"),
-    pytest.param(("opioid-benzodiazepine", "critical", "s", DETAIL, 90.0), False, id="a-higher-dose-is-a-change"),
-    pytest.param(("opioid-benzodiazepine", "warning", "s", DETAIL, 30.0), False, id="another-tier-is-a-change"),
-    pytest.param(("naloxone", "critical", "s", DETAIL, 30.0), False, id="another-family-is-another-card"),
-    pytest.param(("opioid-benzodiazepine", "critical", "s", DETAIL.replace("2025-10-23", "2025-11-23"), 30.0),
-                 False, id="a-new-order-date-is-a-change"),
-])
+@pytest.mark.parametrize(
+    ("changed", "same"),
+    [
+        pytest.param(
+            ("opioid-benzodiazepine", "critical", "s", DETAIL.replace("13 months", "14 months"), 30.0),
+            True,
+            id="a-month-later-the-wording-drifts-the-findings-do-not",
+        ),
+        pytest.param(
+            ("opioid-benzodiazepine", "critical", "s", DETAIL.replace("13 months ago", "today"), 30.0),
+            True,
+            id="today-is-wording",
+        ),
+        pytest.param(
+            ("opioid-benzodiazepine", "critical", "s", DETAIL + "\nBenzodiazepine: lorazepam", 30.0),
+            False,
+            id="a-new-drug-is-a-change",
+        ),
+        pytest.param(("opioid-benzodiazepine", "critical", "s", DETAIL, 90.0), False, id="a-higher-dose-is-a-change"),
+        pytest.param(("opioid-benzodiazepine", "warning", "s", DETAIL, 30.0), False, id="another-tier-is-a-change"),
+        pytest.param(("naloxone", "critical", "s", DETAIL, 30.0), False, id="another-family-is-another-card"),
+        pytest.param(
+            ("opioid-benzodiazepine", "critical", "s", DETAIL.replace("2025-10-23", "2025-11-23"), 30.0),
+            False,
+            id="a-new-order-date-is-a-change",
+        ),
+    ],
+)
 def test_the_digest_keeps_the_findings_and_drops_the_clock(changed, same):
     assert (digest(*changed) == digest("opioid-benzodiazepine", "critical", "s", DETAIL, 30.0)) is same

@@ -1,5 +1,6 @@
 """The card policy across two replicas sharing one PostgreSQL (and one mounted secret), and across a restart: what
 one replica showed a clinician, the other holds back; an override posted to one snoozes the family on the other."""
+
 from __future__ import annotations
 
 import secrets
@@ -32,17 +33,28 @@ def call(base: str, path: str, pid: str, drafts: list[dict] | None = None) -> di
 def test_two_replicas_share_what_was_shown_and_what_was_snoozed(tmp_path, postgres):
     (tmp_path / "secret").write_text(secrets.token_hex(32))
     (tmp_path / "policy.toml").write_text(POLICY)
-    settings = {"database_url": postgres.url, "policy_secret_file": str(tmp_path / "secret"),
-                "card_policy": str(tmp_path / "policy.toml")}
+    settings = {
+        "database_url": postgres.url,
+        "policy_secret_file": str(tmp_path / "secret"),
+        "card_policy": str(tmp_path / "policy.toml"),
+    }
     pid = f"pt-{uuid.uuid4().hex[:12]}"
     with Served(tmp_path / "a", workers=1, **settings) as a, Served(tmp_path / "b", workers=1, **settings) as b:
         shown = call(a.base, PV, pid)
         assert "opioid-benzodiazepine" in shown
         assert "opioid-benzodiazepine" not in call(b.base, OS, pid, [draft(*GABAPENTIN)])  # seen through A
         time.sleep(1.2)  # the card log writes off the request path
-        item = {"card": shown["naloxone"]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z",
-                "overrideReason": {"reason": {"system": "https://backpain-cds.org/fhir/CodeSystem/override-reasons",
-                                              "code": "patient-declined"}}}
+        item = {
+            "card": shown["naloxone"]["uuid"],
+            "outcome": "overridden",
+            "outcomeTimestamp": "2026-11-27T10:00:00Z",
+            "overrideReason": {
+                "reason": {
+                    "system": "https://backpain-cds.org/fhir/CodeSystem/override-reasons",
+                    "code": "patient-declined",
+                }
+            },
+        }
         assert requests.post(b.base + PV + "/feedback", json={"feedback": [item]}, timeout=15).status_code == 200
         assert "naloxone" not in call(a.base, PV, pid)
         metrics = requests.get(a.base + "/metrics", timeout=10).text

@@ -1,4 +1,5 @@
 """The README's examples work as written (the hook example broke once when discovery gained two templates)."""
+
 import json
 import os
 import re
@@ -61,12 +62,17 @@ def test_readme_shell_examples_run_as_written_against_a_live_service(tmp_path):
     outputs = []
     with Served(tmp_path, workers=1) as served:
         for block in examples:
-            script = block.replace("http://127.0.0.1:8080", served.base).replace(".venv/bin/backpain-cds",
-                                                                                 executable())
+            script = block.replace("http://127.0.0.1:8080", served.base).replace(".venv/bin/backpain-cds", executable())
             if "feedback-report" in block:
                 time.sleep(1.5)  # the card log is written off the request path (every 0.5 s)
-            run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=README.parent, env=env,
-                                 capture_output=True, text=True, timeout=60)
+            run = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", script],
+                cwd=README.parent,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert run.returncode == 0 and run.stdout, (block, run.stdout, run.stderr)
             outputs.append(run.stdout)
     discovery, call, feedback, evaluated, from_stdin, report = outputs

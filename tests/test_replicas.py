@@ -1,6 +1,7 @@
 """Two replicas on one machine, as two pods: one throwaway PostgreSQL, two `backpain-cds serve` (2 workers each),
 HAProxy in front checking /readyz. Replays, feedback, a database outage and a rolling stop, as Kubernetes would
 see them."""
+
 from __future__ import annotations
 
 import json
@@ -56,13 +57,18 @@ backend replicas
 
 def token(path: str = PV) -> str:
     now = int(time.time())
-    return jwt.encode({"iss": ISSUER, "aud": PUBLIC + path, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())},
-                      KEY, algorithm="ES384", headers={"kid": "k1", "typ": "JWT"})
+    return jwt.encode(
+        {"iss": ISSUER, "aud": PUBLIC + path, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())},
+        KEY,
+        algorithm="ES384",
+        headers={"kid": "k1", "typ": "JWT"},
+    )
 
 
 def hook(base: str, bearer: str | None = None) -> requests.Response:
-    return requests.post(base + PV, json=hook_request([lbp()]), timeout=15,
-                         headers={"Authorization": f"Bearer {bearer or token()}"})
+    return requests.post(
+        base + PV, json=hook_request([lbp()]), timeout=15, headers={"Authorization": f"Bearer {bearer or token()}"}
+    )
 
 
 class Rig:
@@ -71,8 +77,12 @@ class Rig:
         self.pg.start()
         jwks = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(KEY.public_key())) | {"kid": "k1"}
         (tmp_path / "jwks.json").write_text(json.dumps({ISSUER: {"keys": [jwks]}}))
-        settings = {"database_url": self.pg.url, "jwt_jwks": str(tmp_path / "jwks.json"), "public_base_url": PUBLIC,
-                    "drain_seconds": "1"}
+        settings = {
+            "database_url": self.pg.url,
+            "jwt_jwks": str(tmp_path / "jwks.json"),
+            "public_base_url": PUBLIC,
+            "drain_seconds": "1",
+        }
         # Both replicas start at once against the empty database: both must create (or find) the schema.
         self.a = Served(tmp_path / "a", workers=2, **settings)
         self.b = Served(tmp_path / "b", workers=2, **settings)
@@ -81,8 +91,11 @@ class Rig:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         (tmp_path / "haproxy.cfg").write_text(HAPROXY.format(port=self.port, a=self.a.port, b=self.b.port))
-        self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(tmp_path / "haproxy.cfg")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.haproxy = subprocess.Popen(
+            ["haproxy", "-db", "-f", str(tmp_path / "haproxy.cfg")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.wait_for(lambda: hook(self.base).status_code == 200, 10)
 
     @staticmethod
@@ -131,11 +144,15 @@ def test_a_thousand_feedback_items_through_the_balancer_are_stored_exactly_once(
 
     def post(batch: list[str]) -> int:
         items = [{"card": c, "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z"} for c in batch]
-        return requests.post(rig.base + PV + "/feedback", json={"feedback": items}, timeout=15,
-                             headers={"Authorization": f"Bearer {token(PV + '/feedback')}"}).status_code
+        return requests.post(
+            rig.base + PV + "/feedback",
+            json={"feedback": items},
+            timeout=15,
+            headers={"Authorization": f"Bearer {token(PV + '/feedback')}"},
+        ).status_code
 
     with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(post, [cards[i:i + 10] for i in range(0, 1000, 10)]))
+        statuses = list(pool.map(post, [cards[i : i + 10] for i in range(0, 1000, 10)]))
     assert statuses == [200] * 100
     engine = create_engine(rig.pg.url)
     with engine.connect() as conn:
@@ -177,8 +194,9 @@ def test_sigterm_to_one_replica_under_load_loses_no_request(rig):
     def load() -> None:
         session = requests.Session()  # kept-alive connection to the balancer, as an EHR keeps one
         while not stop.is_set():
-            response = session.post(rig.base + PV, json=hook_request([lbp()]), timeout=15,
-                                    headers={"Authorization": f"Bearer {token()}"})
+            response = session.post(
+                rig.base + PV, json=hook_request([lbp()]), timeout=15, headers={"Authorization": f"Bearer {token()}"}
+            )
             statuses.append(response.status_code)
 
     threads = [threading.Thread(target=load) for _ in range(6)]

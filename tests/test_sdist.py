@@ -1,6 +1,7 @@
 """The source distribution: built as a packager would, it carries the package, its knowledge, the licence texts and
 the documents, and leaves the tests out (they need the repository: scripts, deploy/, npm, real processes; an sdist
 that carried them without deploy/ had 7 tests erroring). A wheel built from the unpacked sdist is complete."""
+
 from __future__ import annotations
 
 import shutil
@@ -37,11 +38,24 @@ def test_the_sdist_carries_the_package_knowledge_and_documents_but_not_the_tests
         names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
         info = tar.extractfile(f"backpain_cds-{cds_service.__version__}/PKG-INFO").read().decode()
     top = {name.split("/")[0] for name in names}
-    assert {"LICENSE", "README.md", "CHANGELOG.md", "SECURITY.md", "CONTRIBUTING.md", "pyproject.toml",
-            "cds_service", "fhir_profiles", "examples"} <= top
+    assert {
+        "LICENSE",
+        "README.md",
+        "CHANGELOG.md",
+        "SECURITY.md",
+        "CONTRIBUTING.md",
+        "pyproject.toml",
+        "cds_service",
+        "fhir_profiles",
+        "examples",
+    } <= top
     assert "tests" not in top and not any("__pycache__" in name for name in names)
-    assert {"cds_service/web/static/vendor/markdown-it.min.js", "cds_service/web/static/vendor/LICENSE.markdown-it",
-            "fhir_profiles/CodeSystem/card-topics.json", "examples/patient-view.json"} <= names
+    assert {
+        "cds_service/web/static/vendor/markdown-it.min.js",
+        "cds_service/web/static/vendor/LICENSE.markdown-it",
+        "fhir_profiles/CodeSystem/card-topics.json",
+        "examples/patient-view.json",
+    } <= names
     assert f"Version: {cds_service.__version__}" in info and "License-Expression: Apache-2.0" in info
     assert "Classifier: Topic :: Scientific/Engineering :: Medical Science Apps." in info
     assert "Project-URL: Changelog" in info

@@ -1,4 +1,5 @@
 """The real `backpain-cds serve` under gunicorn, spoken to over HTTP, with a real SQLite file."""
+
 from __future__ import annotations
 
 import os
@@ -28,10 +29,14 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     port = _free_port()
     exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
-           "BACKPAIN_CDS_DATA_DIR": str(data), "BACKPAIN_CDS_AS_OF": "2026-11-27"}
-    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--workers", "2"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
+        "BACKPAIN_CDS_DATA_DIR": str(data),
+        "BACKPAIN_CDS_AS_OF": "2026-11-27",
+    }
+    proc = subprocess.Popen(
+        [exe, "serve", "--port", str(port), "--workers", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -50,8 +55,9 @@ def test_gunicorn_serves_discovery_hook_and_feedback(server):
     response = requests.post(base + "/cds-services/backpain-patient-view", json=hook_request([lbp()]), timeout=5)
     assert response.status_code == 200
     card = response.json()["cards"][0]
-    feedback = {"feedback": [{"card": card["uuid"], "outcome": "overridden",
-                              "outcomeTimestamp": "2026-11-27T10:00:00Z"}]}
+    feedback = {
+        "feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z"}]
+    }
     assert requests.post(base + "/cds-services/backpain-patient-view/feedback", json=feedback, timeout=5).ok
     assert (data / "backpain-cds.sqlite3").stat().st_size > 0
     bad = requests.post(base + "/cds-services/backpain-patient-view", data=b"{", timeout=5)
@@ -61,15 +67,16 @@ def test_gunicorn_serves_discovery_hook_and_feedback(server):
 def test_a_port_already_in_use_stops_start_up_with_a_clear_message(tmp_path):
     """Workers listen with SO_REUSEPORT; without the check a second instance would silently share the port."""
     exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
-           "BACKPAIN_CDS_DATA_DIR": str(tmp_path)}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
+        "BACKPAIN_CDS_DATA_DIR": str(tmp_path),
+    }
     with socket.socket() as taken:
         taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as a running instance's workers do
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([exe, "serve", "--port", str(port)], env=env, capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run([exe, "serve", "--port", str(port)], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "in use" in done.stderr
 
@@ -90,8 +97,9 @@ def _env(**settings: str) -> dict[str, str]:
 
 
 def _serve_fails(port: int, **settings: str) -> subprocess.CompletedProcess:
-    return subprocess.run([_exe(), "serve", "--port", str(port)], env=_env(**settings), capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [_exe(), "serve", "--port", str(port)], env=_env(**settings), capture_output=True, text=True, timeout=60
+    )
 
 
 def test_a_data_directory_that_cannot_be_created_stops_start_up_with_one_line():
@@ -99,8 +107,13 @@ def test_a_data_directory_that_cannot_be_created_stops_start_up_with_one_line():
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()  # one line naming the setting, no traceback
     assert "BACKPAIN_CDS_DATA_DIR=/proc/nope" in line and "No such file or directory" in line
-    report = subprocess.run([_exe(), "feedback-report"], env=_env(BACKPAIN_CDS_DATA_DIR="/proc/nope"),
-                            capture_output=True, text=True, timeout=60)
+    report = subprocess.run(
+        [_exe(), "feedback-report"],
+        env=_env(BACKPAIN_CDS_DATA_DIR="/proc/nope"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert report.returncode == 2 and len(report.stderr.splitlines()) == 1 and "BACKPAIN_CDS_DATA_DIR" in report.stderr
 
 
@@ -130,12 +143,18 @@ def test_the_database_url_can_come_from_a_file(tmp_path):
 
 def test_evaluate_cli_same_path_as_http(tmp_path):
     import json
+
     exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
     request_file = tmp_path / "req.json"
     request_file.write_text(json.dumps(hook_request([lbp(onset_days=10)])))
     env = {**os.environ, "BACKPAIN_CDS_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([exe, "evaluate", str(request_file), "--as-of", "2026-11-27"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [exe, "evaluate", str(request_file), "--as-of", "2026-11-27"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     topics = {c["source"]["topic"]["code"] for c in json.loads(result.stdout)["cards"]}
     assert {"nsaid-first-line", "second-line"} <= topics
@@ -155,18 +174,36 @@ def test_evaluate_cli_fetches_missing_prefetch_from_an_allowlisted_server(tmp_pa
     with ScriptedFhirServer() as fhir:
         fhir.routes["/fhir/Patient/"] = (200, patient(), 0)
         fhir.routes["/fhir/Condition"] = (200, bundle([lbp(onset_days=10)]), 0)
-        for kind in ("Observation", "MedicationRequest", "MedicationStatement", "AllergyIntolerance",
-                     "ServiceRequest", "Procedure", "DiagnosticReport", "ImagingStudy"):
+        for kind in (
+            "Observation",
+            "MedicationRequest",
+            "MedicationStatement",
+            "AllergyIntolerance",
+            "ServiceRequest",
+            "Procedure",
+            "DiagnosticReport",
+            "ImagingStudy",
+        ):
             fhir.routes[f"/fhir/{kind}"] = (200, bundle([]), 0)
         body = hook_request([])
         del body["prefetch"]
         body["fhirServer"] = fhir.base
-        body["fhirAuthorization"] = {"access_token": "cli-token", "token_type": "Bearer", "scope": "patient/*.read",
-                                     "subject": "backpain-cds", "expires_in": 300}
+        body["fhirAuthorization"] = {
+            "access_token": "cli-token",
+            "token_type": "Bearer",
+            "scope": "patient/*.read",
+            "subject": "backpain-cds",
+            "expires_in": 300,
+        }
         (tmp_path / "req.json").write_text(json.dumps(body))
         env = {**os.environ, "BACKPAIN_CDS_DATA_DIR": str(tmp_path), "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": fhir.base}
-        result = subprocess.run([exe, "evaluate", str(tmp_path / "req.json"), "--as-of", "2026-11-27"], env=env,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [exe, "evaluate", str(tmp_path / "req.json"), "--as-of", "2026-11-27"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 0, result.stderr
     assert "nsaid-first-line" in {c["source"]["topic"]["code"] for c in json.loads(result.stdout)["cards"]}
     assert {h.get("Authorization") for _, h in fhir.requests} == {"Bearer cli-token"}

@@ -1,4 +1,5 @@
 """Issue 20 against the real service (gunicorn workers, raw sockets): malformed chunked bodies, security headers."""
+
 from __future__ import annotations
 
 import json
@@ -34,23 +35,30 @@ def raw(served: Served, data: bytes) -> tuple[int, dict[str, str], bytes]:
 
 
 BODY = json.dumps(hook_request([lbp()])).encode()
-CHUNKED = (f"POST {PV} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n").encode()
+CHUNKED = (
+    f"POST {PV} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+).encode()
 
 
-@pytest.mark.parametrize("chunks", [
-    pytest.param(b"%x;ext=\"unterminated\r\n%s\r\n0\r\n\r\n", id="bad-chunk-extension"),
-    pytest.param(b"%x;a\rb\r\n%s\r\n0\r\n\r\n", id="bare-cr-in-extension"),
-    pytest.param(b"zz\r\n%s\r\n0\r\n\r\n", id="size-not-hex"),
-    pytest.param(b"-%x\r\n%s\r\n0\r\n\r\n", id="negative-size"),
-    pytest.param(b"%x\r\n%sXX0\r\n\r\n", id="missing-chunk-terminator"),
-    pytest.param(b"%x\r\n%s\r\n", id="no-last-chunk"),
-    pytest.param(b"%x\r\n%s", id="body-ends-mid-stream"),
-])
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        pytest.param(b'%x;ext="unterminated\r\n%s\r\n0\r\n\r\n', id="bad-chunk-extension"),
+        pytest.param(b"%x;a\rb\r\n%s\r\n0\r\n\r\n", id="bare-cr-in-extension"),
+        pytest.param(b"zz\r\n%s\r\n0\r\n\r\n", id="size-not-hex"),
+        pytest.param(b"-%x\r\n%s\r\n0\r\n\r\n", id="negative-size"),
+        pytest.param(b"%x\r\n%sXX0\r\n\r\n", id="missing-chunk-terminator"),
+        pytest.param(b"%x\r\n%s\r\n", id="no-last-chunk"),
+        pytest.param(b"%x\r\n%s", id="body-ends-mid-stream"),
+    ],
+)
 def test_malformed_chunked_body_is_400_json_not_500(served, chunks):
     """Issue 20.8: gunicorn's parse errors surfaced as 500 with a traceback in the log."""
-    payload = chunks.replace(b"%x", b"%x" % len(BODY)).replace(b"%s", BODY) if b"zz" not in chunks else \
-        chunks.replace(b"%s", BODY)
+    payload = (
+        chunks.replace(b"%x", b"%x" % len(BODY)).replace(b"%s", BODY)
+        if b"zz" not in chunks
+        else chunks.replace(b"%s", BODY)
+    )
     status, headers, body = raw(served, CHUNKED + payload)
     assert status == 400, body
     assert headers["content-type"] == "application/json" and json.loads(body)["error"] == "bad-request"
@@ -58,17 +66,29 @@ def test_malformed_chunked_body_is_400_json_not_500(served, chunks):
     assert "Traceback" not in served.log()
 
 
-@pytest.mark.parametrize(("request_bytes", "status", "error"), [
-    pytest.param(b"GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400, "bad-request", id="bad-request-line"),
-    pytest.param(b"GET /healthz HTTP/1.1\r\nBad Name: x\r\n\r\n", 400, "bad-request", id="bad-header-name"),
-    pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n", 400, "bad-request", id="nul-in-header"),
-    pytest.param(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri-too-long",
-                 id="request-line-too-long"),
-    pytest.param(b"GET /healthz HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(200)) + b"\r\n", 431,
-                 "request-header-fields-too-large", id="too-many-headers"),
-    pytest.param(f"POST {PV} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n".encode(), 501,
-                 "not-implemented", id="unsupported-transfer-coding"),
-])
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "error"),
+    [
+        pytest.param(b"GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400, "bad-request", id="bad-request-line"),
+        pytest.param(b"GET /healthz HTTP/1.1\r\nBad Name: x\r\n\r\n", 400, "bad-request", id="bad-header-name"),
+        pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n", 400, "bad-request", id="nul-in-header"),
+        pytest.param(
+            b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri-too-long", id="request-line-too-long"
+        ),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(200)) + b"\r\n",
+            431,
+            "request-header-fields-too-large",
+            id="too-many-headers",
+        ),
+        pytest.param(
+            f"POST {PV} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n".encode(),
+            501,
+            "not-implemented",
+            id="unsupported-transfer-coding",
+        ),
+    ],
+)
 def test_errors_the_server_writes_itself_are_json_with_nosniff(served, request_bytes, status, error):
     """Requests refused before they reach the app (the worker's own parser) are answered like every other error:
     a JSON body saying what is wrong, `nosniff`, never gunicorn's text/plain."""

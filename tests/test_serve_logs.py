@@ -1,4 +1,5 @@
 """The log of a real `backpain-cds serve` as an operator reads it (issue 23, "Start-up and logs")."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Trust findings against the real service: gunicorn workers, new connections, chunked bodies, real log output,
 and a worker's memory while a hostile FHIR server sends a gigabyte."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,12 @@ KEY = ec.generate_private_key(ec.SECP384R1())
 
 def token() -> str:
     now = int(time.time())
-    return jwt.encode({"iss": ISSUER, "aud": PUBLIC + PV, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())},
-                      KEY, algorithm="ES384", headers={"kid": "k1", "typ": "JWT"})
+    return jwt.encode(
+        {"iss": ISSUER, "aud": PUBLIC + PV, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())},
+        KEY,
+        algorithm="ES384",
+        headers={"kid": "k1", "typ": "JWT"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +46,9 @@ def secured(tmp_path_factory):
 
 def post_on_new_connection(base: str, bearer: str) -> requests.Response:
     # requests.post without a Session opens a new connection each time: the kernel spreads them over the workers
-    return requests.post(base + PV, json=hook_request([lbp()]), headers={"Authorization": f"Bearer {bearer}"},
-                         timeout=10)
+    return requests.post(
+        base + PV, json=hook_request([lbp()]), headers={"Authorization": f"Bearer {bearer}"}, timeout=10
+    )
 
 
 def test_a_token_is_accepted_once_whichever_worker_sees_it(secured):
@@ -61,23 +67,30 @@ def test_a_token_replayed_at_once_on_many_connections_is_accepted_once(secured):
 
 def test_both_workers_answered_the_replays(secured):
     """The replay tests above mean something only if both workers served calls: each logs its pid."""
-    booted = {line.rsplit("pid:", 1)[1].strip() for line in secured.log().splitlines()
-              if "Booting worker with pid:" in line}
+    booted = {
+        line.rsplit("pid:", 1)[1].strip() for line in secured.log().splitlines() if "Booting worker with pid:" in line
+    }
     answered = set(re.findall(r"cds_service\.web\.routes\[(\d+)\]: hook ", secured.log()))
     assert len(booted) == 2 and answered == booted
 
 
 def test_chunked_body_over_the_limit_is_413(tmp_path):
     with Served(tmp_path, workers=1, max_body_bytes="100000") as served:
-        small = requests.post(served.base + PV, data=iter([json.dumps(hook_request([lbp()])).encode()]),
-                              headers={"Content-Type": "application/json"}, timeout=10)
+        small = requests.post(
+            served.base + PV,
+            data=iter([json.dumps(hook_request([lbp()])).encode()]),
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
         assert small.status_code == 200  # chunked, no Content-Length, under the limit
 
         def chunks():
             for _ in range(2000):  # 20 MB, never read past the limit
                 yield b" " * 10000
-        response = requests.post(served.base + PV, data=chunks(), headers={"Content-Type": "application/json"},
-                                 timeout=10)
+
+        response = requests.post(
+            served.base + PV, data=chunks(), headers={"Content-Type": "application/json"}, timeout=10
+        )
         assert response.status_code == 413 and response.json()["error"] == "payload-too-large"
 
 

@@ -1,4 +1,5 @@
 """Real third-party FHIR data (../shared/fhir-data) through the whole HTTP path, prefetch from our templates."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -30,14 +31,23 @@ def test_every_real_patient_evaluates_without_error(client_on, path: Path):
     topics(client_on("2026-11-27"), request_for(resources_of(read_json(path))))
 
 
-@pytest.mark.parametrize(("file", "day", "expected"), [
-    pytest.param("ahrq-pain-mgmt-summary/brenda_jackson_2023.json", "2023-09-01",
-                 {"opioid-risk", "opioid-benzodiazepine", "naloxone", "chronic-pain-options"},
-                 id="brenda-chronic-lbp-on-oxycodone-with-chlordiazepoxide"),
-    pytest.param("synthea-bulk-2025-per-patient/Corrin41_Jast432_ca15b832-01e4-7ec3-fde0-9cbba7e2fc98.json",
-                 "2026-11-27", {"chronic-pain-options", "nsaid-first-line", "depression-screening"},
-                 id="corrin-chronic-low-back-pain"),
-])
+@pytest.mark.parametrize(
+    ("file", "day", "expected"),
+    [
+        pytest.param(
+            "ahrq-pain-mgmt-summary/brenda_jackson_2023.json",
+            "2023-09-01",
+            {"opioid-risk", "opioid-benzodiazepine", "naloxone", "chronic-pain-options"},
+            id="brenda-chronic-lbp-on-oxycodone-with-chlordiazepoxide",
+        ),
+        pytest.param(
+            "synthea-bulk-2025-per-patient/Corrin41_Jast432_ca15b832-01e4-7ec3-fde0-9cbba7e2fc98.json",
+            "2026-11-27",
+            {"chronic-pain-options", "nsaid-first-line", "depression-screening"},
+            id="corrin-chronic-low-back-pain",
+        ),
+    ],
+)
 def test_described_patients_get_the_expected_cards(client_on, file, day, expected):
     path = next((FHIR_DATA / file).parent.glob(Path(file).name.split("_")[0] + "*"))
     found = topics(client_on(day), request_for(resources_of(read_json(path))))
@@ -52,7 +62,9 @@ def test_brenda_without_structured_dosing_is_at_least_195_mme_and_critical(clien
     high = found["opioid-high-dose"]
     assert high["indicator"] == "critical" and high["summary"] == "High opioid dose: at least 195 MME/day"
     assert {k: v for k, v in high["extension"].items() if k.startswith("org.backpain-cds.mme")} == {
-        "org.backpain-cds.mme-per-day": 195, "org.backpain-cds.mme-lower-bound": True}
+        "org.backpain-cds.mme-per-day": 195,
+        "org.backpain-cds.mme-lower-bound": True,
+    }
     assert "could not be computed" not in found["opioid-risk"]["detail"]
     assert found["opioid-risk"]["extension"]["org.backpain-cds.mme-lower-bound"] is True
 
@@ -63,9 +75,14 @@ def test_patients_without_back_pain_get_no_cards(client_on):
 
 
 CDC = FHIR_DATA / "cdc-opioid-cds-r4"
-FAMILY_FOR_REC = {"opioid-high-dose": "opioid-high-dose", "OpioidCDSREC04_05": "opioid-high-dose",
-                  "OpioidCDSREC08": "naloxone", "OpioidCDSREC08OrderSign": "naloxone",
-                  "OpioidCDSREC11": "opioid-benzodiazepine", "OpioidCDSREC11PatientView": "opioid-benzodiazepine"}
+FAMILY_FOR_REC = {
+    "opioid-high-dose": "opioid-high-dose",
+    "OpioidCDSREC04_05": "opioid-high-dose",
+    "OpioidCDSREC08": "naloxone",
+    "OpioidCDSREC08OrderSign": "naloxone",
+    "OpioidCDSREC11": "opioid-benzodiazepine",
+    "OpioidCDSREC11PatientView": "opioid-benzodiazepine",
+}
 
 
 # Order hooks answer about the orders being written (clinical reference 0.7): where the draft is not an opioid or a
@@ -109,8 +126,11 @@ def test_cdc_opioid_requests_through_our_services(client_on, request_body, rec, 
     resources.append(lbp(onset_days=40) | {"subject": {"reference": f"Patient/{patient_id}"}})
     hook = request_body["hook"]
     drafts = resources_of(request_body.get("context", {}).get("draftOrders"))
-    service = {"patient-view": "backpain-patient-view", "order-select": "backpain-order-select",
-               "order-sign": "backpain-order-sign"}[hook]
+    service = {
+        "patient-view": "backpain-patient-view",
+        "order-select": "backpain-order-select",
+        "order-sign": "backpain-order-sign",
+    }[hook]
     found = topics(client_on("2026-11-27"), request_for(resources, hook, drafts), service)
     family = FAMILY_FOR_REC.get(rec, "opioid-risk")
     if rec in DELIBERATE_DIFFERENCES:
@@ -131,11 +151,25 @@ def test_brenda_jackson_end_to_end_cards_without_contradiction(client_on):
     assert "Moderate major depression" in risk and "opioid-naive" not in risk and "Long-term therapy" in risk
     assert found["opioid-benzodiazepine"]["indicator"] == "critical"
     assert all(c["source"]["label"] != "backpain-cds" for c in found.values())
-    oxycodone = topics(client_on("2023-09-01"), request_for(
-        resources_of(read_json(FHIR_DATA / "ahrq-pain-mgmt-summary/brenda_jackson_2023.json")), "order-select",
-        [{"resourceType": "MedicationRequest", "id": "request-123", "status": "draft", "intent": "order",
-          "subject": {"reference": f"Patient/{body['context']['patientId']}"},
-          "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                                    "code": "1049621"}]}}]), "backpain-order-select")
+    oxycodone = topics(
+        client_on("2023-09-01"),
+        request_for(
+            resources_of(read_json(FHIR_DATA / "ahrq-pain-mgmt-summary/brenda_jackson_2023.json")),
+            "order-select",
+            [
+                {
+                    "resourceType": "MedicationRequest",
+                    "id": "request-123",
+                    "status": "draft",
+                    "intent": "order",
+                    "subject": {"reference": f"Patient/{body['context']['patientId']}"},
+                    "medicationCodeableConcept": {
+                        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1049621"}]
+                    },
+                }
+            ],
+        ),
+        "backpain-order-select",
+    )
     assert not {"depression-screening", "chronic-pain-options", "nsaid-first-line"} & set(oxycodone)
     assert "opioid-benzodiazepine" in oxycodone and len(oxycodone) <= 5

@@ -3,6 +3,7 @@
 Not timed: each healthy call only has to be answered within a timeout far above its cost, where the gthread model
 made it wait for the idle sockets ahead of it.
 """
+
 from __future__ import annotations
 
 import signal

@@ -5,6 +5,7 @@ or a port that does not parse. A URL is first reduced to a `BaseUrl`; anything o
 white space, dot segments, `;` or an encoded `/`, `\\`, `.` or `%` in the path, a bad port) refuses it outright rather
 than guessing what a client library, or the server behind the base, would make of it.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -57,7 +58,8 @@ class BaseUrl:
     def contains(self, other: BaseUrl) -> bool:
         """True when `other` is this URL or below it at a `/` boundary, on the same scheme, host and port."""
         return (other.scheme, other.host, other.port) == (self.scheme, self.host, self.port) and (
-            other.path == self.path or other.path.startswith(self.path + "/"))
+            other.path == self.path or other.path.startswith(self.path + "/")
+        )
 
     @property
     def is_loopback(self) -> bool:

@@ -6,6 +6,7 @@ deadline every read still in flight is cut (`http_fetch.Budget`), so a slow or h
 thread nor a connection past it. Every failure becomes `PrefetchUnavailable` (412) naming the missing keys and the
 reason; nothing above this module sees a `requests` error. Tokens never reach a log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,6 +62,7 @@ class FhirClient:
 
     def check_allowed(self, server: str | None, keys: list[str]) -> BaseUrl:
         """Return the parsed fhirServer, or raise PrefetchUnavailable without contacting it."""
+
         def refuse(message: str, reason: str) -> PrefetchUnavailable:
             return PrefetchUnavailable(message, missingPrefetch=keys, reason=reason)
 
@@ -71,11 +73,15 @@ class FhirClient:
         except BadUrl as exc:
             raise refuse(f"fhirServer {exc}", "fhir-server-not-allowed") from None
         if urlsplit(server).query or urlsplit(server).fragment or self.allowlist.match(server) is None:
-            raise refuse("prefetch is incomplete and fhirServer is not at or below an entry of "
-                         "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST", "fhir-server-not-allowed")
+            raise refuse(
+                "prefetch is incomplete and fhirServer is not at or below an entry of "
+                "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST",
+                "fhir-server-not-allowed",
+            )
         if base.scheme != "https" and not (base.is_loopback or self.settings.fhir_allow_http):
-            raise refuse("fhirServer must use https (set BACKPAIN_CDS_FHIR_ALLOW_HTTP for test servers)",
-                         "fhir-server-not-https")
+            raise refuse(
+                "fhirServer must use https (set BACKPAIN_CDS_FHIR_ALLOW_HTTP for test servers)", "fhir-server-not-https"
+            )
         return base
 
     def fetch(self, request: HookRequest, queries: dict[str, str]) -> dict[str, Any]:
@@ -107,16 +113,21 @@ class FhirClient:
                 future.cancel()
             missing = sorted({futures[f] for f in pending} | {key for key, _ in failed})
             reason = next((exc.reason for _, exc in failed if isinstance(exc, _Failure)), None) or (
-                "FHIR server did not answer within the deadline" if not failed else "FHIR query failed")
+                "FHIR server did not answer within the deadline" if not failed else "FHIR query failed"
+            )
             log.warning("FHIR fallback failed for %s: %s", ",".join(missing), safe(reason))
-            raise PrefetchUnavailable(f"could not fetch {', '.join(missing)} from fhirServer: {reason}",
-                                      missingPrefetch=missing, reason=reason)
+            raise PrefetchUnavailable(
+                f"could not fetch {', '.join(missing)} from fhirServer: {reason}",
+                missingPrefetch=missing,
+                reason=reason,
+            )
         return {futures[f]: f.result() for f in done}
 
     def _get(self, url: str, headers: dict[str, str], budget: Budget) -> Any:
         try:
-            body, _ = get_json(self.session, url, headers, budget, self.settings.fhir_connect_timeout,
-                               self.settings.fhir_read_timeout)
+            body, _ = get_json(
+                self.session, url, headers, budget, self.settings.fhir_connect_timeout, self.settings.fhir_read_timeout
+            )
         except FetchError as exc:
             if exc.status in (401, 403):
                 raise _Failure(f"FHIR server refused access ({exc.status})") from None

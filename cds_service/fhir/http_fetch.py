@@ -6,6 +6,7 @@ when the deadline passes, `Budget.cancel` shuts down every socket still reading 
 byte at a time cannot keep a thread, a connection or memory past the deadline. Proxies and .netrc from the
 environment are ignored: the bearer token goes only where the caller's URL says.
 """
+
 from __future__ import annotations
 
 import socket
@@ -152,8 +153,14 @@ def new_session() -> requests.Session:
     return session
 
 
-def get_json(session: requests.Session, url: str, headers: dict[str, str], budget: Budget,
-             connect_timeout: float, read_timeout: float) -> tuple[Any, requests.structures.CaseInsensitiveDict]:
+def get_json(
+    session: requests.Session,
+    url: str,
+    headers: dict[str, str],
+    budget: Budget,
+    connect_timeout: float,
+    read_timeout: float,
+) -> tuple[Any, requests.structures.CaseInsensitiveDict]:
     """GET url and decode its JSON body within the budget; return (body, response headers).
 
     Raise FetchError for a refused or failed connection, a redirect, a status of 400 or more (`status` set), a
@@ -163,8 +170,13 @@ def get_json(session: requests.Session, url: str, headers: dict[str, str], budge
     try:
         left = budget.remaining()
         try:
-            response = session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                   timeout=(min(connect_timeout, left), min(read_timeout, left)))
+            response = session.get(
+                url,
+                headers=headers,
+                stream=True,
+                allow_redirects=False,
+                timeout=(min(connect_timeout, left), min(read_timeout, left)),
+            )
         except requests.Timeout:
             raise FetchError("the server timed out") from None
         except requests.RequestException as exc:

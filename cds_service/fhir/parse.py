@@ -5,6 +5,7 @@ things the rules never look at, such as a missing `subject`). A resource is used
 parse, and skipped, with a reason, when they do not. Nothing here guesses at meaning: an optional element that
 fails validation is simply not read, and the resource is counted as leniently read.
 """
+
 from __future__ import annotations
 
 import re
@@ -180,6 +181,7 @@ def _plain(value: Any, memo: Memo) -> Any:
 def _model(model: type[BaseModel]) -> Reader:
     def read(value: Any, memo: Memo) -> Any:
         return validate(model, value, memo)
+
     return read
 
 
@@ -188,6 +190,7 @@ def _list(item: Reader) -> Reader:
         if not isinstance(value, list):
             raise Unreadable("not an array")
         return [item(v, memo) for v in value]
+
     return read
 
 
@@ -195,21 +198,42 @@ def _list(item: Reader) -> Reader:
 # Reference with their R4B models, dates and Periods as calendar dates, reference ranges as plain JSON. Dosage is
 # validated when the MME calculator reads it (rules/_mme.py).
 READERS: dict[str, Reader] = {
-    "id": _string, "status": _string,
-    "code": _concept, "clinicalStatus": _concept, "verificationStatus": _concept, "valueCodeableConcept": _concept,
+    "id": _string,
+    "status": _string,
+    "code": _concept,
+    "clinicalStatus": _concept,
+    "verificationStatus": _concept,
+    "valueCodeableConcept": _concept,
     "valueQuantity": _model(Quantity),
-    "onsetPeriod": _span, "abatementPeriod": _span, "effectivePeriod": _span, "performedPeriod": _span,
-    "onsetDateTime": _date, "abatementDateTime": _date, "recordedDate": _date, "effectiveDateTime": _date,
-    "issued": _date, "started": _date, "authoredOn": _date, "performedDateTime": _date, "birthDate": _date,
-    "deceasedBoolean": _boolean, "deceasedDateTime": _date,
-    "reasonCode": _list(_concept), "procedureCode": _list(_concept), "basedOn": _list(_model(Reference)),
+    "onsetPeriod": _span,
+    "abatementPeriod": _span,
+    "effectivePeriod": _span,
+    "performedPeriod": _span,
+    "onsetDateTime": _date,
+    "abatementDateTime": _date,
+    "recordedDate": _date,
+    "effectiveDateTime": _date,
+    "issued": _date,
+    "started": _date,
+    "authoredOn": _date,
+    "performedDateTime": _date,
+    "birthDate": _date,
+    "deceasedBoolean": _boolean,
+    "deceasedDateTime": _date,
+    "reasonCode": _list(_concept),
+    "procedureCode": _list(_concept),
+    "basedOn": _list(_model(Reference)),
     "reasonReference": _list(_model(Reference)),
     "referenceRange": _list(_plain),
 }
 
 
-def parse(raw: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = (), memo: Memo | None = None,
-          ) -> Parsed:
+def parse(
+    raw: dict[str, Any],
+    needed: tuple[str, ...],
+    required: tuple[str, ...] = (),
+    memo: Memo | None = None,
+) -> Parsed:
     """Read the `needed` elements of `raw` (only what the rules read), each with its reader in READERS.
 
     Raises Unreadable when a `required` element is absent or invalid; other invalid elements are left out and

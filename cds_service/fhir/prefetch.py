@@ -1,4 +1,5 @@
 """Per prefetch key: present, `null`, OperationOutcome or absent, and what each means (checklist section 3)."""
+
 from __future__ import annotations
 
 import enum
@@ -70,8 +71,11 @@ def resolve(service: Service, request: HookRequest, fetch: Fetcher) -> tuple[dic
         if state is PrefetchState.PRESENT:
             values[key] = request.prefetch[key]  # type: ignore[index]
             if template.startswith("Patient/") and values[key].get("id") != request.context.patient_id:
-                raise BadHookRequest(f"prefetch.{key} is a Patient with another id than context.patientId: every "
-                                     "card would be about the wrong person", field=f"prefetch.{key}")
+                raise BadHookRequest(
+                    f"prefetch.{key} is a Patient with another id than context.patientId: every "
+                    "card would be about the wrong person",
+                    field=f"prefetch.{key}",
+                )
         elif state is PrefetchState.EMPTY:
             values[key] = None
         else:

@@ -1,5 +1,6 @@
 """Code systems as we compare them: (system, code) pairs in one canonical spelling (HL7 OIDs and legacy URIs
 mapped, ICD-10-CM without its dot)."""
+
 from __future__ import annotations
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"

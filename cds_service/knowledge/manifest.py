@@ -7,6 +7,7 @@ the source tree and the installed wheel (which carries the same files inside the
 The version file itself is not covered: it records the digest of the version it names, which a test compares with
 the files (`scripts/bump_knowledge.py` bumps both).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -100,22 +101,30 @@ def manifest(root: Path) -> dict[str, Any]:
         resource = orjson.loads(data)
         if resource.get("resourceType") not in KINDS:
             continue
-        entry = {"resourceType": resource["resourceType"], "id": resource.get("id"), "url": resource.get("url"),
-                 "version": resource.get("version"), "title": resource.get("title") or resource.get("name"),
-                 "canonical": f"{resource.get('url')}|{resource.get('version')}", "file": rel}
+        entry = {
+            "resourceType": resource["resourceType"],
+            "id": resource.get("id"),
+            "url": resource.get("url"),
+            "version": resource.get("version"),
+            "title": resource.get("title") or resource.get("name"),
+            "canonical": f"{resource.get('url')}|{resource.get('version')}",
+            "file": rel,
+        }
         if found := sources(resource):
             entry["sources"] = found
         artifacts.append(entry)
     artifacts.sort(key=lambda a: (KINDS.index(a["resourceType"]), a["id"] or ""))
-    return {"service": {"name": "backpain-cds", "version": service_version()},
-            "knowledge": identity(root, files).as_json(), "artifacts": artifacts}
+    return {
+        "service": {"name": "backpain-cds", "version": service_version()},
+        "knowledge": identity(root, files).as_json(),
+        "artifacts": artifacts,
+    }
 
 
 def as_text(doc: dict[str, Any]) -> str:
     """The manifest as a reviewer reads it: versions first, then each artifact's canonical and its sources."""
     knowledge = doc["knowledge"]
-    lines = [f"backpain-cds {doc['service']['version']}",
-             f"knowledge {knowledge['version']} ({knowledge['digest']})"]
+    lines = [f"backpain-cds {doc['service']['version']}", f"knowledge {knowledge['version']} ({knowledge['digest']})"]
     for kind in KINDS:
         of_kind = [a for a in doc["artifacts"] if a["resourceType"] == kind]
         if not of_kind:

@@ -6,6 +6,7 @@ strings included) and, when the next entry would pass its allowance, empties its
 matter come back at once, and an attacker's keys go. An entry larger than 1/64 of the allowance is never kept.
 Reads are plain dict reads (`get`, `in`, `[]`), as fast as before.
 """
+
 from __future__ import annotations
 
 import sys
@@ -42,4 +43,3 @@ class Memo(dict):
             if key not in self:
                 self[key] = value
                 self.used += cost
-

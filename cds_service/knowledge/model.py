@@ -1,4 +1,5 @@
 """What the rules know, as frozen lookups: value sets, card topics, MME factors, opioid and NSAID products."""
+
 from __future__ import annotations
 
 import re
@@ -146,8 +147,9 @@ class Knowledge:
     def _classify(self, rxnorm: tuple[str, ...]) -> frozenset[str]:
         codes = {(RXNORM, c) for c in rxnorm}
         codes |= {(RXNORM, self.products[c].ingredient) for c in rxnorm if c in self.products}
-        return frozenset(v.name for code in codes for v in self.value_sets_of(code)
-                         if v.name in self.medication_value_sets)
+        return frozenset(
+            v.name for code in codes for v in self.value_sets_of(code) if v.name in self.medication_value_sets
+        )
 
     def is_relevant_raw(self, system: Any, code: Any) -> bool:
         """True when a coding, as sent, is in any of our value sets: the cheap first filter on plain JSON.

@@ -8,6 +8,7 @@ start-up, and the pure decision of which cards it holds back (`decide`). No data
     snooze_reasons = ["patient-declined"]   # an override with one of these reasons...
     snooze_days = 30                 # ...silences the family for that patient until its findings change
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -60,14 +61,20 @@ class CardPolicy:
 
     def describe(self) -> str:
         """The effective policy as a table a committee reads (`backpain-cds policy check`)."""
-        lines = [f"Card policy: {self.source}", "",
-                 f"{'family':<27}{'off at':<28}{'repeat window':<15}snooze after override"]
+        lines = [
+            f"Card policy: {self.source}",
+            "",
+            f"{'family':<27}{'off at':<28}{'repeat window':<15}snooze after override",
+        ]
         for family, p in self.families.items():
             off = ", ".join(h for h in HOOKS if h in p.off_at) or "-"
             window = f"{p.repeat_window_minutes} min" if p.repeat_window_minutes else "none"
-            snooze = (f"{p.snooze_days} days on {', '.join(sorted(p.snooze_reasons))}" if p.snooze_days else "-")
-            floor = " (the floor still shows it at patient-view)" if family in FLOOR and (
-                "patient-view" in p.off_at or p.snooze_days) else ""
+            snooze = f"{p.snooze_days} days on {', '.join(sorted(p.snooze_reasons))}" if p.snooze_days else "-"
+            floor = (
+                " (the floor still shows it at patient-view)"
+                if family in FLOOR and ("patient-view" in p.off_at or p.snooze_days)
+                else ""
+            )
             lines.append(f"{family:<27}{off:<28}{window:<15}{snooze}{floor}")
         lines += ["", f"Safety floor, always shown at patient-view whatever the policy says: {FLOOR_TEXT}."]
         return "\n".join(lines)
@@ -116,13 +123,16 @@ def _family(base: FamilyPolicy, table: dict[str, Any], where: str) -> FamilyPoli
             raise PolicyError(f"{where}.off_at: must be a list of hooks among {', '.join(HOOKS)}")
         changes["off_at"] = frozenset(hooks)
     if "repeat_window_minutes" in table:
-        changes["repeat_window_minutes"] = _int(table["repeat_window_minutes"], 0, MAX_WINDOW_MINUTES,
-                                                f"{where}.repeat_window_minutes")
+        changes["repeat_window_minutes"] = _int(
+            table["repeat_window_minutes"], 0, MAX_WINDOW_MINUTES, f"{where}.repeat_window_minutes"
+        )
     if "snooze_reasons" in table:
         reasons = table["snooze_reasons"]
         if not isinstance(reasons, list) or not reasons or not all(r in OVERRIDE_CODES for r in reasons):
-            raise PolicyError(f"{where}.snooze_reasons: must be a non-empty list of override reasons among "
-                              f"{', '.join(OVERRIDE_CODES)}")
+            raise PolicyError(
+                f"{where}.snooze_reasons: must be a non-empty list of override reasons among "
+                f"{', '.join(OVERRIDE_CODES)}"
+            )
         changes["snooze_reasons"] = frozenset(reasons)
     if "snooze_days" in table:
         changes["snooze_days"] = _int(table["snooze_days"], 1, MAX_SNOOZE_DAYS, f"{where}.snooze_days")

@@ -2,6 +2,7 @@
 clinician was shown, what is snoozed for this patient, and the time. The store (`store/policy.py`) supplies the
 memory; this module never touches it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,14 @@ def repeat_applies(hook: str, card: Candidate) -> bool:
     return hook in ORDER_HOOKS and card.indicator == "critical" and not card.about_draft
 
 
-def hold_back(policy: CardPolicy, hook: str, cards: Sequence[Candidate], seen: Mapping[str, tuple[str, float]],
-              snoozed: Mapping[str, tuple[str, float]], now: float) -> list[str | None]:
+def hold_back(
+    policy: CardPolicy,
+    hook: str,
+    cards: Sequence[Candidate],
+    seen: Mapping[str, tuple[str, float]],
+    snoozed: Mapping[str, tuple[str, float]],
+    now: float,
+) -> list[str | None]:
     """Per card, the rule that holds it back ("off", "snooze", "repeat") or None to return it.
 
     `seen`: family -> (digest, when) this clinician was last shown it for this patient; `snoozed`: family ->
@@ -64,8 +71,13 @@ def hold_back(policy: CardPolicy, hook: str, cards: Sequence[Candidate], seen: M
             out.append(OFF)
         elif snooze and snooze[0] == card.digest and now < snooze[1]:
             out.append(SNOOZE)
-        elif (repeat_applies(hook, card) and family.repeat_window_minutes and last and last[0] == card.digest
-              and now - last[1] < family.repeat_window_minutes * 60):
+        elif (
+            repeat_applies(hook, card)
+            and family.repeat_window_minutes
+            and last
+            and last[0] == card.digest
+            and now - last[1] < family.repeat_window_minutes * 60
+        ):
             out.append(REPEAT)
         else:
             out.append(None)

@@ -5,6 +5,7 @@ hundreds of unrelated labs of a long history) is passed over on the plain JSON. 
 lives in a module named for what it selects (conditions, medications, observations, orders); this one walks the
 prefetch, checks whose resource it is and reports what it skipped. Section numbers refer to the clinical reference.
 """
+
 from __future__ import annotations
 
 import logging
@@ -142,9 +143,15 @@ class RecordBuilder:
 
 Selector = Callable[[RecordBuilder, dict[str, Any], bool, bool], None]
 SELECTORS: dict[str, Selector] = {
-    "Patient": add_patient, "Condition": add_condition, "AllergyIntolerance": add_allergy,
-    "Observation": add_observation, "MedicationRequest": add_medication, "MedicationStatement": add_medication,
-    "ServiceRequest": add_order, "Procedure": add_order, "DiagnosticReport": add_report,
+    "Patient": add_patient,
+    "Condition": add_condition,
+    "AllergyIntolerance": add_allergy,
+    "Observation": add_observation,
+    "MedicationRequest": add_medication,
+    "MedicationStatement": add_medication,
+    "ServiceRequest": add_order,
+    "Procedure": add_order,
+    "DiagnosticReport": add_report,
     "ImagingStudy": add_imaging_study,
 }
 

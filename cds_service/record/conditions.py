@@ -1,5 +1,6 @@
 """Selecting conditions, allergies and the patient's own age and death: what red flags, contraindications and
 risk factors read (clinical reference 0.3, 0.6)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -24,19 +25,37 @@ def add_condition(b: RecordBuilder, res: dict[str, Any], draft: bool, selected: 
     if not b.relevant(res.get("code")):
         return
     reject_older_status_shape(res)
-    p = b.parsed(res, ("id", "code", "clinicalStatus", "verificationStatus", "onsetDateTime", "onsetPeriod",
-                       "recordedDate", "abatementDateTime", "abatementPeriod"), required=("code",))
+    p = b.parsed(
+        res,
+        (
+            "id",
+            "code",
+            "clinicalStatus",
+            "verificationStatus",
+            "onsetDateTime",
+            "onsetPeriod",
+            "recordedDate",
+            "abatementDateTime",
+            "abatementPeriod",
+        ),
+        required=("code",),
+    )
     if status_code(p.get("verificationStatus")) in NOT_COUNTING_VERIFICATION:
         return
     onset_period, abatement_period = p.get("onsetPeriod"), p.get("abatementPeriod")
     codes = codes_of(p.get("code"))
-    b.record.conditions.append(ConditionFact(
-        id=p.get("id"), codes=codes, display=display_of(p.get("code")),
-        clinical_status=status_code(p.get("clinicalStatus")),
-        onset=p.get("onsetDateTime") or (onset_period.start if onset_period else None),
-        recorded=p.get("recordedDate"),
-        abatement=p.get("abatementDateTime") or (abatement_period.end if abatement_period else None),
-        classes=b.kb.classify(codes)))
+    b.record.conditions.append(
+        ConditionFact(
+            id=p.get("id"),
+            codes=codes,
+            display=display_of(p.get("code")),
+            clinical_status=status_code(p.get("clinicalStatus")),
+            onset=p.get("onsetDateTime") or (onset_period.start if onset_period else None),
+            recorded=p.get("recordedDate"),
+            abatement=p.get("abatementDateTime") or (abatement_period.end if abatement_period else None),
+            classes=b.kb.classify(codes),
+        )
+    )
 
 
 def add_allergy(b: RecordBuilder, res: dict[str, Any], draft: bool, selected: bool) -> None:

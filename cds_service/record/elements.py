@@ -1,5 +1,6 @@
 """Reading FHIR elements: the cheap checks on plain JSON made before any model is built, and small accessors of
 parsed concepts that every selector shares."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """Selecting medication orders and statements: the drug named inline or by a contained or bundled Medication (0.5),
 classified once per distinct concept, with the dosing and supply the rules read (MME, dose limits, staleness)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -16,8 +17,15 @@ if TYPE_CHECKING:
 
 DRAFT_MED_STATUS = frozenset({"draft", "active"})
 _REQUEST_ELEMENTS = ("id", "status", "authoredOn", "reasonCode", "reasonReference")
-_STATEMENT_ELEMENTS = ("id", "status", "effectivePeriod", "effectiveDateTime", "basedOn", "reasonCode",
-                       "reasonReference")
+_STATEMENT_ELEMENTS = (
+    "id",
+    "status",
+    "effectivePeriod",
+    "effectiveDateTime",
+    "basedOn",
+    "reasonCode",
+    "reasonReference",
+)
 Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
 NO_REASONS: frozenset[tuple[str, str]] = frozenset()
 NOT_OURS, INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
@@ -27,8 +35,11 @@ def _medication_concept(b: RecordBuilder, res: dict[str, Any]) -> Any:
     """The raw CodeableConcept naming the drug: inline, or from a contained or bundled Medication (0.5)."""
     if "medicationCodeableConcept" in res:
         return res["medicationCodeableConcept"]
-    ref = (res.get("medicationReference") or {}).get("reference") if isinstance(
-        res.get("medicationReference"), dict) else None
+    ref = (
+        (res.get("medicationReference") or {}).get("reference")
+        if isinstance(res.get("medicationReference"), dict)
+        else None
+    )
     if not isinstance(ref, str):
         return None
     if ref.startswith("#"):
@@ -103,8 +114,24 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
     references = v.get("reasonReference")
     # Positional, in field order: a keyword call costs twice as much, and renewals make dozens of these per call.
     # Most orders give one dosage and no reason: the tuples below are only built when there is something to hold.
-    b.record.medications.append(MedicationFact(
-        rtype, v.get("id"), draft, v.get("status"), drug.codes, drug.display, start, end, classes, rxnorm,
-        first_dosage, based_on, all_codes(reasons) if reasons else NO_REASONS, selected, dispense,
-        tuple(d for d in dosages if isinstance(d, dict)) if isinstance(dosages, list) and len(dosages) > 1 else (),
-        tuple(r.reference for r in references if r.reference) if references else ()))
+    b.record.medications.append(
+        MedicationFact(
+            rtype,
+            v.get("id"),
+            draft,
+            v.get("status"),
+            drug.codes,
+            drug.display,
+            start,
+            end,
+            classes,
+            rxnorm,
+            first_dosage,
+            based_on,
+            all_codes(reasons) if reasons else NO_REASONS,
+            selected,
+            dispense,
+            tuple(d for d in dosages if isinstance(d, dict)) if isinstance(dosages, list) and len(dosages) > 1 else (),
+            tuple(r.reference for r in references if r.reference) if references else (),
+        )
+    )

@@ -1,4 +1,5 @@
 """Selecting final Observations (labs, vital signs, screening scores) inside the longest window any rule reads."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -17,8 +18,11 @@ OBSERVATION_WINDOW_DAYS = 365
 def _raw_observation_date(res: dict[str, Any]) -> str | None:
     """The Observation's date as sent (effectiveDateTime, effectivePeriod.start or issued), unvalidated."""
     period = res.get("effectivePeriod")
-    for value in (res.get("effectiveDateTime"), period.get("start") if isinstance(period, dict) else None,
-                  res.get("issued")):
+    for value in (
+        res.get("effectiveDateTime"),
+        period.get("start") if isinstance(period, dict) else None,
+        res.get("issued"),
+    ):
         if isinstance(value, str):
             return value
     return None
@@ -36,15 +40,35 @@ def add_observation(b: RecordBuilder, res: dict[str, Any], draft: bool, selected
     when = _raw_observation_date(res)
     if when is None or when[:10] < b.observations_since:  # ISO dates compare as strings
         return  # outside every rule's window: not worth validating
-    p = b.parsed(res, ("id", "status", "code", "valueQuantity", "valueCodeableConcept", "effectiveDateTime",
-                       "effectivePeriod", "issued", "referenceRange"), required=("code",))
+    p = b.parsed(
+        res,
+        (
+            "id",
+            "status",
+            "code",
+            "valueQuantity",
+            "valueCodeableConcept",
+            "effectiveDateTime",
+            "effectivePeriod",
+            "issued",
+            "referenceRange",
+        ),
+        required=("code",),
+    )
     quantity, period = p.get("valueQuantity"), p.get("effectivePeriod")
     ranges = p.get("referenceRange") or []
     codes = codes_of(p.get("code"))
     high = _range_high(ranges[0]) if ranges else None
-    b.record.observations.append(ObservationFact(
-        id=p.get("id"), codes=codes, display=display_of(p.get("code")),
-        when=p.get("effectiveDateTime") or (period.start if period else None) or p.get("issued"),
-        value=to_float(quantity.value) if quantity else None,
-        unit=(quantity.code or quantity.unit) if quantity else None,
-        value_codes=codes_of(p.get("valueCodeableConcept")), reference_high=high, classes=b.kb.classify(codes)))
+    b.record.observations.append(
+        ObservationFact(
+            id=p.get("id"),
+            codes=codes,
+            display=display_of(p.get("code")),
+            when=p.get("effectiveDateTime") or (period.start if period else None) or p.get("issued"),
+            value=to_float(quantity.value) if quantity else None,
+            unit=(quantity.code or quantity.unit) if quantity else None,
+            value_codes=codes_of(p.get("valueCodeableConcept")),
+            reference_high=high,
+            classes=b.kb.classify(codes),
+        )
+    )

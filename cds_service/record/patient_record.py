@@ -3,6 +3,7 @@
 Only counting resources are here (clinical reference 0.3); `record_builder` makes them from plain JSON. Section
 numbers refer to the clinical reference.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -240,10 +241,10 @@ class PatientRecord:
         kept = []
         for med in self.medications:
             if med.resource_type == "MedicationStatement" and (
-                    request_refs.intersection(med.based_on)
-                    or (med.status == "active" and active_codes.intersection(med.rxnorm))):
+                request_refs.intersection(med.based_on)
+                or (med.status == "active" and active_codes.intersection(med.rxnorm))
+            ):
                 continue
             kept.append(med)
         self.memo["deduplicated"] = kept
         return kept
-

@@ -3,6 +3,7 @@
 `evaluate` applies the scope gate (clinical reference 0.6), then each family in `FAMILIES` in order; hospice care
 and an urgent red flag narrow which families speak (0.10 items 12 and 13).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -52,15 +53,33 @@ DRAFTS_THAT_MATTER: dict[str, tuple[str, ...]] = {
 ABOUT_DRAFTS_ONLY = frozenset({not_recommended_treatment.TOPIC})
 
 FAMILIES = (
-    red_flags, imaging_overuse, opioid_benzodiazepine, opioid_high_dose, opioid_risk, naloxone,
-    nsaid_contraindicated, not_recommended_treatment, acetaminophen_alternative, nsaid_first_line,
-    radicular_pain, depression_screening, second_line, chronic_pain_options,
+    red_flags,
+    imaging_overuse,
+    opioid_benzodiazepine,
+    opioid_high_dose,
+    opioid_risk,
+    naloxone,
+    nsaid_contraindicated,
+    not_recommended_treatment,
+    acetaminophen_alternative,
+    nsaid_first_line,
+    radicular_pain,
+    depression_screening,
+    second_line,
+    chronic_pain_options,
 )
 
 # With an urgent (Tier A) red flag, advice to wait or to start conservative care contradicts the same-day work-up
 # (0.10 item 13); imaging-overuse already stays silent beside any red flag. Drug-safety cards stay.
-WAIT_AND_SEE = frozenset({nsaid_first_line.TOPIC, second_line.TOPIC, chronic_pain_options.TOPIC,
-                          depression_screening.TOPIC, radicular_pain.TOPIC})
+WAIT_AND_SEE = frozenset(
+    {
+        nsaid_first_line.TOPIC,
+        second_line.TOPIC,
+        chronic_pain_options.TOPIC,
+        depression_screening.TOPIC,
+        radicular_pain.TOPIC,
+    }
+)
 
 
 def in_scope(record: PatientRecord, today: date) -> bool:
@@ -113,5 +132,8 @@ def drafted_classes(record: PatientRecord) -> set[str]:
 def concerns_a_draft(card: Card, drafted: set[str]) -> bool:
     """A draft of this call is part of the card's finding (0.7 (b)); the card policy never holds such a card back
     as a repeat (0.10 item 20)."""
-    return (card.topic in ABOUT_DRAFTS_ONLY or card.about_draft
-            or bool(drafted.intersection(DRAFTS_THAT_MATTER.get(card.topic, ()))))
+    return (
+        card.topic in ABOUT_DRAFTS_ONLY
+        or card.about_draft
+        or bool(drafted.intersection(DRAFTS_THAT_MATTER.get(card.topic, ())))
+    )

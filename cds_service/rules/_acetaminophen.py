@@ -1,5 +1,6 @@
 """The acetaminophen daily total across every current product and draft, combinations included, against the daily
 maximum (clinical reference 4.2, 0.10 item 11)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -56,8 +57,10 @@ class AcetaminophenTotal:
     def line(self) -> str:
         """ "Acetaminophen from all products: 4,500 mg/day, above the 4,000 mg/day maximum." (card markdown)"""
         at_least = "at least " if self.unread else ""
-        return (f"**Acetaminophen from all products: {at_least}{self.mg:,g} mg/day, above the {self.maximum:,} "
-                f"mg/day maximum{self.why_lower}.**")
+        return (
+            f"**Acetaminophen from all products: {at_least}{self.mg:,g} mg/day, above the {self.maximum:,} "
+            f"mg/day maximum{self.why_lower}.**"
+        )
 
 
 def acetaminophen_total(record: PatientRecord, today: date) -> AcetaminophenTotal:
@@ -73,8 +76,10 @@ def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
     counted: dict[tuple[bool, tuple[str, ...], bytes], MedicationFact] = {}
     for med in meds:  # renewals left active with the same dose count once (0.4); each draft counts
         if med.draft or med.rxnorm not in drafted:
-            counted.setdefault((med.draft, med.rxnorm, orjson.dumps(med.raw_dosage) + (
-                med.reference.encode() if med.draft else b"")), med)
+            counted.setdefault(
+                (med.draft, med.rxnorm, orjson.dumps(med.raw_dosage) + (med.reference.encode() if med.draft else b"")),
+                med,
+            )
     total, unread = 0.0, []
     for med in counted.values():
         daily = _daily_mg(record, med)
@@ -114,5 +119,9 @@ def flag_total(record: PatientRecord, cards: list[Card], today: date) -> list[Ca
         return cards
     names = {escape(d) for d in {m.display for m in total.products} if d}
     line = total.line()
-    return [replace(card, detail=f"{card.detail}\n\n{line}")
-            if line not in card.detail and any(name in card.detail for name in names) else card for card in cards]
+    return [
+        replace(card, detail=f"{card.detail}\n\n{line}")
+        if line not in card.detail and any(name in card.detail for name in names)
+        else card
+        for card in cards
+    ]

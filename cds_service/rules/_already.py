@@ -2,6 +2,7 @@
 
 Every phrase is card markdown: drugs are named by `drug_labels`, the same name every card of a response uses (0.9).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -29,8 +30,9 @@ def _already_on(record: PatientRecord, vs: str, what: str, today: date) -> str |
     meds = current(record, vs, today)
     if not meds:
         return None
-    first = min((m.start for m in record.medications_in(vs, today, current=False) if m.means_use and m.start),
-                default=None)
+    first = min(
+        (m.start for m in record.medications_in(vs, today, current=False) if m.means_use and m.start), default=None
+    )
     last = max((m.start for m in meds if m.start), default=None)
     since = f", taken since {first}" if first is not None and first != last else ""
     return f"{', '.join(drug_labels(record, meds, what, today))}{since}"

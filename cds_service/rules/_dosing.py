@@ -2,6 +2,7 @@
 
 Shared by the MME calculator (clinical reference 5.4) and the cards that name a drafted dose (0.9).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,14 +15,59 @@ from ..record.patient_record import MedicationFact
 
 HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1, "d": 24, "wk": 168, "mo": 720, "a": 8760}
 # HL7 v3 GTSAbbreviation timing codes -> administrations per day (5.4 step 3).
-TIMING_CODES = {"QD": 1, "BID": 2, "TID": 3, "QID": 4, "Q4H": 6, "Q6H": 4, "Q8H": 3, "Q12H": 2, "QOD": 0.5,
-                "AM": 1, "PM": 1, "QAM": 1, "QPM": 1, "QHS": 1}
+TIMING_CODES = {
+    "QD": 1,
+    "BID": 2,
+    "TID": 3,
+    "QID": 4,
+    "Q4H": 6,
+    "Q6H": 4,
+    "Q8H": 3,
+    "Q12H": 2,
+    "QOD": 0.5,
+    "AM": 1,
+    "PM": 1,
+    "QAM": 1,
+    "QPM": 1,
+    "QHS": 1,
+}
 MASS_TO_MG = {"mg": 1.0, "ug": 0.001, "mcg": 0.001, "g": 1000.0, "milligram": 1.0, "microgram": 0.001}
 # Countable units (5.4 step 4): UCUM "1" and any UCUM annotation ({pill}, as the CDS Hooks sandbox sends, {tbl},
 # {patch}...: see `is_countable`), HL7 v3 orderableDrugForm codes, and the plain words, case-insensitive.
-COUNT_UNITS = {"1", "tab", "tabs", "tablet", "tablets", "cap", "caps", "capsule", "capsules", "pill", "pills",
-               "patch", "patches", "film", "films", "each", "ea", "unit", "units", "spray", "lozenge", "suppository",
-               "ertab", "ercap", "chewtab", "ortab", "drtab", "sltab", "tpatch", "supp", "loz", "troche"}
+COUNT_UNITS = {
+    "1",
+    "tab",
+    "tabs",
+    "tablet",
+    "tablets",
+    "cap",
+    "caps",
+    "capsule",
+    "capsules",
+    "pill",
+    "pills",
+    "patch",
+    "patches",
+    "film",
+    "films",
+    "each",
+    "ea",
+    "unit",
+    "units",
+    "spray",
+    "lozenge",
+    "suppository",
+    "ertab",
+    "ercap",
+    "chewtab",
+    "ortab",
+    "drtab",
+    "sltab",
+    "tpatch",
+    "supp",
+    "loz",
+    "troche",
+}
 VOLUME_TO_ML = {"ml": 1.0, "l": 1000.0}
 
 
@@ -127,6 +173,9 @@ def amount(kb: Knowledge, med: MedicationFact) -> Amount | None:
     if mg is None:
         return None
     count = per_day(structured)
-    ingredient = product.ingredient if product else next(
-        (c for c in med.rxnorm if c in kb.nsaid_limits or c in kb.opioid_ingredients), None)  # coded by ingredient
+    ingredient = (
+        product.ingredient
+        if product
+        else next((c for c in med.rxnorm if c in kb.nsaid_limits or c in kb.opioid_ingredients), None)
+    )  # coded by ingredient
     return Amount(ingredient, mg, count if count is not None and count > 0 else None)

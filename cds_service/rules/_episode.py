@@ -1,4 +1,5 @@
 """The back-pain episode: context, onset, duration and category (clinical reference section 1)."""
+
 from __future__ import annotations
 
 import enum
@@ -89,6 +90,11 @@ def _episode(record: PatientRecord, today: date) -> Episode | None:
         category = Category.CHRONIC if coded_chronic else category_for(days)
         return Episode(conditions, onset, days, category, False, tuple(radicular), coded_chronic)
     acute = record.kb.vs("acute-back-pain-code")
-    implied = (Category.CHRONIC if coded_chronic
-               else Category.ACUTE if any(code in acute for c in conditions for code in c.codes) else None)
+    implied = (
+        Category.CHRONIC
+        if coded_chronic
+        else Category.ACUTE
+        if any(code in acute for c in conditions for code in c.codes)
+        else None
+    )
     return Episode(conditions, None, None, implied, False, tuple(radicular), coded_chronic)

@@ -1,4 +1,5 @@
 """Goals of care: hospice, palliative or end-of-life care (clinical reference 5.1, 0.10 item 12)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -16,5 +17,6 @@ def end_of_life_care(record: PatientRecord, today: date) -> bool:
 def _end_of_life_care(record: PatientRecord, today: date) -> bool:
     if record.conditions_in("end-of-life-care", today, current=True):
         return True
-    return any(order.status in CARE_IN_PROGRESS.get(order.resource_type, ())
-               for order in record.orders_in("end-of-life-care"))
+    return any(
+        order.status in CARE_IN_PROGRESS.get(order.resource_type, ()) for order in record.orders_in("end-of-life-care")
+    )

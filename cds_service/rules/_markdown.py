@@ -4,6 +4,7 @@ Card `detail` is GitHub-flavoured markdown (CDS Hooks); a display, note, unit or
 otherwise become a link, an image, a heading, emphasis, a table or raw HTML in the EHR (clinical reference 0.10
 item 17). The plain-text `summary` carries chart text as it is.
 """
+
 from __future__ import annotations
 
 import re

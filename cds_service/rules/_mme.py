@@ -3,6 +3,7 @@
 A draft of the same product as a chart order renews it and replaces it (0.10 item 1); an order without a usable dose
 or timing but with a known strength is counted at a floor, and the total is then a lower bound (0.10 item 3).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,11 @@ class Contribution:
         if self.med.draft:
             counted = f"{self.orders} drafts, each counted" if self.orders > 1 else "draft order"
             return f" ({counted}{': ' + self.renewal if self.renewal else ''})"
-        folded = (f"{self.orders} active orders of the same prescription, counted once: reconcile the medication list"
-                  if self.orders > 1 else "")
+        folded = (
+            f"{self.orders} active orders of the same prescription, counted once: reconcile the medication list"
+            if self.orders > 1
+            else ""
+        )
         notes = "; ".join(n for n in (folded, self.dated) if n)
         return f" ({notes})" if notes else ""
 
@@ -78,10 +82,11 @@ class MmeResult:
         if self.total is None:
             lines.append("- Total daily MME could not be computed from the structured dosing.")
         else:
-            lines.append(f"- **Total: {self.said}**" + (
-                " (may be underestimated: some doses could not be computed)" if self.partial else "")
-                + (" (orders without a usable dose are counted at their lowest likely use)"
-                   if self.lower_bound else ""))
+            lines.append(
+                f"- **Total: {self.said}**"
+                + (" (may be underestimated: some doses could not be computed)" if self.partial else "")
+                + (" (orders without a usable dose are counted at their lowest likely use)" if self.lower_bound else "")
+            )
         return "\n".join(lines)
 
 
@@ -96,22 +101,28 @@ def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
         raw = med.raw_dosages or med.raw_dosage
         key = (med.draft, med.rxnorm, b"null" if raw is None else orjson.dumps(raw))
         same_drug_and_dose.setdefault(key, []).append(med)
-    contributions = tuple(contribution(record.kb, meds[0], len(meds), _renewal(record, meds[0], today),
-                                       last_ordered(meds, today), today) for meds in same_drug_and_dose.values())
+    contributions = tuple(
+        contribution(record.kb, meds[0], len(meds), _renewal(record, meds[0], today), last_ordered(meds, today), today)
+        for meds in same_drug_and_dose.values()
+    )
     computed = [c.daily for c in contributions if c.daily is not None]
     unknown = [c for c in contributions if c.mme is None and not c.note.startswith("not converted")]
     if not computed:
         return MmeResult(None, contributions, bool(unknown))
     total = round(sum(computed), 1)
-    return MmeResult(total, contributions, bool(unknown), any(c.floor for c in contributions),
-                     _alternatives(contributions, total))
+    return MmeResult(
+        total, contributions, bool(unknown), any(c.floor for c in contributions), _alternatives(contributions, total)
+    )
 
 
 def above_label_maximum(record: PatientRecord, today: date) -> str | None:
     """Tramadol above its label maximum, for the opioid cards (0.10 item 11); None when within it or unknown."""
     mme = daily_mme(record, today)
-    found = [c for c in mme.contributions if c.mg_per_day is not None
-             and getattr(record.kb.mme_factors.get(c.ingredient), "name", "") == TRAMADOL]
+    found = [
+        c
+        for c in mme.contributions
+        if c.mg_per_day is not None and getattr(record.kb.mme_factors.get(c.ingredient), "name", "") == TRAMADOL
+    ]
     if not found:
         return None
     mg = round(sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator,misc]
@@ -120,8 +131,10 @@ def above_label_maximum(record: PatientRecord, today: date) -> str | None:
     limit = TRAMADOL_LABEL_MAX_MG_OLDER if older else TRAMADOL_LABEL_MAX_MG
     if mg <= limit:
         return None
-    return (f"Tramadol {mg:g} mg/day is above the label maximum of {limit} mg/day"
-            f"{' at age 75 or over' if older else ''}: risk of seizures and serotonin syndrome; lower the dose.")
+    return (
+        f"Tramadol {mg:g} mg/day is above the label maximum of {limit} mg/day"
+        f"{' at age 75 or over' if older else ''}: risk of seizures and serotonin syndrome; lower the dose."
+    )
 
 
 def _renewal(record: PatientRecord, med: MedicationFact, today: date) -> str:
@@ -142,8 +155,10 @@ def _alternatives(contributions: tuple[Contribution, ...], total: float) -> tupl
             same = c.ingredient == d.ingredient and c.med.rxnorm != d.med.rxnorm
             if same and not c.med.draft and c.daily is not None:
                 alternative = round(total - c.daily, 1)
-                lines.append(f"{escape(d.med.display or 'this draft')}: if this draft replaces "
-                             f"{escape(c.med.display or 'the chart order')}, the total is {alternative:g} MME/day.")
+                lines.append(
+                    f"{escape(d.med.display or 'this draft')}: if this draft replaces "
+                    f"{escape(c.med.display or 'the chart order')}, the total is {alternative:g} MME/day."
+                )
     return tuple(lines)
 
 
@@ -155,8 +170,9 @@ def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product |
     return next((code for code in med.rxnorm if code in kb.opioid_ingredients), None), None
 
 
-def contribution(kb: Knowledge, med: MedicationFact, orders: int = 1, renewal: str = "",
-                 dated: str = "", today: date | None = None) -> Contribution:
+def contribution(
+    kb: Knowledge, med: MedicationFact, orders: int = 1, renewal: str = "", dated: str = "", today: date | None = None
+) -> Contribution:
     """MME/day of one opioid order (`orders` of them alike), with a one-line note naming dose, frequency and
     factor."""
     ingredient, mme, note, floor, mg = _regimen(kb, med, today)
@@ -246,8 +262,13 @@ def _worked_out(kb: Knowledge, med: MedicationFact) -> Worked:
 def _result(ingredient: str, mg: float, count: float, factor: float, how: str, floor: bool = True) -> Worked:
     daily = mg * count
     mme = daily * factor
-    return (ingredient, mme, f"{how}{mg:g} mg x {count:g}/day = {daily:g} mg/day x {factor:g} = {mme:g} MME/day",
-            floor, daily)
+    return (
+        ingredient,
+        mme,
+        f"{how}{mg:g} mg x {count:g}/day = {daily:g} mg/day x {factor:g} = {mme:g} MME/day",
+        floor,
+        daily,
+    )
 
 
 def _fentanyl_rate(value: float, dose_unit: str, product: Product | None) -> float | None:

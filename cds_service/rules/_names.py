@@ -5,6 +5,7 @@ would bury the card's point under repeated lines. An active order last written m
 window does not reach today still counts (the chart says active), but the card asks whether the patient still
 takes it. A draft is named with its dose.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -29,8 +30,13 @@ def _draft(med: MedicationFact) -> str:
     return "draft" if med.draft else ""
 
 
-def drug_labels(record: PatientRecord, meds: Iterable[MedicationFact], fallback: str, today: date,
-                state: Callable[[MedicationFact], str] = _draft) -> list[str]:
+def drug_labels(
+    record: PatientRecord,
+    meds: Iterable[MedicationFact],
+    fallback: str,
+    today: date,
+    state: Callable[[MedicationFact], str] = _draft,
+) -> list[str]:
     """One label per distinct (name, state), in first-seen order, as card markdown (the name escaped):
     "Chlordiazepoxide 25 MG Oral Tablet (11 orders, last ordered 2017-03-02, 9 years ago: still taking it?)",
     "ibuprofen 800 MG Oral Tablet (draft: 800 mg 3 times a day = 2,400 mg/day)"."""
@@ -41,8 +47,13 @@ def drug_labels(record: PatientRecord, meds: Iterable[MedicationFact], fallback:
     return record.memo[key]
 
 
-def _labels(record: PatientRecord, meds: list[MedicationFact], fallback: str, today: date,
-            state: Callable[[MedicationFact], str]) -> list[str]:
+def _labels(
+    record: PatientRecord,
+    meds: list[MedicationFact],
+    fallback: str,
+    today: date,
+    state: Callable[[MedicationFact], str],
+) -> list[str]:
     groups: dict[tuple[str, str], list[MedicationFact]] = {}
     if state is _draft:  # the usual state, spelt out: renewals make dozens of these per label
         for med in meds:
@@ -55,8 +66,15 @@ def _labels(record: PatientRecord, meds: list[MedicationFact], fallback: str, to
         name = escape(display) or fallback  # once per name: renewals repeat it by the dozen
         drafted = [amount(record.kb, m) for m in group if m.draft] if med_state else ()  # only drafts have one
         doses = ", ".join(dict.fromkeys(str(a) for a in drafted if a is not None)) if drafted else ""
-        notes = [n for n in (f"{med_state}: {doses}" if med_state and doses else med_state,
-                             f"{len(group)} orders" if len(group) > 1 else "", last_ordered(group, today)) if n]
+        notes = [
+            n
+            for n in (
+                f"{med_state}: {doses}" if med_state and doses else med_state,
+                f"{len(group)} orders" if len(group) > 1 else "",
+                last_ordered(group, today),
+            )
+            if n
+        ]
         labels.append(f"{name} ({', '.join(notes)})" if notes else name)
     return labels
 

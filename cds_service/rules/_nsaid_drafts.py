@@ -1,5 +1,6 @@
 """What a card says about a drafted NSAID (clinical reference 0.9): its dose against the guideline's (section 4), and
 whether it duplicates an NSAID already active."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,8 +44,9 @@ def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:
         limit = record.kb.nsaid_limits.get(dose.ingredient or "") if dose else None
         above = []
         if dose and limit and dose.mg > limit.single:
-            above.append(f"{dose.mg:,g} mg a dose is above the {limit.single:,g} mg the guideline advises "
-                         f"({limit.advice}).")
+            above.append(
+                f"{dose.mg:,g} mg a dose is above the {limit.single:,g} mg the guideline advises ({limit.advice})."
+            )
         if dose and limit and dose.daily_mg is not None and dose.daily_mg > limit.daily:
             above.append(f"{dose.daily_mg:,g} mg/day is above the {limit.daily:,g} mg/day maximum.")
         found.append(DraftedNsaid(med, dose, above, drug_labels(record, active, "NSAID", today)))

@@ -1,4 +1,5 @@
 """NSAID risk status, computed once per evaluation: ok, caution or contraindicated (clinical reference 4.1)."""
+
 from __future__ import annotations
 
 import enum
@@ -62,11 +63,13 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     if hf := record.conditions_in("heart-failure", today, current=True):
         reasons.append(f"heart failure: {named(hf, 'heart failure')}")
     anticoag = record.medications_in("anticoagulants", today) + record.conditions_in(
-        "anticoagulant-use", today, current=True)
+        "anticoagulant-use", today, current=True
+    )
     if anticoag:
         reasons.append(f"anticoagulant: {named(anticoag, 'anticoagulant')}")
     antiplatelet = record.medications_in("p2y12-antiplatelets", today) + record.conditions_in(
-        "antiplatelet-use", today, current=True)
+        "antiplatelet-use", today, current=True
+    )
     if antiplatelet:
         reasons.append(f"P2Y12 antiplatelet: {named(antiplatelet, 'antiplatelet')}")
     if pregnancy := _pregnancy(record, today, facts):
@@ -86,8 +89,11 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     if cvd := record.conditions_in("cardiovascular-disease", today, current=False):
         cautions.append(f"cardiovascular disease: {named(cvd, 'cardiovascular disease')}")
     gi_risk = age is not None and age >= CAUTION_AGE
-    for vs, label in (("aspirin", "low-dose aspirin"), ("systemic-glucocorticoids", "systemic corticosteroid"),
-                      ("ssri-snri", "SSRI/SNRI")):
+    for vs, label in (
+        ("aspirin", "low-dose aspirin"),
+        ("systemic-glucocorticoids", "systemic corticosteroid"),
+        ("ssri-snri", "SSRI/SNRI"),
+    ):
         if meds := record.medications_in(vs, today):  # named as every card names a drug (0.9)
             facts.extend(meds)
             cautions.append(f"{label}: {', '.join(drug_labels(record, meds, label, today))}")

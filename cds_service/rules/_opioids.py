@@ -1,4 +1,5 @@
 """Shared opioid facts: current opioid analgesics, the 5.1 exclusions, use disorder and overdose history."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -61,7 +62,8 @@ def _exclusion(record: PatientRecord, today: date) -> str | None:
         return "hospice, palliative or end-of-life care"
     for order in record.orders_in("end-of-life-care"):
         if (order.resource_type == "ServiceRequest" and order.status == "active") or (
-                order.resource_type == "Procedure" and order.status in ("in-progress", "completed")):
+            order.resource_type == "Procedure" and order.status in ("in-progress", "completed")
+        ):
             return "hospice, palliative or end-of-life care"
     return None
 
@@ -69,7 +71,8 @@ def _exclusion(record: PatientRecord, today: date) -> str | None:
 def use_disorder_or_overdose(record: PatientRecord, today: date, facts: list | None = None) -> list[str]:
     """Opioid use disorder or prior overdose, any status (5.3); the Conditions are added to `facts` when given."""
     found = record.conditions_in("opioid-use-disorder", today, current=False) + record.conditions_in(
-        "opioid-overdose", today, current=False)
+        "opioid-overdose", today, current=False
+    )
     if facts is not None:
         facts += found
     return sorted({condition_label(c, "opioid use disorder or overdose") for c in found})

@@ -1,4 +1,5 @@
 """Draft FHIR R4 resources for suggestions, from the ActivityDefinitions in fhir_profiles/."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -10,8 +11,14 @@ from ..cards import Action, Suggestion, new_uuid
 from ..knowledge import Knowledge
 
 
-def draft_medication_request(kb: Knowledge, activity: str, patient_id: str, today: date,
-                             max_mg_per_day: float | None = None, text: str | None = None) -> dict[str, Any]:
+def draft_medication_request(
+    kb: Knowledge,
+    activity: str,
+    patient_id: str,
+    today: date,
+    max_mg_per_day: float | None = None,
+    text: str | None = None,
+) -> dict[str, Any]:
     """A draft MedicationRequest for the patient, built from ActivityDefinition `activity`."""
     template = kb.activities[activity]
     dosage, product, dispense = orjson.loads(_template_parts(template))  # fresh copies, cheaper than deepcopy

@@ -4,6 +4,7 @@ Instructions with different `sequence` values, or whose `timing.repeat.boundsPer
 step in effect today counts (its boundsPeriod, or its boundsDuration counted from the order's start or the previous
 step's end). Otherwise they apply together and their daily doses add up ("1 tablet in the morning and 2 at bedtime").
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta

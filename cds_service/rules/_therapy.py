@@ -1,6 +1,7 @@
 """Therapies: the run of orders and statements of one ingredient with no gap over 90 days (clinical reference 0.10
 item 18). It gives when a drug was started (not-recommended-treatment: "started for this episode", 6.1) and how long
 it has been taken continuously (long-term opioid therapy, 5.3). A draft starts today (0.10 item 2)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -23,8 +24,12 @@ def ingredients(kb: Knowledge, med: MedicationFact) -> Ingredients:
     if len(codes) == 1:  # the common case, asked once per opioid order by several cards: no set, no sort
         product = kb.products.get(codes[0]) or kb.nsaid_products.get(codes[0])
         return (product.ingredient,) if product is not None else codes
-    found = {(kb.products.get(c) or kb.nsaid_products.get(c)).ingredient  # type: ignore[union-attr]
-             if c in kb.products or c in kb.nsaid_products else c for c in med.rxnorm}
+    found = {
+        (kb.products.get(c) or kb.nsaid_products.get(c)).ingredient  # type: ignore[union-attr]
+        if c in kb.products or c in kb.nsaid_products
+        else c
+        for c in med.rxnorm
+    }
     return tuple(sorted(found)) or (med.display,)
 
 

@@ -1,4 +1,5 @@
 """How cards say a span of time: as a clinician says it (clinical reference 0.9), never "5022 days ago"."""
+
 from __future__ import annotations
 
 DAYS_UP_TO = 13  # then weeks
@@ -9,7 +10,7 @@ DAYS_PER_YEAR = 365.25
 
 
 def ago(days: int) -> str:
-    """"today", "1 day ago", "9 days ago", "2 weeks ago", "3 months ago", "13 years ago"."""
+    """ "today", "1 day ago", "9 days ago", "2 weeks ago", "3 months ago", "13 years ago"."""
     if days <= 0:
         return "today"
     if days <= DAYS_UP_TO:

@@ -1,4 +1,5 @@
 """acetaminophen-alternative: acetaminophen at a safe maximum when NSAIDs are contraindicated (reference 4.2)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -31,8 +32,9 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     hepatic: list = []
     cap, risks = daily_cap(record, today, hepatic)
-    lines = [f"NSAIDs are contraindicated, so acetaminophen is the drug option: **max {cap:,} mg/day** from all "
-             "sources."]
+    lines = [
+        f"NSAIDs are contraindicated, so acetaminophen is the drug option: **max {cap:,} mg/day** from all sources."
+    ]
     if risks:
         lines += ["", "**Hepatic risk lowers the maximum:**", *[f"- {r}" for r in risks]]
     taken = acetaminophen_total(record, today)
@@ -40,30 +42,52 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if taken.products:
         named = ", ".join(drug_labels(record, taken.products, "acetaminophen product", today))
         if len(taken.unread) == len(taken.products):
-            lines += ["", f"Acetaminophen already taken, to count toward the daily total: {named} (no structured "
-                      "dose)."]
+            lines += [
+                "",
+                f"Acetaminophen already taken, to count toward the daily total: {named} (no structured dose).",
+            ]
         else:
             at_least = "at least " if taken.unread else ""
-            lines += ["", f"Acetaminophen already taken, counted toward the daily total: {named}: "
-                      f"{at_least}{taken.mg:,g} mg/day."]
+            lines += [
+                "",
+                f"Acetaminophen already taken, counted toward the daily total: {named}: "
+                f"{at_least}{taken.mg:,g} mg/day.",
+            ]
         if taken.above:
             lines.append(taken.line())
         if enough:
-            lines.append(f"That is already at or above the {cap:,} mg/day advised here: no more acetaminophen; "
-                         "nonpharmacologic care instead.")
-    lines += ["", "Note: in ACP 2017, acetaminophen did not beat placebo for acute low back pain; pair it with "
-              "staying active and heat."]
+            lines.append(
+                f"That is already at or above the {cap:,} mg/day advised here: no more acetaminophen; "
+                "nonpharmacologic care instead."
+            )
+    lines += [
+        "",
+        "Note: in ACP 2017, acetaminophen did not beat placebo for acute low back pain; pair it with "
+        "staying active and heat.",
+    ]
     suggestions: tuple[Suggestion, ...] = ()
     if not enough:
         text = f"1 tablet (500 mg) by mouth every 6 hours as needed; max {cap:,} mg/day from all sources"
-        order = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,
-                                         max_mg_per_day=cap, text=text)
-        suggestions = (create(f"Order acetaminophen 500 mg as needed (max {cap:,} mg/day)", order,
-                              "Create a draft acetaminophen order"),)
+        order = draft_medication_request(
+            record.kb, "acetaminophen-500", record.patient_id, today, max_mg_per_day=cap, text=text
+        )
+        suggestions = (
+            create(
+                f"Order acetaminophen 500 mg as needed (max {cap:,} mg/day)",
+                order,
+                "Create a draft acetaminophen order",
+            ),
+        )
     indicator = Indicator.WARNING if risks or taken.above else Indicator.INFO
     summary = f"Acetaminophen instead of NSAIDs: max {cap:,} mg/day" + (" (hepatic risk)" if risks else "")
     if enough:
         summary = f"NSAIDs contraindicated; acetaminophen already at {taken.mg:,g} mg/day: no more"
-    return Card(TOPIC, indicator, summary, "\n".join(lines), suggestions=suggestions,
-                override_reasons=COMMON_OVERRIDES if risks or taken.above else (),
-                evidence=(ep, status.evidence, hepatic, taken.products))
+    return Card(
+        TOPIC,
+        indicator,
+        summary,
+        "\n".join(lines),
+        suggestions=suggestions,
+        override_reasons=COMMON_OVERRIDES if risks or taken.above else (),
+        evidence=(ep, status.evidence, hepatic, taken.products),
+    )

@@ -1,4 +1,5 @@
 """chronic-pain-options: nonpharmacologic and drug options for subacute and chronic back pain (reference 7.2)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,14 +19,22 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     ep = episode(record, today)
     if ep is None or ep.category not in (Category.SUBACUTE, Category.CHRONIC):
         return None
-    lines = [f"Back pain: {ep.evidence} ({ep.category.value}).", "",
-             "- Exercise therapy (individually tailored, supervised), CBT or progressive relaxation, "
-             "mindfulness-based stress reduction, yoga, tai chi, acupuncture, massage, multidisciplinary "
-             "rehabilitation."]
+    lines = [
+        f"Back pain: {ep.evidence} ({ep.category.value}).",
+        "",
+        "- Exercise therapy (individually tailored, supervised), CBT or progressive relaxation, "
+        "mindfulness-based stress reduction, yoga, tai chi, acupuncture, massage, multidisciplinary "
+        "rehabilitation.",
+    ]
     if ep.category is Category.CHRONIC:
         lines += drug_advice(record, today)
-    return Card(TOPIC, Indicator.INFO, f"{ep.category.value.capitalize()} back pain: exercise, CBT and other options",
-                "\n".join(lines), evidence=(ep,))
+    return Card(
+        TOPIC,
+        Indicator.INFO,
+        f"{ep.category.value.capitalize()} back pain: exercise, CBT and other options",
+        "\n".join(lines),
+        evidence=(ep,),
+    )
 
 
 def drug_advice(record: PatientRecord, today: date) -> list[str]:
@@ -41,8 +50,10 @@ def drug_advice(record: PatientRecord, today: date) -> list[str]:
     if duloxetine:
         lines.append(f"- Second-line drug duloxetine: already on {duloxetine}.")
     if opioids:
-        lines.append(f"- Already on an opioid: {', '.join(drug_labels(record, opioids, 'opioid', today))}; tramadol "
-                     "would add a second opioid.")
+        lines.append(
+            f"- Already on an opioid: {', '.join(drug_labels(record, opioids, 'opioid', today))}; tramadol "
+            "would add a second opioid."
+        )
     if second:
         lines.append(f"- Second-line (ACP 2017): {' or '.join(second)}.")
     return [*lines, "- Evidence for tricyclics is inconsistent and SSRIs are not effective for back pain."]

@@ -1,4 +1,5 @@
 """naloxone: warning for an opioid with an overdose risk factor and no naloxone on record (reference 5.7)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -16,9 +17,13 @@ TOPIC = "naloxone"
 MME_RISK = 50
 NALOXONE_LOOKBACK_DAYS = 730  # a naloxone order within 24 months counts as on record
 # Any overdose, not only of an opioid, is a risk factor (CDC 2022 Rec 8; clinical reference 0.10 item 10).
-HISTORY_RISKS = (("opioid-overdose", "prior opioid overdose"), ("drug-overdose", "prior drug overdose"),
-                 ("opioid-use-disorder", "opioid use disorder"),
-                 ("drug-use-disorder", "drug use disorder"), ("alcohol-use-disorder", "alcohol use disorder"))
+HISTORY_RISKS = (
+    ("opioid-overdose", "prior opioid overdose"),
+    ("drug-overdose", "prior drug overdose"),
+    ("opioid-use-disorder", "opioid use disorder"),
+    ("drug-use-disorder", "drug use disorder"),
+    ("alcohol-use-disorder", "alcohol use disorder"),
+)
 
 
 def has_naloxone(record: PatientRecord, today: date) -> bool:
@@ -64,11 +69,21 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     risks = risk_factors(record, today, mme, facts)
     if not risks or has_naloxone(record, today):
         return None
-    detail = ("No naloxone is on record, and overdose risk is raised:\n" + "\n".join(f"- {r}" for r in risks)
-              + "\n\nOffer naloxone and teach the patient and household how to use it.")
+    detail = (
+        "No naloxone is on record, and overdose risk is raised:\n"
+        + "\n".join(f"- {r}" for r in risks)
+        + "\n\nOffer naloxone and teach the patient and household how to use it."
+    )
     order = draft_medication_request(record.kb, "naloxone-nasal-4mg", record.patient_id, today)
-    suggestion = create("Prescribe naloxone 4 mg nasal spray", order, "Create a draft naloxone order",
-                        recommended=True)
-    return Card(TOPIC, Indicator.WARNING, "Offer naloxone: opioid with overdose risk factors", detail,
-                suggestions=(suggestion,), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound, evidence=(opioid_evidence(record, today), facts))
+    suggestion = create("Prescribe naloxone 4 mg nasal spray", order, "Create a draft naloxone order", recommended=True)
+    return Card(
+        TOPIC,
+        Indicator.WARNING,
+        "Offer naloxone: opioid with overdose risk factors",
+        detail,
+        suggestions=(suggestion,),
+        override_reasons=COMMON_OVERRIDES,
+        mme=mme.total,
+        mme_lower_bound=mme.lower_bound,
+        evidence=(opioid_evidence(record, today), facts),
+    )

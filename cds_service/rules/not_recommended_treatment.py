@@ -1,5 +1,6 @@
 """not-recommended-treatment: steroids, benzodiazepines, early antidepressants or antiseizure drugs, TENS and
 traction started for this episode (clinical reference section 6)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -52,33 +53,55 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     def meds(vs: str) -> list[MedicationFact]:
         return [m for m in record.medications_in(vs, today) if in_scope(m)]
 
-    items += [(m, "systemic corticosteroids are no better than placebo for back pain, with or without sciatica")
-              for m in meds("systemic-glucocorticoids")]
-    items += [(m, "benzodiazepines carry abuse and tolerance risks and are no better than muscle relaxants")
-              for m in meds("benzodiazepines")]
+    items += [
+        (m, "systemic corticosteroids are no better than placebo for back pain, with or without sciatica")
+        for m in meds("systemic-glucocorticoids")
+    ]
+    items += [
+        (m, "benzodiazepines carry abuse and tolerance risks and are no better than muscle relaxants")
+        for m in meds("benzodiazepines")
+    ]
     if ep.category is Category.ACUTE:
         items += [(m, "antidepressants are not recommended for acute back pain") for m in meds("antidepressants")]
         if not ep.radicular:  # gabapentinoids stay an option with a radicular diagnosis (reference 7.3, 10.4)
-            items += [(m, "antiseizure drugs are not recommended for acute axial back pain")
-                      for m in meds("gabapentinoids")]
-    orders = [o for o in record.orders_in("not-recommended-procedures", "ServiceRequest")
-              if (o.draft or o.status in PENDING) and in_scope(o)]
+            items += [
+                (m, "antiseizure drugs are not recommended for acute axial back pain") for m in meds("gabapentinoids")
+            ]
+    orders = [
+        o
+        for o in record.orders_in("not-recommended-procedures", "ServiceRequest")
+        if (o.draft or o.status in PENDING) and in_scope(o)
+    ]
     items += [(o, "TENS and traction have no proven benefit for back pain") for o in orders]
     if not items:
         return None
     lines = [f"Back pain: {ep.evidence}.", ""]
     suggestions: list[Suggestion] = []
     for item, why in items:  # a drug named as on every other card (0.10 item 9)
-        name = (drug_labels(record, [item], "treatment", today)[0] if isinstance(item, MedicationFact) else
-                f"{escape(item.display or 'treatment')} ({'draft order' if item.draft else 'current'})")
+        name = (
+            drug_labels(record, [item], "treatment", today)[0]
+            if isinstance(item, MedicationFact)
+            else f"{escape(item.display or 'treatment')} ({'draft order' if item.draft else 'current'})"
+        )
         lines.append(f"- {name}: {why}.")
         if item.draft and item.id:
-            suggestions.append(delete(f"Remove {item.display or 'this order'}", item.reference,
-                                      "Remove the draft order"))
-    lines += ["", "Prefer staying active, heat, NSAIDs, and for persisting pain exercise therapy, spinal "
-              "manipulation, acupuncture or CBT."]
+            suggestions.append(
+                delete(f"Remove {item.display or 'this order'}", item.reference, "Remove the draft order")
+            )
+    lines += [
+        "",
+        "Prefer staying active, heat, NSAIDs, and for persisting pain exercise therapy, spinal "
+        "manipulation, acupuncture or CBT.",
+    ]
     summary = "Not recommended for back pain: " + ", ".join(sorted({i.display or "treatment" for i, _ in items}))
     if len(summary) > SUMMARY_MAX:
         summary = f"{len(items)} treatment{'s' if len(items) > 1 else ''} not recommended for back pain"
-    return Card(TOPIC, Indicator.WARNING, summary, "\n".join(lines), suggestions=tuple(suggestions),
-                override_reasons=COMMON_OVERRIDES, evidence=(ep, [item for item, _ in items]))
+    return Card(
+        TOPIC,
+        Indicator.WARNING,
+        summary,
+        "\n".join(lines),
+        suggestions=tuple(suggestions),
+        override_reasons=COMMON_OVERRIDES,
+        evidence=(ep, [item for item, _ in items]),
+    )

@@ -1,5 +1,6 @@
 """nsaid-contraindicated: critical when an NSAID is drafted or active despite a contraindication, else warning
 (clinical reference 4.1-4.2)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,8 +29,11 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     lines = ["**NSAIDs are contraindicated:**", *[f"- {r}" for r in status.reasons], ""]
     suggestions: list[Suggestion] = []
     if nsaids:
-        lines.append("NSAID in play: " + ", ".join(
-            drug_labels(record, nsaids, "NSAID", today, lambda m: "draft order" if m.draft else "active")) + ".")
+        lines.append(
+            "NSAID in play: "
+            + ", ".join(drug_labels(record, nsaids, "NSAID", today, lambda m: "draft order" if m.draft else "active"))
+            + "."
+        )
         for drafted in drafted_nsaids(record, today):
             lines += drafted.findings()  # its name and dose are in the line above
         cap, _ = daily_cap(record, today)
@@ -38,18 +42,33 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
             remove = Action("delete", "Remove the NSAID draft order", resource_id=med.reference)
             if enough:
-                suggestions.append(Suggestion(f"Remove {med.display or 'the NSAID'} (acetaminophen already at "
-                                              f"{taken.mg:,g} mg/day)", (remove,),
-                                              is_recommended=True if len(nsaids) == 1 else None))
+                suggestions.append(
+                    Suggestion(
+                        f"Remove {med.display or 'the NSAID'} (acetaminophen already at {taken.mg:,g} mg/day)",
+                        (remove,),
+                        is_recommended=True if len(nsaids) == 1 else None,
+                    )
+                )
                 continue
-            replacement = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today,
-                                                   max_mg_per_day=cap)
-            suggestions.append(Suggestion(
-                f"Replace {med.display or 'the NSAID'} with acetaminophen (max {cap:,} mg/day)",
-                (remove, Action("create", "Create a draft acetaminophen order", resource=replacement)),
-                is_recommended=True if len(nsaids) == 1 else None))
+            replacement = draft_medication_request(
+                record.kb, "acetaminophen-500", record.patient_id, today, max_mg_per_day=cap
+            )
+            suggestions.append(
+                Suggestion(
+                    f"Replace {med.display or 'the NSAID'} with acetaminophen (max {cap:,} mg/day)",
+                    (remove, Action("create", "Create a draft acetaminophen order", resource=replacement)),
+                    is_recommended=True if len(nsaids) == 1 else None,
+                )
+            )
     lines.append("\nUse acetaminophen within its daily maximum, or nonpharmacologic care, instead.")
     indicator = Indicator.CRITICAL if nsaids else Indicator.WARNING
     summary = "NSAID ordered despite a contraindication" if nsaids else "Avoid NSAIDs for this patient"
-    return Card(TOPIC, indicator, summary, "\n".join(lines), suggestions=tuple(suggestions),
-                override_reasons=COMMON_OVERRIDES, evidence=(ep, status.evidence, nsaids))
+    return Card(
+        TOPIC,
+        indicator,
+        summary,
+        "\n".join(lines),
+        suggestions=tuple(suggestions),
+        override_reasons=COMMON_OVERRIDES,
+        evidence=(ep, status.evidence, nsaids),
+    )

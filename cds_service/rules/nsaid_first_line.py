@@ -2,6 +2,7 @@
 
 A patient-view card, except that a drafted NSAID above the guideline's dose or beside an active NSAID makes it a
 warning about that draft, shown at order hooks too (0.9)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -27,37 +28,66 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     concerns = [d for d in drafted_nsaids(record, today) if d.above_guideline or d.duplicates]
     taking = current(record, "nsaids", today)
     lines = [line for d in concerns for line in (*d.lines(), "")]
-    lines += [f"Back pain: {ep.evidence}. No NSAID contraindication is recorded.", "",
-              "- Stay active and avoid bed rest; superficial heat and reassurance help."]
+    lines += [
+        f"Back pain: {ep.evidence}. No NSAID contraindication is recorded.",
+        "",
+        "- Stay active and avoid bed rest; superficial heat and reassurance help.",
+    ]
     if taking:  # advice names what the patient takes and offers no second NSAID (0.10 item 14)
         doses = "".join(f"; {d}" for d in nsaid_doses(record, taking))
-        lines.append(f"- Already on an NSAID: {already_on(record, 'nsaids', 'NSAID', today)}{doses}. Keep to the "
-                     "lowest dose for the shortest time; do not add a second NSAID.")
+        lines.append(
+            f"- Already on an NSAID: {already_on(record, 'nsaids', 'NSAID', today)}{doses}. Keep to the "
+            "lowest dose for the shortest time; do not add a second NSAID."
+        )
     else:
-        lines.append("- If a drug is wanted: ibuprofen 400 mg every 6 hours as needed with food (at most 4 a day, "
-                     "1,600 mg/day; no added benefit above 400 mg a dose) or naproxen 250-500 mg twice daily, lowest "
-                     "dose for the shortest time.")
+        lines.append(
+            "- If a drug is wanted: ibuprofen 400 mg every 6 hours as needed with food (at most 4 a day, "
+            "1,600 mg/day; no added benefit above 400 mg a dose) or naproxen 250-500 mg twice daily, lowest "
+            "dose for the shortest time."
+        )
     if status.level is Level.CAUTION:
         ppi = ", with a proton-pump inhibitor" if status.gi_risk else ""  # what the suggestion creates (item 15)
-        lines += ["", f"**Use with caution** (lowest dose, shortest course{ppi}):",
-                  *[f"- {c}" for c in status.cautions]]
+        lines += [
+            "",
+            f"**Use with caution** (lowest dose, shortest course{ppi}):",
+            *[f"- {c}" for c in status.cautions],
+        ]
     suggestions: tuple[Suggestion, ...] = ()
     if concerns:
         suggestions = tuple(_instead(record, d, today) for d in concerns if d.med.id)
     elif not record.medications_in("nsaids", today):  # nor beside a drafted one
-        suggestions = (Suggestion(f"Order {_title(record, 'ibuprofen-400')}" + (
-            f" with {_title(record, 'omeprazole-20')}" if status.gi_risk else ""), _ibuprofen(record, status, today)),)
-    summary = ("Already on an NSAID: lowest dose, shortest course, stay active" if taking
-               else "First line: NSAID plus staying active") + (" (with cautions)" if status.cautions else "")
+        suggestions = (
+            Suggestion(
+                f"Order {_title(record, 'ibuprofen-400')}"
+                + (f" with {_title(record, 'omeprazole-20')}" if status.gi_risk else ""),
+                _ibuprofen(record, status, today),
+            ),
+        )
+    summary = (
+        "Already on an NSAID: lowest dose, shortest course, stay active"
+        if taking
+        else "First line: NSAID plus staying active"
+    ) + (" (with cautions)" if status.cautions else "")
     if concerns:
         duplicate = "Duplicate NSAID order" if any(d.duplicates for d in concerns) else "NSAID order"
         summary = duplicate + (" above the guideline dose" if any(d.above_guideline for d in concerns) else "")
-    return Card(TOPIC, Indicator.WARNING if concerns else Indicator.INFO, summary, "\n".join(lines),
-                suggestions=suggestions,
-                override_reasons=COMMON_OVERRIDES if concerns else (), about_draft=bool(concerns),
-                evidence=(ep, [d.med for d in concerns], status.evidence,
-                              [m for m in record.medications_in("nsaids", today) if not m.draft]
-                              if any(d.duplicates for d in concerns) else ()))
+    return Card(
+        TOPIC,
+        Indicator.WARNING if concerns else Indicator.INFO,
+        summary,
+        "\n".join(lines),
+        suggestions=suggestions,
+        override_reasons=COMMON_OVERRIDES if concerns else (),
+        about_draft=bool(concerns),
+        evidence=(
+            ep,
+            [d.med for d in concerns],
+            status.evidence,
+            [m for m in record.medications_in("nsaids", today) if not m.draft]
+            if any(d.duplicates for d in concerns)
+            else (),
+        ),
+    )
 
 
 def _instead(record: PatientRecord, drafted: DraftedNsaid, today: date) -> Suggestion:
@@ -66,8 +96,10 @@ def _instead(record: PatientRecord, drafted: DraftedNsaid, today: date) -> Sugge
     remove = Action("delete", "Remove the NSAID draft order", resource_id=drafted.med.reference)
     if drafted.duplicates:
         return Suggestion(f"Remove the duplicate {name} draft", (remove,))
-    return Suggestion(f"Replace {name} by {_title(record, 'ibuprofen-400')}",
-                      (remove, *_ibuprofen(record, nsaid_status(record, today), today)))
+    return Suggestion(
+        f"Replace {name} by {_title(record, 'ibuprofen-400')}",
+        (remove, *_ibuprofen(record, nsaid_status(record, today), today)),
+    )
 
 
 def _title(record: PatientRecord, activity: str) -> str:
@@ -79,6 +111,7 @@ def _ibuprofen(record: PatientRecord, status: NsaidStatus, today: date) -> tuple
     orders = [("ibuprofen-400", "Create a draft ibuprofen 400 mg order")]
     if status.gi_risk:
         orders.append(("omeprazole-20", "Create a draft omeprazole 20 mg order (GI protection with the NSAID)"))
-    return tuple(Action("create", description,
-                        resource=draft_medication_request(record.kb, activity, record.patient_id, today))
-                 for activity, description in orders)
+    return tuple(
+        Action("create", description, resource=draft_medication_request(record.kb, activity, record.patient_id, today))
+        for activity, description in orders
+    )

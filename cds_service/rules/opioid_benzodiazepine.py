@@ -1,4 +1,5 @@
 """opioid-benzodiazepine: critical for an opioid together with a benzodiazepine (clinical reference 5.6)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -22,12 +23,21 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     benzos = record.medications_in("benzodiazepines", today)
     if not opioids or not benzos:
         return None
-    detail = (f"Opioid: {', '.join(drug_labels(record, opioids, 'opioid', today))}.\n"
-              f"Benzodiazepine: {', '.join(drug_labels(record, benzos, 'benzodiazepine', today))}.\n\n"
-              "Together they raise the risk of fatal respiratory depression (FDA boxed warning). Avoid co-"
-              "prescribing; if both are needed, taper one (usually the benzodiazepine, gradually) and offer "
-              "naloxone.")
+    detail = (
+        f"Opioid: {', '.join(drug_labels(record, opioids, 'opioid', today))}.\n"
+        f"Benzodiazepine: {', '.join(drug_labels(record, benzos, 'benzodiazepine', today))}.\n\n"
+        "Together they raise the risk of fatal respiratory depression (FDA boxed warning). Avoid co-"
+        "prescribing; if both are needed, taper one (usually the benzodiazepine, gradually) and offer "
+        "naloxone."
+    )
     mme = daily_mme(record, today)
-    return Card(TOPIC, Indicator.CRITICAL, "Opioid with a benzodiazepine: overdose risk", detail,
-                override_reasons=COMMON_OVERRIDES, mme=mme.total, mme_lower_bound=mme.lower_bound,
-                evidence=(opioid_evidence(record, today), benzos))
+    return Card(
+        TOPIC,
+        Indicator.CRITICAL,
+        "Opioid with a benzodiazepine: overdose risk",
+        detail,
+        override_reasons=COMMON_OVERRIDES,
+        mme=mme.total,
+        mme_lower_bound=mme.lower_bound,
+        evidence=(opioid_evidence(record, today), benzos),
+    )

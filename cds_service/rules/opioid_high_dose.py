@@ -1,4 +1,5 @@
 """opioid-high-dose: warning from 50 MME/day, critical from 90 (clinical reference 5.5)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -24,12 +25,21 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if mme.total is None or mme.total < WARNING_AT_MME:
         return None
     critical = mme.total >= CRITICAL_AT_MME
-    advice = ("At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone."
-              if critical else
-              "At 50 MME/day or more, pause and reassess benefits and risks before any increase; offer naloxone.")
+    advice = (
+        "At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone."
+        if critical
+        else "At 50 MME/day or more, pause and reassess benefits and risks before any increase; offer naloxone."
+    )
     over = above_label_maximum(record, today)
     replacing = "".join(f"\n- {line}" for line in (*mme.alternatives, *([over] if over else [])))
     detail = f"{mme.explain()}{replacing}\n\n{advice}"
-    return Card(TOPIC, Indicator.CRITICAL if critical else Indicator.WARNING,
-                f"High opioid dose: {mme.said}", detail, override_reasons=COMMON_OVERRIDES,
-                mme=mme.total, mme_lower_bound=mme.lower_bound, evidence=(opioid_evidence(record, today),))
+    return Card(
+        TOPIC,
+        Indicator.CRITICAL if critical else Indicator.WARNING,
+        f"High opioid dose: {mme.said}",
+        detail,
+        override_reasons=COMMON_OVERRIDES,
+        mme=mme.total,
+        mme_lower_bound=mme.lower_bound,
+        evidence=(opioid_evidence(record, today),),
+    )

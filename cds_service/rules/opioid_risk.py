@@ -1,5 +1,6 @@
 """opioid-risk: critical with opioid use disorder or overdose history, else warning for any current opioid
 (clinical reference 5.3)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -35,16 +36,18 @@ def _used_opioids_before(history: list[MedicationFact], start: date, today: date
 
 def _ingredient_name(record: PatientRecord, med: MedicationFact) -> str:
     """ "oxycodone", as the MME factors name it; the drug's own name when no factor names its ingredient."""
-    names = [record.kb.mme_factors[i].name.split(" (")[0] for i in ingredients(record.kb, med)
-             if i in record.kb.mme_factors]
+    names = [
+        record.kb.mme_factors[i].name.split(" (")[0] for i in ingredients(record.kb, med) if i in record.kb.mme_factors
+    ]
     return escape(" / ".join(names) or med.display or "opioid")
 
 
 def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: date) -> list[str]:
     """One story (0.10 item 8): long-term therapy (continuous use of an ingredient >= 91 days, named with its first
     date), or else a new opioid for acute pain and an ER/LA start in an opioid-naive patient; then risk factors."""
-    history = [m for m in record.medications_in("opioid-analgesics", today, current=False)
-               if m.start and m.means_use]  # every chart opioid order or statement that means use
+    history = [
+        m for m in record.medications_in("opioid-analgesics", today, current=False) if m.start and m.means_use
+    ]  # every chart opioid order or statement that means use
     long_term, starts = [], []
     one_per_drug = {ingredients(record.kb, med): med for med in reversed(opioids)}  # renewals: one question each
     for med in one_per_drug.values():
@@ -63,14 +66,23 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
             if (today - started).days <= NAIVE_LOOKBACK_DAYS and not _used_opioids_before(history, started, today):
                 naive.append(med)
         for name in dict.fromkeys(escape(med.display or "opioid") for med in naive):
-            points.append(f"Extended-release/long-acting {name} started in an opioid-naive "
-                          "patient (no opioid in the 90 days before): not recommended (CDC 2022 Rec 3); start with "
-                          "immediate-release opioids if any.")
-        if ep and ep.category is Category.ACUTE and any(
+            points.append(
+                f"Extended-release/long-acting {name} started in an opioid-naive "
+                "patient (no opioid in the 90 days before): not recommended (CDC 2022 Rec 3); start with "
+                "immediate-release opioids if any."
+            )
+        if (
+            ep
+            and ep.category is Category.ACUTE
+            and any(
                 ep.onset and started >= ep.onset and not _used_opioids_before(history, started, today)
-                for _, started in starts):
-            points.append("New opioid for acute back pain: reserve for severe disabling pain not controlled by "
-                          "NSAIDs; immediate-release, lowest dose, a few days' supply.")
+                for _, started in starts
+            )
+        ):
+            points.append(
+                "New opioid for acute back pain: reserve for severe disabling pain not controlled by "
+                "NSAIDs; immediate-release, lowest dose, a few days' supply."
+            )
     risks = [condition_label(c, "depression") for c in record.conditions_in("depression", today, current=True)]
     phq9 = record.latest("phq9", today, LAB_LOOKBACK_DAYS)
     if phq9 and phq9.value is not None and phq9.value >= PHQ9_MODERATE:
@@ -78,8 +90,11 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     age = record.age(today)
     if age is not None and age >= OLDER_ADULT_AGE:
         risks.append(f"age {age}")
-    for vs, name in (("sleep-disordered-breathing", "sleep apnea"), ("severe-kidney-disease", "kidney disease"),
-                     ("liver-disease", "liver disease")):
+    for vs, name in (
+        ("sleep-disordered-breathing", "sleep apnea"),
+        ("severe-kidney-disease", "kidney disease"),
+        ("liver-disease", "liver disease"),
+    ):
         risks += [condition_label(c, name) for c in record.conditions_in(vs, today, current=True)]
     cns = record.medications_in("gabapentinoids", today) + record.medications_in("muscle-relaxants", today)
     risks += [f"{label}: CNS depressant" for label in drug_labels(record, cns, "CNS depressant", today)]
@@ -101,15 +116,32 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     mme = daily_mme(record, today)
     lines = ["**Current opioids:**", mme.explain(), ""]
     if disorder:
-        lines += ["**Opioid use disorder or overdose on record:** " + "; ".join(disorder) + ".",  # escaped
-                  "Offer or arrange evidence-based treatment (buprenorphine or methadone) and naloxone; avoid "
-                  "escalating opioid analgesics.", ""]
+        lines += [
+            "**Opioid use disorder or overdose on record:** " + "; ".join(disorder) + ".",  # escaped
+            "Offer or arrange evidence-based treatment (buprenorphine or methadone) and naloxone; avoid "
+            "escalating opioid analgesics.",
+            "",
+        ]
     over = above_label_maximum(record, today)
     lines += [f"- {p}" for p in ([over] if over else []) + talking_points(record, opioids, today)]
-    lines += ["", "Opioids are third-line for back pain: use only for severe disabling pain not controlled by "
-              "NSAIDs, with a monitoring plan; continue only with clear benefit."]
+    lines += [
+        "",
+        "Opioids are third-line for back pain: use only for severe disabling pain not controlled by "
+        "NSAIDs, with a monitoring plan; continue only with clear benefit.",
+    ]
     indicator = Indicator.CRITICAL if disorder else Indicator.WARNING
-    summary = ("Opioid with opioid use disorder or overdose history" if disorder
-               else "Opioid therapy for back pain: review risks and plan")
-    return Card(TOPIC, indicator, summary, "\n".join(lines), override_reasons=COMMON_OVERRIDES, mme=mme.total,
-                mme_lower_bound=mme.lower_bound, evidence=(opioid_evidence(record, today), facts))
+    summary = (
+        "Opioid with opioid use disorder or overdose history"
+        if disorder
+        else "Opioid therapy for back pain: review risks and plan"
+    )
+    return Card(
+        TOPIC,
+        indicator,
+        summary,
+        "\n".join(lines),
+        override_reasons=COMMON_OVERRIDES,
+        mme=mme.total,
+        mme_lower_bound=mme.lower_bound,
+        evidence=(opioid_evidence(record, today), facts),
+    )

@@ -1,4 +1,5 @@
 """radicular-pain: advice for sciatica and lumbar radiculopathy (clinical reference 7.3, 10.4)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,11 +19,19 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if ep is None or not ep.radicular:
         return None
     names = "; ".join(sorted({escape(c.display) or "radicular diagnosis" for c in ep.radicular}))
-    lines = [f"Radicular diagnosis: {names}.", "",
-             "- Gabapentin may be considered, but evidence is weak (small short-term benefit; pregabalin showed "
-             "no benefit for sciatica in a 2017 trial).",
-             "- If radicular symptoms persist beyond 4 weeks despite conservative care, MRI and referral for "
-             "patients who are surgery or epidural injection candidates.",
-             "- Progressive weakness or bladder/bowel symptoms need urgent evaluation."]
-    return Card(TOPIC, Indicator.INFO, "Radicular back pain: conservative care, MRI if it persists past 4 weeks",
-                "\n".join(lines), evidence=(ep.radicular, ep))
+    lines = [
+        f"Radicular diagnosis: {names}.",
+        "",
+        "- Gabapentin may be considered, but evidence is weak (small short-term benefit; pregabalin showed "
+        "no benefit for sciatica in a 2017 trial).",
+        "- If radicular symptoms persist beyond 4 weeks despite conservative care, MRI and referral for "
+        "patients who are surgery or epidural injection candidates.",
+        "- Progressive weakness or bladder/bowel symptoms need urgent evaluation.",
+    ]
+    return Card(
+        TOPIC,
+        Indicator.INFO,
+        "Radicular back pain: conservative care, MRI if it persists past 4 weeks",
+        "\n".join(lines),
+        evidence=(ep.radicular, ep),
+    )

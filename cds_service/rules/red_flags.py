@@ -1,5 +1,6 @@
 """red-flags: critical for cauda equina, new neurologic deficit, fever or spinal infection; warning for
 cancer, infection or fracture risk factors (clinical reference section 2)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,12 @@ DRUG_USE_DAYS = 365  # substance use disorder counts when active or recorded in 
 STEROID_DAYS_NEEDED = 90  # CMS166: >= 90 days of systemic corticosteroids in 12 months
 TRAUMA_DAYS_BEFORE_ONSET = 90
 
-TIER_A_NEW = (("urinary-retention", "new urinary retention"), ("incontinence", "new incontinence"),
-              ("saddle-anaesthesia", "new saddle anaesthesia"), ("motor-deficit", "new motor deficit"))
+TIER_A_NEW = (
+    ("urinary-retention", "new urinary retention"),
+    ("incontinence", "new incontinence"),
+    ("saddle-anaesthesia", "new saddle anaesthesia"),
+    ("motor-deficit", "new motor deficit"),
+)
 
 
 @dataclass(frozen=True)
@@ -52,37 +57,73 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     add(crit, "cauda equina syndrome", record.conditions_in("cauda-equina", today, current=True))
     new_from = ep.onset - timedelta(days=NEW_FINDING_DAYS_BEFORE_ONSET) if ep.onset else None
     for vs, label in TIER_A_NEW:  # long-standing findings (e.g. stress incontinence) must not fire critical
-        add(crit, label, [c for c in record.conditions_in(vs, today, current=True)
-                          if c.start is None or new_from is None or c.start >= new_from])
+        add(
+            crit,
+            label,
+            [
+                c
+                for c in record.conditions_in(vs, today, current=True)
+                if c.start is None or new_from is None or c.start >= new_from
+            ],
+        )
     add(crit, "fever", record.conditions_in("fever", today, current=True))
     temp = record.latest("body-temperature", today, FEVER_LOOKBACK_DAYS)
     if temp and temp.value is not None:
-        celsius = (temp.value - 32) * 5 / 9 if (temp.unit or "").lower() in ("[degf]", "degf", "°f", "f") \
-            else temp.value
+        celsius = (
+            (temp.value - 32) * 5 / 9 if (temp.unit or "").lower() in ("[degf]", "degf", "°f", "f") else temp.value
+        )
         if celsius >= FEVER_CELSIUS:
             reading = " ".join(part for part in (f"{temp.value:g}", escape(temp.unit or "")) if part)
             found.append(Finding(crit, f"temperature {reading} on {temp.when}", (temp,)))
     add(crit, "spinal infection", record.conditions_in("spinal-infection", today, current=True))
 
-    add(warn, "cancer", record.conditions_in("malignancy", today, current=False)
-        + record.conditions_in("cancer-history", today, current=False))
-    add(warn, "unexplained weight loss", [c for c in record.conditions_in("weight-loss", today, current=True)
-                                          if c.start is None or (today - c.start).days <= WEIGHT_LOSS_DAYS])
+    add(
+        warn,
+        "cancer",
+        record.conditions_in("malignancy", today, current=False)
+        + record.conditions_in("cancer-history", today, current=False),
+    )
+    add(
+        warn,
+        "unexplained weight loss",
+        [
+            c
+            for c in record.conditions_in("weight-loss", today, current=True)
+            if c.start is None or (today - c.start).days <= WEIGHT_LOSS_DAYS
+        ],
+    )
     add(warn, "immunosuppression", record.conditions_in("immunosuppression", today, current=False))
-    add(warn, "injection or illicit drug use", [
-        c for c in record.conditions_in("drug-use-disorder", today, current=False)
-        if c.is_current(today) or (c.start is not None and (today - c.start).days <= DRUG_USE_DAYS)])
+    add(
+        warn,
+        "injection or illicit drug use",
+        [
+            c
+            for c in record.conditions_in("drug-use-disorder", today, current=False)
+            if c.is_current(today) or (c.start is not None and (today - c.start).days <= DRUG_USE_DAYS)
+        ],
+    )
     add(warn, "osteoporosis", record.conditions_in("osteoporosis", today, current=False))
     add(warn, "long-term systemic steroids", record.conditions_in("long-term-steroids", today, current=True))
     steroid_days, steroids = _steroid_days(record, today)
     if steroid_days >= STEROID_DAYS_NEEDED:  # named with the drugs and their dates (0.10 item 9)
         names = "; ".join(drug_labels(record, steroids, "corticosteroid", today))
-        found.append(Finding(warn, f"systemic corticosteroids for {steroid_days} days in the last 12 months: {names}",
-                             tuple(steroids)))
+        found.append(
+            Finding(
+                warn,
+                f"systemic corticosteroids for {steroid_days} days in the last 12 months: {names}",
+                tuple(steroids),
+            )
+        )
     trauma_from = (ep.onset or today) - timedelta(days=TRAUMA_DAYS_BEFORE_ONSET)
-    add(warn, "recent trauma or vertebral fracture", [
-        c for c in record.conditions_in("spinal-trauma", today, current=False)
-        if c.start is None or trauma_from <= c.start <= today])
+    add(
+        warn,
+        "recent trauma or vertebral fracture",
+        [
+            c
+            for c in record.conditions_in("spinal-trauma", today, current=False)
+            if c.start is None or trauma_from <= c.start <= today
+        ],
+    )
     return found
 
 
@@ -115,17 +156,27 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     tier_b = [f.text for f in found if f.tier is Indicator.WARNING]
     if indicator is Indicator.CRITICAL:
         summary = "Back pain red flag: urgent same-day evaluation needed"
-        advice = ("Evaluate today. Suspected cauda equina, progressive neurologic deficit or spinal infection needs "
-                  "emergency MRI and specialist referral; do not wait out a conservative trial.")
+        advice = (
+            "Evaluate today. Suspected cauda equina, progressive neurologic deficit or spinal infection needs "
+            "emergency MRI and specialist referral; do not wait out a conservative trial."
+        )
     else:
         summary = "Back pain with risk factors for cancer, infection or fracture"
-        advice = ("These risk factors justify early work-up (imaging and labs as indicated) rather than routine "
-                  "conservative care alone.")
+        advice = (
+            "These risk factors justify early work-up (imaging and labs as indicated) rather than routine "
+            "conservative care alone."
+        )
     detail = [f"Back pain: {ep.evidence}.", ""]
     if tier_a:
         detail += ["**Urgent findings:**", *[f"- {t}" for t in tier_a], ""]
     if tier_b:
         detail += ["**Risk factors:**", *[f"- {t}" for t in tier_b], ""]
     detail.append(advice)
-    return Card(TOPIC, indicator, summary, "\n".join(detail), override_reasons=COMMON_OVERRIDES,
-                evidence=(ep, [f.facts for f in found]))
+    return Card(
+        TOPIC,
+        indicator,
+        summary,
+        "\n".join(detail),
+        override_reasons=COMMON_OVERRIDES,
+        evidence=(ep, [f.facts for f in found]),
+    )

@@ -8,6 +8,7 @@ thread woken); a daemon thread per worker writes what gathered every FLUSH_SECON
 while the database is down, records are dropped, never waited for, and each drop is counted (`/metrics`:
 backpain_cds_card_log_dropped_total).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -53,19 +54,40 @@ class CardLog:
         rows: list[Row] = []
         for card in cards:
             topic, extension = card["source"]["topic"]["code"], card.get("extension") or {}
-            rows.append((table, {
-                "card_uuid": card["uuid"], "service_id": service_id, "topic": topic, "indicator": card["indicator"],
-                "issued_at": now, "patient_key": patient_key,
-                "knowledge_version": (extension.get(EXT_KNOWLEDGE) or {}).get("version"),
-                # hashed by the writer thread, off the request path
-                "digest": (topic, card["indicator"], card.get("summary", ""), card.get("detail", ""),
-                           extension.get(MME_EXTENSION))}))
+            rows.append(
+                (
+                    table,
+                    {
+                        "card_uuid": card["uuid"],
+                        "service_id": service_id,
+                        "topic": topic,
+                        "indicator": card["indicator"],
+                        "issued_at": now,
+                        "patient_key": patient_key,
+                        "knowledge_version": (extension.get(EXT_KNOWLEDGE) or {}).get("version"),
+                        # hashed by the writer thread, off the request path
+                        "digest": (
+                            topic,
+                            card["indicator"],
+                            card.get("summary", ""),
+                            card.get("detail", ""),
+                            extension.get(MME_EXTENSION),
+                        ),
+                    },
+                )
+            )
         self._put(rows)
 
     def held_back(self, service_id: str, topic: str, rule: str) -> None:
         """Keep one card the policy held back (for `feedback-report`). Never blocks."""
-        self._put([(cast(Table, HeldBackCard.__table__), {"service_id": service_id, "topic": topic, "rule": rule,
-                                                          "held_at": datetime.now(UTC)})])
+        self._put(
+            [
+                (
+                    cast(Table, HeldBackCard.__table__),
+                    {"service_id": service_id, "topic": topic, "rule": rule, "held_at": datetime.now(UTC)},
+                )
+            ]
+        )
 
     def _put(self, rows: list[Row]) -> None:
         if self._pid != os.getpid():

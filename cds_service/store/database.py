@@ -3,6 +3,7 @@
 SQLite (a file, by default) or PostgreSQL (by URL, when replicas share one). Feedback and the client-JWT replay
 cache are its only state; `tables.py` declares every table on `Base`.
 """
+
 from __future__ import annotations
 
 import math
@@ -90,6 +91,7 @@ class _Watchdog:
 def _ping_on_checkout(watchdog: _Watchdog) -> Callable[..., None]:
     """pool_pre_ping pings before any checkout event, outside the watchdog; this ping runs under it instead, and a
     dead connection is replaced (DisconnectionError makes the pool connect afresh)."""
+
     def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         watchdog.hold(dbapi_connection)
         try:
@@ -99,6 +101,7 @@ def _ping_on_checkout(watchdog: _Watchdog) -> Callable[..., None]:
         except Exception:
             watchdog.release(dbapi_connection)
             raise DisconnectionError() from None
+
     return checkout
 
 
@@ -128,8 +131,10 @@ def _connect(url: str, timeout: float) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     postgres = url.startswith("postgresql")
     if postgres:  # libpq's connect_timeout is whole seconds, 2 at least
-        connect_args: dict[str, Any] = {"connect_timeout": max(2, math.ceil(timeout)),
-                                        "options": f"-c statement_timeout={int(timeout * 1000)}"}
+        connect_args: dict[str, Any] = {
+            "connect_timeout": max(2, math.ceil(timeout)),
+            "options": f"-c statement_timeout={int(timeout * 1000)}",
+        }
     else:
         connect_args = {"timeout": 0}  # the driver's own wait on a locked database: none, `write` retries
     # No pool pre-ping: PostgreSQL connections are pinged on checkout under the watchdog (below); a SQLite file

@@ -5,6 +5,7 @@ issuer's JWKS once a minute. Here one claim per issuer per interval is granted a
 only one caller can win), and the winner stores what it fetched, so the other workers take the new keys from the
 database instead of fetching them. When the database fails, each worker falls back to its own limit.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,14 @@ class SharedJwks:
 
         def take() -> bool:
             with self.engine.begin() as conn:
-                won = conn.execute(update(table).where(table.c.issuer_key == key, table.c.next_fetch <= now)
-                                   .values(next_fetch=now + interval)).rowcount == 1
+                won = (
+                    conn.execute(
+                        update(table)
+                        .where(table.c.issuer_key == key, table.c.next_fetch <= now)
+                        .values(next_fetch=now + interval)
+                    ).rowcount
+                    == 1
+                )
             if won:
                 return True
             try:  # the issuer's first fetch: whoever inserts its row wins
@@ -52,8 +59,9 @@ class SharedJwks:
         try:
             return write(self.engine, take)
         except SQLAlchemyError as exc:
-            log.warning("JWKS fetch limit: database unavailable (%s); this worker's own limit applies",
-                        type(exc).__name__)
+            log.warning(
+                "JWKS fetch limit: database unavailable (%s); this worker's own limit applies", type(exc).__name__
+            )
             return None
 
     def store(self, issuer: str, jwks: dict[str, Any], fresh_until: float) -> None:
@@ -61,8 +69,9 @@ class SharedJwks:
 
         def save() -> None:
             with self.engine.begin() as conn:
-                conn.execute(update(table).where(table.c.issuer_key == _key(issuer))
-                             .values(jwks=jwks, fresh_until=fresh_until))
+                conn.execute(
+                    update(table).where(table.c.issuer_key == _key(issuer)).values(jwks=jwks, fresh_until=fresh_until)
+                )
 
         try:
             write(self.engine, save)
@@ -73,8 +82,11 @@ class SharedJwks:
         """The issuer's JWKS as last fetched by any worker, and until when it is fresh; None when there is none."""
         try:
             with self.engine.connect() as conn:
-                row = conn.execute(select(self._table.c.jwks, self._table.c.fresh_until)
-                                   .where(self._table.c.issuer_key == _key(issuer))).first()
+                row = conn.execute(
+                    select(self._table.c.jwks, self._table.c.fresh_until).where(
+                        self._table.c.issuer_key == _key(issuer)
+                    )
+                ).first()
         except SQLAlchemyError as exc:
             log.warning("JWKS not read from the database (%s)", type(exc).__name__)
             return None

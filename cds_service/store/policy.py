@@ -6,6 +6,7 @@ a hash cannot be matched to one. Rows expire (the repeat window, the snooze) and
 per process. Replicas sharing one PostgreSQL share the memory; it survives restarts. If the database cannot be read
 or written, the gate fails open: every card is returned (an extra card is safer than a missing one).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,8 +55,10 @@ def read_secret(path: Path | None, data_dir: Path) -> bytes:
             out.write(secrets.token_hex(32))
     except FileExistsError:
         pass
-    log.warning("card policy: no BACKPAIN_CDS_POLICY_SECRET_FILE; using a key generated in the data directory "
-                "(replicas do not share it: mount one secret file on every replica)")
+    log.warning(
+        "card policy: no BACKPAIN_CDS_POLICY_SECRET_FILE; using a key generated in the data directory "
+        "(replicas do not share it: mount one secret file on every replica)"
+    )
     return generated.read_bytes().strip()
 
 
@@ -76,26 +79,49 @@ class Statements:
         upsert: Any = postgresql.insert if postgres else sqlite.insert
         seen, snoozes = upsert(PolicySeen.__table__), upsert(PolicySnooze.__table__)
         return cls(
-            remember_seen=Prepared(engine, seen.on_conflict_do_update(
-                index_elements=["user_key", "patient_key", "topic"],
-                set_={"digest": seen.excluded.digest, "seen_at": seen.excluded.seen_at,
-                      "expires_at": seen.excluded.expires_at})),
-            read_seen=Prepared(engine, select(PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
-                PolicySeen.user_key == bindparam("user"), PolicySeen.patient_key == bindparam("patient"))),
-            read_snoozes=Prepared(engine, select(PolicySnooze.topic, PolicySnooze.digest, PolicySnooze.expires_at)
-                                  .where(PolicySnooze.patient_key == bindparam("patient"))),
+            remember_seen=Prepared(
+                engine,
+                seen.on_conflict_do_update(
+                    index_elements=["user_key", "patient_key", "topic"],
+                    set_={
+                        "digest": seen.excluded.digest,
+                        "seen_at": seen.excluded.seen_at,
+                        "expires_at": seen.excluded.expires_at,
+                    },
+                ),
+            ),
+            read_seen=Prepared(
+                engine,
+                select(PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
+                    PolicySeen.user_key == bindparam("user"), PolicySeen.patient_key == bindparam("patient")
+                ),
+            ),
+            read_snoozes=Prepared(
+                engine,
+                select(PolicySnooze.topic, PolicySnooze.digest, PolicySnooze.expires_at).where(
+                    PolicySnooze.patient_key == bindparam("patient")
+                ),
+            ),
             no_sync_commit=Prepared(engine, _NO_SYNC_COMMIT) if postgres else None,
             set_snooze=snoozes.on_conflict_do_update(
                 index_elements=["patient_key", "topic"],
-                set_={"digest": snoozes.excluded.digest, "expires_at": snoozes.excluded.expires_at}))
+                set_={"digest": snoozes.excluded.digest, "expires_at": snoozes.excluded.expires_at},
+            ),
+        )
 
 
 class PolicyGate:
     """Applies the card policy to one call's cards: reads this clinician's and patient's memory, asks
     `policy.decide` what to hold back, remembers what was shown, counts what was held back."""
 
-    def __init__(self, engine: Engine, policy: CardPolicy, secret: bytes, card_log: CardLog,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        policy: CardPolicy,
+        secret: bytes,
+        card_log: CardLog,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.engine, self.policy, self.card_log = engine, policy, card_log
         self.clock = clock  # the seam tests turn to run the clock forward
         self._secret = secret
@@ -108,14 +134,16 @@ class PolicyGate:
         """The keyed hash of a patient or user id (never stored in the clear)."""
         return hmac.new(self._secret, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
-    def apply(self, service_id: str, context: HookContext, cards: Sequence[Card],
-              about_draft: Sequence[bool]) -> list[Card]:
+    def apply(
+        self, service_id: str, context: HookContext, cards: Sequence[Card], about_draft: Sequence[bool]
+    ) -> list[Card]:
         """The cards to return, in order; the held-back ones are counted by family and rule."""
         if not cards:
             return []
         now = self.clock()
-        candidates = [Candidate(c.topic, c.indicator.label, "", about)
-                      for c, about in zip(cards, about_draft, strict=True)]
+        candidates = [
+            Candidate(c.topic, c.indicator.label, "", about) for c, about in zip(cards, about_draft, strict=True)
+        ]
         patient = self.key("patient", context.patient_id)
         user = self.key("user", context.user_id)
         wants_seen = any(repeat_applies(context.hook, c) for c in candidates)
@@ -152,8 +180,9 @@ class PolicyGate:
             self.card_log.held_back(service_id, card.topic, rule)
         return shown
 
-    def _memory(self, cursor: Cursor, user: str, patient: str, wants_seen: bool, wants_snoozes: bool
-                ) -> tuple[dict[str, tuple[str, float]], dict[str, tuple[str, float]]]:
+    def _memory(
+        self, cursor: Cursor, user: str, patient: str, wants_seen: bool, wants_snoozes: bool
+    ) -> tuple[dict[str, tuple[str, float]], dict[str, tuple[str, float]]]:
         seen: dict[str, tuple[str, float]] = {}
         snoozed: dict[str, tuple[str, float]] = {}
         if wants_seen:
@@ -162,13 +191,22 @@ class PolicyGate:
             snoozed = {t: (d, until) for t, d, until in cursor.execute(self._sql.read_snoozes, {"patient": patient})}
         return seen, snoozed
 
-    def _seen_rows(self, user: str, patient: str, candidates: list[Candidate], held: list[str | None],
-                   now: float) -> list[dict[str, Any]]:
+    def _seen_rows(
+        self, user: str, patient: str, candidates: list[Candidate], held: list[str | None], now: float
+    ) -> list[dict[str, Any]]:
         """The critical cards shown: the repeat rule's memory, one row per clinician, patient and family."""
-        return [{"user_key": user, "patient_key": patient, "topic": c.topic, "digest": c.digest, "seen_at": now,
-                 "expires_at": now + self.policy.of(c.topic).repeat_window_minutes * 60}
-                for c, rule in zip(candidates, held, strict=True)
-                if rule is None and c.indicator == "critical" and self.policy.of(c.topic).repeat_window_minutes]
+        return [
+            {
+                "user_key": user,
+                "patient_key": patient,
+                "topic": c.topic,
+                "digest": c.digest,
+                "seen_at": now,
+                "expires_at": now + self.policy.of(c.topic).repeat_window_minutes * 60,
+            }
+            for c, rule in zip(candidates, held, strict=True)
+            if rule is None and c.indicator == "critical" and self.policy.of(c.topic).repeat_window_minutes
+        ]
 
     def on_feedback(self, items: Sequence[Feedback]) -> int:
         """Snooze after override: an override with one of its family's listed reasons silences the family for the
@@ -179,8 +217,11 @@ class PolicyGate:
         now = self.clock()
         try:
             with self.engine.connect() as conn:
-                issued = conn.execute(select(IssuedCard.card_uuid, IssuedCard.topic, IssuedCard.patient_key,
-                                             IssuedCard.digest).where(IssuedCard.card_uuid.in_(list(reasons)))).all()
+                issued = conn.execute(
+                    select(IssuedCard.card_uuid, IssuedCard.topic, IssuedCard.patient_key, IssuedCard.digest).where(
+                        IssuedCard.card_uuid.in_(list(reasons))
+                    )
+                ).all()
         except SQLAlchemyError as exc:
             log.warning("card policy: card log unavailable, no snooze set (%s)", type(exc).__name__)
             return 0
@@ -188,8 +229,12 @@ class PolicyGate:
         for card_uuid, topic, patient, found in issued:
             family = self.policy.of(topic)
             if patient and found and family.snooze_days and reasons[card_uuid] in family.snooze_reasons:
-                rows[(patient, topic)] = {"patient_key": patient, "topic": topic, "digest": found,
-                                          "expires_at": now + family.snooze_days * DAY}
+                rows[(patient, topic)] = {
+                    "patient_key": patient,
+                    "topic": topic,
+                    "digest": found,
+                    "expires_at": now + family.snooze_days * DAY,
+                }
         if rows:
             self._write(self._sql.set_snooze, "snooze", list(rows.values()))
         return len(rows)
@@ -218,16 +263,23 @@ class PolicyGate:
 
 def override_reasons(items: Sequence[Feedback]) -> dict[str, str | None]:
     """Card uuid -> the code of its override reason, for overrides with one of our own reasons."""
-    return {f.card: f.override_reason["reason"].get("code") for f in items
-            if f.outcome == "overridden" and isinstance(f.override_reason, dict)
-            and isinstance(f.override_reason.get("reason"), dict)
-            and f.override_reason["reason"].get("system") == OVERRIDE_SYSTEM}
+    return {
+        f.card: f.override_reason["reason"].get("code")
+        for f in items
+        if f.outcome == "overridden"
+        and isinstance(f.override_reason, dict)
+        and isinstance(f.override_reason.get("reason"), dict)
+        and f.override_reason["reason"].get("system") == OVERRIDE_SYSTEM
+    }
 
 
 def with_digests(cards: Sequence[Card], candidates: list[Candidate], remembered: Set[str]) -> list[Candidate]:
     """The candidates with the digest of their findings where a rule reads it: critical cards (the repeat rule
     remembers them) and families this clinician or patient has memory of (worked out only then: it hashes the
     card's whole text)."""
-    return [replace(c, digest=digest(card.topic, c.indicator, card.summary, card.detail, card.mme))
-            if c.indicator == "critical" or c.topic in remembered else c
-            for card, c in zip(cards, candidates, strict=True)]
+    return [
+        replace(c, digest=digest(card.topic, c.indicator, card.summary, card.detail, card.mme))
+        if c.indicator == "critical" or c.topic in remembered
+        else c
+        for card, c in zip(cards, candidates, strict=True)
+    ]

@@ -3,6 +3,7 @@
 A unique key in the database, not a per-process set, decides: whichever worker or replica sees a token first wins,
 every other sight of it is a replay. If the database cannot be written the call fails closed (503), never open.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 60
 
 
-
 class Replayed(Exception):
     """This issuer's `jti` was already claimed by an accepted token."""
 
@@ -35,15 +35,18 @@ class ReplayCache:
         self.engine = engine
         self._table = cast(Table, SeenToken.__table__)
         # one statement compiled once, run on the pool's DBAPI connection (`statements.py`): the floor's cost
-        self._insert = Prepared(engine, insert(self._table).values(
-            token_key=bindparam("token_key"), expires_at=bindparam("expires_at")))
+        self._insert = Prepared(
+            engine, insert(self._table).values(token_key=bindparam("token_key"), expires_at=bindparam("expires_at"))
+        )
         self._next_purge = 0.0
         self._lock = threading.Lock()
 
     def claim(self, issuer: str, jti: str, keep_until: float) -> None:
         """Record the pair; raise Replayed if it was seen before, ServiceUnavailable if the store fails."""
-        row = {"token_key": hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest(),
-               "expires_at": int(keep_until) + 1}
+        row = {
+            "token_key": hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest(),
+            "expires_at": int(keep_until) + 1,
+        }
         now = time.time()
 
         def insert_row() -> None:
@@ -65,6 +68,7 @@ class ReplayCache:
             if now < self._next_purge:
                 return
             self._next_purge = now + PURGE_EVERY_SECONDS
+
         def delete_expired() -> None:
             with self.engine.begin() as conn:
                 conn.execute(delete(self._table).where(self._table.c.expires_at < int(now)))

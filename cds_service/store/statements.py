@@ -6,6 +6,7 @@ layer: for a one-row upsert that layer costs four times the statement itself (ab
 SQLite). Driver errors are raised as SQLAlchemy's own (`DBAPIError` and its subclasses), so callers handle one
 family of errors whichever path ran.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence

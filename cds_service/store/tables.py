@@ -3,6 +3,7 @@
 No patient data: card uuids, topics, feedback outcomes and reasons, hashes of client token ids, and the card
 policy's memory under keyed hashes (HMAC) of patient and user ids (`policy.py`).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -105,8 +106,13 @@ class HeldBackCard(Base):
     held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-_ADDED_COLUMNS = {"issued_cards": (("patient_key", f"VARCHAR({KEY_CHARS})"), ("digest", f"VARCHAR({DIGEST_CHARS})"),
-                                   ("knowledge_version", "VARCHAR(32)"))}
+_ADDED_COLUMNS = {
+    "issued_cards": (
+        ("patient_key", f"VARCHAR({KEY_CHARS})"),
+        ("digest", f"VARCHAR({DIGEST_CHARS})"),
+        ("knowledge_version", "VARCHAR(32)"),
+    )
+}
 
 
 def add_missing_columns(conn: Connection) -> None:

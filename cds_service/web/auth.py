@@ -5,6 +5,7 @@ only when it is its issuer's configured `jwks_url`, and keys are never fetched f
 is a bare 401 (the reason goes to the log, escaped, never to the client); a replay cache that cannot be written
 is a 503: fail closed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,9 @@ class ClientAuth:
     `aud` the configured public URL of the path called, `exp`/`iat` within 5 minutes, `jti` claimed once in the
     shared replay cache."""
 
-    def __init__(self, issuers: dict[str, dict[str, Any]], replay: ReplayCache,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, issuers: dict[str, dict[str, Any]], replay: ReplayCache, clock: Callable[[], float] = time.time
+    ) -> None:
         shared = SharedJwks(replay.engine)  # the refetch limit per issuer, across workers and replicas
         self.issuers = {iss: IssuerKeys(iss, entry, shared=shared) for iss, entry in issuers.items()}
         self.replay = replay
@@ -81,8 +83,15 @@ class ClientAuth:
         key = keys.key(kid)
         if key is None:
             raise _Rejected("unknown key id")
-        claims = jwt.decode(token, key.key, algorithms=[alg], audience=audience, issuer=issuer,
-                            leeway=LEEWAY_SECONDS, options={"require": REQUIRED_CLAIMS, "strict_aud": False})
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[alg],
+            audience=audience,
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": REQUIRED_CLAIMS, "strict_aud": False},
+        )
         self._check_times(claims)
         if not isinstance(claims["jti"], str) or not claims["jti"].strip():
             raise _Rejected("jti is not a non-empty string")

@@ -1,4 +1,5 @@
 """Reading a request body: JSON only, bounded by BACKPAIN_CDS_MAX_BODY_BYTES whether chunked or not."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,26 +24,32 @@ def read_json_body() -> Any:
     EHR clients send), 413 past BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not, 400 when it is not JSON or its chunked
     encoding is broken (gunicorn then closes the connection: where the next request would start is unknown)."""
     if request.headers.get("Content-Type") is not None and not _is_json(request.mimetype):
-        raise UnsupportedMediaType(f"the body must be JSON (application/json), not {safe(request.mimetype, 100)!r}",
-                                   field="Content-Type")
+        raise UnsupportedMediaType(
+            f"the body must be JSON (application/json), not {safe(request.mimetype, 100)!r}", field="Content-Type"
+        )
     limit = current_app.extensions["backpain_cds"].settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
     try:  # a chunked body has no Content-Length: read one byte past the limit
         data = request.stream.read(limit + 1)
     except (ParseException, OSError):  # gunicorn: a bad chunk size, extension or terminator, or the body broke off
-        raise BadHookRequest("the request body is malformed (broken chunked encoding, or it ended early)",
-                             field="(body)") from None
+        raise BadHookRequest(
+            "the request body is malformed (broken chunked encoding, or it ended early)", field="(body)"
+        ) from None
     if len(data) > limit:
         raise RequestEntityTooLarge()
     if not data:
         raise BadHookRequest("the request body is empty; send a JSON object", field="(body)")
     most = current_app.extensions["backpain_cds"].settings.max_json_values
     if json_values(data) > most:  # counted before parsing: 10 MB of `{},` would take 300 MB parsed
-        raise PayloadTooLarge(f"the request body holds more than {most} JSON values (BACKPAIN_CDS_MAX_JSON_VALUES)",
-                              field="(body)", limit=most)
+        raise PayloadTooLarge(
+            f"the request body holds more than {most} JSON values (BACKPAIN_CDS_MAX_JSON_VALUES)",
+            field="(body)",
+            limit=most,
+        )
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise BadHookRequest(f"the request body is not valid JSON ({exc.msg} at character {exc.pos})",
-                             field="(body)") from None
+        raise BadHookRequest(
+            f"the request body is not valid JSON ({exc.msg} at character {exc.pos})", field="(body)"
+        ) from None

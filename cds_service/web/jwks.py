@@ -6,6 +6,7 @@ worker and replica (the limit and the keys fetched are shared through the databa
 kept working while the URL is down. Keys are only ever fetched from the configured URL (https, or http on loopback).
 PyJWT's own `PyJWKClient` follows redirects and reads unbounded bodies, so the fetch goes through `http_fetch`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,8 +70,14 @@ def fetch_jwks(url: str) -> tuple[dict[str, Any], float]:
 class IssuerKeys:
     """One issuer's keys: pinned ones first, then (when it has a `jwks_url`) the ones fetched from there."""
 
-    def __init__(self, issuer: str, entry: dict[str, Any], fetch: Fetcher = fetch_jwks,
-                 clock: Callable[[], float] = time.time, shared: SharedJwks | None = None) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        entry: dict[str, Any],
+        fetch: Fetcher = fetch_jwks,
+        clock: Callable[[], float] = time.time,
+        shared: SharedJwks | None = None,
+    ) -> None:
         self.issuer = issuer
         self.jwks_url: str | None = entry.get("jwks_url")
         self._pinned = usable_keys({"keys": entry.get("keys", [])})

@@ -5,6 +5,7 @@ On SIGTERM the master first sets the shared `draining` flag (shared memory, seen
 or Kubernetes to stop sending new ones. Then gunicorn stops gracefully: no new connections, calls in flight (with
 their FHIR fetches, bounded by the deadline) finish, workers exit.
 """
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ It evaluates only what is posted to it, stores nothing, never contacts a FHIR se
 `pipeline.run` as a real hook call. It is on in demo mode and off once client JWTs are required, unless
 BACKPAIN_CDS_PREVIEW says otherwise. Everything the page loads is served from `static/`: no CDN.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,16 +26,22 @@ from ..pipeline import Runtime
 from .body import read_json_body
 
 bp = Blueprint("preview", __name__, static_folder="static", static_url_path="/preview/static")
-SERVICE_FOR_HOOK = {"patient-view": "backpain-patient-view", "order-select": "backpain-order-select",
-                    "order-sign": "backpain-order-sign"}
+SERVICE_FOR_HOOK = {
+    "patient-view": "backpain-patient-view",
+    "order-select": "backpain-order-select",
+    "order-sign": "backpain-order-sign",
+}
 
 
 class _NoFhirServer:
     """The preview's FHIR client: it has none, so missing prefetch is named, never fetched."""
 
     def fetch(self, hook_request: Any, queries: dict[str, str]) -> dict[str, Any]:
-        raise PrefetchUnavailable("the preview evaluates only the data it is given; these prefetch keys are missing",
-                                  missingPrefetch=sorted(queries), reason="preview-no-fhir-server")
+        raise PrefetchUnavailable(
+            "the preview evaluates only the data it is given; these prefetch keys are missing",
+            missingPrefetch=sorted(queries),
+            reason="preview-no-fhir-server",
+        )
 
 
 @cache
@@ -69,8 +76,9 @@ def request_from_bundle(runtime: Runtime, bundle: Any, hook: str, draft: Any = N
             grouped.setdefault(key, []).append({"resource": resource})
     prefetch: dict[str, Any] = {key: None for key in service.prefetch}
     prefetch["patient"] = patient
-    prefetch |= {key: {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-                 for key, entries in grouped.items()}
+    prefetch |= {
+        key: {"resourceType": "Bundle", "type": "searchset", "entry": entries} for key, entries in grouped.items()
+    }
     context: dict[str, Any] = {"userId": "Practitioner/preview-user", "patientId": patient["id"]}
     if hook in ORDER_HOOKS:
         drafts = [draft] if isinstance(draft, dict) else []

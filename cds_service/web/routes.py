@@ -1,4 +1,5 @@
 """The blueprint: discovery, hook calls, feedback, health, CORS. JSON in, JSON out; errors as JSON."""
+
 from __future__ import annotations
 
 import logging
@@ -160,9 +161,18 @@ def _log_call(response: Response) -> Response:
         if endpoint == "cds.hook":
             known = service_id in _runtime().registry.ids
             metrics.hook_call(service_id if known else metrics.UNKNOWN_SERVICE, response.status_code, seconds)
-        event(log, logging.INFO, _CALLS[endpoint], service=service_id, hookInstance=g.get("hook_instance"),
-              status=response.status_code, ms=round(seconds * 1000, 1), topics=g.get("topics"),
-              items=g.get("items"), error=g.get("error"))
+        event(
+            log,
+            logging.INFO,
+            _CALLS[endpoint],
+            service=service_id,
+            hookInstance=g.get("hook_instance"),
+            status=response.status_code,
+            ms=round(seconds * 1000, 1),
+            topics=g.get("topics"),
+            items=g.get("items"),
+            error=g.get("error"),
+        )
     return response
 
 
@@ -206,8 +216,11 @@ def _cds_error(exc: CdsError) -> Response:
 def _http_error(exc: HTTPException) -> Response:
     if isinstance(exc, RequestEntityTooLarge):
         limit = _runtime().settings.max_body_bytes
-        response = _cds_error(PayloadTooLarge(f"the request body is over the {limit} byte limit "
-                                              "(BACKPAIN_CDS_MAX_BODY_BYTES)", limit=limit))
+        response = _cds_error(
+            PayloadTooLarge(
+                f"the request body is over the {limit} byte limit (BACKPAIN_CDS_MAX_BODY_BYTES)", limit=limit
+            )
+        )
         response.headers["Connection"] = "close"  # do not let the server read the rest of a huge body to reuse it
         return response
     if exc.code == 405:

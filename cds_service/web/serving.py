@@ -7,6 +7,7 @@ BACKPAIN_CDS_THREADS threads per worker: hook calls are CPU-bound (parallelism c
 without prefetch waits on the EHR's FHIR server, and the other threads serve meanwhile. The event loop itself never
 runs app code.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -102,12 +103,19 @@ def _environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
         "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin-1"),
         "PATH_INFO": scope["path"].encode().decode("latin-1"),
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_NAME": str(server[0]), "SERVER_PORT": str(server[1]),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]),
         "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
-        "REMOTE_ADDR": client[0], "REMOTE_PORT": str(client[1]),
-        "wsgi.version": (1, 0), "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True, "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "REMOTE_ADDR": client[0],
+        "REMOTE_PORT": str(client[1]),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
     }
     for raw_name, raw_value in scope["headers"]:
         name, value = raw_name.decode("latin-1").upper().replace("-", "_"), raw_value.decode("latin-1")
@@ -131,8 +139,10 @@ def error_response(status: int, message: str, extra_headers: Iterable[tuple[str,
     code = "internal-error" if status == 500 else reason.lower().replace(" ", "-")
     body = orjson.dumps({"error": code, "message": safe(message, 200)})
     extra = "".join(f"{name}: {value}\r\n" for name, value in extra_headers)
-    head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            f"X-Content-Type-Options: nosniff\r\n{extra}Connection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"X-Content-Type-Options: nosniff\r\n{extra}Connection: close\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 
@@ -225,10 +235,14 @@ def logger_class(fmt: str) -> type:
 
 def start_up_line(host: str, port: int, production: bool, preview: bool, metrics_port: int | None) -> str:
     """The one line saying where to go and in which mode this service runs."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else f"[{host}]" if ":" in host \
-        else host
+    shown = (
+        "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else f"[{host}]" if ":" in host else host
+    )
     url = f"http://{shown}:{port}/"
-    mode = "production mode (client JWTs required)" if production else \
-        "DEMO MODE: client JWTs are not checked (set BACKPAIN_CDS_JWT_JWKS)"
+    mode = (
+        "production mode (client JWTs required)"
+        if production
+        else "DEMO MODE: client JWTs are not checked (set BACKPAIN_CDS_JWT_JWKS)"
+    )
     extras = [f"card preview at {url}" if preview else "", f"/metrics on port {metrics_port}" if metrics_port else ""]
     return f"backpain-cds serving {url}cds-services in {mode}" + "".join(f"; {e}" for e in extras if e)

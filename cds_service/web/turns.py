@@ -8,6 +8,7 @@ So each call holds TURN while it computes (its database statements included: sho
 FhirClient.fetch waits on the network (`waiting`); the other threads queue on the lock and cost nothing meanwhile.
 Health probes take no turn: they answer at once, however many calls are queued.
 """
+
 from __future__ import annotations
 
 import threading
@@ -23,6 +24,7 @@ NO_TURN = frozenset({"/healthz", "/readyz"})
 
 def taking_turns(app: Wsgi) -> Wsgi:
     """The WSGI app, run under TURN; its response read whole before the turn passes on."""
+
     def call(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") in NO_TURN:
             return app(environ, start_response)
@@ -37,6 +39,7 @@ def taking_turns(app: Wsgi) -> Wsgi:
                         result.close()
             finally:
                 _local.holding = False
+
     return call
 
 

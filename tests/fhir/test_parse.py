@@ -1,4 +1,5 @@
 """FHIR date parsing and element-level validation."""
+
 from datetime import UTC, date, datetime
 
 import pytest
@@ -6,16 +7,19 @@ import pytest
 from cds_service.fhir.parse import Span, Unreadable, parse, to_date
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    pytest.param("2026-11-27", date(2026, 11, 27), id="full-date"),
-    pytest.param("2026-11-27T23:30:00-05:00", date(2026, 11, 27), id="datetime-keeps-its-own-calendar-day"),
-    pytest.param("2026-11", date(2026, 11, 1), id="year-month-takes-the-first-day"),
-    pytest.param("2026", date(2026, 1, 1), id="year-only"),
-    pytest.param("2026-02-30", None, id="impossible-day"),
-    pytest.param("yesterday", None, id="not-a-date"),
-    pytest.param(20261127, None, id="number-not-a-date"),
-    pytest.param(datetime(2026, 11, 27, 8, tzinfo=UTC), date(2026, 11, 27), id="parsed-datetime"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("2026-11-27", date(2026, 11, 27), id="full-date"),
+        pytest.param("2026-11-27T23:30:00-05:00", date(2026, 11, 27), id="datetime-keeps-its-own-calendar-day"),
+        pytest.param("2026-11", date(2026, 11, 1), id="year-month-takes-the-first-day"),
+        pytest.param("2026", date(2026, 1, 1), id="year-only"),
+        pytest.param("2026-02-30", None, id="impossible-day"),
+        pytest.param("yesterday", None, id="not-a-date"),
+        pytest.param(20261127, None, id="number-not-a-date"),
+        pytest.param(datetime(2026, 11, 27, 8, tzinfo=UTC), date(2026, 11, 27), id="parsed-datetime"),
+    ],
+)
 def test_to_date(value, expected):
     assert to_date(value) == expected
 
@@ -28,20 +32,29 @@ def test_required_element_missing_or_invalid_is_unreadable():
 
 
 def test_invalid_optional_element_is_left_out_and_marked_lenient():
-    parsed = parse({"resourceType": "Condition", "code": {"text": "LBP"}, "onsetDateTime": "soon"},
-                   ("code", "onsetDateTime"), required=("code",))
+    parsed = parse(
+        {"resourceType": "Condition", "code": {"text": "LBP"}, "onsetDateTime": "soon"},
+        ("code", "onsetDateTime"),
+        required=("code",),
+    )
     assert parsed.get("onsetDateTime") is None and parsed.get("code").display == "LBP" and parsed.lenient
 
 
-@pytest.mark.parametrize(("period", "expected"), [
-    pytest.param({"start": "2026-11-01T08:00:00-05:00", "end": "2026-11-27"},
-                 Span(date(2026, 11, 1), date(2026, 11, 27)), id="both-dates-read-as-calendar-days"),
-    pytest.param({"start": "2026-11"}, Span(date(2026, 11, 1), None), id="open-ended-partial-start"),
-    pytest.param({"end": "2026-11-27"}, Span(None, date(2026, 11, 27)), id="end-only"),
-    pytest.param({"start": "2026-11-01", "end": "soon"}, None, id="an-unreadable-end-drops-the-whole-period"),
-    pytest.param({"start": 20261101}, None, id="number-is-not-a-date"),
-    pytest.param("2026-11-01", None, id="a-string-is-not-a-period"),
-])
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        pytest.param(
+            {"start": "2026-11-01T08:00:00-05:00", "end": "2026-11-27"},
+            Span(date(2026, 11, 1), date(2026, 11, 27)),
+            id="both-dates-read-as-calendar-days",
+        ),
+        pytest.param({"start": "2026-11"}, Span(date(2026, 11, 1), None), id="open-ended-partial-start"),
+        pytest.param({"end": "2026-11-27"}, Span(None, date(2026, 11, 27)), id="end-only"),
+        pytest.param({"start": "2026-11-01", "end": "soon"}, None, id="an-unreadable-end-drops-the-whole-period"),
+        pytest.param({"start": 20261101}, None, id="number-is-not-a-date"),
+        pytest.param("2026-11-01", None, id="a-string-is-not-a-period"),
+    ],
+)
 def test_periods_are_read_as_spans_of_dates_or_left_out_leniently(period, expected):
     raw = {"resourceType": "Procedure", "code": {"text": "x"}, "performedPeriod": period}
     parsed = parse(raw, ("code", "performedPeriod"), required=("code",))

@@ -5,6 +5,7 @@ A real nginx (Debian nginx-light) on loopback routes `/fhir/` to the FHIR mock a
 admin location: the control test shows it does, then every trick, as `fhirServer` or as a paging link, must be
 refused before any request is sent, so the admin location never sees the EHR's bearer token.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -25,8 +26,17 @@ from tests.fhir_server import ScriptedFhirServer
 from tests.served import free_port
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-TRICKS = ["..;/admin", "..%2Fadmin", "..%2fadmin", "..%5Cadmin", "..%252Fadmin", "%2E%2E/admin", "%2e%2e%2Fadmin",
-          "x/..%2F..%2Fadmin", "r4;/..;/admin"]
+TRICKS = [
+    "..;/admin",
+    "..%2Fadmin",
+    "..%2fadmin",
+    "..%5Cadmin",
+    "..%252Fadmin",
+    "%2E%2E/admin",
+    "%2e%2e%2Fadmin",
+    "x/..%2F..%2Fadmin",
+    "r4;/..;/admin",
+]
 
 
 @pytest.mark.parametrize("trick", TRICKS)
@@ -38,9 +48,11 @@ def test_allowlist_refuses_path_tricks(trick):
 
 def test_ordinary_urls_still_pass():
     allowlist = Allowlist.parse(("https://ehr.example.org/fhir",))
-    for url in ["https://ehr.example.org/fhir/Condition?patient=pt-1&code=a%2Cb",
-                "https://ehr.example.org/fhir?_getpages=abc%2F1&_getpagesoffset=20",
-                "https://ehr.example.org/fhir/Patient/A-1.b"]:
+    for url in [
+        "https://ehr.example.org/fhir/Condition?patient=pt-1&code=a%2Cb",
+        "https://ehr.example.org/fhir?_getpages=abc%2F1&_getpagesoffset=20",
+        "https://ehr.example.org/fhir/Patient/A-1.b",
+    ]:
         assert allowlist.match(url) is not None, url
 
 
@@ -53,8 +65,9 @@ def behind_nginx():
         root = Path(tempfile.mkdtemp(prefix="backpain-nginx-"))
         port = free_port()
         upstream = mock.root.removeprefix("http://")
-        temp = " ".join(f"{kind}_temp_path {root / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
-                                                                          "scgi"))
+        temp = " ".join(
+            f"{kind}_temp_path {root / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
         (root / "nginx.conf").write_text(f"""
             daemon off; worker_processes 1; pid {root}/nginx.pid; error_log {root}/error.log;
             events {{ worker_connections 64; }}
@@ -66,8 +79,11 @@ def behind_nginx():
                     location /admin/ {{ proxy_pass http://{upstream}/admin-reached/; }}
                 }}
             }}""")
-        proc = subprocess.Popen([NGINX, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", str(root / "error.log")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [NGINX, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", str(root / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(100):
                 try:

@@ -3,6 +3,7 @@
 Two real servers on loopback: the EHR's (127.0.0.1, allowlisted) and an attacker's (127.0.0.2, never allowlisted).
 The attacker's must never see a request, let alone the bearer token.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,6 +45,7 @@ def attacker():
 def client_for(settings):
     def make(*allowed: str, **changes):
         return create_app(replace(settings, fhir_server_allowlist=allowed, **changes)).test_client()
+
     return make
 
 
@@ -52,52 +54,79 @@ def request_to(fhir_server: str, missing: str = "conditions", **context) -> dict
     del body["prefetch"][missing]
     body["context"].update(context)
     body["fhirServer"] = fhir_server
-    body["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer", "scope": "patient/*.read",
-                                 "subject": "backpain-cds"}
+    body["fhirAuthorization"] = {
+        "access_token": TOKEN,
+        "token_type": "Bearer",
+        "scope": "patient/*.read",
+        "subject": "backpain-cds",
+    }
     return body
 
 
-@pytest.mark.parametrize(("entry", "url", "allowed"), [
-    pytest.param("https://fhir.example.org", "https://fhir.example.org/r4", True, id="path-below-the-entry"),
-    pytest.param("https://fhir.example.org/r4", "https://fhir.example.org/r4/", True, id="trailing-slash-same-base"),
-    pytest.param("https://fhir.example.org", "https://FHIR.example.org:443/r4", True, id="host-case-default-port"),
-    pytest.param("https://fhir.example.org", "https://fhir.example.org.evil.test/", False,
-                 id="host-that-only-starts-with-the-entry"),
-    pytest.param("https://fhir.example.org", "https://fhir.example.org@evil.test/", False, id="userinfo-trick"),
-    pytest.param("https://fhir.example.org", "https://user@fhir.example.org/", False, id="any-userinfo-refused"),
-    pytest.param("http://127.0.0.1:8080", "http://127.0.0.1:80801", False, id="port-that-only-starts-with-it"),
-    pytest.param("https://fhir.example.org", "https://fhir.example.org:8443/", False, id="another-port"),
-    pytest.param("https://fhir.example.org", "http://fhir.example.org/", False, id="another-scheme"),
-    pytest.param("https://fhir.example.org/r4", "https://fhir.example.org/r4x", False, id="path-prefix-no-boundary"),
-    pytest.param("https://fhir.example.org/r4", "https://fhir.example.org/r4/../admin", False, id="dot-segments"),
-    pytest.param("https://fhir.example.org/r4", "https://fhir.example.org/r4/%2e%2e/admin", False,
-                 id="encoded-dot-segments"),
-    pytest.param("https://fhir.example.org", "https://fhir.example.org\\@evil.test/", False, id="backslash-trick"),
-    pytest.param("https://fhir.example.org", "https://fhir.example.org /", False, id="white-space"),
-    pytest.param("https://fhir.example.org", "ftp://fhir.example.org/", False, id="not-http"),
-])
+@pytest.mark.parametrize(
+    ("entry", "url", "allowed"),
+    [
+        pytest.param("https://fhir.example.org", "https://fhir.example.org/r4", True, id="path-below-the-entry"),
+        pytest.param(
+            "https://fhir.example.org/r4", "https://fhir.example.org/r4/", True, id="trailing-slash-same-base"
+        ),
+        pytest.param("https://fhir.example.org", "https://FHIR.example.org:443/r4", True, id="host-case-default-port"),
+        pytest.param(
+            "https://fhir.example.org",
+            "https://fhir.example.org.evil.test/",
+            False,
+            id="host-that-only-starts-with-the-entry",
+        ),
+        pytest.param("https://fhir.example.org", "https://fhir.example.org@evil.test/", False, id="userinfo-trick"),
+        pytest.param("https://fhir.example.org", "https://user@fhir.example.org/", False, id="any-userinfo-refused"),
+        pytest.param("http://127.0.0.1:8080", "http://127.0.0.1:80801", False, id="port-that-only-starts-with-it"),
+        pytest.param("https://fhir.example.org", "https://fhir.example.org:8443/", False, id="another-port"),
+        pytest.param("https://fhir.example.org", "http://fhir.example.org/", False, id="another-scheme"),
+        pytest.param(
+            "https://fhir.example.org/r4", "https://fhir.example.org/r4x", False, id="path-prefix-no-boundary"
+        ),
+        pytest.param("https://fhir.example.org/r4", "https://fhir.example.org/r4/../admin", False, id="dot-segments"),
+        pytest.param(
+            "https://fhir.example.org/r4", "https://fhir.example.org/r4/%2e%2e/admin", False, id="encoded-dot-segments"
+        ),
+        pytest.param("https://fhir.example.org", "https://fhir.example.org\\@evil.test/", False, id="backslash-trick"),
+        pytest.param("https://fhir.example.org", "https://fhir.example.org /", False, id="white-space"),
+        pytest.param("https://fhir.example.org", "ftp://fhir.example.org/", False, id="not-http"),
+    ],
+)
 def test_allowlist_matches_by_url_structure_not_prefix(entry, url, allowed):
     assert (Allowlist.parse((entry,)).match(url) is not None) is allowed
 
 
-@pytest.mark.parametrize("entry", ["https://u:p@ehr.example.org", "https://ehr.example.org:99999",
-                                   "ehr.example.org/fhir", "https://ehr.example.org/fhir?x=1"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "https://u:p@ehr.example.org",
+        "https://ehr.example.org:99999",
+        "ehr.example.org/fhir",
+        "https://ehr.example.org/fhir?x=1",
+    ],
+)
 def test_bad_allowlist_entry_is_refused(entry):
     with pytest.raises(BadUrl):
         Allowlist.parse((entry,))
 
 
-@pytest.mark.parametrize("trick", [
-    pytest.param("{ehr_root}@{attacker_host}/fhir", id="userinfo-points-at-another-host"),
-    pytest.param("{ehr}/../../admin", id="dot-segments-leave-the-base"),
-    pytest.param("{ehr}x", id="path-prefix-without-boundary"),
-    pytest.param("{attacker}", id="another-host"),
-    pytest.param("{ehr_root}1/fhir", id="port-that-only-starts-with-the-allowlisted-one"),
-])
+@pytest.mark.parametrize(
+    "trick",
+    [
+        pytest.param("{ehr_root}@{attacker_host}/fhir", id="userinfo-points-at-another-host"),
+        pytest.param("{ehr}/../../admin", id="dot-segments-leave-the-base"),
+        pytest.param("{ehr}x", id="path-prefix-without-boundary"),
+        pytest.param("{attacker}", id="another-host"),
+        pytest.param("{ehr_root}1/fhir", id="port-that-only-starts-with-the-allowlisted-one"),
+    ],
+)
 def test_fhir_server_tricks_are_412_and_reach_no_server(ehr, attacker, client_for, trick):
     ehr.routes["/"] = (200, bundle([lbp()]), 0)
-    url = trick.format(ehr=ehr.base, ehr_root=ehr.root, attacker=attacker.base,
-                       attacker_host=attacker.root.removeprefix("http://"))
+    url = trick.format(
+        ehr=ehr.base, ehr_root=ehr.root, attacker=attacker.base, attacker_host=attacker.root.removeprefix("http://")
+    )
     response = client_for(ehr.base).post(PV, json=request_to(url))
     assert response.status_code == 412 and response.get_json()["reason"] == "fhir-server-not-allowed"
     assert attacker.requests == [] and ehr.requests == []
@@ -120,14 +149,17 @@ def test_next_link_to_another_server_is_refused(ehr, attacker, client_for):
     assert attacker.requests == []
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    pytest.param("patientId", "../../admin/x", id="patient-id-path-traversal"),
-    pytest.param("patientId", "..", id="patient-id-dot-dot"),
-    pytest.param("patientId", "pt-1?_format=xml", id="patient-id-with-a-query"),
-    pytest.param("patientId", "pt-1%2F..%2Fadmin", id="patient-id-percent-encoded"),
-    pytest.param("patientId", "x" * 65, id="patient-id-over-64-characters"),
-    pytest.param("encounterId", "enc/1", id="encounter-id-with-a-slash"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("patientId", "../../admin/x", id="patient-id-path-traversal"),
+        pytest.param("patientId", "..", id="patient-id-dot-dot"),
+        pytest.param("patientId", "pt-1?_format=xml", id="patient-id-with-a-query"),
+        pytest.param("patientId", "pt-1%2F..%2Fadmin", id="patient-id-percent-encoded"),
+        pytest.param("patientId", "x" * 65, id="patient-id-over-64-characters"),
+        pytest.param("encounterId", "enc/1", id="encounter-id-with-a-slash"),
+    ],
+)
 def test_context_ids_must_be_fhir_ids(ehr, client_for, field, value):
     response = client_for(ehr.base).post(PV, json=request_to(ehr.base, **{field: value}))
     assert response.status_code == 400 and response.get_json()["field"] == f"context.{field}"
@@ -150,6 +182,7 @@ def gzip_bomb() -> bytes:
 
 def endless(chunk: bytes, pause: float = 0.0, gzipped: bool = False):
     """An answer that never ends (chunked, no length): JSON that is never closed, or gzip of endless spaces."""
+
     def write(handler):
         handler.send_response(200)
         handler.send_header("Content-Type", "application/fhir+json")
@@ -167,13 +200,17 @@ def endless(chunk: bytes, pause: float = 0.0, gzipped: bool = False):
                 time.sleep(pause)
         except OSError:
             handler.close_connection = True  # the client hung up: what we want
+
     return write
 
 
-@pytest.mark.parametrize("answer", [
-    pytest.param(endless(b" " * 65536), id="endless-body"),
-    pytest.param(endless(b"", gzipped=True), id="gzip-bomb"),
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(endless(b" " * 65536), id="endless-body"),
+        pytest.param(endless(b"", gzipped=True), id="gzip-bomb"),
+    ],
+)
 def test_body_past_the_byte_cap_is_412(ehr, client_for, answer):
     ehr.routes["/fhir/Condition"] = (0, answer, 0)
     started = time.monotonic()
@@ -188,6 +225,7 @@ def test_declared_length_past_the_cap_is_refused_before_reading(ehr, client_for)
         handler.send_header("Content-Length", str(1 << 30))
         handler.end_headers()
         handler.wfile.write(b"{")
+
     ehr.routes["/fhir/Condition"] = (0, huge, 0)
     response = client_for(ehr.base).post(PV, json=request_to(ehr.base))
     assert response.status_code == 412 and "byte limit" in response.get_json()["message"]

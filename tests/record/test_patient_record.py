@@ -1,4 +1,5 @@
 """The record builder's own rules: observation window, patient choice, flattening."""
+
 from __future__ import annotations
 
 from cds_service.hook_request import HookContext
@@ -11,8 +12,12 @@ from tests.fhir_builders import PATIENT_ID, TODAY, bundle, lbp, observation, pat
 
 
 def test_every_observation_window_fits_inside_what_the_builder_keeps():
-    windows = [_nsaid_status.LAB_LOOKBACK_DAYS, _nsaid_status.PREGNANCY_LOOKBACK_DAYS,
-               red_flags.FEVER_LOOKBACK_DAYS, depression_screening.LOOKBACK_DAYS]
+    windows = [
+        _nsaid_status.LAB_LOOKBACK_DAYS,
+        _nsaid_status.PREGNANCY_LOOKBACK_DAYS,
+        red_flags.FEVER_LOOKBACK_DAYS,
+        depression_screening.LOOKBACK_DAYS,
+    ]
     assert max(windows) <= OBSERVATION_WINDOW_DAYS
 
 
@@ -49,6 +54,10 @@ def test_a_misspelt_value_set_name_fails_loudly_instead_of_matching_nothing():
 def test_the_builder_keeps_observations_of_the_last_365_days_only():
     kb = load()
     context = HookContext(user_id="Practitioner/dr-1", patient_id=PATIENT_ID)
-    kept = {days: build_record(kb, context, [bundle([patient(), observation("44261-6", 12, days=days)])], TODAY)
-            .latest("phq9", TODAY, 1000) for days in (365, 366)}
+    kept = {
+        days: build_record(kb, context, [bundle([patient(), observation("44261-6", 12, days=days)])], TODAY).latest(
+            "phq9", TODAY, 1000
+        )
+        for days in (365, 366)
+    }
     assert kept[365] is not None and kept[366] is None

@@ -1,6 +1,7 @@
 """Acetaminophen counted across every current product and draft, combinations included (clinical reference 0.10 item
 11): above the daily maximum (4,000 mg; 3,000 at 65 or older; 2,000 with hepatic risk) every card naming an
 acetaminophen product says the total; acetaminophen-alternative suggests no more once the total reaches its advice."""
+
 import pytest
 
 from tests.conftest import by_topic, cards_for
@@ -20,25 +21,60 @@ def opioid_cards(resources, age=45, hook="patient-view", drafts=()):
     return [c for c in cards if c.topic.startswith("opioid") or c.topic == "naloxone"]
 
 
-@pytest.mark.parametrize(("resources", "age", "line"), [
-    pytest.param([med_request(*TRAMADOL_APAP, EVERY_4_HOURS)], 45, None,
-                 id="tramadol-apap-2-every-4h-is-3900-under-the-4000-label-maximum"),
-    pytest.param([med_request(*TRAMADOL_APAP, EVERY_4_HOURS)], 70,
-                 "3,900 mg/day, above the 3,000 mg/day maximum at age 70", id="same-3900-above-3000-at-70"),
-    pytest.param([med_request(*TRAMADOL_APAP, EVERY_4_HOURS), LIVER], 45,
-                 "3,900 mg/day, above the 2,000 mg/day maximum with hepatic risk",
-                 id="same-3900-above-2000-with-cirrhosis"),
-    pytest.param([med_request(*OXY_APAP, dosage(1, "TAB", 4)), med_request(*APAP_500, dosage(2, "TAB", 3))], 45,
-                 "4,300 mg/day, above the 4,000 mg/day maximum", id="percocet-1300-plus-tylenol-3000-is-4300-above"),
-    pytest.param([med_request(*HYDRO_APAP, dosage(1, "TAB", 4)), med_request(*APAP_500, dosage(2, "TAB", 3),
-                                                                            authored_days=60)], 45,
-                 "4,300 mg/day", id="norco-plus-plain-acetaminophen-counted-together"),
-    pytest.param([med_request(*HYDRO_APAP, dosage(2, "TAB", 6))], 45, None,
-                 id="norco-2-tablets-6-times-is-3900-within-the-label-maximum"),
-    pytest.param([med_request(*HYDRO_APAP, dosage(1, "TAB", 4)), med_request(*APAP_500, dosage(2, "TAB", 2)),
-                  med_request(*APAP_500, dosage(2, "TAB", 2))], 45, None,
-                 id="renewals-left-active-count-once-1300-plus-2000-within"),
-])
+@pytest.mark.parametrize(
+    ("resources", "age", "line"),
+    [
+        pytest.param(
+            [med_request(*TRAMADOL_APAP, EVERY_4_HOURS)],
+            45,
+            None,
+            id="tramadol-apap-2-every-4h-is-3900-under-the-4000-label-maximum",
+        ),
+        pytest.param(
+            [med_request(*TRAMADOL_APAP, EVERY_4_HOURS)],
+            70,
+            "3,900 mg/day, above the 3,000 mg/day maximum at age 70",
+            id="same-3900-above-3000-at-70",
+        ),
+        pytest.param(
+            [med_request(*TRAMADOL_APAP, EVERY_4_HOURS), LIVER],
+            45,
+            "3,900 mg/day, above the 2,000 mg/day maximum with hepatic risk",
+            id="same-3900-above-2000-with-cirrhosis",
+        ),
+        pytest.param(
+            [med_request(*OXY_APAP, dosage(1, "TAB", 4)), med_request(*APAP_500, dosage(2, "TAB", 3))],
+            45,
+            "4,300 mg/day, above the 4,000 mg/day maximum",
+            id="percocet-1300-plus-tylenol-3000-is-4300-above",
+        ),
+        pytest.param(
+            [
+                med_request(*HYDRO_APAP, dosage(1, "TAB", 4)),
+                med_request(*APAP_500, dosage(2, "TAB", 3), authored_days=60),
+            ],
+            45,
+            "4,300 mg/day",
+            id="norco-plus-plain-acetaminophen-counted-together",
+        ),
+        pytest.param(
+            [med_request(*HYDRO_APAP, dosage(2, "TAB", 6))],
+            45,
+            None,
+            id="norco-2-tablets-6-times-is-3900-within-the-label-maximum",
+        ),
+        pytest.param(
+            [
+                med_request(*HYDRO_APAP, dosage(1, "TAB", 4)),
+                med_request(*APAP_500, dosage(2, "TAB", 2)),
+                med_request(*APAP_500, dosage(2, "TAB", 2)),
+            ],
+            45,
+            None,
+            id="renewals-left-active-count-once-1300-plus-2000-within",
+        ),
+    ],
+)
 def test_cards_naming_an_acetaminophen_product_say_a_total_above_the_maximum(resources, age, line):
     cards = opioid_cards(resources, age)
     assert cards
@@ -56,23 +92,47 @@ def test_a_draft_counts_toward_the_total_and_replaces_the_order_it_renews():
     cards = opioid_cards(chart, hook="order-sign", drafts=[draft])
     assert any("4,900 mg/day, above the 4,000 mg/day maximum" in c.detail for c in cards)
     renewal = med_request(*OXY_APAP, dosage(1, "TAB", 4), status="draft", rid="d-percocet")  # replaces: 1,300
-    assert not any("Acetaminophen from all products" in c.detail
-                   for c in opioid_cards(chart, hook="order-sign", drafts=[renewal]))
+    assert not any(
+        "Acetaminophen from all products" in c.detail for c in opioid_cards(chart, hook="order-sign", drafts=[renewal])
+    )
 
 
-@pytest.mark.parametrize(("resources", "offers", "says"), [
-    pytest.param([HEART_FAILURE], True, None, id="nothing-taken-acetaminophen-offered"),
-    pytest.param([HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 2))], True, "2,000 mg/day",
-                 id="2000-taken-below-the-3000-advised-still-offered"),
-    pytest.param([HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 3))], False, "no more acetaminophen",
-                 id="3000-taken-reaches-the-3000-advised-no-more-offered"),
-    pytest.param([HEART_FAILURE, LIVER, med_request(*APAP_500, dosage(2, "TAB", 2))], False,
-                 "no more acetaminophen", id="hepatic-risk-2000-taken-reaches-the-2000-advised"),
-    pytest.param([HEART_FAILURE, med_request(*TRAMADOL_APAP, EVERY_4_HOURS)], False, "3,900 mg/day",
-                 id="tramadol-combination-3900-counts-no-more-offered"),
-    pytest.param([HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 5))], False,
-                 "5,000 mg/day, above the 4,000 mg/day maximum", id="5000-taken-above-the-label-maximum-said"),
-])
+@pytest.mark.parametrize(
+    ("resources", "offers", "says"),
+    [
+        pytest.param([HEART_FAILURE], True, None, id="nothing-taken-acetaminophen-offered"),
+        pytest.param(
+            [HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 2))],
+            True,
+            "2,000 mg/day",
+            id="2000-taken-below-the-3000-advised-still-offered",
+        ),
+        pytest.param(
+            [HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 3))],
+            False,
+            "no more acetaminophen",
+            id="3000-taken-reaches-the-3000-advised-no-more-offered",
+        ),
+        pytest.param(
+            [HEART_FAILURE, LIVER, med_request(*APAP_500, dosage(2, "TAB", 2))],
+            False,
+            "no more acetaminophen",
+            id="hepatic-risk-2000-taken-reaches-the-2000-advised",
+        ),
+        pytest.param(
+            [HEART_FAILURE, med_request(*TRAMADOL_APAP, EVERY_4_HOURS)],
+            False,
+            "3,900 mg/day",
+            id="tramadol-combination-3900-counts-no-more-offered",
+        ),
+        pytest.param(
+            [HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 5))],
+            False,
+            "5,000 mg/day, above the 4,000 mg/day maximum",
+            id="5000-taken-above-the-label-maximum-said",
+        ),
+    ],
+)
 def test_acetaminophen_alternative_suggests_no_more_once_the_total_reaches_its_advice(resources, offers, says):
     card = by_topic(cards_for([lbp(onset_days=9), *resources]))["acetaminophen-alternative"]
     assert bool(card.suggestions) is offers
@@ -80,14 +140,21 @@ def test_acetaminophen_alternative_suggests_no_more_once_the_total_reaches_its_a
         assert says in card.detail, card.detail
 
 
-@pytest.mark.parametrize(("taken", "creates"), [
-    pytest.param([], True, id="no-acetaminophen-taken-nsaid-draft-replaced-by-acetaminophen"),
-    pytest.param([med_request(*APAP_500, dosage(2, "TAB", 3))], False,
-                 id="3000-already-taken-nsaid-draft-removed-without-adding-acetaminophen"),
-])
+@pytest.mark.parametrize(
+    ("taken", "creates"),
+    [
+        pytest.param([], True, id="no-acetaminophen-taken-nsaid-draft-replaced-by-acetaminophen"),
+        pytest.param(
+            [med_request(*APAP_500, dosage(2, "TAB", 3))],
+            False,
+            id="3000-already-taken-nsaid-draft-removed-without-adding-acetaminophen",
+        ),
+    ],
+)
 def test_a_contraindicated_nsaid_draft_is_not_replaced_by_acetaminophen_already_at_its_maximum(taken, creates):
     draft = med_request("197806", "ibuprofen 600 MG Oral Tablet", status="draft", rid="d-ibu")
-    card = by_topic(cards_for([lbp(onset_days=9), HEART_FAILURE, *taken], hook="order-sign",
-                              drafts=[draft]))["nsaid-contraindicated"]
+    card = by_topic(cards_for([lbp(onset_days=9), HEART_FAILURE, *taken], hook="order-sign", drafts=[draft]))[
+        "nsaid-contraindicated"
+    ]
     (suggestion,) = card.suggestions
     assert [a.type for a in suggestion.actions] == (["delete", "create"] if creates else ["delete"])

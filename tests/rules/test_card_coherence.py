@@ -3,6 +3,7 @@ chart of Brenda Jackson and the charts the bedside review reported, no card cont
 
 Each check is a function (chart, cards) -> list of problems; add checks to CHECKS. The corpus is worked out inside
 the tests (mutation testing runs only the tests that call the code)."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,14 @@ from tests.fhir_builders import ICD, SCT, TODAY, condition, lbp, patient
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of
 
 BRENDA = FHIR_DATA / "ahrq-pain-mgmt-summary" / "brenda_jackson_2023.json"
-WAIT_AND_SEE = {"nsaid-first-line", "second-line", "chronic-pain-options", "depression-screening", "radicular-pain",
-                "imaging-overuse"}
+WAIT_AND_SEE = {
+    "nsaid-first-line",
+    "second-line",
+    "chronic-pain-options",
+    "depression-screening",
+    "radicular-pain",
+    "imaging-overuse",
+}
 
 
 @dataclass
@@ -45,16 +52,27 @@ class Chart:
 
 
 def demo_charts() -> list[Chart]:
-    return [Chart(d["id"], resources_of(demo_bundle(d["id"])), d["hook"],
-                  (d["draftOrder"],) if d.get("draftOrder") else (), date.fromisoformat(d["asOf"]))
-            for d in demo_index()]
+    return [
+        Chart(
+            d["id"],
+            resources_of(demo_bundle(d["id"])),
+            d["hook"],
+            (d["draftOrder"],) if d.get("draftOrder") else (),
+            date.fromisoformat(d["asOf"]),
+        )
+        for d in demo_index()
+    ]
 
 
 REVIEWED = [  # the charts of the bedside review (issue 19), rebuilt from what it reports
-    Chart("hospice-84-with-acute-back-pain", [patient(age=84), lbp(onset_days=6),
-                                              condition(ICD, "Z51.5", "Encounter for palliative care")]),
-    Chart("chronic-coded-recorded-20-days-ago", [patient(), condition(SCT, "278860009", "Chronic low back pain",
-                                                                      onset_days=20)]),
+    Chart(
+        "hospice-84-with-acute-back-pain",
+        [patient(age=84), lbp(onset_days=6), condition(ICD, "Z51.5", "Encounter for palliative care")],
+    ),
+    Chart(
+        "chronic-coded-recorded-20-days-ago",
+        [patient(), condition(SCT, "278860009", "Chronic low back pain", onset_days=20)],
+    ),
 ]
 
 
@@ -77,8 +95,13 @@ def evaluate(chart: Chart) -> tuple[PatientRecord, list[Card]]:
 
 # -- checks -----------------------------------------------------------------------------------------------------------
 def created_orders(cards: list[Card]) -> list[tuple[str, dict[str, Any]]]:
-    return [(card.topic, action.resource) for card in cards for s in card.suggestions for action in s.actions
-            if action.type == "create" and action.resource]
+    return [
+        (card.topic, action.resource)
+        for card in cards
+        for s in card.suggestions
+        for action in s.actions
+        if action.type == "create" and action.resource
+    ]
 
 
 def is_nsaid(record: PatientRecord, order: dict[str, Any]) -> bool:
@@ -96,30 +119,45 @@ def no_wait_and_see_beside_an_urgent_red_flag(record, cards, today):
 def no_nsaid_order_offered_in_hospice(record, cards, today):
     if not end_of_life_care(record, today):
         return []
-    problems = [f"{topic} offers an NSAID order in hospice care" for topic, o in created_orders(cards)
-                if is_nsaid(record, o)]
-    return problems + [f"{c.topic} in hospice care" for c in cards
-                       if not (c.topic == "nsaid-contraindicated" and c.indicator is Indicator.CRITICAL)]
+    problems = [
+        f"{topic} offers an NSAID order in hospice care" for topic, o in created_orders(cards) if is_nsaid(record, o)
+    ]
+    return problems + [
+        f"{c.topic} in hospice care"
+        for c in cards
+        if not (c.topic == "nsaid-contraindicated" and c.indicator is Indicator.CRITICAL)
+    ]
 
 
 def no_acute_wording_for_coded_chronic_pain(record, cards, today):
     if not record.conditions_in("chronic-back-pain-code", today, current=True):
         return []
-    return [f"{c.topic} calls coded-chronic pain acute" for c in cards
-            if "(acute)" in c.detail or "Acute back pain" in c.summary]
+    return [
+        f"{c.topic} calls coded-chronic pain acute"
+        for c in cards
+        if "(acute)" in c.detail or "Acute back pain" in c.summary
+    ]
 
 
 def no_new_nsaid_while_one_is_current(record, cards, today):
     if not [m for m in record.medications_in("nsaids", today) if not m.draft]:
         return []
-    problems = [f"{topic} offers an NSAID order beside a current NSAID" for topic, o in created_orders(cards)
-                if is_nsaid(record, o)]
-    return problems + [f"{c.topic} suggests an NSAID as if none were taken" for c in cards
-                       if "If a drug is wanted" in c.detail]
+    problems = [
+        f"{topic} offers an NSAID order beside a current NSAID"
+        for topic, o in created_orders(cards)
+        if is_nsaid(record, o)
+    ]
+    return problems + [
+        f"{c.topic} suggests an NSAID as if none were taken" for c in cards if "If a drug is wanted" in c.detail
+    ]
 
 
-CHECKS = [no_wait_and_see_beside_an_urgent_red_flag, no_nsaid_order_offered_in_hospice,
-          no_acute_wording_for_coded_chronic_pain, no_new_nsaid_while_one_is_current]
+CHECKS = [
+    no_wait_and_see_beside_an_urgent_red_flag,
+    no_nsaid_order_offered_in_hospice,
+    no_acute_wording_for_coded_chronic_pain,
+    no_new_nsaid_while_one_is_current,
+]
 
 
 @pytest.mark.parametrize("chart", charts(), ids=lambda c: c.name)
@@ -179,16 +217,26 @@ def _opioid_corpus() -> list[Any]:
         pid = next(r["id"] for r in brenda if r["resourceType"] == "Patient")
         cases.append(pytest.param(brenda, "2023-09-01", "patient-view", [], id="brenda-jackson"))
         for code, what in (("1049593", "er-oxycodone-renewal"), ("1010600", "suboxone-draft")):
-            draft = {"resourceType": "MedicationRequest", "id": f"d-{what}", "status": "draft", "intent": "order",
-                     "subject": {"reference": f"Patient/{pid}"},
-                     "medicationCodeableConcept": {"coding": [{"system": RX, "code": code}]}}
+            draft = {
+                "resourceType": "MedicationRequest",
+                "id": f"d-{what}",
+                "status": "draft",
+                "intent": "order",
+                "subject": {"reference": f"Patient/{pid}"},
+                "medicationCodeableConcept": {"coding": [{"system": RX, "code": code}]},
+            }
             cases.append(pytest.param(brenda, "2023-09-01", "order-sign", [draft], id=f"brenda-jackson-{what}"))
     return cases
 
 
 def drug_names(resources: list[dict[str, Any]]) -> set[str]:
-    return {escape(c["display"]) for r in resources if r.get("resourceType", "").startswith("Medication")
-            for c in (r.get("medicationCodeableConcept") or {}).get("coding", []) if c.get("display")}
+    return {
+        escape(c["display"])
+        for r in resources
+        if r.get("resourceType", "").startswith("Medication")
+        for c in (r.get("medicationCodeableConcept") or {}).get("coding", [])
+        if c.get("display")
+    }
 
 
 @pytest.mark.parametrize(("resources", "day", "hook", "drafts"), _opioid_corpus())

@@ -3,6 +3,7 @@ labelled and each action described, selection behaviour and override reasons whe
 stray placeholder in its text, and its provenance: the rule's url|version, the knowledge version and digest, and
 evidence references that resolve to resources of the request. One corpus covers every family at patient-view and
 at order-sign."""
+
 import html
 import re
 
@@ -44,27 +45,46 @@ def draft(drug, dose=None, rid="d1"):
 
 SCENARIOS = {
     "acute-nsaid-draft-above-dose-beside-naproxen": (
-        [lbp(onset_days=9), med_request(*NAPROXEN, dosage(1, "TAB", 2))], [draft(IBUPROFEN_800, dosage(1, "TAB", 3))]),
+        [lbp(onset_days=9), med_request(*NAPROXEN, dosage(1, "TAB", 2))],
+        [draft(IBUPROFEN_800, dosage(1, "TAB", 3))],
+    ),
     "egfr-25-with-nsaid-draft-and-liver-disease": (
         [lbp(onset_days=9), observation("62238-1", 25, days=20), condition(ICD, "K70.30", "Alcoholic cirrhosis")],
-        [draft(IBUPROFEN_800, dosage(1, "TAB", 3))]),
+        [draft(IBUPROFEN_800, dosage(1, "TAB", 3))],
+    ),
     "heart-failure-with-two-nsaid-drafts": (
         [lbp(onset_days=9), condition(ICD, "I50.9", "Heart failure")],
-        [draft(NAPROXEN, rid="n1"), draft(IBUPROFEN_800, rid="i1")]),
+        [draft(NAPROXEN, rid="n1"), draft(IBUPROFEN_800, rid="i1")],
+    ),
     "early-mri-draft": ([lbp(onset_days=10)], [service_request(*MRI, rid="d-mri")]),
-    "two-imaging-drafts": ([lbp(onset_days=10)], [service_request(*MRI, rid="d-mri"),
-                                                  service_request(*XRAY, rid="d-xray")]),
-    "pending-and-done-imaging": ([lbp(onset_days=20), service_request(*XRAY, status="active", authored_days=10),
-                                 procedure(*MRI, days=5)], []),
-    "cauda-equina-and-cancer": ([lbp(onset_days=3), condition(SCT, "192970008", "Cauda equina syndrome"),
-                                 condition(ICD, "C61", "Prostate cancer")], []),
+    "two-imaging-drafts": (
+        [lbp(onset_days=10)],
+        [service_request(*MRI, rid="d-mri"), service_request(*XRAY, rid="d-xray")],
+    ),
+    "pending-and-done-imaging": (
+        [lbp(onset_days=20), service_request(*XRAY, status="active", authored_days=10), procedure(*MRI, days=5)],
+        [],
+    ),
+    "cauda-equina-and-cancer": (
+        [
+            lbp(onset_days=3),
+            condition(SCT, "192970008", "Cauda equina syndrome"),
+            condition(ICD, "C61", "Prostate cancer"),
+        ],
+        [],
+    ),
     "opioid-120-mme-with-benzodiazepine": (
         [lbp(onset_days=200), med_request(*ALPRAZOLAM, authored_days=400)],
-        [draft(OXY, dosage(4, "{pill}", 4))]),
-    "opioid-use-disorder": ([lbp(onset_days=200), med_request(*OXY, dosage(1, "TAB", 4)),
-                             condition(ICD, "F11.20", "Opioid dependence")], []),
-    "not-recommended-drafts": ([lbp(onset_days=9)], [draft(PREDNISONE, rid="d-pred"), draft(ALPRAZOLAM, rid="d-alp"),
-                                                     service_request(*TENS, rid="d-tens")]),
+        [draft(OXY, dosage(4, "{pill}", 4))],
+    ),
+    "opioid-use-disorder": (
+        [lbp(onset_days=200), med_request(*OXY, dosage(1, "TAB", 4)), condition(ICD, "F11.20", "Opioid dependence")],
+        [],
+    ),
+    "not-recommended-drafts": (
+        [lbp(onset_days=9)],
+        [draft(PREDNISONE, rid="d-pred"), draft(ALPRAZOLAM, rid="d-alp"), service_request(*TENS, rid="d-tens")],
+    ),
     "sciatica-with-gabapentin-draft": ([condition(SCT, "23056005", "Sciatica", onset_days=30)], [draft(GABAPENTIN)]),
     "chronic-pain-older-adult-no-phq": ([lbp(onset_days=200)], []),
     "positive-phq9": ([lbp(onset_days=200), observation("44261-6", 14, days=10)], []),
@@ -83,8 +103,9 @@ WHERE = [pytest.param(name, hook, id=f"{name}@{hook}") for name in SCENARIOS for
 
 
 def test_the_corpus_covers_every_card_family():
-    found = {card.topic for name in SCENARIOS for hook in ("patient-view", "order-sign")
-             for card in cards_of(name, hook)}
+    found = {
+        card.topic for name in SCENARIOS for hook in ("patient-view", "order-sign") for card in cards_of(name, hook)
+    }
     assert found == set(load().topics)
 
 
@@ -101,8 +122,11 @@ def test_every_card_names_its_rule_knowledge_and_evidence_in_the_request(name, h
     kb = load()
     for card in cards_of(name, hook):
         ext = to_json(card, kb)["extension"]
-        plan = next(a for a in manifest.manifest(profiles_dir())["artifacts"]
-                    if a["resourceType"] == "PlanDefinition" and a["id"] == card.topic)
+        plan = next(
+            a
+            for a in manifest.manifest(profiles_dir())["artifacts"]
+            if a["resourceType"] == "PlanDefinition" and a["id"] == card.topic
+        )
         assert ext[EXT_RULE] == f"{plan['url']}|{plan['version']}"
         assert ext[EXT_KNOWLEDGE] == kb.identity.as_json()
         evidence = ext.get(EXT_EVIDENCE, [])
@@ -141,15 +165,26 @@ def check(card):
         assert reasons and all(r["code"] and r["display"] and r["system"] for r in reasons)
 
 
-@pytest.mark.parametrize(("scenario", "topic", "recommended"), [
-    pytest.param("early-mri-draft", "imaging-overuse", [True], id="one-imaging-draft-its-removal-recommended"),
-    pytest.param("two-imaging-drafts", "imaging-overuse", [None, None], id="two-drafts-the-clinician-chooses"),
-    pytest.param("egfr-25-with-nsaid-draft-and-liver-disease", "nsaid-contraindicated", [True],
-                 id="one-nsaid-to-replace-recommended"),
-    pytest.param("heart-failure-with-two-nsaid-drafts", "nsaid-contraindicated", [None, None],
-                 id="two-nsaids-to-replace-neither-preferred"),
-    pytest.param("opioid-120-mme-with-benzodiazepine", "naloxone", [True], id="naloxone-recommended"),
-])
+@pytest.mark.parametrize(
+    ("scenario", "topic", "recommended"),
+    [
+        pytest.param("early-mri-draft", "imaging-overuse", [True], id="one-imaging-draft-its-removal-recommended"),
+        pytest.param("two-imaging-drafts", "imaging-overuse", [None, None], id="two-drafts-the-clinician-chooses"),
+        pytest.param(
+            "egfr-25-with-nsaid-draft-and-liver-disease",
+            "nsaid-contraindicated",
+            [True],
+            id="one-nsaid-to-replace-recommended",
+        ),
+        pytest.param(
+            "heart-failure-with-two-nsaid-drafts",
+            "nsaid-contraindicated",
+            [None, None],
+            id="two-nsaids-to-replace-neither-preferred",
+        ),
+        pytest.param("opioid-120-mme-with-benzodiazepine", "naloxone", [True], id="naloxone-recommended"),
+    ],
+)
 def test_which_suggestion_is_recommended(scenario, topic, recommended):
     card = next(c for c in cards_of(scenario, "order-sign") if c.topic == topic)
     assert [s.is_recommended for s in card.suggestions] == recommended
@@ -177,8 +212,10 @@ def check_drafted_order(order):
 # Every display, text, note and unit of the corpus carries markup; the cards' detail, rendered as an EHR would (GFM,
 # linkify on and, worst case, raw HTML on), must hold none of it: no link, image, heading, emphasis around chart text,
 # raw HTML or line break from a chart. Our own markup (paragraphs, lists, bold labels) is all that may render.
-HOSTILE = ("[Open PHISH](https://phish.example/login) ![PIXEL](http://track.example/p.gif) **SHOUT** _EMPH_ "
-           "<img src=x onerror=alert(1)><b>HTMLB</b> www.phish.com\n# HEADING  \nBREAK")
+HOSTILE = (
+    "[Open PHISH](https://phish.example/login) ![PIXEL](http://track.example/p.gif) **SHOUT** _EMPH_ "
+    "<img src=x onerror=alert(1)><b>HTMLB</b> www.phish.com\n# HEADING  \nBREAK"
+)
 MARKERS = ("PHISH", "PIXEL", "SHOUT", "EMPH", "HTMLB", "HEADING", "BREAK")
 OUR_TAGS = {"p", "ul", "ol", "li", "strong", "em"}
 
@@ -200,8 +237,15 @@ def hostile(value, key=""):
 
 
 HOSTILE_UNITS = (  # units that reach a card: a temperature, an ALT, an opioid dose unit MME cannot read
-    [lbp(onset_days=200), observation("8310-5", 39.0, HOSTILE, days=1), observation("1742-6", 500, HOSTILE, days=3),
-     observation("62238-1", 25, HOSTILE, days=20), med_request(*OXY, dosage(1, HOSTILE, 4))], [])
+    [
+        lbp(onset_days=200),
+        observation("8310-5", 39.0, HOSTILE, days=1),
+        observation("1742-6", 500, HOSTILE, days=3),
+        observation("62238-1", 25, HOSTILE, days=20),
+        med_request(*OXY, dosage(1, HOSTILE, 4)),
+    ],
+    [],
+)
 
 
 def hostile_cards(name, hook):
@@ -210,20 +254,29 @@ def hostile_cards(name, hook):
     return cards_for(hostile(resources), hook=hook, drafts=hostile(drafts), pt=pt)
 
 
-HOSTILE_WHERE = [*WHERE, *(pytest.param("hostile-units", hook, id=f"hostile-units@{hook}")
-                           for hook in ("patient-view", "order-sign"))]
+HOSTILE_WHERE = [
+    *WHERE,
+    *(pytest.param("hostile-units", hook, id=f"hostile-units@{hook}") for hook in ("patient-view", "order-sign")),
+]
 
 
 def rendered(detail):
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": True, "linkify": True}).enable(
-        ["table", "strikethrough", "linkify"]).render(detail)
+    return (
+        MarkdownIt("commonmark", {"html": True, "linkify": True})
+        .enable(["table", "strikethrough", "linkify"])
+        .render(detail)
+    )
 
 
 def test_the_hostile_corpus_still_covers_every_card_family():
-    found = {card.topic for name in [*SCENARIOS, "hostile-units"] for hook in ("patient-view", "order-sign")
-             for card in hostile_cards(name, hook)}
+    found = {
+        card.topic
+        for name in [*SCENARIOS, "hostile-units"]
+        for hook in ("patient-view", "order-sign")
+        for card in hostile_cards(name, hook)
+    }
     assert found == set(load().topics)
 
 
@@ -261,26 +314,74 @@ def ref(name, code=None, rid=None):
 LBP = "279039007"
 
 
-@pytest.mark.parametrize(("name", "hook", "topic", "rests_on"), [
-    pytest.param("cauda-equina-and-cancer", "patient-view", "red-flags", [LBP, "192970008", "C61"],
-                 id="red-flags-rests-on-the-back-pain-and-each-flag"),
-    pytest.param("early-mri-draft", "order-sign", "imaging-overuse", [LBP, "72148"],
-                 id="imaging-overuse-names-the-drafted-mri"),
-    pytest.param("pending-and-done-imaging", "patient-view", "imaging-overuse", [LBP, "72100", "72148"],
-                 id="imaging-overuse-names-the-pending-order-and-the-study-done"),
-    pytest.param("positive-phq9", "patient-view", "depression-screening", [LBP, "44261-6"],
-                 id="depression-screening-names-the-phq9-it-read"),
-    pytest.param("opioid-120-mme-with-benzodiazepine", "order-sign", "opioid-benzodiazepine",
-                 [LBP, OXY[0], ALPRAZOLAM[0]], id="opioid-benzodiazepine-names-both-drugs"),
-    pytest.param("egfr-25-with-nsaid-draft-and-liver-disease", "order-sign", "nsaid-contraindicated",
-                 [LBP, "62238-1", IBUPROFEN_800[0]], id="nsaid-contraindicated-names-the-egfr-and-the-draft"),
-    pytest.param("egfr-25-with-nsaid-draft-and-liver-disease", "patient-view", "acetaminophen-alternative",
-                 [LBP, "62238-1", "K70.30"], id="acetaminophen-cap-names-the-liver-disease-that-lowered-it"),
-    pytest.param("not-recommended-drafts", "order-sign", "not-recommended-treatment",
-                 [LBP, PREDNISONE[0], ALPRAZOLAM[0], "97014"], id="not-recommended-names-each-draft"),
-    pytest.param("opioid-use-disorder", "patient-view", "opioid-risk", [LBP, OXY[0], "F11.20"],
-                 id="opioid-risk-names-the-opioid-and-the-use-disorder"),
-])
+@pytest.mark.parametrize(
+    ("name", "hook", "topic", "rests_on"),
+    [
+        pytest.param(
+            "cauda-equina-and-cancer",
+            "patient-view",
+            "red-flags",
+            [LBP, "192970008", "C61"],
+            id="red-flags-rests-on-the-back-pain-and-each-flag",
+        ),
+        pytest.param(
+            "early-mri-draft",
+            "order-sign",
+            "imaging-overuse",
+            [LBP, "72148"],
+            id="imaging-overuse-names-the-drafted-mri",
+        ),
+        pytest.param(
+            "pending-and-done-imaging",
+            "patient-view",
+            "imaging-overuse",
+            [LBP, "72100", "72148"],
+            id="imaging-overuse-names-the-pending-order-and-the-study-done",
+        ),
+        pytest.param(
+            "positive-phq9",
+            "patient-view",
+            "depression-screening",
+            [LBP, "44261-6"],
+            id="depression-screening-names-the-phq9-it-read",
+        ),
+        pytest.param(
+            "opioid-120-mme-with-benzodiazepine",
+            "order-sign",
+            "opioid-benzodiazepine",
+            [LBP, OXY[0], ALPRAZOLAM[0]],
+            id="opioid-benzodiazepine-names-both-drugs",
+        ),
+        pytest.param(
+            "egfr-25-with-nsaid-draft-and-liver-disease",
+            "order-sign",
+            "nsaid-contraindicated",
+            [LBP, "62238-1", IBUPROFEN_800[0]],
+            id="nsaid-contraindicated-names-the-egfr-and-the-draft",
+        ),
+        pytest.param(
+            "egfr-25-with-nsaid-draft-and-liver-disease",
+            "patient-view",
+            "acetaminophen-alternative",
+            [LBP, "62238-1", "K70.30"],
+            id="acetaminophen-cap-names-the-liver-disease-that-lowered-it",
+        ),
+        pytest.param(
+            "not-recommended-drafts",
+            "order-sign",
+            "not-recommended-treatment",
+            [LBP, PREDNISONE[0], ALPRAZOLAM[0], "97014"],
+            id="not-recommended-names-each-draft",
+        ),
+        pytest.param(
+            "opioid-use-disorder",
+            "patient-view",
+            "opioid-risk",
+            [LBP, OXY[0], "F11.20"],
+            id="opioid-risk-names-the-opioid-and-the-use-disorder",
+        ),
+    ],
+)
 def test_each_card_names_exactly_the_entries_it_rests_on(name, hook, topic, rests_on):
     card = next(c for c in cards_of(name, hook) if c.topic == topic)
     assert set(cite(*card.evidence)) == {ref(name, code) for code in rests_on}

@@ -1,4 +1,5 @@
 """imaging-overuse (3), not-recommended-treatment (6) and order-hook drafts."""
+
 import pytest
 
 from cds_service.cards import Indicator
@@ -30,20 +31,33 @@ def imaging(resources, drafts=(), hook="order-sign"):
     return card
 
 
-@pytest.mark.parametrize(("resources", "drafts", "expected"), [
-    pytest.param([lbp(onset_days=10)], [draft()], Indicator.WARNING, id="mri-day-10-no-red-flag-overuse"),
-    pytest.param([lbp(onset_days=41)], [draft()], Indicator.WARNING, id="day-41-still-inside-6-weeks"),
-    pytest.param([lbp(onset_days=42)], [draft()], None, id="day-42-six-weeks-reached"),
-    pytest.param([lbp(onset_days=10), condition(ICD, "C61", "Prostate cancer")], [draft()], None,
-                 id="red-flag-suppresses-overuse"),
-    pytest.param([sciatica(onset_days=28)], [draft()], None, id="radicular-mri-from-28-days-allowed"),
-    pytest.param([sciatica(onset_days=27)], [draft()], Indicator.WARNING, id="radicular-mri-at-27-days-overuse"),
-    pytest.param([sciatica(onset_days=30)], [draft(XRAY, "sr-x")], Indicator.WARNING,
-                 id="radicular-exception-is-for-mri-only"),
-    pytest.param([lbp(onset_days=None)], [draft()], None, id="unknown-duration-not-flagged"),
-    pytest.param([], [draft(reason=(ICD, "M54.50"))], Indicator.WARNING, id="order-reason-only-context-onset-today"),
-    pytest.param([], [draft()], None, id="no-back-pain-context-no-card"),
-])
+@pytest.mark.parametrize(
+    ("resources", "drafts", "expected"),
+    [
+        pytest.param([lbp(onset_days=10)], [draft()], Indicator.WARNING, id="mri-day-10-no-red-flag-overuse"),
+        pytest.param([lbp(onset_days=41)], [draft()], Indicator.WARNING, id="day-41-still-inside-6-weeks"),
+        pytest.param([lbp(onset_days=42)], [draft()], None, id="day-42-six-weeks-reached"),
+        pytest.param(
+            [lbp(onset_days=10), condition(ICD, "C61", "Prostate cancer")],
+            [draft()],
+            None,
+            id="red-flag-suppresses-overuse",
+        ),
+        pytest.param([sciatica(onset_days=28)], [draft()], None, id="radicular-mri-from-28-days-allowed"),
+        pytest.param([sciatica(onset_days=27)], [draft()], Indicator.WARNING, id="radicular-mri-at-27-days-overuse"),
+        pytest.param(
+            [sciatica(onset_days=30)],
+            [draft(XRAY, "sr-x")],
+            Indicator.WARNING,
+            id="radicular-exception-is-for-mri-only",
+        ),
+        pytest.param([lbp(onset_days=None)], [draft()], None, id="unknown-duration-not-flagged"),
+        pytest.param(
+            [], [draft(reason=(ICD, "M54.50"))], Indicator.WARNING, id="order-reason-only-context-onset-today"
+        ),
+        pytest.param([], [draft()], None, id="no-back-pain-context-no-card"),
+    ],
+)
 def test_imaging_overuse_at_order_time(resources, drafts, expected):
     card = imaging(resources, drafts)
     assert (card.indicator if card else None) == expected
@@ -58,8 +72,9 @@ def test_suggestion_deletes_exactly_that_draft():
 
 
 def test_red_flag_card_shows_beside_imaging_order():
-    cards = by_topic(cards_for([lbp(), condition(SCT, "192970008", "Cauda equina")], hook="order-sign",
-                               drafts=[draft()]))
+    cards = by_topic(
+        cards_for([lbp(), condition(SCT, "192970008", "Cauda equina")], hook="order-sign", drafts=[draft()])
+    )
     assert "red-flags" in cards and "imaging-overuse" not in cards
 
 
@@ -82,23 +97,36 @@ def test_patient_view_imaging_done_early_is_info():
 
 
 def report(code=("24968-0", "MR Lumbar spine"), days=25, status="final"):
-    return {"resourceType": "DiagnosticReport", "id": "dr-1", "status": status, "effectiveDateTime": ago(days),
-            "subject": {"reference": "Patient/pt-1"},
-            "code": {"coding": [{"system": "http://loinc.org", "code": code[0], "display": code[1]}]}}
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": "dr-1",
+        "status": status,
+        "effectiveDateTime": ago(days),
+        "subject": {"reference": "Patient/pt-1"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": code[0], "display": code[1]}]},
+    }
 
 
 def study(days=25, status="available"):
-    return {"resourceType": "ImagingStudy", "id": "is-1", "status": status, "started": ago(days) + "T09:00:00Z",
-            "subject": {"reference": "Patient/pt-1"},
-            "procedureCode": [{"coding": [{"system": CPT, "code": "72148", "display": "MRI lumbar spine"}]}]}
+    return {
+        "resourceType": "ImagingStudy",
+        "id": "is-1",
+        "status": status,
+        "started": ago(days) + "T09:00:00Z",
+        "subject": {"reference": "Patient/pt-1"},
+        "procedureCode": [{"coding": [{"system": CPT, "code": "72148", "display": "MRI lumbar spine"}]}],
+    }
 
 
-@pytest.mark.parametrize(("resource", "fires"), [
-    pytest.param(report(), True, id="final-lumbar-mri-report-day-5-of-episode"),
-    pytest.param(report(status="preliminary"), False, id="preliminary-report-not-counted"),
-    pytest.param(study(), True, id="available-imaging-study-with-lumbar-mri-code"),
-    pytest.param(study(status="cancelled"), False, id="cancelled-study-not-counted"),
-])
+@pytest.mark.parametrize(
+    ("resource", "fires"),
+    [
+        pytest.param(report(), True, id="final-lumbar-mri-report-day-5-of-episode"),
+        pytest.param(report(status="preliminary"), False, id="preliminary-report-not-counted"),
+        pytest.param(study(), True, id="available-imaging-study-with-lumbar-mri-code"),
+        pytest.param(study(status="cancelled"), False, id="cancelled-study-not-counted"),
+    ],
+)
 def test_imaging_done_from_reports_and_studies(resource, fires):
     card = imaging([lbp(onset_days=30), resource], hook="patient-view")
     assert (card is not None and card.indicator is Indicator.INFO) is fires
@@ -118,28 +146,56 @@ GABAPENTIN = ("310431", "gabapentin 300 MG Oral Capsule")
 DULOXETINE = ("596930", "duloxetine 30 MG")
 
 
-@pytest.mark.parametrize(("resources", "drafts", "fires"), [
-    pytest.param([lbp(onset_days=10)], [med_request(*PREDNISONE, status="draft")], True,
-                 id="steroid-draft-for-acute-back-pain"),
-    pytest.param([lbp(onset_days=100)], [med_request(*PREDNISONE, status="draft")], True,
-                 id="steroid-at-any-duration"),
-    pytest.param([lbp(onset_days=10), med_request(*PREDNISONE, authored_days=300)], [], False,
-                 id="steroid-started-before-the-episode-for-another-reason"),
-    pytest.param([lbp(onset_days=10), med_request(*PREDNISONE, authored_days=5)], [], True,
-                 id="steroid-started-during-the-episode"),
-    pytest.param([lbp(onset_days=10)], [med_request(*GABAPENTIN, status="draft")], True,
-                 id="gabapentin-for-acute-axial-pain"),
-    pytest.param([sciatica(onset_days=10)], [med_request(*GABAPENTIN, status="draft")], False,
-                 id="gabapentin-allowed-with-radicular-diagnosis"),
-    pytest.param([lbp(onset_days=40)], [med_request(*DULOXETINE, status="draft")], False,
-                 id="duloxetine-fine-once-subacute"),
-    pytest.param([lbp(onset_days=10)], [med_request(*DULOXETINE, status="draft")], True,
-                 id="antidepressant-in-acute-pain"),
-    pytest.param([lbp(onset_days=10)], [service_request(CPT, "97012", "Mechanical traction")], True,
-                 id="traction-order"),
-    pytest.param([lbp(onset_days=10)], [med_request("197805", "ibuprofen", status="draft")], False,
-                 id="ibuprofen-is-recommended"),
-])
+@pytest.mark.parametrize(
+    ("resources", "drafts", "fires"),
+    [
+        pytest.param(
+            [lbp(onset_days=10)],
+            [med_request(*PREDNISONE, status="draft")],
+            True,
+            id="steroid-draft-for-acute-back-pain",
+        ),
+        pytest.param(
+            [lbp(onset_days=100)], [med_request(*PREDNISONE, status="draft")], True, id="steroid-at-any-duration"
+        ),
+        pytest.param(
+            [lbp(onset_days=10), med_request(*PREDNISONE, authored_days=300)],
+            [],
+            False,
+            id="steroid-started-before-the-episode-for-another-reason",
+        ),
+        pytest.param(
+            [lbp(onset_days=10), med_request(*PREDNISONE, authored_days=5)],
+            [],
+            True,
+            id="steroid-started-during-the-episode",
+        ),
+        pytest.param(
+            [lbp(onset_days=10)], [med_request(*GABAPENTIN, status="draft")], True, id="gabapentin-for-acute-axial-pain"
+        ),
+        pytest.param(
+            [sciatica(onset_days=10)],
+            [med_request(*GABAPENTIN, status="draft")],
+            False,
+            id="gabapentin-allowed-with-radicular-diagnosis",
+        ),
+        pytest.param(
+            [lbp(onset_days=40)], [med_request(*DULOXETINE, status="draft")], False, id="duloxetine-fine-once-subacute"
+        ),
+        pytest.param(
+            [lbp(onset_days=10)], [med_request(*DULOXETINE, status="draft")], True, id="antidepressant-in-acute-pain"
+        ),
+        pytest.param(
+            [lbp(onset_days=10)], [service_request(CPT, "97012", "Mechanical traction")], True, id="traction-order"
+        ),
+        pytest.param(
+            [lbp(onset_days=10)],
+            [med_request("197805", "ibuprofen", status="draft")],
+            False,
+            id="ibuprofen-is-recommended",
+        ),
+    ],
+)
 def test_not_recommended_treatment(resources, drafts, fires):
     hook = "order-sign" if drafts else "patient-view"  # at order hooks only drafts are listed (reference 0.7)
     card = by_topic(cards_for(resources, hook=hook, drafts=drafts)).get("not-recommended-treatment")
@@ -158,8 +214,9 @@ def test_drafted_opioid_adds_to_mme_total():
 
 def test_drafted_nsaid_with_contraindication_is_critical_with_replace_suggestion():
     drafted = med_request("197805", "ibuprofen 400 MG Oral Tablet", status="draft", rid="ibu")
-    card = by_topic(cards_for([lbp(), med_request("1364445", "apixaban 5 MG")], hook="order-select",
-                              drafts=[drafted]))["nsaid-contraindicated"]
+    card = by_topic(cards_for([lbp(), med_request("1364445", "apixaban 5 MG")], hook="order-select", drafts=[drafted]))[
+        "nsaid-contraindicated"
+    ]
     assert card.indicator is Indicator.CRITICAL
     (suggestion,) = card.suggestions
     assert [a.type for a in suggestion.actions] == ["delete", "create"]
@@ -169,8 +226,12 @@ def test_drafted_nsaid_with_contraindication_is_critical_with_replace_suggestion
 def test_half_filled_sandbox_draft_is_skipped_not_an_error():
     """The sandbox sends the form while the user types: no drug yet. Nothing to say about it (and the first-line
     advice is patient-view only), but no error either."""
-    half = {"resourceType": "MedicationRequest", "id": "request-123", "status": "draft",
-            "subject": {"reference": "Patient/pt-1"}}
+    half = {
+        "resourceType": "MedicationRequest",
+        "id": "request-123",
+        "status": "draft",
+        "subject": {"reference": "Patient/pt-1"},
+    }
     assert cards_for([lbp()], hook="order-select", drafts=[half]) == []
     assert "nsaid-first-line" in by_topic(cards_for([lbp()]))
 
@@ -185,12 +246,28 @@ def test_sandbox_pama_shape_cpt_code_and_snomed_reason_in_untyped_bundle():
 
 
 def test_sandbox_rx_view_draft_with_dose_and_rate_counts_toward_mme():
-    draft_mr = {"resourceType": "MedicationRequest", "id": "request-123", "status": "draft", "intent": "order",
-                "subject": {"reference": "Patient/pt-1"},
-                "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                                          "code": "1049683", "display": "oxycodone 10 MG"}]},
-                "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}},
-                                       "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet"}}]}]}
+    draft_mr = {
+        "resourceType": "MedicationRequest",
+        "id": "request-123",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/pt-1"},
+        "medicationCodeableConcept": {
+            "coding": [
+                {
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "1049683",
+                    "display": "oxycodone 10 MG",
+                }
+            ]
+        },
+        "dosageInstruction": [
+            {
+                "timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}},
+                "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet"}}],
+            }
+        ],
+    }
     cards = by_topic(cards_for([lbp()], hook="order-select", drafts=[draft_mr]))
     assert cards["opioid-high-dose"].mme == 90 and cards["opioid-high-dose"].indicator is Indicator.CRITICAL
 
@@ -199,16 +276,23 @@ def test_order_select_speaks_of_every_draft_selected_or_not():
     """Two imaging drafts in the session, one being selected: both are about to be signed together, so the card
     speaks of both (clinical reference 0.10 item 19)."""
     chosen, other = draft(MRI, "sr-chosen"), draft(XRAY, "sr-other")
-    card = by_topic(cards_for([lbp(onset_days=10)], hook="order-select", drafts=[chosen, other],
-                              selections=["ServiceRequest/sr-chosen"]))["imaging-overuse"]
-    assert sorted(a.resource_id for s in card.suggestions for a in s.actions) == ["ServiceRequest/sr-chosen",
-                                                                                 "ServiceRequest/sr-other"]
+    card = by_topic(
+        cards_for(
+            [lbp(onset_days=10)], hook="order-select", drafts=[chosen, other], selections=["ServiceRequest/sr-chosen"]
+        )
+    )["imaging-overuse"]
+    assert sorted(a.resource_id for s in card.suggestions for a in s.actions) == [
+        "ServiceRequest/sr-chosen",
+        "ServiceRequest/sr-other",
+    ]
 
 
 def test_order_sign_checks_every_draft():
     card = imaging([lbp(onset_days=10)], [draft(MRI, "sr-a"), draft(XRAY, "sr-b")], hook="order-sign")
-    assert sorted(a.resource_id for s in card.suggestions for a in s.actions) == ["ServiceRequest/sr-a",
-                                                                                 "ServiceRequest/sr-b"]
+    assert sorted(a.resource_id for s in card.suggestions for a in s.actions) == [
+        "ServiceRequest/sr-a",
+        "ServiceRequest/sr-b",
+    ]
 
 
 def test_unselected_drafts_count_as_drafts_of_this_call():
@@ -217,8 +301,11 @@ def test_unselected_drafts_count_as_drafts_of_this_call():
     opioid = med_request("7052", "morphine", dosage(60, "mg", 1, 1, "d"), status="draft", rid="mr-opioid")
     steroid = med_request(*PREDNISONE, status="draft", rid="mr-steroid")
     benzo = med_request("197591", "diazepam 5 MG", status="draft", rid="mr-benzo")
-    cards = by_topic(cards_for([lbp()], hook="order-select", drafts=[opioid, steroid, benzo],
-                               selections=["MedicationRequest/mr-benzo"]))
+    cards = by_topic(
+        cards_for(
+            [lbp()], hook="order-select", drafts=[opioid, steroid, benzo], selections=["MedicationRequest/mr-benzo"]
+        )
+    )
     assert cards["opioid-benzodiazepine"].mme == 60 and cards["opioid-high-dose"].mme == 60
     removals = [a.resource_id for s in cards["not-recommended-treatment"].suggestions for a in s.actions]
     assert sorted(removals) == ["MedicationRequest/mr-benzo", "MedicationRequest/mr-steroid"]

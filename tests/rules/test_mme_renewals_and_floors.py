@@ -1,5 +1,6 @@
 """MME at the bedside (clinical reference 0.10 items 1, 2, 3, 19): a renewal replaces the chart order it renews, a
 draft starts today, an order without usable dosing is counted at a floor, and unselected drafts count."""
+
 import pytest
 
 from cds_service.cards import Indicator, to_json
@@ -25,18 +26,42 @@ def cards(chart, drafts=(), hook=None, **kw):
     return by_topic(cards_for([lbp(onset_days=200), *chart], hook=hook, drafts=list(drafts), **kw))
 
 
-@pytest.mark.parametrize(("chart", "drafts", "total", "tier"), [
-    pytest.param([med_request(*OXY_ER_10, TID), med_request(*OXY_ER_60, Q12H)], [draft(*OXY_ER_10, TID)], 225,
-                 Indicator.CRITICAL, id="identical-er-renewal-replaces-its-chart-order-225-not-270"),
-    pytest.param([med_request(*OXY_5, Q6H)], [draft(*OXY_5, Q6H)], 30, None,
-                 id="a-30-mme-refill-stays-30-and-raises-no-tier"),
-    pytest.param([med_request(*OXY_5, Q6H, authored_days=d) for d in (5, 35, 65)], [draft(*OXY_5, Q6H)], 30, None,
-                 id="a-refill-replaces-every-active-renewal-of-the-same-product"),
-    pytest.param([med_request(*OXY_5, Q6H)], [draft(*OXY_5, dosage(2, "TAB", 1, 6, "h"))], 60, Indicator.WARNING,
-                 id="same-code-other-dose-is-a-renewal-with-the-drafts-dose"),
-    pytest.param([med_request(*OXY_5, Q6H)], [draft(*OXY_IR_10, Q6H)], 90, Indicator.CRITICAL,
-                 id="same-ingredient-other-product-is-summed"),
-])
+@pytest.mark.parametrize(
+    ("chart", "drafts", "total", "tier"),
+    [
+        pytest.param(
+            [med_request(*OXY_ER_10, TID), med_request(*OXY_ER_60, Q12H)],
+            [draft(*OXY_ER_10, TID)],
+            225,
+            Indicator.CRITICAL,
+            id="identical-er-renewal-replaces-its-chart-order-225-not-270",
+        ),
+        pytest.param(
+            [med_request(*OXY_5, Q6H)], [draft(*OXY_5, Q6H)], 30, None, id="a-30-mme-refill-stays-30-and-raises-no-tier"
+        ),
+        pytest.param(
+            [med_request(*OXY_5, Q6H, authored_days=d) for d in (5, 35, 65)],
+            [draft(*OXY_5, Q6H)],
+            30,
+            None,
+            id="a-refill-replaces-every-active-renewal-of-the-same-product",
+        ),
+        pytest.param(
+            [med_request(*OXY_5, Q6H)],
+            [draft(*OXY_5, dosage(2, "TAB", 1, 6, "h"))],
+            60,
+            Indicator.WARNING,
+            id="same-code-other-dose-is-a-renewal-with-the-drafts-dose",
+        ),
+        pytest.param(
+            [med_request(*OXY_5, Q6H)],
+            [draft(*OXY_IR_10, Q6H)],
+            90,
+            Indicator.CRITICAL,
+            id="same-ingredient-other-product-is-summed",
+        ),
+    ],
+)
 def test_a_renewal_replaces_the_chart_order_it_renews(chart, drafts, total, tier):
     found = cards(chart, drafts)
     assert found["opioid-risk"].mme == total
@@ -46,8 +71,9 @@ def test_a_renewal_replaces_the_chart_order_it_renews(chart, drafts, total, tier
 
 
 def test_the_card_says_a_renewal_and_a_dose_change():
-    detail = cards([med_request(*OXY_5, Q6H, authored_days=20)],
-                   [draft(*OXY_5, dosage(2, "TAB", 1, 6, "h"))])["opioid-high-dose"].detail
+    detail = cards([med_request(*OXY_5, Q6H, authored_days=20)], [draft(*OXY_5, dosage(2, "TAB", 1, 6, "h"))])[
+        "opioid-high-dose"
+    ].detail
     assert "renewal of oxycodone hydrochloride 5 MG Oral Tablet (last ordered" in detail and "dose changed" in detail
 
 
@@ -57,17 +83,27 @@ def test_another_product_of_the_same_ingredient_says_the_total_if_it_replaces_th
     assert "the total is 60 MME/day" in detail
 
 
-@pytest.mark.parametrize(("med", "total", "floored"), [
-    pytest.param(med_request(*OXY_ER_60), 180, True, id="12-hr-product-without-sig-is-at-least-2-a-day"),
-    pytest.param(med_request("1049593", "oxycodone ER"), 180, True,
-                 id="12-hr-read-from-the-rxnorm-name-not-the-chart-text"),
-    pytest.param(med_request(*OXY_IR_10), 15, True, id="other-product-without-sig-is-at-least-1-a-day"),
-    pytest.param(med_request("245134", "fentanyl 25 mcg/h patch"), 60, True, id="patch-without-sig-is-one-patch-worn"),
-    pytest.param(med_request(*OXY_ER_60, {"doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}]}), 180,
-                 False, id="12-hr-dose-without-timing-is-2-a-day"),
-    pytest.param(med_request(*OXY_IR_10, Q6H), 60, False, id="structured-dose-is-exact"),
-    pytest.param(med_request("7804", "oxycodone"), None, False, id="no-strength-known-no-floor"),
-])
+@pytest.mark.parametrize(
+    ("med", "total", "floored"),
+    [
+        pytest.param(med_request(*OXY_ER_60), 180, True, id="12-hr-product-without-sig-is-at-least-2-a-day"),
+        pytest.param(
+            med_request("1049593", "oxycodone ER"), 180, True, id="12-hr-read-from-the-rxnorm-name-not-the-chart-text"
+        ),
+        pytest.param(med_request(*OXY_IR_10), 15, True, id="other-product-without-sig-is-at-least-1-a-day"),
+        pytest.param(
+            med_request("245134", "fentanyl 25 mcg/h patch"), 60, True, id="patch-without-sig-is-one-patch-worn"
+        ),
+        pytest.param(
+            med_request(*OXY_ER_60, {"doseAndRate": [{"doseQuantity": {"value": 1, "unit": "TAB"}}]}),
+            180,
+            False,
+            id="12-hr-dose-without-timing-is-2-a-day",
+        ),
+        pytest.param(med_request(*OXY_IR_10, Q6H), 60, False, id="structured-dose-is-exact"),
+        pytest.param(med_request("7804", "oxycodone"), None, False, id="no-strength-known-no-floor"),
+    ],
+)
 def test_an_order_without_usable_dosing_counts_at_its_floor(med, total, floored):
     card = cards([med])["opioid-risk"]
     assert (card.mme, card.mme_lower_bound) == (total, floored)
@@ -80,7 +116,9 @@ def test_a_lower_bound_decides_the_tier_and_says_at_least_in_summary_detail_and_
     assert "counted at its floor" in high.detail and high.detail.count("counted at its floor") == 2
     extension = to_json(high, load())["extension"]
     assert {k: v for k, v in extension.items() if k.startswith("org.backpain-cds.mme")} == {
-        "org.backpain-cds.mme-per-day": 195, "org.backpain-cds.mme-lower-bound": True}
+        "org.backpain-cds.mme-per-day": 195,
+        "org.backpain-cds.mme-lower-bound": True,
+    }
     assert "at least 195 MME/day" in found["naloxone"].detail
 
 
@@ -88,14 +126,22 @@ def test_an_exact_total_carries_no_lower_bound_key():
     card = cards([med_request(*OXY_IR_10, Q6H)])["opioid-high-dose"]
     extension = to_json(card, load())["extension"]
     assert {k: v for k, v in extension.items() if k.startswith("org.backpain-cds.mme")} == {
-        "org.backpain-cds.mme-per-day": 60}
+        "org.backpain-cds.mme-per-day": 60
+    }
 
 
-@pytest.mark.parametrize(("chart", "naive", "long_term"), [
-    pytest.param([], True, False, id="er-draft-authored-long-ago-starts-today-so-it-is-an-opioid-naive-start"),
-    pytest.param([med_statement(*OXY_5, start_days=60)], False, False,
-                 id="er-draft-beside-recent-opioid-use-is-not-naive-and-not-long-term"),
-])
+@pytest.mark.parametrize(
+    ("chart", "naive", "long_term"),
+    [
+        pytest.param([], True, False, id="er-draft-authored-long-ago-starts-today-so-it-is-an-opioid-naive-start"),
+        pytest.param(
+            [med_statement(*OXY_5, start_days=60)],
+            False,
+            False,
+            id="er-draft-beside-recent-opioid-use-is-not-naive-and-not-long-term",
+        ),
+    ],
+)
 def test_a_draft_starts_today_whatever_its_authored_on(chart, naive, long_term):
     detail = cards(chart, [draft(*OXY_ER_10, Q12H)])["opioid-risk"].detail
     assert ("opioid-naive" in detail, "Long-term" in detail) == (naive, long_term)
@@ -103,8 +149,10 @@ def test_a_draft_starts_today_whatever_its_authored_on(chart, naive, long_term):
 
 def test_unselected_drafts_count_at_order_select():
     """All drafts of an order-select are about to be signed together (0.10 item 19)."""
-    drafts = [draft(*OXY_IR_10, Q6H, rid="d-oxy"), med_request("308047", "alprazolam 0.25 MG Oral Tablet",
-                                                                 status="draft", rid="d-benzo")]
+    drafts = [
+        draft(*OXY_IR_10, Q6H, rid="d-oxy"),
+        med_request("308047", "alprazolam 0.25 MG Oral Tablet", status="draft", rid="d-benzo"),
+    ]
     found = cards([], drafts, hook="order-select", selections=["MedicationRequest/d-benzo"])
     assert found["opioid-high-dose"].mme == 60 and "opioid-risk" in found and "opioid-benzodiazepine" in found
 
@@ -120,18 +168,41 @@ def instruction(tablets, hours, sequence=None, period=None, days=None):
     return d
 
 
-@pytest.mark.parametrize(("instructions", "authored", "total"), [
-    pytest.param([instruction(1, 24), instruction(2, 24)], 5, 22.5,
-                 id="one-in-the-morning-and-two-at-bedtime-together-are-3-a-day"),
-    pytest.param([instruction(2, 6, sequence=1, days=7), instruction(1, 6, sequence=2, days=7)], 3, 60,
-                 id="taper-step-1-is-in-effect-on-day-3"),
-    pytest.param([instruction(2, 6, sequence=1, days=7), instruction(1, 6, sequence=2, days=7)], 10, 30,
-                 id="taper-step-2-is-in-effect-on-day-10-counted-from-the-end-of-step-1"),
-    pytest.param([instruction(2, 6, period=(20, 11)), instruction(1, 6, period=(10, -10))], 30, 30,
-                 id="bounds-that-do-not-overlap-are-steps-today-is-in-the-second"),
-    pytest.param([instruction(1, 6, sequence=1), instruction(2, 6, sequence=2)], 5, 60,
-                 id="steps-whose-current-one-cannot-be-told-count-the-highest"),
-])
+@pytest.mark.parametrize(
+    ("instructions", "authored", "total"),
+    [
+        pytest.param(
+            [instruction(1, 24), instruction(2, 24)],
+            5,
+            22.5,
+            id="one-in-the-morning-and-two-at-bedtime-together-are-3-a-day",
+        ),
+        pytest.param(
+            [instruction(2, 6, sequence=1, days=7), instruction(1, 6, sequence=2, days=7)],
+            3,
+            60,
+            id="taper-step-1-is-in-effect-on-day-3",
+        ),
+        pytest.param(
+            [instruction(2, 6, sequence=1, days=7), instruction(1, 6, sequence=2, days=7)],
+            10,
+            30,
+            id="taper-step-2-is-in-effect-on-day-10-counted-from-the-end-of-step-1",
+        ),
+        pytest.param(
+            [instruction(2, 6, period=(20, 11)), instruction(1, 6, period=(10, -10))],
+            30,
+            30,
+            id="bounds-that-do-not-overlap-are-steps-today-is-in-the-second",
+        ),
+        pytest.param(
+            [instruction(1, 6, sequence=1), instruction(2, 6, sequence=2)],
+            5,
+            60,
+            id="steps-whose-current-one-cannot-be-told-count-the-highest",
+        ),
+    ],
+)
 def test_several_dosage_instructions_are_steps_or_one_regimen(instructions, authored, total):
     med = med_request(*OXY_5, authored_days=authored)
     med["dosageInstruction"] = instructions

@@ -1,5 +1,6 @@
 """Order hooks answer about the orders being written (clinical reference 0.7): critical cards always, others only
 when a draft of the call is part of their finding; the advice families are patient-view only."""
+
 import pytest
 
 from cds_service.cards import Indicator
@@ -22,35 +23,81 @@ def topics(resources, drafts, hook="order-select"):
     return {t: c.indicator for t, c in by_topic(cards_for(resources, hook=hook, drafts=drafts)).items()}
 
 
-@pytest.mark.parametrize(("resources", "drafts", "shown", "hidden"), [
-    pytest.param([lbp(onset_days=10)], [service_request(CPT, *MRI, rid="d-mri")], {"imaging-overuse"}, ADVICE,
-                 id="lumbar-mri-draft-gets-the-imaging-card-not-the-advice"),
-    pytest.param([lbp(onset_days=10), condition(ICD, "C61", "Prostate cancer")], [service_request(CPT, *MRI)],
-                 {"red-flags"}, {"imaging-overuse"} | ADVICE, id="imaging-draft-gets-the-red-flags-that-justify-it"),
-    pytest.param([lbp(onset_days=10), condition(ICD, "C61", "Prostate cancer")], [draft_med(*IBUPROFEN)],
-                 set(), {"red-flags"}, id="cancer-history-warning-not-repeated-beside-an-nsaid-draft"),
-    pytest.param([lbp(onset_days=2), condition(SCT, "192970008", "Cauda equina syndrome", onset_days=2)],
-                 [draft_med(*IBUPROFEN)], {"red-flags"}, ADVICE, id="critical-red-flag-shown-whatever-the-draft"),
-    pytest.param([lbp(onset_days=200), med_request(*ALPRAZOLAM, authored_days=400)],
-                 [draft_med(*OXYCODONE, dosage(4, "{pill}", 4, 1, "d"))],
-                 {"opioid-benzodiazepine", "opioid-high-dose", "opioid-risk", "naloxone"},
-                 ADVICE | {"not-recommended-treatment"},
-                 id="prescribing-oxycodone-beside-a-chart-benzodiazepine-answers-about-the-opioid-only"),
-    pytest.param([lbp(onset_days=200), med_request(*OXYCODONE, dosage(1, "TAB", 4, 1, "d"))],
-                 [draft_med(*ALPRAZOLAM)], {"opioid-benzodiazepine", "not-recommended-treatment"},
-                 {"opioid-risk"} | ADVICE, id="benzodiazepine-draft-beside-a-chart-opioid"),
-    pytest.param([lbp(onset_days=200), med_request(*OXYCODONE, dosage(1, "TAB", 4, 1, "d"))],
-                 [draft_med(*IBUPROFEN)], set(), {"opioid-risk", "naloxone"} | ADVICE,
-                 id="nsaid-draft-does-not-repeat-the-chart-opioid-warning"),
-    pytest.param([lbp(onset_days=10), observation("62238-1", 25, "mL/min/{1.73_m2}", days=20)],
-                 [draft_med(*IBUPROFEN)], {"nsaid-contraindicated", "acetaminophen-alternative"}, ADVICE,
-                 id="nsaid-draft-with-egfr-25-gets-the-contraindication-and-the-alternative"),
-    pytest.param([lbp(onset_days=10), observation("62238-1", 25, "mL/min/{1.73_m2}", days=20)],
-                 [service_request(CPT, *MRI)], set(), {"nsaid-contraindicated", "acetaminophen-alternative"},
-                 id="imaging-draft-does-not-repeat-the-nsaid-contraindication"),
-    pytest.param([condition(SCT, "23056005", "Sciatica", onset_days=30)], [draft_med(*GABAPENTIN)],
-                 {"radicular-pain"}, ADVICE, id="gabapentinoid-draft-gets-the-radicular-card"),
-])
+@pytest.mark.parametrize(
+    ("resources", "drafts", "shown", "hidden"),
+    [
+        pytest.param(
+            [lbp(onset_days=10)],
+            [service_request(CPT, *MRI, rid="d-mri")],
+            {"imaging-overuse"},
+            ADVICE,
+            id="lumbar-mri-draft-gets-the-imaging-card-not-the-advice",
+        ),
+        pytest.param(
+            [lbp(onset_days=10), condition(ICD, "C61", "Prostate cancer")],
+            [service_request(CPT, *MRI)],
+            {"red-flags"},
+            {"imaging-overuse"} | ADVICE,
+            id="imaging-draft-gets-the-red-flags-that-justify-it",
+        ),
+        pytest.param(
+            [lbp(onset_days=10), condition(ICD, "C61", "Prostate cancer")],
+            [draft_med(*IBUPROFEN)],
+            set(),
+            {"red-flags"},
+            id="cancer-history-warning-not-repeated-beside-an-nsaid-draft",
+        ),
+        pytest.param(
+            [lbp(onset_days=2), condition(SCT, "192970008", "Cauda equina syndrome", onset_days=2)],
+            [draft_med(*IBUPROFEN)],
+            {"red-flags"},
+            ADVICE,
+            id="critical-red-flag-shown-whatever-the-draft",
+        ),
+        pytest.param(
+            [lbp(onset_days=200), med_request(*ALPRAZOLAM, authored_days=400)],
+            [draft_med(*OXYCODONE, dosage(4, "{pill}", 4, 1, "d"))],
+            {"opioid-benzodiazepine", "opioid-high-dose", "opioid-risk", "naloxone"},
+            ADVICE | {"not-recommended-treatment"},
+            id="prescribing-oxycodone-beside-a-chart-benzodiazepine-answers-about-the-opioid-only",
+        ),
+        pytest.param(
+            [lbp(onset_days=200), med_request(*OXYCODONE, dosage(1, "TAB", 4, 1, "d"))],
+            [draft_med(*ALPRAZOLAM)],
+            {"opioid-benzodiazepine", "not-recommended-treatment"},
+            {"opioid-risk"} | ADVICE,
+            id="benzodiazepine-draft-beside-a-chart-opioid",
+        ),
+        pytest.param(
+            [lbp(onset_days=200), med_request(*OXYCODONE, dosage(1, "TAB", 4, 1, "d"))],
+            [draft_med(*IBUPROFEN)],
+            set(),
+            {"opioid-risk", "naloxone"} | ADVICE,
+            id="nsaid-draft-does-not-repeat-the-chart-opioid-warning",
+        ),
+        pytest.param(
+            [lbp(onset_days=10), observation("62238-1", 25, "mL/min/{1.73_m2}", days=20)],
+            [draft_med(*IBUPROFEN)],
+            {"nsaid-contraindicated", "acetaminophen-alternative"},
+            ADVICE,
+            id="nsaid-draft-with-egfr-25-gets-the-contraindication-and-the-alternative",
+        ),
+        pytest.param(
+            [lbp(onset_days=10), observation("62238-1", 25, "mL/min/{1.73_m2}", days=20)],
+            [service_request(CPT, *MRI)],
+            set(),
+            {"nsaid-contraindicated", "acetaminophen-alternative"},
+            id="imaging-draft-does-not-repeat-the-nsaid-contraindication",
+        ),
+        pytest.param(
+            [condition(SCT, "23056005", "Sciatica", onset_days=30)],
+            [draft_med(*GABAPENTIN)],
+            {"radicular-pain"},
+            ADVICE,
+            id="gabapentinoid-draft-gets-the-radicular-card",
+        ),
+    ],
+)
 def test_order_hooks_answer_about_the_orders(resources, drafts, shown, hidden):
     found = topics(resources, drafts)
     assert shown <= set(found), found
@@ -58,8 +105,11 @@ def test_order_hooks_answer_about_the_orders(resources, drafts, shown, hidden):
 
 
 def test_same_record_at_patient_view_gets_every_card():
-    resources = [lbp(onset_days=200), med_request(*ALPRAZOLAM, authored_days=400),
-                 med_request(*OXYCODONE, dosage(4, "TAB", 4, 1, "d"))]
+    resources = [
+        lbp(onset_days=200),
+        med_request(*ALPRAZOLAM, authored_days=400),
+        med_request(*OXYCODONE, dosage(4, "TAB", 4, 1, "d")),
+    ]
     found = topics(resources, [], hook="patient-view")
     assert {"opioid-benzodiazepine", "opioid-risk", "opioid-high-dose", "chronic-pain-options"} <= set(found)
 
@@ -70,8 +120,11 @@ def test_at_order_select_an_unselected_opioid_draft_still_makes_opioid_cards_rel
     nsaid = draft_med(*IBUPROFEN, rid="d-nsaid")
     found = topics([lbp(onset_days=10)], [opioid, nsaid], hook="order-select")
     assert "opioid-risk" in found  # both selected by default in the builder
-    only_nsaid = by_topic(cards_for([lbp(onset_days=10)], hook="order-select", drafts=[opioid, nsaid],
-                                    selections=["MedicationRequest/d-nsaid"]))
+    only_nsaid = by_topic(
+        cards_for(
+            [lbp(onset_days=10)], hook="order-select", drafts=[opioid, nsaid], selections=["MedicationRequest/d-nsaid"]
+        )
+    )
     assert "opioid-risk" in only_nsaid
 
 

@@ -1,4 +1,5 @@
 """The rules package does no I/O and never sees Flask: its modules import none of the I/O layers."""
+
 import ast
 from pathlib import Path
 
@@ -7,10 +8,25 @@ import pytest
 import cds_service.rules
 
 RULES = Path(cds_service.rules.__file__).parent
-FORBIDDEN = {"flask", "werkzeug", "requests", "sqlalchemy", "gunicorn", "socket", "urllib", "http", "subprocess",
-             "cds_service.web", "cds_service.fhir.client", "cds_service.fhir.http_fetch", "cds_service.fhir.prefetch",
-             "cds_service.store", "cds_service.config",
-             "cds_service.record.builder", "cds_service.pipeline"}
+FORBIDDEN = {
+    "flask",
+    "werkzeug",
+    "requests",
+    "sqlalchemy",
+    "gunicorn",
+    "socket",
+    "urllib",
+    "http",
+    "subprocess",
+    "cds_service.web",
+    "cds_service.fhir.client",
+    "cds_service.fhir.http_fetch",
+    "cds_service.fhir.prefetch",
+    "cds_service.store",
+    "cds_service.config",
+    "cds_service.record.builder",
+    "cds_service.pipeline",
+}
 
 
 def imported(path: Path) -> set[str]:

@@ -1,6 +1,7 @@
 """The ibuprofen order a card suggests is complete and consistent, with a proton-pump inhibitor where the card advises
 one (clinical reference 0.10 item 15): 400 mg every 6 hours as needed with food, at most 4 a day (1,600 mg/day),
 28 tablets for 7 days; omeprazole 20 mg once daily beside it with a GI caution."""
+
 import pytest
 
 from tests.conftest import by_topic, cards_for
@@ -29,20 +30,43 @@ def test_the_ibuprofen_order_adds_up():
     assert (dispense["expectedSupplyDuration"]["value"], dispense["expectedSupplyDuration"]["code"]) == (7, "d")
 
 
-@pytest.mark.parametrize(("resources", "age", "with_ppi"), [
-    pytest.param([lbp(onset_days=9)], 45, False, id="no-caution-ibuprofen-alone"),
-    pytest.param([lbp(onset_days=9)], 65, True, id="age-65-gi-risk-omeprazole-beside-it"),
-    pytest.param([lbp(onset_days=9), med_request("596930", "duloxetine 30 MG Delayed Release Oral Capsule")], 45, True,
-                 id="snri-bleeding-risk-omeprazole-beside-it"),
-    pytest.param([lbp(onset_days=9), med_request("312617", "prednisone 5 MG Oral Tablet", authored_days=40)], 45,
-                 True, id="systemic-corticosteroid-omeprazole-beside-it"),
-    pytest.param([lbp(onset_days=9), med_request("243670", "aspirin 81 MG Oral Tablet")], 45, True,
-                 id="low-dose-aspirin-omeprazole-beside-it"),
-    pytest.param([lbp(onset_days=9), observation("62238-1", 45, days=20)], 45, False,
-                 id="egfr-45-kidney-caution-is-not-a-gi-risk-no-ppi"),
-    pytest.param([lbp(onset_days=9), condition(ICD, "I25.10", "Coronary artery disease")], 45, False,
-                 id="cardiovascular-caution-is-not-a-gi-risk-no-ppi"),
-])
+@pytest.mark.parametrize(
+    ("resources", "age", "with_ppi"),
+    [
+        pytest.param([lbp(onset_days=9)], 45, False, id="no-caution-ibuprofen-alone"),
+        pytest.param([lbp(onset_days=9)], 65, True, id="age-65-gi-risk-omeprazole-beside-it"),
+        pytest.param(
+            [lbp(onset_days=9), med_request("596930", "duloxetine 30 MG Delayed Release Oral Capsule")],
+            45,
+            True,
+            id="snri-bleeding-risk-omeprazole-beside-it",
+        ),
+        pytest.param(
+            [lbp(onset_days=9), med_request("312617", "prednisone 5 MG Oral Tablet", authored_days=40)],
+            45,
+            True,
+            id="systemic-corticosteroid-omeprazole-beside-it",
+        ),
+        pytest.param(
+            [lbp(onset_days=9), med_request("243670", "aspirin 81 MG Oral Tablet")],
+            45,
+            True,
+            id="low-dose-aspirin-omeprazole-beside-it",
+        ),
+        pytest.param(
+            [lbp(onset_days=9), observation("62238-1", 45, days=20)],
+            45,
+            False,
+            id="egfr-45-kidney-caution-is-not-a-gi-risk-no-ppi",
+        ),
+        pytest.param(
+            [lbp(onset_days=9), condition(ICD, "I25.10", "Coronary artery disease")],
+            45,
+            False,
+            id="cardiovascular-caution-is-not-a-gi-risk-no-ppi",
+        ),
+    ],
+)
 def test_a_gi_caution_adds_omeprazole_to_the_same_suggestion(resources, age, with_ppi):
     suggestion, orders = suggested(resources, age)
     codes = [o["medicationCodeableConcept"]["coding"][0]["code"] for o in orders]

@@ -4,6 +4,7 @@ within BACKPAIN_CDS_DATABASE_TIMEOUT-bounded steps, never a call that waits fore
 The bound below (30 s) only keeps a regression from hanging the suite; the time to 503 is measured by
 benchmarks/hostile.py, not asserted here.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,5 +1,6 @@
 """Issue 20.9: a feedback item is bounded in size, feedback on cards we never issued stays out of every acceptance
 rate, and the report prints what clients wrote only as printable text."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -16,14 +17,20 @@ def test_an_item_over_the_per_item_limit_is_413_naming_it(client):
     small, big = item(), item(overrideReason={"userComment": "x" * 5000})
     response = client.post(PV + "/feedback", json={"feedback": [small, big]})
     assert response.status_code == 413 and response.get_json()["field"] == "feedback[1]"
-    assert client.post(PV + "/feedback", json={"feedback": [small, item(overrideReason={
-        "userComment": "x" * 3900})]}).status_code == 200
+    assert (
+        client.post(
+            PV + "/feedback", json={"feedback": [small, item(overrideReason={"userComment": "x" * 3900})]}
+        ).status_code
+        == 200
+    )
 
 
 def test_the_per_item_limit_is_configurable(settings):
     client = create_app(replace(settings, feedback_max_item_bytes=200)).test_client()
-    assert client.post(PV + "/feedback", json={"feedback": [item(overrideReason={
-        "userComment": "x" * 300})]}).status_code == 413
+    assert (
+        client.post(PV + "/feedback", json={"feedback": [item(overrideReason={"userComment": "x" * 300})]}).status_code
+        == 413
+    )
 
 
 def _report(app, client, items, path=PV):

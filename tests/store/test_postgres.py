@@ -1,4 +1,5 @@
 """Feedback and the replay cache in a real PostgreSQL server (BACKPAIN_CDS_DATABASE_URL): replicas share it."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,8 +15,12 @@ pytestmark = pytest.mark.slow
 def test_feedback_is_stored_in_postgresql(settings, postgres):
     app = create_app(replace(settings, database_url=postgres.url))
     card = str(uuid.uuid4())
-    item = {"card": card, "outcome": "accepted", "outcomeTimestamp": "2026-11-27T10:00:00Z",
-            "acceptedSuggestions": [{"id": "s1"}]}
+    item = {
+        "card": card,
+        "outcome": "accepted",
+        "outcomeTimestamp": "2026-11-27T10:00:00Z",
+        "acceptedSuggestions": [{"id": "s1"}],
+    }
     response = app.test_client().post("/cds-services/backpain-patient-view/feedback", json={"feedback": [item]})
     assert response.status_code == 200
     stored = app.extensions["backpain_cds_feedback"].for_card(card)

@@ -1,4 +1,5 @@
 """The replay cache in the shared database: one claim per token across replicas, purged when expired, fail closed."""
+
 from __future__ import annotations
 
 import time
@@ -34,8 +35,9 @@ def test_expired_rows_are_purged(url):
     cache._next_purge = 0.0
     cache.claim("iss", f"new-{time.time_ns()}", time.time() + 300)
     with engine.connect() as conn:
-        expired = conn.execute(text("SELECT count(*) FROM seen_tokens WHERE expires_at < :now"),
-                               {"now": int(time.time())}).scalar()
+        expired = conn.execute(
+            text("SELECT count(*) FROM seen_tokens WHERE expires_at < :now"), {"now": int(time.time())}
+        ).scalar()
     assert expired == 0
 
 

@@ -1,4 +1,5 @@
 """The hot path's statements (store/statements.py): same rows as SQLAlchemy's path, its errors, and a rollback."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,14 @@ from cds_service.store.database import connect
 from cds_service.store.statements import Prepared, transaction
 from cds_service.store.tables import PolicySeen
 
-ROW = {"user_key": "u" * 64, "patient_key": "p" * 64, "topic": "opioid-benzodiazepine", "digest": "d" * 32,
-       "seen_at": 1.0, "expires_at": 2.0}
+ROW = {
+    "user_key": "u" * 64,
+    "patient_key": "p" * 64,
+    "topic": "opioid-benzodiazepine",
+    "digest": "d" * 32,
+    "seen_at": 1.0,
+    "expires_at": 2.0,
+}
 
 
 @pytest.fixture
@@ -30,8 +37,12 @@ def test_rows_written_on_the_raw_connection_are_read_back_by_sqlalchemy(engine):
 def test_named_parameters_reach_the_driver_in_the_statement_s_order(engine):
     with transaction(engine) as cursor:
         cursor.execute_many(Prepared(engine, insert(PolicySeen.__table__)), [ROW])
-        read = Prepared(engine, select(PolicySeen.digest).where(PolicySeen.topic == "opioid-benzodiazepine",
-                                                                PolicySeen.user_key == ROW["user_key"]))
+        read = Prepared(
+            engine,
+            select(PolicySeen.digest).where(
+                PolicySeen.topic == "opioid-benzodiazepine", PolicySeen.user_key == ROW["user_key"]
+            ),
+        )
         assert cursor.execute(read) == [("d" * 32,)]
 
 

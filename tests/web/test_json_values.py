@@ -1,6 +1,7 @@
 """Issue 20.5: the memory a call may take is bounded by its body: JSON values are counted before parsing, in a
 request body and in all FHIR responses of one call, because parsed JSON costs memory per value, not per byte
 (a 10 MB body of empty objects took 300 MB in a worker)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -29,8 +30,9 @@ def test_json_values_never_undercount():
 
 def test_a_body_of_many_empty_objects_is_413_before_parsing(settings):
     client = create_app(replace(settings, max_json_values=10_000)).test_client()
-    body = orjson.dumps(hook_request([lbp()])).replace(b'"conditions":{', b'"conditions":{"x":[' + b"{}," * 20_000
-                                                       + b'{}],', 1)
+    body = orjson.dumps(hook_request([lbp()])).replace(
+        b'"conditions":{', b'"conditions":{"x":[' + b"{}," * 20_000 + b"{}],", 1
+    )
     response = client.post(PV, data=body, content_type="application/json")
     assert response.status_code == 413 and response.get_json()["limit"] == 10_000
     assert client.post(PV, json=hook_request([lbp()])).status_code == 200

@@ -1,5 +1,6 @@
 """Issuers' keys by JWKS URL: cached, refetched on an unknown kid at most once a minute, kept while the URL is down,
 fetched only from the configured URL (`jku` must equal it), over a real loopback HTTP server."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,12 @@ def jwk(kid: str) -> dict:
 def token(kid: str, jku: str | None = None) -> str:
     now = int(time.time())
     header = {"kid": kid, "typ": "JWT"} | ({"jku": jku} if jku else {})
-    return jwt.encode({"iss": ISSUER, "aud": BASE + PV, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())},
-                      KEYS[kid], algorithm="ES384", headers=header)
+    return jwt.encode(
+        {"iss": ISSUER, "aud": BASE + PV, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())},
+        KEYS[kid],
+        algorithm="ES384",
+        headers=header,
+    )
 
 
 class Clock:
@@ -104,13 +109,16 @@ def test_stale_keys_are_refetched_after_max_age():
     assert fetch.calls == 2
 
 
-@pytest.mark.parametrize(("header", "seconds"), [
-    pytest.param("max-age=600", 600, id="max-age-honoured"),
-    pytest.param("public, max-age=5", 60, id="below-a-minute-raised-to-a-minute"),
-    pytest.param("max-age=99999999", 86400, id="above-a-day-cut-to-a-day"),
-    pytest.param(None, 3600, id="absent-an-hour"),
-    pytest.param("no-store", 60, id="no-store-a-minute"),
-])
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        pytest.param("max-age=600", 600, id="max-age-honoured"),
+        pytest.param("public, max-age=5", 60, id="below-a-minute-raised-to-a-minute"),
+        pytest.param("max-age=99999999", 86400, id="above-a-day-cut-to-a-day"),
+        pytest.param(None, 3600, id="absent-an-hour"),
+        pytest.param("no-store", 60, id="no-store-a-minute"),
+    ],
+)
 def test_cache_control_is_honoured_within_bounds(header, seconds):
     assert cache_seconds(header) == seconds
 
@@ -153,8 +161,9 @@ def test_redirecting_jwks_url_gives_no_keys(settings):
     with ScriptedFhirServer() as server, ScriptedFhirServer() as elsewhere:
         elsewhere.routes["/"] = (200, {"keys": [jwk("old")]}, 0)
         server.routes["/jwks"] = (0, redirect_to(elsewhere.root + "/jwks"), 0)
-        app = create_app(replace(settings, jwt_jwks={ISSUER: {"jwks_url": server.root + "/jwks"}},
-                                 public_base_url=BASE))
+        app = create_app(
+            replace(settings, jwt_jwks={ISSUER: {"jwks_url": server.root + "/jwks"}}, public_base_url=BASE)
+        )
         assert call(app.test_client(), token("old")).status_code == 401
         assert elsewhere.requests == []
 
@@ -172,8 +181,9 @@ def test_the_refetch_limit_is_per_issuer_across_workers(settings, jwks_server):
     Two apps on one database stand for two workers: one fetch between them, and the second takes the keys the
     first fetched from the database."""
     issuers = {ISSUER: {"jwks_url": jwks_server.root + "/jwks"}}
-    first, second = (create_app(replace(settings, jwt_jwks=issuers, public_base_url=BASE)).test_client()
-                     for _ in range(2))
+    first, second = (
+        create_app(replace(settings, jwt_jwks=issuers, public_base_url=BASE)).test_client() for _ in range(2)
+    )
     assert call(first, token("old")).status_code == 200
     assert call(second, token("old")).status_code == 200  # the keys the first worker fetched
     assert call(second, token("stranger")).status_code == 401  # an unknown kid: the issuer was fetched just now

@@ -1,4 +1,5 @@
 """Liveness, readiness and the graceful drain: what Kubernetes and a load balancer see of a replica."""
+
 from __future__ import annotations
 
 import signal
@@ -61,8 +62,9 @@ def test_sigterm_drains_then_stops_without_losing_a_call_in_flight(tmp_path):
             body = hook_request([lbp()]) | {"fhirServer": fhir.base}
             del body["prefetch"]
             results = []
-            slow = threading.Thread(target=lambda: results.append(
-                requests.post(served.base + PV, json=body, timeout=10).status_code))
+            slow = threading.Thread(
+                target=lambda: results.append(requests.post(served.base + PV, json=body, timeout=10).status_code)
+            )
             slow.start()
             time.sleep(0.3)  # the call is in flight, waiting on the FHIR server
             stopped_at = time.monotonic()

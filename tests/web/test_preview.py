@@ -1,4 +1,5 @@
 """The preview API behind the page: demo patients, pasted Bundles and requests, never a FHIR server."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -20,10 +21,16 @@ def test_demo_patients_are_ours_and_shipped(client):
 
 
 def test_a_pasted_bundle_becomes_a_request_with_every_prefetch_key(client):
-    bundle = {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "p9"}},
-                                                  {"resource": lbp() | {"subject": {"reference": "Patient/p9"}}}]}
-    result = client.post("/preview/evaluate", json={"bundle": bundle, "hook": "patient-view",
-                                                    "asOf": "2026-11-27"}).get_json()
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p9"}},
+            {"resource": lbp() | {"subject": {"reference": "Patient/p9"}}},
+        ],
+    }
+    result = client.post(
+        "/preview/evaluate", json={"bundle": bundle, "hook": "patient-view", "asOf": "2026-11-27"}
+    ).get_json()
     assert result["status"] == 200 and result["response"]["cards"]
     prefetch = result["request"]["prefetch"]
     assert prefetch["conditions"]["entry"] and prefetch["observations"] is None  # absent types: known empty
@@ -38,15 +45,21 @@ def test_a_request_missing_prefetch_is_412_without_contacting_any_server(client)
     assert result["status"] == 412 and result["response"]["reason"] == "preview-no-fhir-server"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    pytest.param({"hook": "patient-view", "bundle": {"resourceType": "Bundle", "entry": []}}, "bundle",
-                 id="bundle-without-patient"),
-    pytest.param({"hook": "order-dispatch", "demo": "demo-acute-day-9"}, "hook", id="unknown-hook"),
-    pytest.param({"hook": "patient-view", "demo": "demo-acute-day-9", "asOf": "tomorrow"}, "asOf", id="bad-date"),
-    pytest.param({"hook": "patient-view", "demo": "nobody"}, "demo", id="unknown-demo"),
-    pytest.param({"hook": ["patient-view"], "demo": "demo-acute-day-9"}, "hook", id="hook-a-list-was-a-500"),
-    pytest.param({"request": {"hook": {}}}, "hook", id="request-hook-an-object-was-a-500"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param(
+            {"hook": "patient-view", "bundle": {"resourceType": "Bundle", "entry": []}},
+            "bundle",
+            id="bundle-without-patient",
+        ),
+        pytest.param({"hook": "order-dispatch", "demo": "demo-acute-day-9"}, "hook", id="unknown-hook"),
+        pytest.param({"hook": "patient-view", "demo": "demo-acute-day-9", "asOf": "tomorrow"}, "asOf", id="bad-date"),
+        pytest.param({"hook": "patient-view", "demo": "nobody"}, "demo", id="unknown-demo"),
+        pytest.param({"hook": ["patient-view"], "demo": "demo-acute-day-9"}, "hook", id="hook-a-list-was-a-500"),
+        pytest.param({"request": {"hook": {}}}, "hook", id="request-hook-an-object-was-a-500"),
+    ],
+)
 def test_bad_preview_input_is_400_naming_the_field(client, body, field):
     response = client.post("/preview/evaluate", json=body)
     assert response.status_code == 400 and response.get_json()["field"] == field
@@ -84,7 +97,12 @@ def test_the_page_and_its_icon_are_served_from_here(client):
 
 def test_a_bundle_resource_whose_type_is_not_a_string_is_no_500(client):
     """schemathesis found it: an unhashable resourceType crashed the grouping by prefetch key."""
-    bundle = {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "p9"}},
-                                                  {"resource": {"resourceType": ["Condition"], "id": "c1"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p9"}},
+            {"resource": {"resourceType": ["Condition"], "id": "c1"}},
+        ],
+    }
     response = client.post("/preview/evaluate", json={"bundle": bundle, "hook": "patient-view"})
     assert response.status_code == 200 and response.get_json()["status"] in (200, 400)

@@ -5,6 +5,7 @@ the page fits a 390 px phone and a 1280 px laptop (no element wider than the scr
 from the keyboard, keeps what was typed across mode changes, and renders escaped chart text as its characters.
 Screenshots go to tests/artifacts/ (git-ignored).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,19 +25,34 @@ pytestmark = [
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install '.[test]')")
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
 EXPECTED = [
-    pytest.param("demo-acute-day-9", {("nsaid-first-line", "info"), ("second-line", "info")},
-                 id="acute-day-9-first-line-advice-no-alarm"),
+    pytest.param(
+        "demo-acute-day-9",
+        {("nsaid-first-line", "info"), ("second-line", "info")},
+        id="acute-day-9-first-line-advice-no-alarm",
+    ),
     pytest.param("demo-cauda-equina", {("red-flags", "critical")}, id="cauda-equina-critical-red-flag"),
-    pytest.param("demo-egfr-25", {("nsaid-contraindicated", "warning"), ("acetaminophen-alternative", "info")},
-                 id="egfr-25-no-nsaid-acetaminophen-instead"),
-    pytest.param("demo-chronic-opioids", {("opioid-high-dose", "critical"), ("opioid-benzodiazepine", "critical"),
-                                          ("naloxone", "warning")},
-                 id="120-mme-with-benzodiazepine-critical-and-naloxone"),
+    pytest.param(
+        "demo-egfr-25",
+        {("nsaid-contraindicated", "warning"), ("acetaminophen-alternative", "info")},
+        id="egfr-25-no-nsaid-acetaminophen-instead",
+    ),
+    pytest.param(
+        "demo-chronic-opioids",
+        {("opioid-high-dose", "critical"), ("opioid-benzodiazepine", "critical"), ("naloxone", "warning")},
+        id="120-mme-with-benzodiazepine-critical-and-naloxone",
+    ),
     pytest.param("demo-mri-day-10", {("imaging-overuse", "warning")}, id="mri-on-day-10-is-imaging-overuse"),
 ]
 
@@ -76,16 +92,22 @@ def run_and_read(page) -> set[tuple[str, str]]:
     page.evaluate("document.getElementById('cards').replaceChildren()")
     page.click("#run")
     page.wait_for_selector("#cards .card, #cards .error")
-    return {(c.get_attribute("data-topic"), c.get_attribute("data-indicator"))
-            for c in page.query_selector_all("#cards .card")}
+    return {
+        (c.get_attribute("data-topic"), c.get_attribute("data-indicator"))
+        for c in page.query_selector_all("#cards .card")
+    }
 
 
 def test_the_page_says_demo_and_loads_nothing_from_elsewhere(browser):
     page, errors, requests = open_page(browser, 1280)
     assert "demo" in page.inner_text("header").lower()
     assert len(page.query_selector_all("#demo option")) == 5
-    assert all(src.startswith("/preview/static/") for src in page.eval_on_selector_all(
-        "script[src], link[href]", "els => els.map(e => e.getAttribute('src') || e.getAttribute('href'))"))
+    assert all(
+        src.startswith("/preview/static/")
+        for src in page.eval_on_selector_all(
+            "script[src], link[href]", "els => els.map(e => e.getAttribute('src') || e.getAttribute('href'))"
+        )
+    )
     base = browser[0]
     assert all(url.startswith(base + "/") for url, _ in requests), requests
     assert [(url, status) for url, status in requests if status >= 400] == []  # the favicon was a 404 on every load
@@ -146,7 +168,8 @@ def test_every_control_has_a_label_and_a_demo_runs_from_the_keyboard(browser):
     unlabelled = page.eval_on_selector_all(
         "input, select, textarea, button",
         "els => els.filter(e => !(e.labels?.length || e.getAttribute('aria-label') || e.textContent.trim()))"
-        ".map(e => e.id || e.name)")
+        ".map(e => e.id || e.name)",
+    )
     assert unlabelled == []
     focused = []
     for _ in range(12):  # tab from the top of the page to the demo menu
@@ -182,8 +205,12 @@ def test_indicator_is_a_colour_and_the_topic_a_readable_name(browser_page):
     assert card.query_selector(".indicator").inner_text() == "Critical"
     assert card.query_selector(".topic").inner_text() == "Opioid with benzodiazepine"
     assert "OPIOID-BENZODIAZEPINE" not in card.inner_text()
-    colours = {c.get_attribute("data-indicator"): c.query_selector(".indicator").evaluate(
-        "e => getComputedStyle(e).backgroundColor") for c in page.query_selector_all("#cards .card")}
+    colours = {
+        c.get_attribute("data-indicator"): c.query_selector(".indicator").evaluate(
+            "e => getComputedStyle(e).backgroundColor"
+        )
+        for c in page.query_selector_all("#cards .card")
+    }
     assert len(set(colours.values())) == len(colours) >= 2, colours  # critical and warning look different
     assert errors == []
 
@@ -257,8 +284,11 @@ def test_escaped_chart_text_shows_as_its_own_characters(browser_page, text):
     """rules/_markdown.escape's backslashes and word joiners, through the page's markdown-it, show the chart text
     exactly as typed (word joiners are invisible) and make no markup."""
     page, errors = browser_page
-    rendered = page.evaluate("t => { const d = window.cardMarkdown(t); return {text: d.textContent.trim(), "
-                             "tags: [...d.querySelectorAll('*')].map(e => e.tagName)}; }", escape(text))
+    rendered = page.evaluate(
+        "t => { const d = window.cardMarkdown(t); return {text: d.textContent.trim(), "
+        "tags: [...d.querySelectorAll('*')].map(e => e.tagName)}; }",
+        escape(text),
+    )
     assert rendered["text"].replace(WORD_JOINER, "") == text
     assert set(rendered["tags"]) <= {"P"}, rendered["tags"]
     assert page.evaluate("window.__xss") is None
@@ -267,8 +297,11 @@ def test_escaped_chart_text_shows_as_its_own_characters(browser_page, text):
 
 def test_card_markdown_is_rendered_as_gfm_with_safe_links_only(browser_page):
     page, errors = browser_page
-    rendered = page.evaluate("t => window.cardMarkdown(t).innerHTML", "**Why**: see [CDC 2022](https://www.cdc.gov/"
-                             "mmwr/volumes/71/rr/rr7103a1.htm)\n\n- one\n- two\n\n[bad](javascript:alert(1))")
+    rendered = page.evaluate(
+        "t => window.cardMarkdown(t).innerHTML",
+        "**Why**: see [CDC 2022](https://www.cdc.gov/"
+        "mmwr/volumes/71/rr/rr7103a1.htm)\n\n- one\n- two\n\n[bad](javascript:alert(1))",
+    )
     assert "<strong>Why</strong>" in rendered and "<li>one</li>" in rendered
     link = 'href="https://www.cdc.gov/mmwr/volumes/71/rr/rr7103a1.htm" target="_blank" rel="noopener noreferrer"'
     assert link in rendered
@@ -308,8 +341,11 @@ def test_a_hostile_condition_name_renders_as_text(browser_page):
     page, errors = browser_page
     bundle = demo_bundle("demo-cauda-equina")
     bundle = json.loads(json.dumps(bundle))
-    retention = next(e["resource"] for e in bundle["entry"] if e["resource"].get("code", {}).get("coding", [{}])[0]
-                     .get("code") == "R33.9")
+    retention = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "R33.9"
+    )
     retention["code"]["coding"][0]["display"] = HOSTILE
     page.check("input[name=source][value=bundle]")
     page.fill("#pasted", json.dumps(bundle))

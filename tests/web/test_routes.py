@@ -1,4 +1,5 @@
 """Every endpoint and error path through the Flask test client."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,14 @@ def test_discovery_lists_three_services_with_2_0_templates(client):
         for template in service["prefetch"].values():
             assert "{{context.patientId}}" in template and "{{Patient.id}}" not in template
             assert "sort:desc" not in template and not template.startswith(("/", "http"))
-        assert {"Condition", "Observation", "MedicationRequest", "MedicationStatement", "ServiceRequest",
-                "Procedure"} <= {t.split("?")[0] for t in service["prefetch"].values()}
+        assert {
+            "Condition",
+            "Observation",
+            "MedicationRequest",
+            "MedicationStatement",
+            "ServiceRequest",
+            "Procedure",
+        } <= {t.split("?")[0] for t in service["prefetch"].values()}
 
 
 def test_discovery_names_the_service_and_knowledge_versions(client):
@@ -32,8 +39,10 @@ def test_discovery_names_the_service_and_knowledge_versions(client):
 
     for service in client.get("/cds-services").get_json()["services"]:
         assert service["version"] == "2.0.1"  # the CDS Hooks version we implement
-        assert service["extension"] == {"org.backpain-cds.service-version": service_version(),
-                                        "org.backpain-cds.knowledge": load().identity.as_json()}
+        assert service["extension"] == {
+            "org.backpain-cds.service-version": service_version(),
+            "org.backpain-cds.knowledge": load().identity.as_json(),
+        }
     assert client.get("/openapi.json").get_json()["info"]["x-backpain-cds-knowledge"] == load().identity.as_json()
 
 
@@ -63,16 +72,22 @@ def test_nsaid_first_line_card_for_active_low_back_pain(client):
     assert "nsaid-first-line" in {c["source"]["topic"]["code"] for c in cards}
 
 
-@pytest.mark.parametrize(("mutate", "field"), [
-    pytest.param(lambda b: b.pop("hook"), "hook", id="missing-hook"),
-    pytest.param(lambda b: b.update(hook="order-sign"), "hook", id="wrong-hook-for-service"),
-    pytest.param(lambda b: b.pop("hookInstance"), "hookInstance", id="missing-hookInstance"),
-    pytest.param(lambda b: b.pop("context"), "context", id="missing-context"),
-    pytest.param(lambda b: b["context"].pop("patientId"), "context.patientId", id="missing-patientId"),
-    pytest.param(lambda b: b.update(prefetch=[]), "prefetch", id="prefetch-not-an-object"),
-    pytest.param(lambda b: b.update(fhirAuthorization={"access_token": "x"}), "fhirServer",
-                 id="authorization-without-fhirServer"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        pytest.param(lambda b: b.pop("hook"), "hook", id="missing-hook"),
+        pytest.param(lambda b: b.update(hook="order-sign"), "hook", id="wrong-hook-for-service"),
+        pytest.param(lambda b: b.pop("hookInstance"), "hookInstance", id="missing-hookInstance"),
+        pytest.param(lambda b: b.pop("context"), "context", id="missing-context"),
+        pytest.param(lambda b: b["context"].pop("patientId"), "context.patientId", id="missing-patientId"),
+        pytest.param(lambda b: b.update(prefetch=[]), "prefetch", id="prefetch-not-an-object"),
+        pytest.param(
+            lambda b: b.update(fhirAuthorization={"access_token": "x"}),
+            "fhirServer",
+            id="authorization-without-fhirServer",
+        ),
+    ],
+)
 def test_bad_request_names_the_field(client, mutate, field):
     body = hook_request([lbp()])
     mutate(body)
@@ -81,8 +96,9 @@ def test_bad_request_names_the_field(client, mutate, field):
     assert response.get_json()["field"] == field and response.get_json()["error"] == "bad-request"
 
 
-@pytest.mark.parametrize("data", [b"{not json", b"[1, 2]", b"", b"\"text\""], ids=["malformed", "array", "empty",
-                                                                                   "string"])
+@pytest.mark.parametrize(
+    "data", [b"{not json", b"[1, 2]", b"", b'"text"'], ids=["malformed", "array", "empty", "string"]
+)
 def test_non_object_bodies_are_400(client, data):
     response = client.post(PV, data=data, content_type="application/json")
     assert response.status_code == 400 and response.get_json()["message"]
@@ -144,10 +160,13 @@ def test_fhir_server_off_allowlist_is_412_naming_the_setting(client):
 
 def test_bad_resource_in_prefetch_is_skipped_and_reported(client):
     body = hook_request([lbp()])
-    body["prefetch"]["conditions"]["entry"].append({"resource": {"resourceType": "Condition", "id": "broken",
-                                                                 "code": {"coding": "not-a-list"}}})
-    body["prefetch"]["medicationRequests"] = {"resourceType": "Bundle", "entry": [
-        {"resource": {"resourceType": "MedicationOrder", "id": "dstu2"}}]}
+    body["prefetch"]["conditions"]["entry"].append(
+        {"resource": {"resourceType": "Condition", "id": "broken", "code": {"coding": "not-a-list"}}}
+    )
+    body["prefetch"]["medicationRequests"] = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": {"resourceType": "MedicationOrder", "id": "dstu2"}}],
+    }
     response = client.post(PV, json=body)
     assert response.status_code == 200
     ext = response.get_json()["extension"]
@@ -161,36 +180,55 @@ def test_bundle_whose_entry_is_not_an_array_is_reported_not_a_500(client):
     response = client.post(PV, json=body)
     assert response.status_code == 200
     assert response.get_json()["extension"]["org.backpain-cds.skipped"] == [
-        {"resourceType": "Bundle", "id": "odd-bundle",
-         "reason": "Bundle.entry is not an array; its resources could not be read"}]
+        {
+            "resourceType": "Bundle",
+            "id": "odd-bundle",
+            "reason": "Bundle.entry is not an array; its resources could not be read",
+        }
+    ]
 
 
 def test_leniently_parsed_resource_still_fires_red_flag(client):
-    fever = {"resourceType": "Condition", "id": "no-subject", "clinicalStatus": {"coding": [{"code": "active"}]},
-             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "386661006"}]}, "bogusField": 1}
+    fever = {
+        "resourceType": "Condition",
+        "id": "no-subject",
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "386661006"}]},
+        "bogusField": 1,
+    }
     cards = client.post(PV, json=hook_request([lbp(), fever])).get_json()["cards"]
     assert any(c["source"]["topic"]["code"] == "red-flags" and c["indicator"] == "critical" for c in cards)
 
 
 def test_stu3_string_status_is_reported_not_read_as_active(client):
-    stu3 = {"resourceType": "Condition", "id": "stu3", "clinicalStatus": "resolved",
-            "subject": {"reference": "Patient/pt-1"},
-            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "386661006"}]}}
+    stu3 = {
+        "resourceType": "Condition",
+        "id": "stu3",
+        "clinicalStatus": "resolved",
+        "subject": {"reference": "Patient/pt-1"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "386661006"}]},
+    }
     body = client.post(PV, json=hook_request([lbp(), stu3])).get_json()
     assert not any(c["source"]["topic"]["code"] == "red-flags" for c in body["cards"])
     assert body["extension"]["org.backpain-cds.skipped"] == [
-        {"resourceType": "Condition", "id": "stu3", "reason": "clinicalStatus is a string (a DSTU2/STU3 Condition); "
-                                                                "send R4 resources"}]
+        {
+            "resourceType": "Condition",
+            "id": "stu3",
+            "reason": "clinicalStatus is a string (a DSTU2/STU3 Condition); send R4 resources",
+        }
+    ]
 
 
 def test_invalid_drug_concept_is_skipped_and_reported_not_a_500(client):
     from tests.fhir_builders import med_request
+
     broken = med_request("1049621", "oxycodone", rid="bad-drug")
     broken["medicationCodeableConcept"]["coding"][0]["display"] = 7  # a relevant code, an invalid concept
     response = client.post(PV, json=hook_request([lbp(), broken]))
     assert response.status_code == 200
     assert response.get_json()["extension"]["org.backpain-cds.skipped"] == [
-        {"resourceType": "MedicationRequest", "id": "bad-drug", "reason": "invalid medication code"}]
+        {"resourceType": "MedicationRequest", "id": "bad-drug", "reason": "invalid medication code"}
+    ]
 
 
 def test_codes_of_the_wrong_json_type_are_not_a_500(client):
@@ -199,7 +237,8 @@ def test_codes_of_the_wrong_json_type_are_not_a_500(client):
     response = client.post(PV, json=hook_request([odd]))
     assert response.status_code == 200  # the whole code element is invalid: skipped and reported
     assert response.get_json()["extension"]["org.backpain-cds.skipped"] == [
-        {"resourceType": "Condition", "id": "odd", "reason": "invalid code"}]
+        {"resourceType": "Condition", "id": "odd", "reason": "invalid code"}
+    ]
 
 
 def test_lenient_reads_are_counted(client):
@@ -209,8 +248,12 @@ def test_lenient_reads_are_counted(client):
 
 
 def feedback_item(**kw):
-    item = {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z",
-            "overrideReason": {"reason": {"code": "not-applicable", "system": "https://x"}}}
+    item = {
+        "card": str(uuid.uuid4()),
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-27T10:00:00Z",
+        "overrideReason": {"reason": {"code": "not-applicable", "system": "https://x"}},
+    }
     item.update(kw)
     return item
 
@@ -223,16 +266,19 @@ def test_feedback_is_persisted(app, client):
     assert stored[0].outcome == "accepted" and stored[0].accepted_suggestions == [{"id": "s1"}]
 
 
-@pytest.mark.parametrize(("content_type", "status"), [
-    pytest.param("application/json", 200, id="json"),
-    pytest.param("application/json; charset=utf-8", 200, id="json-with-charset"),
-    pytest.param("application/fhir+json", 200, id="any-plus-json"),
-    pytest.param(None, 200, id="no-content-type-read-as-json-some-ehrs-omit-it"),
-    pytest.param("text/plain", 415, id="text-plain"),
-    pytest.param("application/x-www-form-urlencoded", 415, id="form"),
-    pytest.param("multipart/form-data; boundary=x", 415, id="multipart"),
-    pytest.param("application/jsonx", 415, id="not-quite-json"),
-])
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        pytest.param("application/json", 200, id="json"),
+        pytest.param("application/json; charset=utf-8", 200, id="json-with-charset"),
+        pytest.param("application/fhir+json", 200, id="any-plus-json"),
+        pytest.param(None, 200, id="no-content-type-read-as-json-some-ehrs-omit-it"),
+        pytest.param("text/plain", 415, id="text-plain"),
+        pytest.param("application/x-www-form-urlencoded", 415, id="form"),
+        pytest.param("multipart/form-data; boundary=x", 415, id="multipart"),
+        pytest.param("application/jsonx", 415, id="not-quite-json"),
+    ],
+)
 def test_declared_content_type_must_be_json(client, content_type, status):
     headers = {"Content-Type": content_type} if content_type else {}
     response = client.post(PV, data=json.dumps(hook_request([lbp()])), headers=headers)
@@ -247,9 +293,14 @@ def test_feedback_for_unknown_service_is_404(client):
 
 @pytest.mark.parametrize("path", ["/cds-services", PV, PV + "/feedback"])
 def test_cors_preflight_on_all_paths(client, path):
-    response = client.options(path, headers={"Origin": "https://sandbox.cds-hooks.org",
-                                             "Access-Control-Request-Method": "POST",
-                                             "Access-Control-Request-Headers": "authorization,content-type"})
+    response = client.options(
+        path,
+        headers={
+            "Origin": "https://sandbox.cds-hooks.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
     assert 200 <= response.status_code < 300
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "Authorization" in response.headers["Access-Control-Allow-Headers"]

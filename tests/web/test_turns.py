@@ -1,4 +1,5 @@
 """A worker's calls take turns at the interpreter, and a call waiting on a FHIR server gives its turn away."""
+
 from __future__ import annotations
 
 import threading
