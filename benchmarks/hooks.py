@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/hooks.py [--requests 200] [--seq-rounds 3] [--load-seconds 5] [--rounds 3]
                                          [--users 16] [--workers 2] [--soak 2000] [--headline-only]
+                                         [--fallback-only]
 
 Prints, on the same machine in one run:
 - HEADLINE, for Brenda Jackson (small), Corrin Jast (middle) and Vito Feeney (large): sequential p50/p95 of ours in
@@ -348,6 +349,17 @@ with ThreadPoolExecutor(users) as pool:
     times = [t for per_user in pool.map(user, range(users)) for t in per_user]
 print(json.dumps(times))
 """
+
+
+def fallback(env: dict[str, str], tmp: Path, name: str, resources: list) -> tuple[dict, dict]:
+    """Print the no-prefetch section for one record; return its request (without prefetch) and its prefetch."""
+    request = request_for(resources)
+    prefetch = request.pop("prefetch")
+    print(f"\nno prefetch, 32 EHR calls at once, every FHIR query answered in 100 ms, 2 workers ({name}):")
+    for threads in (8, 1):
+        rate, p50, p95 = concurrent_no_prefetch(env, request, prefetch, 2, threads, tmp)
+        print(f"  BACKPAIN_CDS_THREADS={threads}: {rate:6.1f} calls/s, p50 {p50:7.1f} ms, p95 {p95:7.1f} ms")
+    return request, prefetch
 
 
 def concurrent_no_prefetch(
@@ -745,6 +757,9 @@ def main() -> int:
         action="store_true",
         help="the headline, slow clients, start-up and the soak; not the sections after them",
     )
+    parser.add_argument(
+        "--fallback-only", action="store_true", help="only the no-prefetch section (32 EHR calls at once, FHIR 100 ms)"
+    )
     args = parser.parse_args()
     if not FHIR_DATA.is_dir():
         print(f"needs {FHIR_DATA}", file=sys.stderr)
@@ -768,6 +783,9 @@ def main() -> int:
         resources = resources_of(read_json(path))
         bodies[name] = (resources, json.dumps(request_for(resources)).encode())  # what an EHR sends for our templates
     print(f"machine: {os.cpu_count()} cores; {args.workers} gunicorn workers each; Python {sys.version.split()[0]}\n")
+    if args.fallback_only:
+        fallback(env, tmp, PATIENTS[1][0], bodies[PATIENTS[1][0]][0])
+        return 0
     headline(args, env, tmp, {name: body for name, (_, body) in bodies.items()})
 
     ours_port, floor_port = free_port(), free_port()
@@ -844,13 +862,7 @@ def main() -> int:
         )
     replica_behind_balancer(env, body_path, args.load_seconds, args.users, tmp)
 
-    resources = bodies[name][0]
-    request = request_for(resources)
-    prefetch = request.pop("prefetch")
-    print("\nno prefetch, 32 EHR calls at once, every FHIR query answered in 100 ms, 2 workers (Eliseo Cummings):")
-    for threads in (8, 1):
-        rate, p50, p95 = concurrent_no_prefetch(env, request, prefetch, 2, threads, tmp)
-        print(f"  BACKPAIN_CDS_THREADS={threads}: {rate:6.1f} calls/s, p50 {p50:7.1f} ms, p95 {p95:7.1f} ms")
+    request, prefetch = fallback(env, tmp, name, bodies[name][0])
     with fhir:
         fhir.routes["/fhir/Patient/"] = (200, prefetch["patient"], FHIR_DELAY)
         for key, template in Registry(load()).services[0].prefetch.items():
