@@ -17,6 +17,7 @@ VALUE_SET_CACHE_BYTES = 256 * 1024
 RELEVANCE_CACHE_BYTES = 4 * 1024 * 1024
 CLASSES_CACHE_BYTES = 4 * 1024 * 1024
 MEDICATION_CACHE_BYTES = 2 * 1024 * 1024
+DRUG_CACHE_BYTES = 8 * 1024 * 1024  # drug concepts by their JSON (record/medications.py): JSON keys are larger
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Knowledge:
     medication_classes: Memo = field(default_factory=lambda: Memo(MEDICATION_CACHE_BYTES), repr=False)
     code_classes: Memo = field(default_factory=lambda: Memo(CLASSES_CACHE_BYTES), repr=False)
     relevance: Memo = field(default_factory=lambda: Memo(RELEVANCE_CACHE_BYTES), repr=False)
+    drugs: Memo = field(default_factory=lambda: Memo(DRUG_CACHE_BYTES), repr=False)  # see record/medications.py
 
     def vs(self, name: str) -> ValueSet:
         return self.value_sets[name]

@@ -44,7 +44,6 @@ class RecordBuilder:
         self.observations_since = (today - timedelta(days=OBSERVATION_WINDOW_DAYS)).isoformat()
         self.record = PatientRecord(kb, context.patient_id)
         self.medications: dict[str, dict[str, Any]] = {}  # bundled Medications, by reference
-        self.drugs: dict[bytes, Any] = {}  # classified drug concepts, by concept JSON (see medications.py)
         self._own_references = {f"Patient/{context.patient_id}", f"urn:uuid:{context.patient_id}"}
         self._memo: Memo = {}  # validated elements of this request, by JSON
 

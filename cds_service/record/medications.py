@@ -9,6 +9,7 @@ import orjson
 
 from ..fhir.parse import Concept, Unreadable, concept
 from ..knowledge import RXNORM
+from ..knowledge.memo import size_of
 from .elements import all_codes
 from .patient_record import MedicationFact
 
@@ -52,17 +53,28 @@ def _medication_concept(b: RecordBuilder, res: dict[str, Any]) -> Any:
 
 def _drug(b: RecordBuilder, raw: Any) -> Drug | object | None:
     """The medication concept with its value-set classes and RxNorm codes (or INVALID), None when it is none of
-    ours; worked out once per distinct concept JSON in a request (a long history repeats the same drug)."""
+    ours; worked out once per distinct concept JSON in this process (a long history repeats the same drug, and
+    every record of a practice names the same few hundred): the answer depends only on the JSON and the knowledge.
+    A concept of the wrong shape raises Unreadable, every time (exceptions are not kept)."""
     try:
         key = orjson.dumps(raw)
     except TypeError:  # not JSON-shaped: let the checks below say why
         key = None
-    found = b.drugs.get(key) if key is not None else None
+    memo = b.kb.drugs
+    found = memo.get(key) if key is not None else None
     if found is None:
         found = _classify_drug(b, raw)
         if key is not None:
-            b.drugs[key] = found
+            memo.put(key, found, _size(found))
     return found if found is not NOT_OURS else None
+
+
+def _size(found: Drug | object) -> int:
+    """Bytes an answer holds beyond the shared sentinels and value-set names: the concept's codes and display."""
+    if found is NOT_OURS or found is INVALID:
+        return 0
+    medication, _, rxnorm = found  # type: ignore[misc]
+    return 200 + size_of(medication.codes) + len(medication.display) + size_of(rxnorm)
 
 
 def _classify_drug(b: RecordBuilder, raw: Any) -> Drug | object:
