@@ -16,6 +16,7 @@ from ..knowledge import Code, Knowledge
 T = TypeVar("T")
 
 CURRENT_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+_UNKNOWN = object()  # not worked out yet (PatientRecord.once)
 
 
 @dataclass(frozen=True)
@@ -176,15 +177,16 @@ class PatientRecord:
         if found is None:
             if vs not in self.kb.value_sets:
                 raise KeyError(f"no value set {vs!r}")  # a misspelt name must fail, not silently match nothing
-            return ()
+            found = index[vs] = ()  # checked once: rules ask about the same empty value sets again and again
         return found
 
     def once(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(self, *args), worked out once per hook call: several families ask the same question."""
         key = (fn, *args)
-        if key not in self.memo:
-            self.memo[key] = fn(self, *args)
-        return self.memo[key]
+        found = self.memo.get(key, _UNKNOWN)  # one look-up when known (most calls); None is an answer
+        if found is _UNKNOWN:
+            found = self.memo[key] = fn(self, *args)
+        return found
 
     def conditions_in(self, vs: str, today: date, current: bool) -> list[ConditionFact]:
         """Counting Conditions in value set `vs`; `current` applies the current-state rule, else any status."""
@@ -209,10 +211,11 @@ class PatientRecord:
     def medications_in(self, vs: str, today: date, current: bool = True) -> list[MedicationFact]:
         """De-duplicated medications whose drug or ingredient is in `vs`; current ones only unless asked."""
         key = ("medications", vs, today, current)  # several families ask for the current opioids
-        if key not in self.memo:
+        known = self.memo.get(key)
+        if known is None:
             found = self._in("medications-by-class", self.deduplicated(), vs)
-            self.memo[key] = [m for m in found if m.is_current(today)] if current else list(found)
-        return self.memo[key]
+            known = self.memo[key] = [m for m in found if m.is_current(today)] if current else list(found)
+        return known
 
     def is_in_focus(self, item: MedicationFact | OrderFact) -> bool:
         """A draft this hook call is about: every draft, at order-select selected or not, since all of them are
