@@ -130,7 +130,7 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
 def _steroid_days(record: PatientRecord, today: date) -> tuple[int, list[MedicationFact]]:
     """Days covered by systemic glucocorticoid use in the last 365 days (overlaps counted once), and the drugs."""
     window_start = today - timedelta(days=365)
-    covered: set[date] = set()
+    spans = []
     used = []
     for med in record.medications_in("systemic-glucocorticoids", today, current=False):
         if not med.means_use or med.start is None:
@@ -139,8 +139,16 @@ def _steroid_days(record: PatientRecord, today: date) -> tuple[int, list[Medicat
         start, end = max(med.start, window_start), min(end, today)
         if end >= start:
             used.append(med)
-        covered.update(start + timedelta(days=i) for i in range((end - start).days + 1))
-    return len(covered), used
+            spans.append((start, end))
+    days, reached = 0, None  # the union of the spans, in order: each day once, without a set of up to 366 dates
+    for start, end in sorted(spans):
+        if reached is not None:
+            if end <= reached:
+                continue
+            start = max(start, reached + timedelta(days=1))
+        days += (end - start).days + 1
+        reached = end
+    return days, used
 
 
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
