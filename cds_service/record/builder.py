@@ -18,7 +18,6 @@ from ..hook_request import HookContext
 from ..knowledge import Knowledge
 from ..logs import safe
 from .conditions import add_allergy, add_condition, add_patient
-from .elements import codings
 from .medications import add_medication
 from .observations import OBSERVATION_WINDOW_DAYS, add_observation
 from .orders import add_imaging_study, add_order, add_report
@@ -126,9 +125,15 @@ class RecordBuilder:
 
     def relevant(self, concept: Any, element: str = "code") -> bool:
         """Does this plain-JSON CodeableConcept carry a code from any of our value sets? (Runs once per resource
-        of the whole record, hence the plain loop and the direct cache lookup.)"""
+        of the whole record, hence the plain loop and the direct cache lookup.) Raises Unreadable when the element
+        has the wrong shape: a resource we cannot classify is reported, not passed over (it might be a red flag)."""
+        if concept is None:
+            return False
+        found = concept.get("coding", []) if isinstance(concept, dict) else None
+        if not isinstance(found, list):
+            raise Unreadable(f"unreadable {element}")
         known = self.kb.relevance
-        for coding in codings(concept, element):
+        for coding in found:
             if isinstance(coding, dict):
                 key = (coding.get("system"), coding.get("code"))
                 try:

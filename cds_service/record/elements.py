@@ -31,20 +31,6 @@ def status_code(concept: Concept | None) -> str | None:
     return concept.first_code if concept is not None else None
 
 
-def codings(concept: Any, element: str) -> list[Any]:
-    """The `coding` list of a plain-JSON CodeableConcept, without validation: the cheap first filter.
-
-    Raises Unreadable when the element has the wrong shape, so a resource we cannot classify is reported
-    rather than silently passed over (it might have been a red flag).
-    """
-    if concept is None:
-        return []
-    found = concept.get("coding", []) if isinstance(concept, dict) else None
-    if not isinstance(found, list):
-        raise Unreadable(f"unreadable {element}")
-    return found
-
-
 def reject_older_status_shape(res: dict[str, Any]) -> None:
     """Raise Unreadable for a DSTU2/STU3 status written as a plain string ("resolved"): dropping it would make
     the resource look active, a misreading rather than a lenient reading."""
