@@ -68,10 +68,16 @@ def acetaminophen_total(record: PatientRecord, today: date) -> AcetaminophenTota
 
 
 def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
-    known = record.kb.acetaminophen_products
+    unknown = record.kb.acetaminophen_products.keys().isdisjoint
     # every product of the ConceptMap is plain acetaminophen or an opioid combination: two indexed look-ups
-    candidates = {id(m): m for vs in ("acetaminophen", "opioid-analgesics") for m in record.medications_in(vs, today)}
-    meds = [m for m in candidates.values() if any(c in known for c in m.rxnorm)]
+    meds = list(
+        {
+            id(m): m
+            for vs in ("acetaminophen", "opioid-analgesics")
+            for m in record.medications_in(vs, today)
+            if not unknown(m.rxnorm)  # one C call per order: renewals make dozens
+        }.values()
+    )
     drafted = {m.rxnorm for m in meds if m.draft}  # a draft of a chart product renews it: it replaces it (0.10 item 1)
     counted: dict[tuple[bool, tuple[str, ...], bytes], MedicationFact] = {}
     for med in meds:  # renewals left active with the same dose count once (0.4); each draft counts

@@ -71,6 +71,8 @@ def _therapy_starts(record: PatientRecord, today: date) -> dict[Ingredients, dat
             until = covered_until(med, today)
             if until > covered:
                 covered = until
+                if covered >= today:  # reaches today: the later entries (started by today) extend this run
+                    break
         if (today - covered).days <= GAP_DAYS:
             starts[drug] = run_start
     return starts
