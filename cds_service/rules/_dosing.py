@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fhir.resources.R4B.dosage import Dosage
 
 from ..knowledge import Knowledge, Product
+from ..knowledge.memo import Memo
 from ..record.patient_record import MedicationFact
 
 HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1, "d": 24, "wk": 168, "mo": 720, "a": 8760}
@@ -71,10 +73,32 @@ COUNT_UNITS = {
 VOLUME_TO_ML = {"ml": 1.0, "l": 1000.0}
 
 
+# Validated dosages by their JSON, shared by all requests of this process, as fhir/parse.py keeps concepts: an R4B
+# Dosage costs more to validate than the rest of a card (its timing, ranges and codings are all models), and
+# prescriptions repeat the same few sigs ("1 tablet every 8 hours"). Bounded by bytes (JSON comes from requests; a
+# model is estimated at DOSAGE_BYTES_PER_JSON_BYTE times its JSON). The rules only read the models, never change them.
+DOSAGE_CACHE_BYTES = 8 * 1024 * 1024
+DOSAGE_BYTES_PER_JSON_BYTE = 8
+_dosages = Memo(DOSAGE_CACHE_BYTES)  # JSON -> Dosage, or None: the JSON failed validation
+_UNSET = object()
+
+
 def dosage(raw: dict[str, Any] | None) -> Dosage | None:
     """The first dosage as an R4B Dosage; None when absent or invalid (then no dose can be computed)."""
     if raw is None:
         return None
+    try:
+        key = orjson.dumps(raw)
+    except TypeError:  # not JSON-shaped (e.g. integer keys): validate uncached
+        return _validated(raw)
+    found = _dosages.get(key, _UNSET)
+    if found is _UNSET:
+        found = _validated(raw)
+        _dosages.put(key, found, DOSAGE_BYTES_PER_JSON_BYTE * len(key))
+    return found  # type: ignore[return-value]
+
+
+def _validated(raw: Any) -> Dosage | None:
     try:
         return Dosage.model_validate(raw)
     except ValueError:
