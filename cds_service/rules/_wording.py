@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 DAYS_UP_TO = 13  # then weeks
 WEEKS_UP_TO = 12  # then months
 MONTHS_UP_TO = 23  # then years
@@ -9,6 +11,7 @@ DAYS_PER_MONTH = 30.4375
 DAYS_PER_YEAR = 365.25
 
 
+@lru_cache(maxsize=4096)  # a few hundred distinct spans a day: each card names when drugs were last ordered
 def ago(days: int) -> str:
     """ "today", "1 day ago", "9 days ago", "2 weeks ago", "3 months ago", "13 years ago"."""
     if days <= 0:

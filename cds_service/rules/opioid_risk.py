@@ -7,14 +7,14 @@ from datetime import date, timedelta
 
 from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
-from ..record.patient_record import MedicationFact, PatientRecord
+from ..record.patient_record import NOT_USE_STATUSES, MedicationFact, PatientRecord
 from ._episode import Category, episode
 from ._markdown import escape
 from ._mme import above_label_maximum, daily_mme
 from ._names import condition_label, drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS
 from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, opioid_evidence, use_disorder_or_overdose
-from ._therapy import covered_until, ingredients, therapy_start
+from ._therapy import Ingredients, covered_until, ingredients, therapy_start
 
 TOPIC = "opioid-risk"
 NAIVE_LOOKBACK_DAYS = 90
@@ -45,11 +45,19 @@ def _ingredient_name(record: PatientRecord, med: MedicationFact) -> str:
 def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: date) -> list[str]:
     """One story (0.10 item 8): long-term therapy (continuous use of an ingredient >= 91 days, named with its first
     date), or else a new opioid for acute pain and an ER/LA start in an opioid-naive patient; then risk factors."""
-    history = [
-        m for m in record.medications_in("opioid-analgesics", today, current=False) if m.start and m.means_use
-    ]  # every chart opioid order or statement that means use
+    history = [  # every chart opioid order or statement that means use (m.means_use, spelt out: renewals)
+        m
+        for m in record.medications_in("opioid-analgesics", today, current=False)
+        if m.start and not m.draft and m.status not in NOT_USE_STATUSES
+    ]
     long_term, starts = [], []
-    one_per_drug = {ingredients(record.kb, med): med for med in reversed(opioids)}  # renewals: one question each
+    one_per_drug: dict[Ingredients, MedicationFact] = {}  # renewals: one question each, the earliest order
+    known: dict[tuple[str, ...], Ingredients] = {}  # ingredients by RxNorm codes: renewals repeat them
+    for med in reversed(opioids):
+        drug = known.get(med.rxnorm) if med.rxnorm else None
+        if drug is None:
+            drug = known[med.rxnorm] = ingredients(record.kb, med)
+        one_per_drug[drug] = med
     for med in one_per_drug.values():
         started = therapy_start(record, med, today) or today
         line = f"Long-term therapy: {_ingredient_name(record, med)} since {started}"
