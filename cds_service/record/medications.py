@@ -29,6 +29,7 @@ _STATEMENT_ELEMENTS = (
 )
 Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set classes, RxNorm codes
 NO_REASONS: frozenset[tuple[str, str]] = frozenset()
+_new_fact = tuple.__new__
 NOT_OURS, INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
 
 
@@ -124,26 +125,32 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
     first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
     reasons = v.get("reasonCode")
     references = v.get("reasonReference")
-    # Positional, in field order: a keyword call costs twice as much, and renewals make dozens of these per call.
-    # Most orders give one dosage and no reason: the tuples below are only built when there is something to hold.
+    # Positional, in field order, through tuple.__new__ (what the NamedTuple's generated __new__ calls, without its
+    # Python frame of 17 arguments): renewals make dozens of these per call. Most orders give one dosage and no
+    # reason: the tuples below are only built when there is something to hold.
     b.record.medications.append(
-        MedicationFact(
-            rtype,
-            v.get("id"),
-            draft,
-            v.get("status"),
-            drug.codes,
-            drug.display,
-            start,
-            end,
-            classes,
-            rxnorm,
-            first_dosage,
-            based_on,
-            all_codes(reasons) if reasons else NO_REASONS,
-            selected,
-            dispense,
-            tuple(d for d in dosages if isinstance(d, dict)) if isinstance(dosages, list) and len(dosages) > 1 else (),
-            tuple(r.reference for r in references if r.reference) if references else (),
+        _new_fact(
+            MedicationFact,
+            (
+                rtype,
+                v.get("id"),
+                draft,
+                v.get("status"),
+                drug.codes,
+                drug.display,
+                start,
+                end,
+                classes,
+                rxnorm,
+                first_dosage,
+                based_on,
+                all_codes(reasons) if reasons else NO_REASONS,
+                selected,
+                dispense,
+                tuple(d for d in dosages if isinstance(d, dict))
+                if isinstance(dosages, list) and len(dosages) > 1
+                else (),
+                tuple(r.reference for r in references if r.reference) if references else (),
+            ),
         )
     )
