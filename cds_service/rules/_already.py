@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import orjson
+
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import amount
 from ._names import drug_labels
@@ -41,7 +43,12 @@ def _already_on(record: PatientRecord, vs: str, what: str, today: date) -> str |
 def nsaid_doses(record: PatientRecord, meds: list[MedicationFact]) -> list[str]:
     """The dose of each current NSAID, and when it is above what the guideline advises a dose (section 4)."""
     found: dict[str, None] = {}
+    seen: set[tuple[tuple[str, ...], bytes]] = set()
     for med in meds:
+        same = (med.rxnorm, orjson.dumps(med.raw_dosage))  # renewals: the same product and dose say the same
+        if same in seen:
+            continue
+        seen.add(same)
         dose = amount(record.kb, med)
         product = next((record.kb.nsaid_products[c] for c in med.rxnorm if c in record.kb.nsaid_products), None)
         ingredient = dose.ingredient if dose else product.ingredient if product else None
