@@ -83,3 +83,17 @@ def test_the_day_count_wording_does_not_depend_on_what_was_asked_before():
         "13 years ago",
         "1 day ago",
     ]
+
+
+def test_a_medication_fact_holds_every_field_in_order():
+    from cds_service.record.patient_record import MedicationFact
+
+    oxy = {"coding": [{"system": RX, "code": "1049621", "display": "oxycodone 5 MG Oral Tablet"}]}
+    (fact,) = build({**order("m1", oxy), "reasonReference": [{"reference": "Condition/c1"}]}).medications
+    assert len(fact) == len(MedicationFact._fields) and fact == MedicationFact(*fact)
+    assert (fact.resource_type, fact.id, fact.status, fact.reason_references) == (
+        "MedicationRequest",
+        "m1",
+        "active",
+        ("Condition/c1",),
+    )
