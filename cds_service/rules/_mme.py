@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -78,6 +79,11 @@ class MmeResult:
         return f"{'at least ' if self.lower_bound else ''}{self.total:g} MME/day"
 
     def explain(self) -> str:
+        """The contributions and the total as card markdown lines."""
+        return self._explained
+
+    @cached_property  # two cards show it: worked out once (a frozen dataclass keeps it in its __dict__)
+    def _explained(self) -> str:
         lines = [f"- {escape(c.med.display or 'opioid')}{c.folded()}: {c.note}" for c in self.contributions]
         if self.total is None:
             lines.append("- Total daily MME could not be computed from the structured dosing.")
@@ -117,6 +123,10 @@ def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
 
 def above_label_maximum(record: PatientRecord, today: date) -> str | None:
     """Tramadol above its label maximum, for the opioid cards (0.10 item 11); None when within it or unknown."""
+    return record.once(_above_label_maximum, today)  # two cards ask
+
+
+def _above_label_maximum(record: PatientRecord, today: date) -> str | None:
     mme = daily_mme(record, today)
     found = [
         c

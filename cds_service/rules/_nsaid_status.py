@@ -74,7 +74,7 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
         reasons.append(f"P2Y12 antiplatelet: {named(antiplatelet, 'antiplatelet')}")
     if pregnancy := _pregnancy(record, today, facts):
         reasons.append(pregnancy)
-    allergy_sets = record.kb.vs("nsaids"), record.kb.vs("aspirin")
+    allergy_sets = (record.kb.vs("nsaids"), record.kb.vs("aspirin")) if record.allergies else ()
     if any(code in vs for codes in record.allergies for code in codes for vs in allergy_sets):
         reasons.append("recorded NSAID or aspirin allergy")
 

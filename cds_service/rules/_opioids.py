@@ -10,6 +10,7 @@ from ._episode import episode
 from ._names import condition_label
 
 LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 months (CDC 2022 Rec 7)
+MOUD = "opioid-use-disorder-treatment"  # the value set of treatments of opioid use disorder
 
 
 def current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
@@ -29,15 +30,15 @@ def _opioid_evidence(record: PatientRecord, today: date) -> Citation:
 
 def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
     """A chart order that a draft of the same product renews is replaced by that draft (0.10 item 1)."""
-    found = [m for m in record.medications_in("opioid-analgesics", today) if not is_moud(m)]
+    found = [m for m in record.medications_in("opioid-analgesics", today) if MOUD not in m.classes]  # is_moud inline
     drafted = {m.rxnorm for m in found if m.draft and m.rxnorm}
-    return [m for m in found if m.draft or m.rxnorm not in drafted]
+    return [m for m in found if m.draft or m.rxnorm not in drafted] if drafted else found  # most records: no draft
 
 
 def is_moud(med: MedicationFact) -> bool:
     """Treatment of opioid use disorder (buprenorphine/naloxone, sublingual buprenorphine...): not an analgesic, and
     a draft of it is not an opioid draft (0.10 items 4, 5)."""
-    return "opioid-use-disorder-treatment" in med.classes
+    return MOUD in med.classes
 
 
 def renewed(record: PatientRecord, draft: MedicationFact, today: date) -> list[MedicationFact]:

@@ -45,11 +45,6 @@ def _ingredient_name(record: PatientRecord, med: MedicationFact) -> str:
 def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: date) -> list[str]:
     """One story (0.10 item 8): long-term therapy (continuous use of an ingredient >= 91 days, named with its first
     date), or else a new opioid for acute pain and an ER/LA start in an opioid-naive patient; then risk factors."""
-    history = [  # every chart opioid order or statement that means use (m.means_use, spelt out: renewals)
-        m
-        for m in record.medications_in("opioid-analgesics", today, current=False)
-        if m.start and not m.draft and m.status not in NOT_USE_STATUSES
-    ]
     long_term, starts = [], []
     one_per_drug: dict[Ingredients, MedicationFact] = {}  # renewals: one question each, the earliest order
     known: dict[tuple[str, ...], Ingredients] = {}  # ingredients by RxNorm codes: renewals repeat them
@@ -66,7 +61,12 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
         starts.append((med, started))
     points = [f"{line}; reassess benefits and harms at least every 3 months." for line in long_term]
     ep = episode(record, today)
-    if not long_term:
+    if not long_term:  # the chart's opioid history is needed only here: long-term therapy is the common story
+        history = [  # every chart opioid order or statement that means use (m.means_use, spelt out: renewals)
+            m
+            for m in record.medications_in("opioid-analgesics", today, current=False)
+            if m.start and not m.draft and m.status not in NOT_USE_STATUSES
+        ]
         first = {m.rxnorm: min(o.start for o in history if o.rxnorm == m.rxnorm) for m in history}  # type: ignore
         naive = []  # an ER/LA product being started: a draft, or its first order in the last 90 days
         for med in (m for m in opioids if _is_extended_release(record, m)):
