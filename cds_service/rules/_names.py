@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
-from operator import attrgetter
 from typing import Any
 
 from fhir.resources.R4B.duration import Duration
@@ -22,7 +21,6 @@ from ._markdown import escape
 from ._wording import ago
 
 STALE_AFTER_DAYS = 365
-_START = attrgetter("start")
 DAYS_IN = {"min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}  # UCUM units of a Duration
 
 
@@ -82,13 +80,17 @@ def _labels(
 def last_ordered(meds: Iterable[MedicationFact], today: date) -> str:
     """When the chart last ordered or recorded this drug, and whether that may be stale (0.9), worded the same on
     every card (0.10 item 9): "last ordered 2017-07-22, 9 years ago: still taking it?"; "" for drafts only."""
-    dated = [m for m in meds if m.start is not None and not m.draft]
-    if not dated:
+    last = None  # the first of the latest dated chart entries, as max() picks it, in one pass: renewals make dozens
+    for m in meds:
+        start = m.start
+        if start is not None and not m.draft and (last is None or start > last.start):
+            last = m
+    if last is None:
         return ""
-    last = max(dated, key=_START)  # a C key: renewals make dozens of these per label
     verb = "ordered" if last.resource_type == "MedicationRequest" else "recorded"
     days = (today - last.start).days  # type: ignore[operator]
-    return f"last {verb} {last.start}" + (f", {ago(days)}: still taking it?" if may_be_stale(last, today) else "")
+    said = f"last {verb} {last.start}"
+    return f"{said}, {ago(days)}: still taking it?" if may_be_stale(last, today) else said
 
 
 def may_be_stale(med: MedicationFact, today: date) -> bool:
