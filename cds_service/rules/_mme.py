@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -30,8 +30,7 @@ TRAMADOL_LABEL_MAX_MG_OLDER = 300  # ... and 300 mg/day from age 75
 TRAMADOL_OLDER_AGE = 75
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):  # a NamedTuple: immutable, and cheaper to make than a frozen dataclass
     """MME/day of one drug and dose. `orders` identical current chart orders of it (renewals left active) count once
     (clinical reference 0.4); identical drafts each count: a draft is what is being added now."""
 
