@@ -50,16 +50,19 @@ def therapy_start(record: PatientRecord, med: MedicationFact, today: date) -> da
 
 def _therapy_starts(record: PatientRecord, today: date) -> dict[Ingredients, date]:
     by_drug: dict[Ingredients, list[MedicationFact]] = {}
-    known: dict[tuple[str, ...], Ingredients] = {}  # renewals repeat the same codes
+    runs: dict[tuple[str, ...], list[MedicationFact]] = {}  # by RxNorm codes, its drug's list: renewals repeat them
     kb = record.kb
     for med in record.medications:  # duplicates (a statement of an order) do not change a run
         start = med.start
         # med.draft or med.means_use, spelt out: this loop visits every medication of the record
         if start is not None and start <= today and (med.draft or med.status not in NOT_USE_STATUSES):
-            drug = known.get(med.rxnorm) if med.rxnorm else None
-            if drug is None:
-                drug = known[med.rxnorm] = ingredients(kb, med)
-            by_drug.setdefault(drug, []).append(med)
+            codes = med.rxnorm
+            found = runs.get(codes) if codes else None
+            if found is None:  # a drug without codes is known by its name (ingredients()): not kept by codes
+                found = by_drug.setdefault(ingredients(kb, med), [])
+                if codes:
+                    runs[codes] = found
+            found.append(med)
     starts = {}
     for drug, meds in by_drug.items():
         run_start, covered = date.min, date.min
