@@ -17,7 +17,7 @@ from ..knowledge import Knowledge, Product
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
-from ._names import last_ordered
+from ._names import renewals_last_ordered
 from ._opioids import current_opioids, renewed
 from ._steps import are_steps, instructions, step_today
 
@@ -107,7 +107,14 @@ def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
         key = (med.draft, med.rxnorm, b"null" if raw is None else orjson.dumps(raw))
         same_drug_and_dose.setdefault(key, []).append(med)
     contributions = tuple(
-        contribution(record.kb, meds[0], len(meds), _renewal(record, meds[0], today), last_ordered(meds, today), today)
+        contribution(
+            record.kb,
+            meds[0],
+            len(meds),
+            _renewal(record, meds[0], today),
+            renewals_last_ordered(record, meds, today),
+            today,
+        )
         for meds in same_drug_and_dose.values()
     )
     computed = [c.daily for c in contributions if c.daily is not None]
