@@ -39,11 +39,12 @@ def drug_labels(
     """One label per distinct (name, state), in first-seen order, as card markdown (the name escaped):
     "Chlordiazepoxide 25 MG Oral Tablet (11 orders, last ordered 2017-03-02, 9 years ago: still taking it?)",
     "ibuprofen 800 MG Oral Tablet (draft: 800 mg 3 times a day = 2,400 mg/day)"."""
-    meds = list(meds)
+    meds = meds if isinstance(meds, list) else list(meds)  # only read
     key = (drug_labels, tuple(map(id, meds)), fallback, state, today)  # facts live as long as the record
-    if key not in record.memo:  # several cards name the same drugs (Brenda Jackson: 22 opioid orders, 5 cards)
-        record.memo[key] = _labels(record, meds, fallback, today, state)
-    return record.memo[key]
+    labels = record.memo.get(key)  # one look-up: several cards name the same drugs (Brenda Jackson: 22 opioid orders)
+    if labels is None:
+        labels = record.memo[key] = _labels(record, meds, fallback, today, state)
+    return labels
 
 
 def _labels(
