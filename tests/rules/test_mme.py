@@ -363,7 +363,9 @@ def test_administrations_per_day_from_the_timing(timing, expected):
     ("timing", "expected"),
     [
         *[
-            pytest.param({"code": {"coding": [{"code": code}]}}, mme, id=f"timing-code-{code}")
+            pytest.param(
+                {"code": {"coding": [{"code": code}]}}, mme, id=f"timing-code-{code}-read-exactly-not-at-the-floor"
+            )
             for code, mme in (
                 ("QD", 15),
                 ("BID", 30),
@@ -388,7 +390,10 @@ def test_administrations_per_day_from_the_timing(timing, expected):
     ],
 )
 def test_every_timing_code_and_period_unit(timing, expected):
-    assert mme_of(oxy_10(timing)) == expected
+    """Once a day read from the code or unit is an exact total, not the floor an unread timing falls back to."""
+    card = by_topic(cards_for([lbp(), oxy_10(timing)]))["opioid-risk"]
+    assert card.mme == expected
+    assert f"**Total: {expected:g} MME/day**" in card.detail, card.detail
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ EGFR = "62238-1"
 OXY_5 = ("1049621", "oxycodone 5 MG Oral Tablet")
 MORPHINE_15 = ("892582", "morphine sulfate 15 MG Oral Tablet")
 NALOXONE_SPRAY = ("1725059", "naloxone hydrochloride 40 MG/ML Nasal Spray")
+EVERY_4H = dosage(2, "TAB", 1, 4, "h")  # 2 tablets 6 times a day
 
 
 def cards(*resources, **kw):
@@ -204,3 +205,20 @@ ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 )
 def test_red_flag_time_windows_at_their_edges(resource, fires):
     assert bool(red_flag_lines(resource)) is fires
+
+
+@pytest.mark.parametrize(
+    ("age", "line"),
+    [
+        pytest.param(64, None, id="age-64-3900-mg-is-within-the-4000-label-maximum"),
+        pytest.param(
+            65, "3,900 mg/day, above the 3,000 mg/day maximum at age 65", id="age-65-the-3000-maximum-applies"
+        ),
+        pytest.param(66, "3,900 mg/day, above the 3,000 mg/day maximum at age 66", id="age-66-still-the-3000-maximum"),
+    ],
+)
+def test_the_lower_acetaminophen_maximum_from_age_65(age, line):
+    tramadol_apap = med_request("836395", "acetaminophen 325 MG / tramadol hydrochloride 37.5 MG Oral Tablet", EVERY_4H)
+    detail = cards(tramadol_apap, pt=patient(age=age))["opioid-risk"].detail
+    said = [x for x in detail.split("\n\n") if "Acetaminophen from all products" in x]
+    assert said == ([] if line is None else [f"**Acetaminophen from all products: {line}.**"])
