@@ -50,7 +50,8 @@ def renewed(record: PatientRecord, draft: MedicationFact, today: date) -> list[M
 
 
 def exclusion(record: PatientRecord, today: date) -> str | None:
-    """Why opioid cards are suppressed (active cancer, sickle cell, end-of-life care), or None (5.1)."""
+    """Why opioid cards are suppressed (active cancer, sickle cell), or None (5.1); end-of-life care suppresses them
+    before any family runs (`_goals.end_of_life_care`)."""
     return record.once(_exclusion, today)  # asked by four families
 
 
@@ -59,14 +60,7 @@ def _exclusion(record: PatientRecord, today: date) -> str | None:
         return "active cancer"
     if record.conditions_in("sickle-cell-disease", today, current=False):
         return "sickle cell disease"
-    if record.conditions_in("end-of-life-care", today, current=True):
-        return "hospice, palliative or end-of-life care"
-    for order in record.orders_in("end-of-life-care"):
-        if (order.resource_type == "ServiceRequest" and order.status == "active") or (
-            order.resource_type == "Procedure" and order.status in ("in-progress", "completed")
-        ):
-            return "hospice, palliative or end-of-life care"
-    return None
+    return None  # hospice, palliative or end-of-life care: `rules.evaluate` runs no opioid family then (_goals)
 
 
 def use_disorder_or_overdose(record: PatientRecord, today: date, facts: list | None = None) -> list[str]:
