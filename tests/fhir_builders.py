@@ -267,3 +267,11 @@ def hook_request(
         "context": context,
         "prefetch": prefetch if prefetch is not None else prefetch_for(resources, pt),
     }
+
+
+def without_display(res: dict[str, Any]) -> dict[str, Any]:
+    """The resource with every display taken out of its code's codings (an EHR that sends codes only)."""
+    for key in ("medicationCodeableConcept", "code"):
+        for coding in res.get(key, {}).get("coding", []):
+            coding.pop("display", None)
+    return res

@@ -5,15 +5,7 @@ import pytest
 
 from tests.conftest import by_topic, cards_for
 from tests.fhir_builders import CPT, ICD, condition, dosage, lbp, med_request, service_request
-
-
-def bare(res):
-    """The resource with every display removed from its codings."""
-    for key in ("medicationCodeableConcept", "code"):
-        for coding in res.get(key, {}).get("coding", []):
-            coding.pop("display", None)
-    return res
-
+from tests.fhir_builders import without_display as bare
 
 OXY = ("1049621", "")
 
