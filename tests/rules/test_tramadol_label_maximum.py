@@ -1,0 +1,56 @@
+"""Tramadol above its label maximum (400 mg/day; 300 mg/day from age 75, clinical reference 0.10 item 11): the opioid
+card says the total in mg of tramadol alone, each identical draft counted, and the maximum that applies."""
+
+import pytest
+
+from tests.conftest import by_topic, cards_for
+from tests.fhir_builders import dosage, lbp, med_request, patient
+
+TRAMADOL_50 = ("835603", "tramadol hydrochloride 50 MG Oral Tablet")
+OXY_10 = ("1049683", "oxycodone hydrochloride 10 MG Oral Tablet")
+RISKS = "risk of seizures and serotonin syndrome; lower the dose."
+
+
+@pytest.mark.parametrize(
+    ("chart", "drafts", "age", "said"),
+    [
+        pytest.param(
+            [med_request(*TRAMADOL_50, dosage(1, "TAB", 9))],
+            [],
+            45,
+            f"Tramadol 450 mg/day is above the label maximum of 400 mg/day: {RISKS}",
+            id="450-mg-at-45-above-400",
+        ),
+        pytest.param(
+            [med_request(*TRAMADOL_50, dosage(1, "TAB", 7))],
+            [],
+            80,
+            f"Tramadol 350 mg/day is above the label maximum of 300 mg/day at age 75 or over: {RISKS}",
+            id="350-mg-at-80-above-the-300-of-75-and-over",
+        ),
+        pytest.param(
+            [med_request(*TRAMADOL_50, dosage(1, "TAB", 6)), med_request(*OXY_10, dosage(5, "TAB", 4))],
+            [],
+            45,
+            None,
+            id="300-mg-tramadol-beside-200-mg-oxycodone-only-tramadol-counts",
+        ),
+        pytest.param(
+            [],
+            [
+                med_request(*TRAMADOL_50, dosage(1, "TAB", 5), status="draft", rid="d-1"),
+                med_request(*TRAMADOL_50, dosage(1, "TAB", 5), status="draft", rid="d-2"),
+            ],
+            45,
+            f"Tramadol 500 mg/day is above the label maximum of 400 mg/day: {RISKS}",
+            id="two-identical-250-mg-drafts-each-count-500",
+        ),
+    ],
+)
+def test_tramadol_above_its_label_maximum(chart, drafts, age, said):
+    hook = "order-sign" if drafts else "patient-view"
+    detail = by_topic(cards_for([lbp(onset_days=200), *chart], hook=hook, drafts=drafts, pt=patient(age=age)))[
+        "opioid-risk"
+    ].detail
+    found = [x for x in detail.splitlines() if "label maximum" in x]
+    assert found == ([f"- {said}"] if said else []), detail
