@@ -432,3 +432,42 @@ def test_a_draft_whose_resource_type_is_not_a_string_is_no_500(client, rtype):
     body = hook_request([lbp()], hook="order-select", drafts=[{"resourceType": rtype, "id": "d1"}])
     response = client.post("/cds-services/backpain-order-select", json=body)
     assert response.status_code in (200, 400), response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("verification", "counted"),
+    [
+        pytest.param(None, True, id="allergy-without-verification-counts"),
+        pytest.param("confirmed", True, id="confirmed-allergy-counts"),
+        pytest.param("unconfirmed", True, id="suspected-allergy-still-counts"),
+        pytest.param("refuted", False, id="refuted-allergy-does-not-count"),
+        pytest.param("entered-in-error", False, id="allergy-entered-in-error-does-not-count"),
+    ],
+)
+def test_an_allergy_refuted_or_entered_in_error_is_not_read(verification, counted):
+    res = {
+        "resourceType": "AllergyIntolerance",
+        "id": "a1",
+        "patient": SUBJECT,
+        "code": {"coding": [{"system": RX, "code": "5640"}]},
+    }
+    if verification:
+        res["verificationStatus"] = {"coding": [{"code": verification}]}
+    assert record(res).allergies == ([frozenset({(RX, "5640")})] if counted else [])
+
+
+@pytest.mark.parametrize(
+    ("rid", "logged"),
+    [
+        pytest.param("old-1", "old-1", id="its-id"),
+        pytest.param(12, "None", id="an-id-that-is-no-string-is-not-repeated"),
+        pytest.param("x" * 70, "x" * 63 + "…", id="a-long-id-cut-to-64-characters"),
+    ],
+)
+def test_a_skipped_resource_is_logged_with_its_type_id_and_reason(caplog, rid, logged):
+    with caplog.at_level("WARNING", logger="cds_service.record.builder"):
+        built = record({"resourceType": "MedicationOrder", "id": rid, "subject": SUBJECT})
+    (skipped,) = built.skipped
+    assert (skipped.resource_type, skipped.id) == ("MedicationOrder", rid if isinstance(rid, str) else None)
+    messages = [r.getMessage() for r in caplog.records if r.name == "cds_service.record.builder"]
+    assert messages == [f"skipped resource MedicationOrder/{logged}: {skipped.reason}"]
