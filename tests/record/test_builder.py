@@ -471,3 +471,49 @@ def test_a_skipped_resource_is_logged_with_its_type_id_and_reason(caplog, rid, l
     assert (skipped.resource_type, skipped.id) == ("MedicationOrder", rid if isinstance(rid, str) else None)
     messages = [r.getMessage() for r in caplog.records if r.name == "cds_service.record.builder"]
     assert messages == [f"skipped resource MedicationOrder/{logged}: {skipped.reason}"]
+
+
+def study(*concepts):
+    return {
+        "resourceType": "ImagingStudy",
+        "id": "i1",
+        "status": "available",
+        "subject": SUBJECT,
+        "started": ago(8),
+        "procedureCode": list(concepts),
+    }
+
+
+MRI_LUMBAR = {"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}
+
+
+@pytest.mark.parametrize(
+    ("resource", "kept", "skipped"),
+    [
+        pytest.param(study({"coding": [MRI_LUMBAR]}), [("i1", "", False)], [], id="lumbar-mri-without-display"),
+        pytest.param(
+            study({"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "73721"}]}),
+            [],
+            [],
+            id="knee-mri-is-no-back-imaging",
+        ),
+        pytest.param(study({"coding": "72148"}), [], ["unreadable procedureCode"], id="unreadable-code-is-reported"),
+        pytest.param(
+            {
+                "resourceType": "DiagnosticReport",
+                "id": "r1",
+                "status": "final",
+                "subject": SUBJECT,
+                "code": {"coding": [MRI_LUMBAR]},
+                "effectiveDateTime": ago(3),
+            },
+            [("r1", "", False)],
+            [],
+            id="final-report-of-a-lumbar-mri-is-imaging-done-not-a-draft",
+        ),
+    ],
+)
+def test_which_imaging_done_is_read(resource, kept, skipped):
+    built = record(resource)
+    assert [(o.id, o.display, o.draft) for o in built.orders] == kept
+    assert [s.reason for s in built.skipped] == skipped
