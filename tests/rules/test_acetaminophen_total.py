@@ -158,3 +158,35 @@ def test_a_contraindicated_nsaid_draft_is_not_replaced_by_acetaminophen_already_
     ]
     (suggestion,) = card.suggestions
     assert [a.type for a in suggestion.actions] == (["delete", "create"] if creates else ["delete"])
+
+
+@pytest.mark.parametrize(
+    ("taken", "said"),
+    [
+        pytest.param(
+            [med_request(*APAP_500, dosage(1, "TAB", 2))],
+            "Acetaminophen already taken, counted toward the daily total: acetaminophen 500 MG Oral Tablet (last "
+            "ordered 2026-11-22): 1,000 mg/day.",
+            id="dose-read-the-total-is-exact",
+        ),
+        pytest.param(
+            [med_request(*APAP_500, dosage(1, "TAB", 2)), med_request(*TRAMADOL_APAP)],
+            "Acetaminophen already taken, counted toward the daily total: acetaminophen 500 MG Oral Tablet (last "
+            "ordered 2026-11-22), acetaminophen 325 MG / tramadol hydrochloride 37.5 MG Oral Tablet (last ordered "
+            "2026-11-22): at least 1,000 mg/day.",
+            id="a-product-without-a-dose-makes-the-total-a-lower-bound",
+        ),
+        pytest.param(
+            [med_request(*TRAMADOL_APAP)],
+            "Acetaminophen already taken, to count toward the daily total: acetaminophen 325 MG / tramadol "
+            "hydrochloride 37.5 MG Oral Tablet (last ordered 2026-11-22) (no structured dose).",
+            id="no-dose-read-the-products-are-named-to-count",
+        ),
+    ],
+)
+def test_acetaminophen_alternative_says_what_is_already_taken(taken, said):
+    detail = by_topic(cards_for([lbp(onset_days=9), HEART_FAILURE, LIVER, *taken]))["acetaminophen-alternative"].detail
+    paragraphs = detail.split("\n\n")
+    assert paragraphs[0].startswith("NSAIDs are contraindicated, so acetaminophen is the drug option")
+    assert paragraphs[1].startswith("**Hepatic risk lowers the maximum:**\n- liver disease: ")
+    assert said in paragraphs

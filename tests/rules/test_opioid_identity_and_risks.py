@@ -189,3 +189,18 @@ def test_opioid_cough_products_count_but_do_not_alone_fire_opioid_risk(chart, ex
     assert OPIOID_FAMILIES & set(found) == expected
     if "opioid-risk" in found:  # codeine 40 mg/day x 0.15 = 6 MME, beside oxycodone 5 mg x 4 x 1.5 = 30
         assert found["opioid-risk"].mme == 36 and "codeine" in found["opioid-risk"].detail
+
+
+def test_opioid_with_benzodiazepine_can_be_overridden_and_states_an_exact_total():
+    card = by_topic(
+        cards_for(
+            [
+                lbp(onset_days=200),
+                med_request(
+                    "857002", "acetaminophen 325 MG / hydrocodone bitartrate 5 MG Oral Tablet", dosage(1, "TAB", 4)
+                ),
+                med_request("308047", "alprazolam"),
+            ]
+        )
+    )["opioid-benzodiazepine"]
+    assert card.override_reasons and card.mme == 20 and card.mme_lower_bound is False

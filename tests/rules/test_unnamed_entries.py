@@ -56,13 +56,66 @@ OXY = ("1049621", "")
             ],
             id="unnamed-prednisone-named-treatment",
         ),
+        pytest.param(
+            [
+                bare(med_request("1049621", "", dosage(3, "TAB", 4))),
+                bare(med_request("308047", "")),
+                bare(condition(ICD, "G47.33")),
+            ],
+            [],
+            "opioid-benzodiazepine",
+            ["Opioid: opioid (last ordered 2026-11-22).", "Benzodiazepine: benzodiazepine (last ordered 2026-11-22)."],
+            id="unnamed-opioid-and-alprazolam-named-by-kind-together",
+        ),
+        pytest.param(
+            [
+                bare(med_request("1049621", "", dosage(3, "TAB", 4))),
+                bare(med_request("308047", "")),
+                bare(condition(ICD, "G47.33")),
+            ],
+            [],
+            "naloxone",
+            ["- benzodiazepine: benzodiazepine (last ordered 2026-11-22)", "- sleep apnea (onset 2026-11-17)"],
+            id="unnamed-benzodiazepine-and-sleep-apnea-as-naloxone-risk-factors",
+        ),
+        pytest.param(
+            [
+                bare(med_request("1049621", "", dosage(1, "TAB", 4))),
+                bare(med_request("197806", "", dosage(1, "TAB", 3))),
+                bare(med_request("596930", "")),
+            ],
+            [],
+            "chronic-pain-options",
+            [
+                "- First-line drug, an NSAID: already on NSAID (last ordered 2026-11-22).",
+                "- Second-line drug duloxetine: already on duloxetine (last ordered 2026-11-22).",
+                "- Already on an opioid: opioid (last ordered 2026-11-22); tramadol would add a second opioid.",
+            ],
+            id="unnamed-nsaid-duloxetine-and-opioid-in-chronic-pain-named-by-kind",
+        ),
+        pytest.param(
+            [bare(condition(ICD, "I50.9")), bare(med_request("198440", ""))],
+            [],
+            "acetaminophen-alternative",
+            [
+                "Acetaminophen already taken, to count toward the daily total: acetaminophen product (last ordered "
+                "2026-11-22) (no structured dose)."
+            ],
+            id="unnamed-acetaminophen-without-dose-named-acetaminophen-product",
+        ),
+        pytest.param(
+            [bare(condition(ICD, "M46.26"))],
+            [],
+            "red-flags",
+            ["- spinal infection: condition (2026-11-17)"],
+            id="unnamed-vertebral-osteomyelitis-red-flag-named-condition",
+        ),
     ],
 )
 def test_an_entry_without_display_is_named_by_what_it_is(chart, drafts, topic, lines):
     hook = "order-sign" if drafts else "patient-view"
-    card = by_topic(
-        cards_for([lbp(onset_days=9 if topic != "opioid-risk" or drafts else 200), *chart], hook=hook, drafts=drafts)
-    )[topic]
+    chronic = topic in ("opioid-risk", "opioid-benzodiazepine", "naloxone", "chronic-pain-options") and not drafts
+    card = by_topic(cards_for([lbp(onset_days=200 if chronic else 9), *chart], hook=hook, drafts=drafts))[topic]
     for line in lines:
         assert line in card.detail.splitlines(), card.detail
 
