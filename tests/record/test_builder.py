@@ -517,3 +517,60 @@ def test_which_imaging_done_is_read(resource, kept, skipped):
     built = record(resource)
     assert [(o.id, o.display, o.draft) for o in built.orders] == kept
     assert [s.reason for s in built.skipped] == skipped
+
+
+@pytest.mark.parametrize(
+    ("elements", "drafted", "read", "skipped"),
+    [
+        pytest.param({"status": "draft"}, True, [("draft", day(0), ())], [], id="draft-starts-today"),
+        pytest.param({"status": "active"}, True, [("active", day(0), ())], [], id="draft-sent-as-active-counts"),
+        pytest.param({"status": None}, True, [(None, day(0), ())], [], id="draft-without-status-counts"),
+        pytest.param({"status": "completed"}, True, [], [], id="completed-order-among-drafts-is-not-being-ordered"),
+        pytest.param(
+            {"medicationCodeableConcept": None},
+            True,
+            [],
+            ["draft order without a medication yet"],
+            id="draft-without-a-drug-yet-is-reported",
+        ),
+        pytest.param(
+            {"medicationCodeableConcept": {"coding": [{"system": RX, "code": "723"}]}},
+            False,
+            [],
+            [],
+            id="amoxicillin-is-in-no-value-set-passed-over-silently",
+        ),
+        pytest.param(
+            {"medicationCodeableConcept": {"coding": [{"system": RX, "code": "1049621", "version": 3}]}},
+            False,
+            [],
+            ["invalid medication code"],
+            id="an-invalid-coding-of-one-of-our-drugs-is-reported",
+        ),
+        pytest.param(
+            {"dosageInstruction": [{"text": "one"}]},
+            False,
+            [("active", day(5), ())],
+            [],
+            id="a-single-dosage-is-no-list-of-steps",
+        ),
+    ],
+)
+def test_which_medication_orders_are_read(elements, drafted, read, skipped):
+    res = {k: v for k, v in (request(medicationCodeableConcept=OXY) | elements).items() if v is not None}
+    built = record(drafts=[res]) if drafted else record(res)
+    assert [(m.status, m.start, m.raw_dosages) for m in built.medications] == read
+    assert [s.reason for s in built.skipped] == skipped
+
+
+def test_a_statement_with_only_an_effective_date_starts_then():
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "s1",
+        "status": "active",
+        "subject": SUBJECT,
+        "medicationCodeableConcept": OXY,
+        "effectiveDateTime": ago(30),
+    }
+    (med,) = record(statement).medications
+    assert (med.start, med.end) == (day(30), None)
