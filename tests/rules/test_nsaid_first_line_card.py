@@ -5,7 +5,7 @@ inhibitor goes with it (a GI risk) or not (kidney)."""
 import pytest
 
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import dosage, lbp, med_request, observation, patient
+from tests.fhir_builders import dosage, lbp, med_request, med_statement, observation, patient
 from tests.fhir_builders import without_display as bare
 
 IBU_400 = ("197805", "ibuprofen 400 MG Oral Tablet")
@@ -94,3 +94,35 @@ def test_a_caution_says_whether_a_ppi_goes_with_the_nsaid(resources, age, header
     assert lines[0].startswith("Back pain: Low back pain")  # the cautions come after what the card advises
     assert [x for x in lines if x.startswith("**Use with caution**")] == ([header] if header else [])
     assert card.override_reasons == ()  # advice with nothing ordered: nothing to override
+
+
+NO_BENEFIT = "; 600 mg a unit, no structured dose: no added benefit above 400 mg a dose"
+
+
+@pytest.mark.parametrize(
+    ("meds", "named"),
+    [
+        pytest.param(
+            [med_request(*IBU_600) | {"authoredOn": None}],
+            "ibuprofen 600 MG Oral Tablet",
+            id="an-undated-order-no-dates",
+        ),
+        pytest.param(
+            [med_statement(*IBU_600, start_days=30, end_days=-10)],
+            "ibuprofen 600 MG Oral Tablet (last recorded 2026-10-28)",
+            id="a-statement-ending-after-today-is-taken-now",
+        ),
+        pytest.param(
+            [med_statement(*IBU_600, status="not-taken", start_days=200), med_request(*IBU_600)],
+            "ibuprofen 600 MG Oral Tablet (last ordered 2026-11-22)",
+            id="a-statement-that-it-was-not-taken-does-not-date-its-start",
+        ),
+        pytest.param(
+            [med_request(*IBU_600, status="completed", authored_days=200), med_request(*IBU_600)],
+            "ibuprofen 600 MG Oral Tablet (last ordered 2026-11-22), taken since 2026-05-11",
+            id="an-earlier-completed-order-dates-its-start",
+        ),
+    ],
+)
+def test_an_nsaid_already_taken_is_dated_by_the_orders_that_mean_use(meds, named):
+    assert f"- Already on an NSAID: {named}{NO_BENEFIT}{KEEP}" in first_line(*meds).detail.splitlines()
