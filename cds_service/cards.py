@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from .knowledge import Knowledge
@@ -88,27 +89,8 @@ def cite(*items: Any) -> Cited:
     """The references of what a card rests on, each once, in order: facts (anything with a `reference`, such as
     ConditionFact or MedicationFact), things citing several (`references`, such as the Episode, a Citation or a
     Cited), iterables of those, or "Type/id" strings; None, empty parts and facts without an id are left out."""
-    base: Cited | None = None  # a leading citation (the episode's, the opioid cards'): kept whole, not re-hashed
-    found: dict[str, None] = {}
-    for item in items:
-        if not item:  # a fact is a non-empty tuple; None, "", () and [] add nothing
-            continue
-        kind = _KINDS.get(type(item)) or _learn(item)
-        if kind == _REFS:
-            if base is None and not found:
-                base = item.references
-            else:
-                found.update(dict.fromkeys(item.references))
-        elif kind == _MANY:
-            _cite(item, found)
-        elif kind == _FACT:
-            if item.id is not None:
-                found[item.reference] = None
-        elif kind == _REF:
-            found[item] = None
-    if base is None:
-        return Cited(found)
-    return Cited(dict.fromkeys((*base, *found))) if found else base
+    found = _gather(items)
+    return found if type(found) is Cited else Cited(found)
 
 
 class Citation:
@@ -117,7 +99,7 @@ class Citation:
 
     __slots__ = ("_references", "facts", "head")
 
-    def __init__(self, head: Any, facts: Iterable[Any]) -> None:
+    def __init__(self, head: Any, facts: Sequence[Any]) -> None:
         self.head, self.facts = head, facts
         self._references: Cited | None = None
 
@@ -128,41 +110,93 @@ class Citation:
         return self._references
 
 
-def references_of(facts: Iterable[Any], cited: tuple[str, ...] = ()) -> Cited:
+def references_of(facts: Sequence[Any], cited: tuple[str, ...] = ()) -> Cited:
     """`cited` and the references of facts (each with a `reference`), each once: `cite`'s work without its dispatch,
     for the long lists several cards share (a patient's current opioids: 22 orders for Brenda Jackson)."""
-    return Cited(dict.fromkeys([*cited, *[fact.reference for fact in facts if fact.id is not None]]))
+    refs = (len(facts) > 3 and _typed_references(facts)) or [f.reference for f in facts if f.id is not None]
+    if cited:
+        refs = [*cited, *refs]
+    return Cited(refs if len(refs) < 2 or len(set(refs)) == len(refs) else dict.fromkeys(refs))
 
 
-_FACT, _MANY, _REFS, _REF, _NONE = range(1, 6)  # non-zero: `_KINDS.get(...) or _learn(...)`
-_KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE, Cited: _REFS}  # learnt once
+def _typed_references(facts: Sequence[Any]) -> list[str] | None:
+    """The references of facts all of one _TYPED type, each with an id, joined in C (no attribute or property
+    lookups in Python: each costs more than the string); None when they are not such facts."""
+    if len(kinds := {*map(type, facts)}) != 1:
+        return None
+    if (getter := _TYPE_AND_ID.get(cls := kinds.pop())) is None:
+        if cls in _KINDS or _learn(facts[0]) != _TYPED:
+            return None
+        getter = _TYPE_AND_ID[cls]
+    try:
+        return list(map("/".join, map(getter, facts)))
+    except TypeError:  # an id that is None (not cited) or not a string
+        return None
+
+
+# How `cite` takes each type, learnt once; non-zero (`_KINDS.get(...) or _learn(...)`). _TYPED: a fact whose
+# reference is "{resource_type}/{id}", which _typed_references makes for a list of them without the property
+_FACT, _TYPED, _MANY, _REFS, _REF, _NONE = range(1, 7)
+_KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE, Cited: _REFS}
+_TYPE_AND_ID: dict[type, itemgetter] = {}  # _TYPED types: their (resource_type, id) as a tuple
 
 
 def _learn(item: Any) -> int:
-    kind = _KINDS[type(item)] = (
-        _REF
-        if isinstance(item, str)
-        else _FACT
-        if hasattr(type(item), "reference")
-        else _REFS
-        if hasattr(type(item), "references")
-        else _MANY
-    )
+    cls = type(item)
+    if isinstance(item, str):
+        kind = _REF
+    elif hasattr(cls, "reference"):
+        fields = getattr(cls, "_fields", ())
+        typed = "resource_type" in fields and "id" in fields
+        kind = _TYPED if typed and item.reference == f"{item.resource_type}/{item.id}" else _FACT
+        if kind == _TYPED:
+            _TYPE_AND_ID[cls] = itemgetter(fields.index("resource_type"), fields.index("id"))
+    else:
+        kind = _REFS if hasattr(cls, "references") else _MANY
+    _KINDS[cls] = kind
     return kind
 
 
-def _cite(items: Iterable[Any], found: dict[str, None]) -> None:
+def _gather(items: tuple[Any, ...]) -> Cited | list[str]:
+    """`cite`'s work: a leading citation as it is when nothing else is cited (it is unique already), otherwise a
+    new list, each reference once and in order."""
+    if len(items) == 1 and _KINDS.get(type(items[0])) == _REFS:  # the common card: the episode or the opioids alone
+        return items[0].references
+    base: Cited | None = None
+    extra: list[str] = []
     for item in items:
+        if not item:  # a fact is a non-empty tuple; None, "", () and [] add nothing
+            continue
         kind = _KINDS.get(type(item)) or _learn(item)
-        if kind == _FACT:
-            if item.id is not None:
-                found[item.reference] = None
-        elif kind == _REFS:
-            found.update(dict.fromkeys(item.references))
-        elif kind == _MANY:
-            _cite(item, found)
-        elif kind == _REF:
-            found[item] = None
+        if kind == _REFS and base is None and not extra:
+            base = item.references
+        else:
+            _add(item, kind, extra)
+    if base is None:
+        return extra if len(set(extra)) == len(extra) else list(dict.fromkeys(extra))
+    if not extra:
+        return base
+    if len(extra) > 4:  # more than a few added to a citation: hashed, not each looked for in it
+        return list(dict.fromkeys([*base, *extra]))
+    found = list(base)
+    for ref in extra:
+        if ref not in found:
+            found.append(ref)
+    return found
+
+
+def _add(item: Any, kind: int, found: list[str]) -> None:
+    """Append the references of one item of any kind (duplicates are dropped later)."""
+    if kind in (_FACT, _TYPED):
+        if item.id is not None:
+            found.append(item.reference)
+    elif kind == _MANY:
+        for each in item:
+            _add(each, _KINDS.get(type(each)) or _learn(each), found)
+    elif kind == _REFS:
+        found.extend(item.references)
+    elif kind == _REF:
+        found.append(item)
 
 
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # RFC 9562 variant bits 10
@@ -253,8 +287,8 @@ def _provenance(card: Card, rule: str, knowledge: Knowledge) -> dict[str, Any]:
     """The card's provenance extensions: its rule, the knowledge, and its evidence when it names any (cited here,
     the cards of a call one after another, rather than in each rule)."""
     extension: dict[str, Any] = {EXT_RULE: rule, EXT_KNOWLEDGE: knowledge.identity.json}
-    if card.evidence and (references := cite(*card.evidence)):
-        extension[EXT_EVIDENCE] = list(references)
+    if card.evidence and (references := _gather(card.evidence)):
+        extension[EXT_EVIDENCE] = references if type(references) is list else list(references)
     return extension
 
 

@@ -59,3 +59,24 @@ def test_every_card_names_its_rule_and_knowledge_even_without_evidence():
     assert out["extension"][EXT_RULE] == "https://backpain-cds.org/fhir/PlanDefinition/second-line|1.0.0"
     assert out["extension"][EXT_KNOWLEDGE] == load().identity.as_json()
     assert EXT_EVIDENCE not in out["extension"]  # no empty fields
+
+
+def test_long_lists_of_orders_are_cited_like_short_ones_duplicates_and_missing_ids_included():
+    """Long lists of one fact type take a faster path (the current opioids): same references, same order."""
+    from datetime import date
+
+    from cds_service.cards import Citation, cite, references_of
+    from cds_service.record.patient_record import ConditionFact, MedicationFact
+
+    def order(oid, kind="MedicationRequest"):
+        return MedicationFact(kind, oid, False, "active", frozenset(), "oxycodone", None, None, frozenset())
+
+    back = ConditionFact("c1", frozenset(), "Back pain", "active", date(2026, 1, 1), None, None, frozenset())
+    orders = [order("m1"), order("m2", "MedicationStatement"), order("m1"), order("m3"), order("m4"), order("m5")]
+    expected = ("MedicationRequest/m1", "MedicationStatement/m2", "MedicationRequest/m3", "MedicationRequest/m4")
+    assert references_of(orders[:5]) == expected
+    assert references_of([*orders[:5], order(None)]) == expected  # no id: left out
+    assert references_of([back, *orders[:4]], ("Condition/c1",)) == ("Condition/c1", *expected[:3])
+    both = Citation(Citation(None, [back]), orders[:4])
+    assert cite(both, [order("m9"), back]) == ("Condition/c1", *expected[:3], "MedicationRequest/m9")
+    assert cite(both, orders) == ("Condition/c1", *expected, "MedicationRequest/m5")
