@@ -94,16 +94,16 @@ def renewals_last_ordered(record: PatientRecord, meds: list[MedicationFact], tod
 def last_ordered(meds: Iterable[MedicationFact], today: date) -> str:
     """When the chart last ordered or recorded this drug, and whether that may be stale (0.9), worded the same on
     every card (0.10 item 9): "last ordered 2017-07-22, 9 years ago: still taking it?"; "" for drafts only."""
-    last = None  # the first of the latest dated chart entries, as max() picks it, in one pass: renewals make dozens
+    last, last_start = None, None  # the first of the latest dated chart entries, as max() picks it, in one pass
     for m in meds:
         start = m.start
-        if start is not None and not m.draft and (last is None or start > last.start):
-            last = m
-    if last is None:
+        if start is not None and not m.draft and (last_start is None or start > last_start):
+            last, last_start = m, start
+    if last is None or last_start is None:
         return ""
     verb = "ordered" if last.resource_type == "MedicationRequest" else "recorded"
-    days = (today - last.start).days  # type: ignore[operator]
-    said = f"last {verb} {last.start}"
+    days = (today - last_start).days
+    said = f"last {verb} {last_start}"
     return f"{said}, {ago(days)}: still taking it?" if may_be_stale(last, today) else said
 
 
