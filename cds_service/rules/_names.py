@@ -21,7 +21,6 @@ from ._markdown import escape
 from ._wording import ago
 
 STALE_AFTER_DAYS = 365
-LONG_RUN = 4  # orders of one drug from which its "last ordered" is remembered for the record's other cards
 DAYS_IN = {"min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}  # UCUM units of a Duration
 
 
@@ -80,10 +79,8 @@ def _labels(
 
 
 def renewals_last_ordered(record: PatientRecord, meds: list[MedicationFact], today: date) -> str:
-    """`last_ordered`, worked out once per record for a long run of renewals: the MME total and the drug labels
-    name the same eleven oxycodone orders of Brenda Jackson's (grouped alike, in separate lists)."""
-    if len(meds) < LONG_RUN:
-        return last_ordered(meds, today)
+    """`last_ordered`, worked out once per record for a group of orders: the MME total and the drug labels name the
+    same groups (Brenda Jackson's eleven oxycodone renewals, grouped alike, in separate lists)."""
     key = (last_ordered, tuple(map(id, meds)), today)  # facts live as long as the record
     said = record.memo.get(key)
     if said is None:
