@@ -61,7 +61,7 @@ def provenance_cost(rounds: int) -> None:
     import time
     from datetime import date
 
-    from cds_service import cards
+    from cds_service import cards, citations
     from cds_service.config import Settings
     from cds_service.pipeline import Runtime, run
 
@@ -73,8 +73,8 @@ def provenance_cost(rounds: int) -> None:
         for name, m in sys.modules.items()
         if name.startswith("cds_service") and (hasattr(m, "cite") or hasattr(m, "references_of"))
     ]
-    on = (cards.cite, cards.references_of, cards._provenance)
-    off = ((lambda *items: cards.Cited()), (lambda *args: cards.Cited()), (lambda *args: {}))
+    on = (citations.cite, citations.references_of, cards._provenance)
+    off = ((lambda *items: citations.Cited()), (lambda *args: citations.Cited()), (lambda *args: {}))
 
     def switch(enabled: bool) -> None:
         cite, references_of, provenance = on if enabled else off

@@ -5,11 +5,10 @@ from __future__ import annotations
 import enum
 import os
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
+from .citations import gather
 from .knowledge import Knowledge
 
 OVERRIDE_SYSTEM = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
@@ -74,156 +73,37 @@ class Card:
             raise ValueError(f"summary over {SUMMARY_MAX} characters: {self.summary!r}")
 
 
-class Cited(tuple[str, ...]):
-    """What `cite` returns: references, each once. A Cited cited again is merged whole, and cited alone it is
-    returned as it is: a citation several cards share (the episode's, the opioid cards') is worked out once a call."""
-
-    __slots__ = ()
-
-    @property
-    def references(self) -> Cited:
-        return self
-
-
-def cite(*items: Any) -> Cited:
-    """The references of what a card rests on, each once, in order: facts (anything with a `reference`, such as
-    ConditionFact or MedicationFact), things citing several (`references`, such as the Episode, a Citation or a
-    Cited), iterables of those, or "Type/id" strings; None, empty parts and facts without an id are left out."""
-    found = _gather(items)
-    return found if type(found) is Cited else Cited(found)
-
-
-class Citation:
-    """What several cards rest on (the opioid cards: the episode and the current opioids), cited once, when the
-    first of them is serialised: `head` is taken whole (the Episode), `facts` each by its reference."""
-
-    __slots__ = ("_references", "facts", "head")
-
-    def __init__(self, head: Any, facts: Sequence[Any]) -> None:
-        self.head, self.facts = head, facts
-        self._references: Cited | None = None
-
-    @property
-    def references(self) -> Cited:
-        if self._references is None:
-            self._references = references_of(self.facts, self.head.references if self.head else ())
-        return self._references
-
-
-def references_of(facts: Sequence[Any], cited: tuple[str, ...] = ()) -> Cited:
-    """`cited` and the references of facts (each with a `reference`), each once: `cite`'s work without its dispatch,
-    for the long lists several cards share (a patient's current opioids: 22 orders for Brenda Jackson)."""
-    refs = (len(facts) > 3 and _typed_references(facts)) or [f.reference for f in facts if f.id is not None]
-    if cited:
-        refs = [*cited, *refs]
-    return Cited(refs if len(refs) < 2 or len(set(refs)) == len(refs) else dict.fromkeys(refs))
-
-
-def _typed_references(facts: Sequence[Any]) -> list[str] | None:
-    """The references of facts all of one _TYPED type, each with an id, joined in C (no attribute or property
-    lookups in Python: each costs more than the string); None when they are not such facts."""
-    if len(kinds := {*map(type, facts)}) != 1:
-        return None
-    if (getter := _TYPE_AND_ID.get(cls := kinds.pop())) is None:
-        if cls in _KINDS or _learn(facts[0]) != _TYPED:
-            return None
-        getter = _TYPE_AND_ID[cls]
-    try:
-        return list(map("/".join, map(getter, facts)))
-    except TypeError:  # an id that is None (not cited) or not a string
-        return None
-
-
-# How `cite` takes each type, learnt once; non-zero (`_KINDS.get(...) or _learn(...)`). _TYPED: a fact whose
-# reference is "{resource_type}/{id}", which _typed_references makes for a list of them without the property
-_FACT, _TYPED, _MANY, _REFS, _REF, _NONE = range(1, 7)
-_KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE, Cited: _REFS}
-_TYPE_AND_ID: dict[type, itemgetter] = {}  # _TYPED types: their (resource_type, id) as a tuple
-
-
-def _learn(item: Any) -> int:
-    cls = type(item)
-    if isinstance(item, str):
-        kind = _REF
-    elif hasattr(cls, "reference"):
-        fields = getattr(cls, "_fields", ())
-        typed = "resource_type" in fields and "id" in fields
-        kind = _TYPED if typed and item.reference == f"{item.resource_type}/{item.id}" else _FACT
-        if kind == _TYPED:
-            _TYPE_AND_ID[cls] = itemgetter(fields.index("resource_type"), fields.index("id"))
-    else:
-        kind = _REFS if hasattr(cls, "references") else _MANY
-    _KINDS[cls] = kind
-    return kind
-
-
-def _gather(items: tuple[Any, ...]) -> Cited | list[str]:
-    """`cite`'s work: a leading citation as it is when nothing else is cited (it is unique already), otherwise a
-    new list, each reference once and in order."""
-    if len(items) == 1 and _KINDS.get(type(items[0])) == _REFS:  # the common card: the episode or the opioids alone
-        return items[0].references
-    base: Cited | None = None
-    extra: list[str] = []
-    for item in items:
-        if not item:  # a fact is a non-empty tuple; None, "", () and [] add nothing
-            continue
-        kind = _KINDS.get(type(item)) or _learn(item)
-        if kind == _REFS and base is None and not extra:
-            base = item.references
-        else:
-            _add(item, kind, extra)
-    if base is None:
-        return extra if len(set(extra)) == len(extra) else list(dict.fromkeys(extra))
-    if not extra:
-        return base
-    if len(extra) > 4:  # more than a few added to a citation: hashed, not each looked for in it
-        return list(dict.fromkeys([*base, *extra]))
-    found = list(base)
-    for ref in extra:
-        if ref not in found:
-            found.append(ref)
-    return found
-
-
-def _add(item: Any, kind: int, found: list[str]) -> None:
-    """Append the references of one item of any kind (duplicates are dropped later)."""
-    if kind in (_FACT, _TYPED):
-        if item.id is not None:
-            found.append(item.reference)
-    elif kind == _MANY:
-        for each in item:
-            _add(each, _KINDS.get(type(each)) or _learn(each), found)
-    elif kind == _REFS:
-        found.extend(item.references)
-    elif kind == _REF:
-        found.append(item)
-
-
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # RFC 9562 variant bits 10
+UUIDS_AHEAD = 128  # made at a time per thread: 2 KiB from one os.urandom call
 
 
-class _Random(threading.local):
-    """Random bytes from os.urandom, read 4 KiB at a time per thread and again in a forked child: each os.urandom
-    call lets go of the GIL, and under load a thread waits up to a switch interval (5 ms) to have it back."""
+class _Uuids(threading.local):
+    """Random UUIDs made ahead, a batch per thread from one os.urandom call: each call lets go of the GIL (under load
+    a thread waits up to a switch interval, 5 ms, to have it back), and one comprehension formats the batch for less
+    than a call per UUID would cost. A forked child drops what its parent had made (`os.register_at_fork`)."""
 
     def __init__(self) -> None:
-        self.pool, self.at, self.pid = b"", 0, 0
+        self.ready: list[str] = []
 
-    def take16(self) -> bytes:
-        if self.at >= len(self.pool) or self.pid != os.getpid():
-            self.pool, self.at, self.pid = os.urandom(4096), 0, os.getpid()
-        self.at += 16
-        return self.pool[self.at - 16 : self.at]
+    def take(self) -> str:
+        if not (ready := self.ready):
+            h = os.urandom(16 * UUIDS_AHEAD).hex()
+            ready.extend(
+                f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-{_VARIANT[h[i + 16]]}{h[i + 17 : i + 20]}-"
+                f"{h[i + 20 : i + 32]}"
+                for i in range(0, 32 * UUIDS_AHEAD, 32)
+            )
+        return ready.pop()
 
 
-_random = _Random()
+_uuids = _Uuids()
+os.register_at_fork(after_in_child=lambda: _uuids.ready.clear())  # the forking thread is the child's only one
 
 
 def new_uuid() -> str:
     """A random (version 4) UUID string, as `str(uuid.uuid4())` gives, at a fraction of the cost: most of that goes
     to uuid.UUID's constructor and to one os.urandom call each, and a response needs one per card and suggestion."""
-    h = _random.take16().hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+    return _uuids.take()
 
 
 def _drop_empty(obj: dict[str, Any]) -> dict[str, Any]:
@@ -243,17 +123,13 @@ def _action_json(action: Action) -> dict[str, Any]:
 
 def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
     """Serialise a card per CDS Hooks 2.0: fresh uuids, topic Coding in source, no null or empty fields."""
-    topic = knowledge.topics[card.topic]
+    source, links, rule = knowledge.card_sources[card.topic]
     out: dict[str, Any] = {"uuid": new_uuid(), "summary": card.summary}
     if card.detail:
         out["detail"] = card.detail
     out["indicator"] = _LABELS[card.indicator]
     # source.label names the guideline the card applies (clinical reference 0.9), not this service
-    out["source"] = {
-        "label": topic.source_label,
-        "url": topic.source_url,
-        "topic": {"system": knowledge.topic_system, "code": topic.code, "display": topic.display},
-    }
+    out["source"] = source
     if card.suggestions:
         out["suggestions"] = [
             _drop_empty(
@@ -269,11 +145,9 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
         # one suggestion: take it or not; several are each about a different order, so any of them
         out["selectionBehavior"] = "at-most-one" if len(card.suggestions) == 1 else "any"
     if card.override_reasons:
-        out["overrideReasons"] = [
-            {"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in card.override_reasons
-        ]
-    out["links"] = [{"label": topic.source_label, "url": topic.source_url, "type": "absolute"}]
-    extension = _provenance(card, topic.rule, knowledge)
+        out["overrideReasons"] = _override_json(card.override_reasons)
+    out["links"] = links
+    extension = _provenance(card, rule, knowledge)
     if card.mme is not None:
         extension[MME_EXTENSION] = card.mme
         if card.mme_lower_bound:
@@ -283,12 +157,24 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
     return out
 
 
+_OVERRIDES_JSON: dict[tuple[tuple[str, str], ...], list[dict[str, str]]] = {}  # the rules' few constant tuples
+
+
+def _override_json(reasons: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    """`overrideReasons` as JSON, made once per set of reasons (a few constants) and shared: read, never change."""
+    if (found := _OVERRIDES_JSON.get(reasons)) is None:
+        found = [{"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in reasons]
+        if len(_OVERRIDES_JSON) < 64:  # bounded, should a rule ever make them per call
+            _OVERRIDES_JSON[reasons] = found
+    return found
+
+
 def _provenance(card: Card, rule: str, knowledge: Knowledge) -> dict[str, Any]:
     """The card's provenance extensions: its rule, the knowledge, and its evidence when it names any (cited here,
     the cards of a call one after another, rather than in each rule)."""
     extension: dict[str, Any] = {EXT_RULE: rule, EXT_KNOWLEDGE: knowledge.identity.json}
-    if card.evidence and (references := _gather(card.evidence)):
-        extension[EXT_EVIDENCE] = references if type(references) is list else list(references)
+    if card.evidence and (references := gather(card.evidence)):
+        extension[EXT_EVIDENCE] = references  # a list; a Cited one is shared by the cards citing it alone
     return extension
 
 

@@ -35,7 +35,7 @@ def test_a_forked_worker_never_repeats_the_uuids_its_parent_will_give():
 def test_cite_names_each_fact_once_by_type_and_id_and_leaves_out_facts_without_an_id():
     from datetime import date
 
-    from cds_service.cards import cite
+    from cds_service.citations import cite
     from cds_service.record.patient_record import ConditionFact, MedicationFact, ObservationFact
 
     def condition(cid):
@@ -43,12 +43,12 @@ def test_cite_names_each_fact_once_by_type_and_id_and_leaves_out_facts_without_a
 
     draft = MedicationFact("MedicationRequest", "d1", True, "draft", frozenset(), "oxycodone", None, None, frozenset())
     phq9 = ObservationFact("o1", frozenset(), "PHQ-9", date(2026, 1, 1), 14, None, frozenset(), None, frozenset())
-    assert cite(condition("c1"), [draft, condition("c1"), condition(None)], None, phq9, "Patient/pt-1") == (
+    assert cite(condition("c1"), [draft, condition("c1"), condition(None)], None, phq9, "Patient/pt-1") == [
         "Condition/c1",
         "MedicationRequest/d1",
         "Observation/o1",
         "Patient/pt-1",
-    )
+    ]
 
 
 def test_every_card_names_its_rule_and_knowledge_even_without_evidence():
@@ -65,7 +65,7 @@ def test_long_lists_of_orders_are_cited_like_short_ones_duplicates_and_missing_i
     """Long lists of one fact type take a faster path (the current opioids): same references, same order."""
     from datetime import date
 
-    from cds_service.cards import Citation, cite, references_of
+    from cds_service.citations import Citation, cite, references_of
     from cds_service.record.patient_record import ConditionFact, MedicationFact
 
     def order(oid, kind="MedicationRequest"):
@@ -73,10 +73,10 @@ def test_long_lists_of_orders_are_cited_like_short_ones_duplicates_and_missing_i
 
     back = ConditionFact("c1", frozenset(), "Back pain", "active", date(2026, 1, 1), None, None, frozenset())
     orders = [order("m1"), order("m2", "MedicationStatement"), order("m1"), order("m3"), order("m4"), order("m5")]
-    expected = ("MedicationRequest/m1", "MedicationStatement/m2", "MedicationRequest/m3", "MedicationRequest/m4")
+    expected = ["MedicationRequest/m1", "MedicationStatement/m2", "MedicationRequest/m3", "MedicationRequest/m4"]
     assert references_of(orders[:5]) == expected
     assert references_of([*orders[:5], order(None)]) == expected  # no id: left out
-    assert references_of([back, *orders[:4]], ("Condition/c1",)) == ("Condition/c1", *expected[:3])
+    assert references_of([back, *orders[:4]], ("Condition/c1",)) == ["Condition/c1", *expected[:3]]
     both = Citation(Citation(None, [back]), orders[:4])
-    assert cite(both, [order("m9"), back]) == ("Condition/c1", *expected[:3], "MedicationRequest/m9")
-    assert cite(both, orders) == ("Condition/c1", *expected, "MedicationRequest/m5")
+    assert cite(both, [order("m9"), back]) == ["Condition/c1", *expected[:3], "MedicationRequest/m9"]
+    assert cite(both, orders) == ["Condition/c1", *expected, "MedicationRequest/m5"]

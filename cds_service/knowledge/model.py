@@ -124,6 +124,23 @@ class Knowledge:
         """Names of the value sets of drugs: those listing RxNorm codes."""
         return frozenset(v.name for v in self.value_sets.values() if any(s == RXNORM for s, _ in v.include.exact))
 
+    @cached_property
+    def card_sources(self) -> dict[str, tuple[dict[str, Any], list[dict[str, str]], str]]:
+        """Per topic code, a card's `source` and `links` JSON and its rule's url|version, made once and shared by
+        every card of the topic (cards.to_json): read them, never change them."""
+        return {
+            code: (
+                {
+                    "label": t.source_label,
+                    "url": t.source_url,
+                    "topic": {"system": self.topic_system, "code": t.code, "display": t.display},
+                },
+                [{"label": t.source_label, "url": t.source_url, "type": "absolute"}],
+                t.rule,
+            )
+            for code, t in self.topics.items()
+        }
+
     def value_sets_of(self, code: Code) -> list[ValueSet]:
         """The value sets a code is in. Only those naming it or holding an is-a/regex rule for its system are
         asked, rather than all of them: a record brings codes this process has not seen yet on every call."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
-from ..cards import Cited, references_of
+from ..citations import Cited, references_of
 from ..record.patient_record import ConditionFact, MedicationFact, OrderFact, PatientRecord
 from ._markdown import escape
 from ._wording import ago

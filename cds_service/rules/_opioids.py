@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..cards import Citation
+from ..citations import Citation
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import episode
 from ._names import condition_label

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from cds_service.cards import EXT_EVIDENCE, EXT_KNOWLEDGE, EXT_RULE, cite, to_json
+from cds_service.cards import EXT_EVIDENCE, EXT_KNOWLEDGE, EXT_RULE, to_json
+from cds_service.citations import cite
 from cds_service.knowledge import load, manifest, profiles_dir
 from cds_service.rules._markdown import WORD_JOINER
 from tests.conftest import cards_for
