@@ -80,3 +80,29 @@ def test_long_lists_of_orders_are_cited_like_short_ones_duplicates_and_missing_i
     both = Citation(Citation(None, [back]), orders[:4])
     assert cite(both, [order("m9"), back]) == ["Condition/c1", *expected[:3], "MedicationRequest/m9"]
     assert cite(both, orders) == ["Condition/c1", *expected, "MedicationRequest/m5"]
+
+
+def test_long_lists_of_orders_keep_odd_ids_whole_and_in_order():
+    """Orders of one type are cited by a join and a split in C: ids that hold the separator, numbers, missing ids
+    and a second resource type must come out as the property spells them, one reference per order."""
+    from cds_service.citations import references_of
+    from cds_service.record.patient_record import MedicationFact
+
+    def order(oid, kind="MedicationRequest"):
+        return MedicationFact(kind, oid, False, "active", frozenset(), "oxycodone", None, None, frozenset())
+
+    for name, ids in [
+        ("separator inside an id", ["a", "b\nc", "c", "d"]),
+        ("a number for an id", ["a", 5, "c", "d"]),
+        ("an empty id", ["a", "", "c", "d"]),
+        ("an id missing", ["a", None, "c", "d"]),
+    ]:
+        orders = [order(i) for i in ids]
+        assert references_of(orders) == [o.reference for o in orders if o.id is not None], name
+    mixed = [order("a"), order("b", "MedicationStatement"), order("c"), order("d")]
+    assert references_of(mixed) == [
+        "MedicationRequest/a",
+        "MedicationStatement/b",
+        "MedicationRequest/c",
+        "MedicationRequest/d",
+    ]
