@@ -19,6 +19,9 @@ def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
+PARSED = "backpain_cds.json"  # environ key: the body's JSON, decoded by the worker before the app ran (offload.py)
+
+
 def read_json_body() -> Any:
     """The decoded JSON body; 415 when declared as something else (no Content-Type at all is read as JSON, as some
     EHR clients send), 413 past BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not, 400 when it is not JSON or its chunked
@@ -30,6 +33,8 @@ def read_json_body() -> Any:
     limit = current_app.extensions["backpain_cds"].settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
+    if PARSED in request.environ:  # the worker decoded this very body, within the same limits (`decode`)
+        return request.environ[PARSED]
     try:  # a chunked body has no Content-Length: read one byte past the limit
         data = request.stream.read(limit + 1)
     except (ParseException, OSError):  # gunicorn: a bad chunk size, extension or terminator, or the body broke off
@@ -38,9 +43,14 @@ def read_json_body() -> Any:
         ) from None
     if len(data) > limit:
         raise RequestEntityTooLarge()
+    return decode(data, current_app.extensions["backpain_cds"].settings.max_json_values)
+
+
+def decode(data: bytes, most: int) -> Any:
+    """The JSON of a whole body already within the byte limit: 400 when it is empty or not JSON, 413 past `most`
+    JSON values (BACKPAIN_CDS_MAX_JSON_VALUES), counted before parsing."""
     if not data:
         raise BadHookRequest("the request body is empty; send a JSON object", field="(body)")
-    most = current_app.extensions["backpain_cds"].settings.max_json_values
     if json_values(data) > most:  # counted before parsing: 10 MB of `{},` would take 300 MB parsed
         raise PayloadTooLarge(
             f"the request body holds more than {most} JSON values (BACKPAIN_CDS_MAX_JSON_VALUES)",

@@ -80,6 +80,7 @@ def serve(host: str, port: int, workers: int | None, settings: Settings) -> int:
     from .. import create_app  # imports prometheus_client: PROMETHEUS_MULTIPROC_DIR is set before it (below)
     from . import turns
     from .lifecycle import DrainingArbiter
+    from .offload import on_loop
     from .serving import BufferedWsgi, logger_class, worker_class
 
     if settings.metrics_port == port:
@@ -100,8 +101,9 @@ def serve(host: str, port: int, workers: int | None, settings: Settings) -> int:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers or settings.workers)
-            # An event loop reads whole requests; only then does one of BACKPAIN_CDS_THREADS threads run the app
-            # (web/serving.py): idle or slow clients cost no thread.
+            # An event loop reads whole requests; only then does the app run, on the loop or, for a call that may
+            # wait on a FHIR server, on one of BACKPAIN_CDS_THREADS threads (web/serving.py): idle or slow clients
+            # cost no thread.
             self.cfg.set("worker_class", worker_class())
             self.cfg.set("keepalive", 5)
             # After the drain, calls in flight finish: their FHIR fetches are bounded by the deadline.
@@ -122,7 +124,9 @@ def serve(host: str, port: int, workers: int | None, settings: Settings) -> int:
         def load(self) -> Any:
             # One call computes at a time per worker; a call waiting on a FHIR server lets the others (web/turns.py).
             app.extensions["backpain_cds"].fhir.waiting = turns.waiting
-            return BufferedWsgi(turns.taking_turns(app), settings.threads, settings.max_body_bytes)
+            runtime = app.extensions["backpain_cds"]
+            computes_only = on_loop(runtime.registry, settings.max_body_bytes, settings.max_json_values)
+            return BufferedWsgi(turns.taking_turns(app), settings.threads, settings.max_body_bytes, computes_only)
 
         def run(self) -> None:
             DrainingArbiter(self, app.extensions["backpain_cds_lifecycle"], settings.drain_seconds).run()

@@ -1,11 +1,11 @@
-"""The serving model: gunicorn's asyncio worker reads each request whole, then a thread runs the Flask app on it.
+"""The serving model: gunicorn's asyncio worker reads each request whole, then runs the Flask app on it.
 
 An idle socket or a client that drips its request a byte at a time costs an event-loop callback and a buffer, never
-a thread: a thread is taken only once the request (headers and body, bounded by BACKPAIN_CDS_MAX_BODY_BYTES) is in
-memory, so health probes and healthy calls are answered whatever slow clients hold open. The app runs in a pool of
-BACKPAIN_CDS_THREADS threads per worker: hook calls are CPU-bound (parallelism comes from workers), but a call
-without prefetch waits on the EHR's FHIR server, and the other threads serve meanwhile. The event loop itself never
-runs app code.
+a thread and never a turn at the app: the app runs only once the request (headers and body, bounded by
+BACKPAIN_CDS_MAX_BODY_BYTES) is in memory, so health probes and healthy calls are answered whatever slow clients hold
+open. A call that only computes runs on the loop's thread (most hook calls carry their prefetch: CPU-bound, and
+parallelism comes from workers); a call that may wait on the EHR's FHIR server runs in a pool of
+BACKPAIN_CDS_THREADS threads per worker, and the loop serves meanwhile (web/offload.py decides).
 """
 
 from __future__ import annotations
@@ -31,10 +31,17 @@ Send = Callable[[dict[str, Any]], Any]
 class BufferedWsgi:
     """An ASGI app that buffers the request, then calls the WSGI app in a thread and sends its whole response."""
 
-    def __init__(self, app: Wsgi, threads: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: Wsgi,
+        threads: int,
+        max_body_bytes: int,
+        on_loop: Callable[[dict[str, Any], bytes], bool] | None = None,
+    ) -> None:
         self.app = app
         self.threads = threads
         self.max_body_bytes = max_body_bytes
+        self.on_loop = on_loop  # which calls run on the loop's thread (web/offload.py); None: all on threads
         self._pool: ThreadPoolExecutor | None = None
         self._pid = 0
 
@@ -50,8 +57,11 @@ class BufferedWsgi:
         if body is None:  # the client went away before its request was whole
             return
         environ = _environ(scope, body)
-        loop = asyncio.get_running_loop()
-        status, headers, content = await loop.run_in_executor(self._executor(), self._call, environ)
+        if self.on_loop is not None and self.on_loop(environ, body):
+            status, headers, content = self._call(environ)  # computes only: no handing to a thread and back
+        else:
+            loop = asyncio.get_running_loop()
+            status, headers, content = await loop.run_in_executor(self._executor(), self._call, environ)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 

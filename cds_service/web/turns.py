@@ -1,12 +1,11 @@
 """A worker's calls take turns at its one interpreter; a call waiting on a FHIR server gives its turn away.
 
-`serve` runs the app on BACKPAIN_CDS_THREADS threads per worker (web/serving.py), for calls that wait on the EHR's
-FHIR server. Calls that compute (every call with prefetch) gain nothing from running at once: they share one
-interpreter, which switches between them every few milliseconds, and the event-loop thread that reads requests
-and sends answers waits for a turn behind them all. Under 16 connections that cost a third more CPU per call.
-So each call holds TURN while it computes (its database statements included: short, local) and lets it go while
-FhirClient.fetch waits on the network (`waiting`); the other threads queue on the lock and cost nothing meanwhile.
-Health probes take no turn: they answer at once, however many calls are queued.
+`serve` runs a call that only computes on the worker's event loop and one that may wait on the EHR's FHIR server on
+one of BACKPAIN_CDS_THREADS threads (web/offload.py). Calls that compute gain nothing from running at once: they
+share one interpreter, which switches between them every few milliseconds. Under 16 connections that cost a third
+more CPU per call. So each call, on the loop or on a thread, holds TURN while it computes (its database statements
+included: short, local) and lets it go while FhirClient.fetch waits on the network (`waiting`); the other threads
+queue on the lock and cost nothing meanwhile. Health probes take no turn: they answer at once.
 """
 
 from __future__ import annotations
