@@ -9,6 +9,10 @@ reading requests and answering health probes meanwhile. Either way calls compute
 
 To see the prefetch, the body is decoded here, with the app's own limits, and handed to the app (`body.PARSED`)
 rather than decoded twice; a body the app will refuse runs on the loop too: it is answered at once.
+
+Where any call may wait on the network whatever its prefetch, every call runs on a thread, as before: a PostgreSQL
+database (a hung one would hold the loop, and the probes queued behind it, for up to BACKPAIN_CDS_DATABASE_TIMEOUT
+per call; SQLite is a local file) or client keys fetched from an issuer's `jwks_url` (pinned keys never are).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..config import Settings
 from ..errors import CdsError
 from ..fhir.prefetch import PrefetchState, state_of
 from ..services import Registry
+from .auth import ClientAuth
 from .body import PARSED, decode
 
 HOOKS = "/cds-services/"
@@ -27,8 +33,17 @@ _NO_FETCH = (PrefetchState.PRESENT, PrefetchState.EMPTY)  # used as sent: nothin
 OnLoop = Callable[[dict[str, Any], bytes], bool]
 
 
-def on_loop(registry: Registry, max_body_bytes: int, max_json_values: int) -> OnLoop:
-    """The worker's test: True when a call cannot wait on a FHIR server (BufferedWsgi runs it on the loop)."""
+def on_loop(settings: Settings, registry: Registry, auth: ClientAuth | None) -> OnLoop | None:
+    """The worker's test: True when a call cannot wait on the network (BufferedWsgi runs it on the loop); None when
+    any call may (see above)."""
+    if not settings.database_url.startswith("sqlite") or (
+        auth is not None and any(keys.jwks_url for keys in auth.issuers.values())
+    ):
+        return None
+    return _computes_only(registry, settings.max_body_bytes, settings.max_json_values)
+
+
+def _computes_only(registry: Registry, max_body_bytes: int, max_json_values: int) -> OnLoop:
 
     def computes_only(environ: dict[str, Any], body: bytes) -> bool:
         if environ["REQUEST_METHOD"] != "POST":

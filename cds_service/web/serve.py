@@ -124,8 +124,8 @@ def serve(host: str, port: int, workers: int | None, settings: Settings) -> int:
         def load(self) -> Any:
             # One call computes at a time per worker; a call waiting on a FHIR server lets the others (web/turns.py).
             app.extensions["backpain_cds"].fhir.waiting = turns.waiting
-            runtime = app.extensions["backpain_cds"]
-            computes_only = on_loop(runtime.registry, settings.max_body_bytes, settings.max_json_values)
+            runtime, auth = app.extensions["backpain_cds"], app.extensions.get("backpain_cds_auth")
+            computes_only = on_loop(settings, runtime.registry, auth)
             return BufferedWsgi(turns.taking_turns(app), settings.threads, settings.max_body_bytes, computes_only)
 
         def run(self) -> None:

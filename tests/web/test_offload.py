@@ -4,13 +4,19 @@ EHR's FHIR server (web/offload.py, web/serving.py)."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import threading
+from pathlib import Path
 
 import orjson
 import pytest
 
+from cds_service.config import Settings
 from cds_service.knowledge import load
 from cds_service.services import Registry
+from cds_service.store.database import connect
+from cds_service.store.replay import ReplayCache
+from cds_service.web.auth import ClientAuth
 from cds_service.web.body import PARSED
 from cds_service.web.offload import on_loop
 from cds_service.web.serving import BufferedWsgi
@@ -69,17 +75,47 @@ CASES = [
 ]
 
 
+def _on_loop(database_url: str = "", issuers: dict | None = None):
+    settings = Settings(
+        data_dir=Path(tempfile.mkdtemp()), database_url=database_url, max_body_bytes=LIMIT, max_json_values=VALUES
+    )
+    auth = ClientAuth(issuers, ReplayCache(connect(settings.database_url))) if issuers is not None else None
+    return on_loop(settings, Registry(load()), auth)
+
+
 @pytest.mark.parametrize(("method", "path", "body", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_only_calls_that_may_wait_on_a_fhir_server_leave_the_loop(method, path, body, expected):
-    computes_only = on_loop(Registry(load()), LIMIT, VALUES)
-    assert computes_only({"REQUEST_METHOD": method, "PATH_INFO": path}, body) is expected
+    assert _on_loop()({"REQUEST_METHOD": method, "PATH_INFO": path}, body) is expected
 
 
 def test_the_body_decoded_to_look_at_prefetch_is_handed_to_the_app_not_decoded_again():
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": HOOK}
     body = _hook()
-    assert on_loop(Registry(load()), LIMIT, VALUES)(environ, body)
+    assert _on_loop()(environ, body)
     assert environ[PARSED] == orjson.loads(body)
+
+
+PINNED = {"https://ehr.example": {"keys": []}}
+FETCHED = {"https://ehr.example": {"jwks_url": "https://ehr.example/jwks"}}
+
+
+@pytest.mark.parametrize(
+    ("database_url", "issuers", "loop"),
+    [
+        ("", None, True),
+        ("", PINNED, True),
+        ("postgresql://cds@db/cds", None, False),
+        ("", FETCHED, False),
+    ],
+    ids=[
+        "demo mode on SQLite: nothing waits on the network but a FHIR fetch",
+        "client keys pinned: verifying a token never fetches",
+        "PostgreSQL: a hung database would hold the loop and the probes behind it",
+        "keys from a jwks_url: a refresh waits on the issuer",
+    ],
+)
+def test_every_call_runs_on_a_thread_where_any_call_may_wait_on_the_network(database_url, issuers, loop):
+    assert (_on_loop(database_url, issuers) is not None) is loop
 
 
 def _serve(app: BufferedWsgi, path: str) -> tuple[int, bytes]:
