@@ -243,10 +243,14 @@ def test_one_worker_answers_other_calls_and_probes_while_a_call_waits_on_a_slow_
             waiting["fhirServer"] = fhir.base
             slow: list[requests.Response] = []
             caller = threading.Thread(
-                target=lambda: slow.append(requests.post(base + "/cds-services/backpain-patient-view", json=waiting))
+                target=lambda: slow.append(
+                    requests.post(base + "/cds-services/backpain-patient-view", json=waiting, timeout=20)
+                )
             )
             caller.start()
+            deadline = time.monotonic() + 10
             while not fhir.requests:  # the slow call is now waiting on the FHIR server
+                assert time.monotonic() < deadline, "the call without prefetch never queried the FHIR server"
                 time.sleep(0.02)
             started = time.perf_counter()
             assert requests.get(base + "/healthz", timeout=2).ok

@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from http import HTTPStatus
 from typing import Any
 
@@ -36,12 +37,13 @@ class BufferedWsgi:
         app: Wsgi,
         threads: int,
         max_body_bytes: int,
-        on_loop: Callable[[dict[str, Any], bytes], bool] | None = None,
+        on_loop: Callable[[dict[str, Any], bytes], AbstractContextManager[Any] | None] | None = None,
     ) -> None:
         self.app = app
         self.threads = threads
         self.max_body_bytes = max_body_bytes
-        self.on_loop = on_loop  # which calls run on the loop's thread (web/offload.py); None: all on threads
+        # which calls run on the loop's thread, and under what (its turn: web/offload.py); None: all on threads
+        self.on_loop = on_loop
         self._pool: ThreadPoolExecutor | None = None
         self._pid = 0
 
@@ -57,8 +59,9 @@ class BufferedWsgi:
         if body is None:  # the client went away before its request was whole
             return
         environ = _environ(scope, body)
-        if self.on_loop is not None and self.on_loop(environ, body):
-            status, headers, content = self._call(environ)  # computes only: no handing to a thread and back
+        if self.on_loop is not None and (held := self.on_loop(environ, body)) is not None:
+            with held:  # computes only: no handing to a thread and back
+                status, headers, content = self._call(environ)
         else:
             loop = asyncio.get_running_loop()
             status, headers, content = await loop.run_in_executor(self._executor(), self._call, environ)

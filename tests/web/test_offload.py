@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 
 import orjson
@@ -16,6 +17,7 @@ from cds_service.knowledge import load
 from cds_service.services import Registry
 from cds_service.store.database import connect
 from cds_service.store.replay import ReplayCache
+from cds_service.web import offload, turns
 from cds_service.web.auth import ClientAuth
 from cds_service.web.body import PARSED
 from cds_service.web.offload import on_loop
@@ -71,7 +73,7 @@ CASES = [
     ("a body of too many JSON values is a 413 at once", "POST", HOOK, b"[" + b"0," * VALUES + b"0]", True),
     ("feedback is only stored", "POST", HOOK + "/feedback", b'{"feedback": []}', True),
     ("an unknown service is a 404", "POST", "/cds-services/nope", _no_prefetch(), True),
-    ("the preview may fetch for a pasted request", "POST", "/preview/evaluate", _no_prefetch(), False),
+    ("the preview names missing prefetch, it never fetches", "POST", "/preview/evaluate", _no_prefetch(), True),
 ]
 
 
@@ -83,16 +85,56 @@ def _on_loop(database_url: str = "", issuers: dict | None = None):
     return on_loop(settings, Registry(load()), auth)
 
 
+def _computes_only(tokens_required: bool = False):
+    return offload._computes_only(Registry(load()), LIMIT, VALUES, tokens_required)
+
+
 @pytest.mark.parametrize(("method", "path", "body", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_only_calls_that_may_wait_on_a_fhir_server_leave_the_loop(method, path, body, expected):
-    assert _on_loop()({"REQUEST_METHOD": method, "PATH_INFO": path}, body) is expected
+    assert _computes_only()({"REQUEST_METHOD": method, "PATH_INFO": path}, body) is expected
 
 
 def test_the_body_decoded_to_look_at_prefetch_is_handed_to_the_app_not_decoded_again():
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": HOOK}
     body = _hook()
-    assert _on_loop()(environ, body)
+    assert _computes_only()(environ, body)
     assert environ[PARSED] == orjson.loads(body)
+
+
+def test_a_body_is_not_decoded_for_a_caller_without_a_token_when_tokens_are_required():
+    """Decoding costs more than the 401 the app answers at once: an anonymous caller must not buy it."""
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": HOOK}
+    assert _computes_only(tokens_required=True)(environ, _no_prefetch())
+    assert PARSED not in environ
+    with_token = {"REQUEST_METHOD": "POST", "PATH_INFO": HOOK, "HTTP_AUTHORIZATION": "Bearer x.y.z"}
+    assert not _computes_only(tokens_required=True)(with_token, _no_prefetch())  # a real caller: placed as usual
+
+
+def _post(path: str = HOOK) -> dict:
+    return {"REQUEST_METHOD": "POST", "PATH_INFO": path}
+
+
+def test_a_call_on_the_loop_holds_the_turn_while_it_runs_and_gives_it_back():
+    held = _on_loop()(_post(), _hook())
+    assert held is not None and turns.TURN.locked()
+    with held:
+        assert turns.TURN.locked()
+    assert not turns.TURN.locked()
+
+
+def test_the_loop_never_waits_for_a_turn_a_thread_holds_the_call_goes_to_a_thread():
+    """Waiting would stop the worker reading requests and answering probes while the thread computes."""
+    place = _on_loop()
+    with turns.TURN:  # a thread computing a record it fetched
+        assert place(_post(), _hook()) is None
+        assert place({"REQUEST_METHOD": "GET", "PATH_INFO": "/healthz"}, b"") is not None  # probes: no turn
+
+
+def test_a_large_record_goes_to_a_thread_the_loop_is_not_held_for_long():
+    body = _hook() + b" " * offload.INLINE_MAX_BYTES  # still a complete prefetch, now over the inline size
+    assert _computes_only()(_post(), body)
+    assert _on_loop()(_post(), body) is None
+    assert not turns.TURN.locked()
 
 
 PINNED = {"https://ehr.example": {"keys": []}}
@@ -139,7 +181,7 @@ def test_a_call_that_only_computes_runs_on_the_loop_thread_and_one_that_may_fetc
         return [threading.current_thread().name.encode()]
 
     def computes_only(environ, body):
-        return environ["PATH_INFO"] == "/computes"
+        return nullcontext() if environ["PATH_INFO"] == "/computes" else None
 
     app = BufferedWsgi(wsgi, threads=2, max_body_bytes=LIMIT, on_loop=computes_only)
     assert _serve(app, "/computes") == (200, threading.current_thread().name.encode())  # asyncio.run: this thread
