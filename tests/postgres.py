@@ -8,7 +8,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from tests.served import free_port
@@ -80,12 +80,14 @@ class Cluster:
         """The server hung, not down: every process stopped (SIGSTOP), its sockets still accepting; resumed after."""
         pids = self.pids()
         for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
+            with suppress(ProcessLookupError):  # a short-lived child (a backend, autovacuum) gone since
+                os.kill(pid, signal.SIGSTOP)
         try:
             yield
         finally:
             for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+                with suppress(ProcessLookupError):  # ended while paused: nothing to resume
+                    os.kill(pid, signal.SIGCONT)
 
     def stop(self) -> None:
         subprocess.run(
