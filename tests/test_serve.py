@@ -217,48 +217,27 @@ def test_one_worker_answers_other_calls_and_probes_while_a_call_waits_on_a_slow_
 
     from tests.fhir_builders import bundle, patient
     from tests.fhir_server import ScriptedFhirServer
+    from tests.served import Served
 
-    exe = shutil.which("backpain-cds") or str(Path(sys.executable).with_name("backpain-cds"))
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     with ScriptedFhirServer() as fhir:
         fhir.routes["/fhir/Patient/"] = (200, patient(), 2)  # the EHR's server takes 2 s to answer
         fhir.routes["/fhir/"] = (200, bundle([]), 2)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("BACKPAIN_CDS_")},
-            "BACKPAIN_CDS_DATA_DIR": str(tmp_path),
-            "BACKPAIN_CDS_FHIR_SERVER_ALLOWLIST": fhir.base,
-            "BACKPAIN_CDS_FHIR_DEADLINE": "8",
-        }
-        proc = subprocess.Popen([exe, "serve", "--port", str(port), "--workers", "1"], env=env)
-        try:
-            for _ in range(100):
-                try:
-                    requests.get(base + "/healthz", timeout=0.5)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
+        with Served(tmp_path, workers=1, fhir_server_allowlist=fhir.base, fhir_deadline="8") as served:
+            hook = served.base + "/cds-services/backpain-patient-view"
             waiting = hook_request([])
             del waiting["prefetch"]
             waiting["fhirServer"] = fhir.base
             slow: list[requests.Response] = []
-            caller = threading.Thread(
-                target=lambda: slow.append(
-                    requests.post(base + "/cds-services/backpain-patient-view", json=waiting, timeout=20)
-                )
-            )
+            caller = threading.Thread(target=lambda: slow.append(requests.post(hook, json=waiting, timeout=20)))
             caller.start()
             deadline = time.monotonic() + 10
             while not fhir.requests:  # the slow call is now waiting on the FHIR server
                 assert time.monotonic() < deadline, "the call without prefetch never queried the FHIR server"
                 time.sleep(0.02)
             started = time.perf_counter()
-            assert requests.get(base + "/healthz", timeout=2).ok
-            fast = requests.post(base + "/cds-services/backpain-patient-view", json=hook_request([lbp()]), timeout=2)
+            assert requests.get(served.base + "/healthz", timeout=2).ok
+            fast = requests.post(hook, json=hook_request([lbp()]), timeout=2)
             assert fast.status_code == 200 and fast.json()["cards"]
             assert time.perf_counter() - started < 1.5, "the worker waited with the slow call"
             caller.join(20)
             assert slow and slow[0].status_code == 200, slow and json.dumps(slow[0].json())[:300]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
