@@ -30,7 +30,8 @@ Send = Callable[[dict[str, Any]], Any]
 
 
 class BufferedWsgi:
-    """An ASGI app that buffers the request, then calls the WSGI app in a thread and sends its whole response."""
+    """An ASGI app that buffers the request, then calls the WSGI app, on the loop or in a thread (`on_loop` says),
+    and sends its whole response."""
 
     def __init__(
         self,
