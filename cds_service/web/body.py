@@ -51,7 +51,9 @@ def decode(data: bytes, most: int) -> Any:
     JSON values (BACKPAIN_CDS_MAX_JSON_VALUES), counted before parsing."""
     if not data:
         raise BadHookRequest("the request body is empty; send a JSON object", field="(body)")
-    if json_values(data) > most:  # counted before parsing: 10 MB of `{},` would take 300 MB parsed
+    # counted before parsing (10 MB of `{},` would take 300 MB parsed); at most one value per byte plus one, so a
+    # body shorter than the limit cannot exceed it: not counted (three passes over a 200 KB body cost 0.25 ms)
+    if len(data) >= most and json_values(data) > most:
         raise PayloadTooLarge(
             f"the request body holds more than {most} JSON values (BACKPAIN_CDS_MAX_JSON_VALUES)",
             field="(body)",

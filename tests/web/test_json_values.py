@@ -28,6 +28,26 @@ def test_json_values_never_undercount():
         assert json_values(orjson.dumps(document)) >= _values(document)
 
 
+def test_json_values_never_exceed_one_per_byte_plus_one():
+    """Why a body shorter than the limit is not counted (web/body.py)."""
+    for data in [b"", b"{", b",,,,", b"[[[[", b'{"a":[{},{}]}', orjson.dumps(hook_request([lbp()]))]:
+        assert json_values(data) <= len(data) + 1
+
+
+def test_the_value_limit_holds_at_the_body_length_where_counting_starts(settings):
+    """A body exactly as long as the limit is counted; one with one byte fewer cannot hold more values."""
+    from cds_service.errors import PayloadTooLarge
+    from cds_service.web.body import decode
+
+    assert decode(b"[" + b"0," * 4 + b"0]", 12) == [0] * 5  # 12 bytes, 6 values: within
+    for body, most in [(b"[" * 11, 11), (b"[" * 11 + b"]" * 11, 11)]:  # 11 and 22 bytes, 12 values each
+        try:
+            decode(body, most)
+        except PayloadTooLarge:
+            continue
+        raise AssertionError(f"{body!r} holds more than {most} values and was not refused")
+
+
 def test_a_body_of_many_empty_objects_is_413_before_parsing(settings):
     client = create_app(replace(settings, max_json_values=10_000)).test_client()
     body = orjson.dumps(hook_request([lbp()])).replace(
