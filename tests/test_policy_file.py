@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from cds_service.config import Settings
 from cds_service.errors import ConfigError
 from cds_service.policy import FAMILIES, PolicyError, load, parse
-from cds_service.policy.decide import digest
+from cds_service.policy.decide import digest, without_drift
 from cds_service.rules import FAMILIES as RULE_FAMILIES
 from tests.served import executable
 
@@ -170,3 +172,48 @@ DETAIL = "Opioid: oxycodone 5 MG (last ordered 2025-10-23, 13 months ago: still 
 )
 def test_the_digest_keeps_the_findings_and_drops_the_clock(changed, same):
     assert (digest(*changed) == digest("opioid-benzodiazepine", "critical", "s", DETAIL, 30.0)) is same
+
+
+# What the digest leaves out, as the plain pattern says it; `without_drift` finds it faster and must find the same.
+PLAIN_DRIFT = re.compile(r"\b\d+ (?:day|week|month|year)s? ago\b|\btoday\b")
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("last ordered 2017-07-22, 9 years ago: still taking it?", "last ordered 2017-07-22, : still taking it?"),
+        ("since 2022-05-28 (4 years ago)", "since 2022-05-28 ()"),
+        ("(1 week ago)", "()"),
+        ("seen today.", "seen ."),
+        ("1 day ago today", " "),
+        ("\u0663 days ago", ""),  # any Unicode digit, as \d matches
+        ("x3 days ago", "x3 days ago"),  # a number glued to a word is not a duration
+        ("3 days agox", "3 days agox"),
+        ("1_day ago", "1_day ago"),
+        ("3 dayss ago", "3 dayss ago"),
+        ("12 years  ago", "12 years  ago"),
+        ("2 fortnights ago", "2 fortnights ago"),
+        ("todays list", "todays list"),
+        ("xtoday", "xtoday"),
+        ("_today", "_today"),
+        ("Today", "Today"),  # the cards write it in lower case
+        ("ago", "ago"),
+    ],
+)
+def test_only_whole_relative_durations_are_dropped(text, kept):
+    assert without_drift(text) == PLAIN_DRIFT.sub("", text) == kept
+
+
+def test_drift_is_found_as_the_plain_pattern_finds_it_in_any_text():
+    pieces = ["1", "23", "\u0663", " ", "day", "days", "weeks", "month", "year", "s", " ago", "ago", "ago ", "today",
+              "t", "oday", "x", "_", "é", "\n", "(", ")", ":", "2 days ago", "today "]  # fmt: skip
+    rng = random.Random(20261204)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 16)))
+        assert without_drift(text) == PLAIN_DRIFT.sub("", text), text
+
+
+def test_a_digest_stored_by_an_earlier_version_still_matches():
+    """The repeat and snooze memory outlives an upgrade: the same card must hash as it did when it was stored."""
+    found = digest("opioid-benzodiazepine", "critical", "s today", DETAIL, 30.0)
+    assert found == "c93e49257af4ec5e09799c104a21ba9a"
