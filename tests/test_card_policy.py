@@ -5,6 +5,7 @@ family off at a hook, and the safety floor no policy lowers."""
 from __future__ import annotations
 
 import copy
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,11 +114,30 @@ def test_two_order_selects_in_a_row_interrupt_once(served):
 
 
 def test_patient_view_always_shows_it_and_counts_as_the_interruption(served):
-    client, _, _ = served
+    client, _, app = served
     assert "opioid-benzodiazepine" in call(client, PV)
+    app.extensions["backpain_cds_card_log"].flush()  # patient-view's memory is written off the request path
     assert "opioid-benzodiazepine" not in call(client, OS, drafts=[draft(*GABAPENTIN)])
     assert "opioid-benzodiazepine" not in call(client, OSIGN, drafts=[draft(*GABAPENTIN)])
     assert "opioid-benzodiazepine" in call(client, PV)
+
+
+def test_patient_view_answers_while_another_process_holds_the_database_and_still_remembers(served):
+    """Patient-view reads none of the repeat memory, so it does not wait on the database to write it: the card log's
+    writer does, within a second (a clinician opens orders later than that)."""
+    client, _, app = served
+    engine = app.extensions["backpain_cds_feedback"].engine
+    blocker = engine.raw_connection()
+    blocker.execute("BEGIN IMMEDIATE")  # another worker's long write
+    try:
+        started = time.monotonic()
+        assert "opioid-benzodiazepine" in call(client, PV)
+        assert time.monotonic() - started < 0.5
+    finally:
+        blocker.rollback()  # within the writer's retries (2 s): it writes the memory once the lock is free
+        blocker.close()
+    app.extensions["backpain_cds_card_log"].flush()
+    assert "opioid-benzodiazepine" not in call(client, OS, drafts=[draft(*GABAPENTIN)])
 
 
 @pytest.mark.parametrize(
@@ -153,6 +173,7 @@ def test_a_higher_tier_shows_it_again_at_once(served):
 def test_wording_that_drifts_with_the_clock_is_not_a_change(tmp_path):
     today, _ = make_app(tmp_path)
     first = call(today.test_client(), PV)["opioid-benzodiazepine"]["detail"]
+    today.extensions["backpain_cds_card_log"].flush()
     # 40 days on, on the same database: the alprazolam line reads "14 months ago", not "13 months ago"
     later = create_app(Settings(data_dir=tmp_path, as_of=TODAY + timedelta(days=40)))
     later.extensions["backpain_cds_policy"].clock = Clock()
@@ -313,6 +334,7 @@ def test_expired_memory_is_purged(served):
         assert conn.exec_driver_sql("SELECT count(*) FROM policy_seen").scalar() == 1
     clock.forward(minutes=61)
     app.extensions["backpain_cds_policy"].purge(clock())
+    app.extensions["backpain_cds_card_log"].flush()  # the card log's writer deletes it
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM policy_seen").scalar() == 0
 

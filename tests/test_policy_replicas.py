@@ -42,8 +42,8 @@ def test_two_replicas_share_what_was_shown_and_what_was_snoozed(tmp_path, postgr
     with Served(tmp_path / "a", workers=1, **settings) as a, Served(tmp_path / "b", workers=1, **settings) as b:
         shown = call(a.base, PV, pid)
         assert "opioid-benzodiazepine" in shown
+        time.sleep(1.2)  # the card log writes off the request path: patient-view's memory, the card's uuid
         assert "opioid-benzodiazepine" not in call(b.base, OS, pid, [draft(*GABAPENTIN)])  # seen through A
-        time.sleep(1.2)  # the card log writes off the request path
         item = {
             "card": shown["naloxone"]["uuid"],
             "outcome": "overridden",

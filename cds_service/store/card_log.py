@@ -1,7 +1,7 @@
 """Which cards we issued: uuid, service, topic, indicator, the keyed hash of the patient and the digest of the
 card's findings (no patient data), so feedback naming only a card's uuid can be attributed to its topic
-(`report.py`) and an override can snooze its family for its patient (`policy.py`); and which cards the card
-policy held back, by family and rule.
+(`report.py`) and an override can snooze its family for its patient (`policy.py`); which cards the card policy
+held back, by family and rule; and the card policy's memory of what a patient-view call showed (`remember`).
 
 Recording must not slow a hook call: the request thread appends the call's rows to a bounded deque (one call, no
 thread woken); a daemon thread per worker writes what gathered every FLUSH_SECONDS, in batches. Under overload, or
@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, Table, insert
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import Executable
 
 from .. import metrics
 from ..cards import EXT_KNOWLEDGE, MME_EXTENSION
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
 BATCH = 500
 FLUSH_SECONDS = 0.5
-Row = tuple[Table, dict[str, Any]]
+Row = tuple[Table | Executable, dict[str, Any]]  # a table to insert the row into, or a statement to run with it
 
 
 class CardLog:
@@ -89,6 +90,11 @@ class CardLog:
             ]
         )
 
+    def remember(self, statement: Executable, rows: list[dict[str, Any]]) -> None:
+        """Keep rows for `statement` (the card policy's upsert of what a clinician was shown), run in the writer's
+        next batch, in order. Never blocks; dropped and counted like the rest."""
+        self._put([(statement, row) for row in rows])
+
     def _put(self, rows: list[Row]) -> None:
         if self._pid != os.getpid():
             self._start()
@@ -107,16 +113,16 @@ class CardLog:
         return written
 
     def _write(self, batch: list[Row]) -> int:
-        by_table: dict[Table, list[dict[str, Any]]] = {}
-        for table, row in batch:
+        by_target: dict[Table | Executable, list[dict[str, Any]]] = {}
+        for target, row in batch:
             if isinstance(row.get("digest"), tuple):
                 row = {**row, "digest": digest(*row["digest"])}
-            by_table.setdefault(table, []).append(row)
+            by_target.setdefault(target, []).append(row)
 
         def insert_rows() -> None:
             with self.engine.begin() as conn:
-                for table, rows in by_table.items():
-                    conn.execute(insert(table), rows)
+                for target, rows in by_target.items():
+                    conn.execute(insert(target) if isinstance(target, Table) else target, rows)
 
         try:
             write(self.engine, insert_rows)

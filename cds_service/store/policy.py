@@ -68,6 +68,7 @@ class Statements:
     DBAPI connection (`statements.py`): the policy's cost per call is about that of its one or two statements."""
 
     remember_seen: Prepared
+    remember_seen_later: Any  # the same upsert through SQLAlchemy, for the card log's writer (`CardLog.remember`)
     read_seen: Prepared
     read_snoozes: Prepared
     no_sync_commit: Prepared | None  # PostgreSQL: this memory may lose its last writes in a crash
@@ -78,18 +79,17 @@ class Statements:
         postgres = engine.dialect.name == "postgresql"
         upsert: Any = postgresql.insert if postgres else sqlite.insert
         seen, snoozes = upsert(PolicySeen.__table__), upsert(PolicySnooze.__table__)
+        remember_seen = seen.on_conflict_do_update(
+            index_elements=["user_key", "patient_key", "topic"],
+            set_={
+                "digest": seen.excluded.digest,
+                "seen_at": seen.excluded.seen_at,
+                "expires_at": seen.excluded.expires_at,
+            },
+        )
         return cls(
-            remember_seen=Prepared(
-                engine,
-                seen.on_conflict_do_update(
-                    index_elements=["user_key", "patient_key", "topic"],
-                    set_={
-                        "digest": seen.excluded.digest,
-                        "seen_at": seen.excluded.seen_at,
-                        "expires_at": seen.excluded.expires_at,
-                    },
-                ),
-            ),
+            remember_seen=Prepared(engine, remember_seen),
+            remember_seen_later=remember_seen,
             read_seen=Prepared(
                 engine,
                 select(PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
@@ -148,29 +148,41 @@ class PolicyGate:
         user = self.key("user", context.user_id)
         wants_seen = any(repeat_applies(context.hook, c) for c in candidates)
         wants_snoozes = any(self.policy.of(c.topic).snooze_days for c in candidates)
+        critical = any(c.indicator == "critical" for c in candidates)
 
-        def decide_and_remember() -> list[str | None]:  # one transaction: one connection checkout, one commit
+        def decide(cursor: Cursor | None) -> tuple[list[str | None], list[dict[str, Any]]]:
+            """What to hold back, and the memory rows still to write (none when written here)."""
+            seen, snoozed = self._memory(cursor, user, patient, wants_seen, wants_snoozes) if cursor else ({}, {})
+            found = with_digests(cards, candidates, seen.keys() | snoozed.keys())
+            held = hold_back(self.policy, context.hook, found, seen, snoozed, now)
+            rows = self._seen_rows(user, patient, found, held, now)
+            if rows and wants_seen and cursor is not None:
+                # it read the repeat memory, so it writes it in the same transaction: two order-selects a moment apart
+                # interrupt once. This memory may lose its last writes in a crash: no wait for PostgreSQL's WAL flush.
+                if self._sql.no_sync_commit:
+                    cursor.execute(self._sql.no_sync_commit)
+                cursor.execute_many(self._sql.remember_seen, rows)
+                return held, []
+            return held, rows
+
+        def in_transaction() -> tuple[list[str | None], list[dict[str, Any]]]:  # one checkout, at most one commit
             with transaction(self.engine) as cursor:
-                seen, snoozed = self._memory(cursor, user, patient, wants_seen, wants_snoozes)
-                found = with_digests(cards, candidates, seen.keys() | snoozed.keys())
-                held = hold_back(self.policy, context.hook, found, seen, snoozed, now)
-                rows = self._seen_rows(user, patient, found, held, now)
-                if rows:
-                    if self._sql.no_sync_commit:  # this memory may lose its last writes in a crash: no WAL flush wait
-                        cursor.execute(self._sql.no_sync_commit)
-                    cursor.execute_many(self._sql.remember_seen, rows)
-                return held
+                return decide(cursor)
 
-        if wants_seen or wants_snoozes or any(c.indicator == "critical" for c in candidates):
+        if wants_seen or wants_snoozes:
             try:
-                held = write(self.engine, decide_and_remember)
+                held, later = write(self.engine, in_transaction)
             except SQLAlchemyError as exc:
                 log.warning("card policy: memory unavailable, every card returned (%s)", type(exc).__name__)
                 return list(cards)
-            if now >= self._next_purge:
-                self.purge(now)
+        elif critical:  # nothing to read (patient-view, a card about a draft): what it shows is remembered later
+            held, later = decide(None)
         else:  # nothing to read or remember: only "off" can apply
-            held = hold_back(self.policy, context.hook, candidates, {}, {}, now)
+            held, later = hold_back(self.policy, context.hook, candidates, {}, {}, now), []
+        if later:  # written by the card log's writer within a second (CardLog.remember), in order
+            self.card_log.remember(self._sql.remember_seen_later, later)
+        if (wants_seen or wants_snoozes or critical) and now >= self._next_purge:
+            self.purge(now)
         shown = []
         for card, rule in zip(cards, held, strict=True):
             if rule is None:
@@ -240,13 +252,14 @@ class PolicyGate:
         return len(rows)
 
     def purge(self, now: float) -> None:
-        """Delete expired memory (at most once a minute per process)."""
+        """Have the card log's writer delete expired memory (at most once a minute per process) in its next batch,
+        off the request path: a call never waits on another process's write lock for it."""
         with self._lock:
             if now < self._next_purge:
                 return
             self._next_purge = now + PURGE_EVERY_SECONDS
         for table in (cast(Table, PolicySeen.__table__), cast(Table, PolicySnooze.__table__)):
-            self._write(delete(table).where(table.c.expires_at < now), "purge")
+            self.card_log.remember(delete(table).where(table.c.expires_at < bindparam("now")), [{"now": now}])
 
     def _write(self, statement: Any, what: str, rows: list[dict[str, Any]] | None = None) -> None:
         def run() -> None:
