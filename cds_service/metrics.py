@@ -48,8 +48,8 @@ HELD_BACK = Counter(
 )
 CARD_LOG_DROPPED = Counter(
     "backpain_cds_card_log_dropped",
-    "Issued-card records dropped (queue full or database "
-    "down): feedback on those cards cannot be attributed to a topic",
+    "Card-log records dropped (queue full or database down): issued cards, whose feedback then cannot be "
+    "attributed to a topic, and the card policy's memory of patient-view calls, whose cards may then repeat",
 )
 
 # Reasons FHIR failures are counted under (the first words our messages start with); anything else is "other".

@@ -14,6 +14,7 @@ import pytest
 from cds_service import create_app, metrics
 from cds_service.config import Settings
 from cds_service.policy import parse
+from cds_service.store import card_log
 from cds_service.store.report import as_text, summarise
 from tests.fhir_builders import (
     CPT,
@@ -132,12 +133,25 @@ def test_patient_view_answers_while_another_process_holds_the_database_and_still
     try:
         started = time.monotonic()
         assert "opioid-benzodiazepine" in call(client, PV)
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 1.5  # it waited 2 s, then gave up, when it wrote in the call
     finally:
         blocker.rollback()  # within the writer's retries (2 s): it writes the memory once the lock is free
         blocker.close()
     app.extensions["backpain_cds_card_log"].flush()
     assert "opioid-benzodiazepine" not in call(client, OS, drafts=[draft(*GABAPENTIN)])
+
+
+def test_patient_view_memory_written_late_never_replaces_a_newer_interruption(served, monkeypatch):
+    """Patient-view's memory reaches the database after the writer's next batch; an order hook may have interrupted
+    in between. The hour counts from the newer interruption, not from the older patient-view."""
+    monkeypatch.setattr(card_log, "FLUSH_SECONDS", 3600)  # the writer waits for this test's flush
+    client, clock, app = served
+    assert "opioid-benzodiazepine" in call(client, PV)  # remembered later
+    clock.forward(minutes=10)
+    assert "opioid-benzodiazepine" in call(client, OS, drafts=[draft(*GABAPENTIN)])  # not yet seen: interrupts
+    app.extensions["backpain_cds_card_log"].flush()  # the patient-view's row, 10 minutes older, arrives now
+    clock.forward(minutes=55)  # 65 minutes after the patient-view, 55 after the order-select
+    assert "opioid-benzodiazepine" not in call(client, OS, drafts=[draft(*IBUPROFEN)])
 
 
 @pytest.mark.parametrize(

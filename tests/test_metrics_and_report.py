@@ -177,6 +177,27 @@ def test_a_full_card_log_drops_and_counts_instead_of_waiting(app):
     assert metrics.CARD_LOG_DROPPED._value.get() - before == 3
 
 
+def test_the_policy_memory_failing_loses_none_of_the_issued_cards_beside_it(app):
+    """The card policy's memory rides in the card log's batches in transactions of its own: a statement of it that
+    fails (here its table is gone) drops and counts its own rows, never the issued cards feedback is matched to."""
+    from cds_service import metrics
+
+    engine = app.extensions["backpain_cds_feedback"].engine
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE policy_seen")
+    log = CardLog(engine)
+    log._pid = __import__("os").getpid()  # no writer thread: this test's flush writes
+    before = metrics.CARD_LOG_DROPPED._value.get()
+    log.record("backpain-patient-view", [{"uuid": "kept", "indicator": "critical", "source": {"topic": {"code": "x"}}}])
+    gate = app.extensions["backpain_cds_policy"]
+    row = {"user_key": "u", "patient_key": "p", "topic": "x", "digest": "d", "seen_at": 1.0, "expires_at": 2.0}
+    log.remember(gate._sql.remember_seen_later, [row])
+    assert log.flush() == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(IssuedCard.card_uuid)).scalars().all() == ["kept"]
+    assert metrics.CARD_LOG_DROPPED._value.get() - before == 1
+
+
 def test_report_per_topic_counts_rates_and_top_override_reasons(app, client):
     opioid = med_request("1049621", "oxycodone 5 MG", dosage(2, "TAB", 4, 1, "d"))  # 60 MME: a warning card
     cards = client.post(PV, json=hook_request([lbp(), opioid])).get_json()["cards"]

@@ -1,7 +1,8 @@
 """Which cards we issued: uuid, service, topic, indicator, the keyed hash of the patient and the digest of the
 card's findings (no patient data), so feedback naming only a card's uuid can be attributed to its topic
 (`report.py`) and an override can snooze its family for its patient (`policy.py`); which cards the card policy
-held back, by family and rule; and the card policy's memory of what a patient-view call showed (`remember`).
+held back, by family and rule; and the card policy's memory of what a patient-view call showed, and the purge of
+its expired rows (`remember`).
 
 Recording must not slow a hook call: the request thread appends the call's rows to a bounded deque (one call, no
 thread woken); a daemon thread per worker writes what gathered every FLUSH_SECONDS, in batches. Under overload, or
@@ -17,6 +18,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -91,8 +93,9 @@ class CardLog:
         )
 
     def remember(self, statement: Executable, rows: list[dict[str, Any]]) -> None:
-        """Keep rows for `statement` (the card policy's upsert of what a clinician was shown), run in the writer's
-        next batch, in order. Never blocks; dropped and counted like the rest."""
+        """Keep rows for `statement` (the card policy's upsert of what a clinician was shown, its purge), run in the
+        writer's next batch in the order kept, in a transaction of its own. Never blocks; dropped and counted like
+        the rest."""
         self._put([(statement, row) for row in rows])
 
     def _put(self, rows: list[Row]) -> None:
@@ -113,23 +116,35 @@ class CardLog:
         return written
 
     def _write(self, batch: list[Row]) -> int:
+        """The cards' records in one transaction; each statement `remember`ed in its own, so that the card policy's
+        memory failing (a deadlock between workers on PostgreSQL) never loses the records feedback is matched to."""
         by_target: dict[Table | Executable, list[dict[str, Any]]] = {}
         for target, row in batch:
             if isinstance(row.get("digest"), tuple):
                 row = {**row, "digest": digest(*row["digest"])}
             by_target.setdefault(target, []).append(row)
+        records = [(insert(target), rows) for target, rows in by_target.items() if isinstance(target, Table)]
+        written = self._in_one_transaction(records) if records else 0
+        for target, rows in by_target.items():
+            if not isinstance(target, Table):
+                written += self._in_one_transaction([(target, rows)])
+        return written
 
-        def insert_rows() -> None:
+    def _in_one_transaction(self, statements: Sequence[tuple[Executable, list[dict[str, Any]]]]) -> int:
+        """Run the statements in one transaction; return the rows written, or drop and count them."""
+
+        def run() -> None:
             with self.engine.begin() as conn:
-                for target, rows in by_target.items():
-                    conn.execute(insert(target) if isinstance(target, Table) else target, rows)
+                for statement, rows in statements:
+                    conn.execute(statement, rows)
 
+        count = sum(len(rows) for _, rows in statements)
         try:
-            write(self.engine, insert_rows)
-            return len(batch)
+            write(self.engine, run)
+            return count
         except SQLAlchemyError as exc:
-            log.warning("card log: %d records dropped (%s)", len(batch), type(exc).__name__)
-            metrics.CARD_LOG_DROPPED.inc(len(batch))
+            log.warning("card log: %d records dropped (%s)", count, type(exc).__name__)
+            metrics.CARD_LOG_DROPPED.inc(count)
             return 0
 
     def _start(self) -> None:

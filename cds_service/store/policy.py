@@ -86,6 +86,8 @@ class Statements:
                 "seen_at": seen.excluded.seen_at,
                 "expires_at": seen.excluded.expires_at,
             },
+            # patient-view's rows arrive with the card log's next batch: an older one never replaces a newer one
+            where=cast(Table, PolicySeen.__table__).c.seen_at <= seen.excluded.seen_at,
         )
         return cls(
             remember_seen=Prepared(engine, remember_seen),
