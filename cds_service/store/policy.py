@@ -157,7 +157,7 @@ class PolicyGate:
             seen, snoozed = self._memory(cursor, user, patient, wants_seen, wants_snoozes) if cursor else ({}, {})
             found = with_digests(cards, candidates, seen.keys() | snoozed.keys())
             held = hold_back(self.policy, context.hook, found, seen, snoozed, now)
-            rows = self._seen_rows(user, patient, found, held, now)
+            rows = seen_rows(self.policy, user, patient, found, held, now)
             if rows and wants_seen and cursor is not None:
                 # it read the repeat memory, so it writes it in the same transaction: two order-selects a moment apart
                 # interrupt once. This memory may lose its last writes in a crash: no wait for PostgreSQL's WAL flush.
@@ -205,23 +205,6 @@ class PolicyGate:
             snoozed = {t: (d, until) for t, d, until in cursor.execute(self._sql.read_snoozes, {"patient": patient})}
         return seen, snoozed
 
-    def _seen_rows(
-        self, user: str, patient: str, candidates: list[Candidate], held: list[str | None], now: float
-    ) -> list[dict[str, Any]]:
-        """The critical cards shown: the repeat rule's memory, one row per clinician, patient and family."""
-        return [
-            {
-                "user_key": user,
-                "patient_key": patient,
-                "topic": c.topic,
-                "digest": c.digest,
-                "seen_at": now,
-                "expires_at": now + self.policy.of(c.topic).repeat_window_minutes * 60,
-            }
-            for c, rule in zip(candidates, held, strict=True)
-            if rule is None and c.indicator == "critical" and self.policy.of(c.topic).repeat_window_minutes
-        ]
-
     def on_feedback(self, items: Sequence[Feedback]) -> int:
         """Snooze after override: an override with one of its family's listed reasons silences the family for the
         card's patient for N days while the findings are those of that card. Returns how many snoozes were set."""
@@ -254,8 +237,7 @@ class PolicyGate:
         return len(rows)
 
     def purge(self, now: float) -> None:
-        """Have the card log's writer delete expired memory (at most once a minute per process) in its next batch,
-        off the request path: a call never waits on another process's write lock for it."""
+        """Have the card log's writer delete expired memory, at most once a minute per process (off the call)."""
         with self._lock:
             if now < self._next_purge:
                 return
@@ -274,6 +256,24 @@ class PolicyGate:
             write(self.engine, run)
         except SQLAlchemyError as exc:  # the call is answered; only the memory misses this write
             log.warning("card policy: %s not written (%s)", what, type(exc).__name__)
+
+
+def seen_rows(
+    policy: CardPolicy, user: str, patient: str, candidates: list[Candidate], held: list[str | None], now: float
+) -> list[dict[str, Any]]:
+    """The critical cards shown: the repeat rule's memory, one row per clinician, patient and family."""
+    return [
+        {
+            "user_key": user,
+            "patient_key": patient,
+            "topic": c.topic,
+            "digest": c.digest,
+            "seen_at": now,
+            "expires_at": now + policy.of(c.topic).repeat_window_minutes * 60,
+        }
+        for c, rule in zip(candidates, held, strict=True)
+        if rule is None and c.indicator == "critical" and policy.of(c.topic).repeat_window_minutes
+    ]
 
 
 def override_reasons(items: Sequence[Feedback]) -> dict[str, str | None]:
