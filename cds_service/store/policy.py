@@ -68,7 +68,6 @@ class Statements:
     DBAPI connection (`statements.py`): the policy's cost per call is about that of its one or two statements."""
 
     remember_seen: Prepared
-    remember_seen_later: Any  # the same upsert through SQLAlchemy, for the card log's writer (`CardLog.remember`)
     read_seen: Prepared
     read_snoozes: Prepared
     no_sync_commit: Prepared | None  # PostgreSQL: this memory may lose its last writes in a crash
@@ -91,7 +90,6 @@ class Statements:
         )
         return cls(
             remember_seen=Prepared(engine, remember_seen),
-            remember_seen_later=remember_seen,
             read_seen=Prepared(
                 engine,
                 select(PolicySeen.topic, PolicySeen.digest, PolicySeen.seen_at).where(
@@ -146,14 +144,13 @@ class PolicyGate:
         candidates = [
             Candidate(c.topic, c.indicator.label, "", about) for c, about in zip(cards, about_draft, strict=True)
         ]
-        patient = self.key("patient", context.patient_id)
-        user = self.key("user", context.user_id)
         wants_seen = any(repeat_applies(context.hook, c) for c in candidates)
         wants_snoozes = any(self.policy.of(c.topic).snooze_days for c in candidates)
         critical = any(c.indicator == "critical" for c in candidates)
 
         def decide(cursor: Cursor | None) -> tuple[list[str | None], list[dict[str, Any]]]:
             """What to hold back, and the memory rows still to write (none when written here)."""
+            patient, user = self.key("patient", context.patient_id), self.key("user", context.user_id)
             seen, snoozed = self._memory(cursor, user, patient, wants_seen, wants_snoozes) if cursor else ({}, {})
             found = with_digests(cards, candidates, seen.keys() | snoozed.keys())
             held = hold_back(self.policy, context.hook, found, seen, snoozed, now)
@@ -181,8 +178,8 @@ class PolicyGate:
             held, later = decide(None)
         else:  # nothing to read or remember: only "off" can apply
             held, later = hold_back(self.policy, context.hook, candidates, {}, {}, now), []
-        if later:  # written by the card log's writer within a second (CardLog.remember), in order
-            self.card_log.remember(self._sql.remember_seen_later, later)
+        if later:  # written by the card log's writer in its next batch (CardLog.remember)
+            self.card_log.remember(self._sql.remember_seen.statement, later)
         if (wants_seen or wants_snoozes or critical) and now >= self._next_purge:
             self.purge(now)
         shown = []

@@ -20,9 +20,11 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class Prepared:
-    """One statement compiled for one engine; its parameters given by name."""
+    """One statement compiled for one engine; its parameters given by name. `statement` is kept for a caller
+    that runs it through SQLAlchemy instead (the card log's writer, with many rows)."""
 
     def __init__(self, engine: Engine, statement: ClauseElement) -> None:
+        self.statement: Any = statement  # an Executable too (an insert, an upsert, a select)
         compiled = cast(SQLCompiler, statement.compile(dialect=engine.dialect))
         self.sql = str(compiled)
         # qmark/format drivers (sqlite3) take a tuple in this order; named/pyformat ones (psycopg) the mapping itself

@@ -125,8 +125,8 @@ def serve(host: str, port: int, workers: int | None, settings: Settings) -> int:
             # One call computes at a time per worker; a call waiting on a FHIR server lets the others (web/turns.py).
             app.extensions["backpain_cds"].fhir.waiting = turns.waiting
             runtime, auth = app.extensions["backpain_cds"], app.extensions.get("backpain_cds_auth")
-            computes_only = on_loop(settings, runtime.registry, auth)
-            return BufferedWsgi(turns.taking_turns(app), settings.threads, settings.max_body_bytes, computes_only)
+            placement = on_loop(settings, runtime.registry, auth)
+            return BufferedWsgi(turns.taking_turns(app), settings.threads, settings.max_body_bytes, placement)
 
         def run(self) -> None:
             DrainingArbiter(self, app.extensions["backpain_cds_lifecycle"], settings.drain_seconds).run()

@@ -16,13 +16,15 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..logs import safe
+
+if TYPE_CHECKING:
+    from .offload import OnLoop
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Receive = Callable[[], Any]
@@ -38,7 +40,7 @@ class BufferedWsgi:
         app: Wsgi,
         threads: int,
         max_body_bytes: int,
-        on_loop: Callable[[dict[str, Any], bytes], AbstractContextManager[Any] | None] | None = None,
+        on_loop: OnLoop | None = None,
     ) -> None:
         self.app = app
         self.threads = threads

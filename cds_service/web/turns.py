@@ -28,17 +28,14 @@ def taking_turns(app: Wsgi) -> Wsgi:
     def call(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") in NO_TURN or getattr(_local, "holding", False):
             return app(environ, start_response)  # a probe; or a call on the event loop, which took its turn first
-        with TURN:
-            _local.holding = True
+        TURN.acquire()
+        with _held():
+            result = app(environ, start_response)
             try:
-                result = app(environ, start_response)
-                try:
-                    return [b"".join(result)]
-                finally:
-                    if hasattr(result, "close"):
-                        result.close()
+                return [b"".join(result)]
             finally:
-                _local.holding = False
+                if hasattr(result, "close"):
+                    result.close()
 
     return call
 
@@ -54,6 +51,7 @@ def take_now() -> AbstractContextManager[None] | None:
 
 @contextmanager
 def _held() -> Iterator[None]:
+    """Mark this thread as holding TURN, taken just before; give it back on the way out."""
     _local.holding = True
     try:
         yield
