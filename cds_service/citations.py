@@ -62,8 +62,6 @@ def _typed_references(facts: Sequence[Any]) -> list[str] | None:
         if cls in _KINDS or _learn(facts[0]) != _TYPED:
             return None
         at = _TYPE_AND_ID[cls]
-    if at == (0, 1):  # MedicationFact, OrderFact: resource_type first, then id
-        return [f"{f[0]}/{f[1]}" for f in facts if f[1] is not None]
     kind, id_ = at
     return [f"{f[kind]}/{f[id_]}" for f in facts if f[id_] is not None]
 
