@@ -191,7 +191,7 @@ def test_the_policy_memory_failing_loses_none_of_the_issued_cards_beside_it(app)
     log.record("backpain-patient-view", [{"uuid": "kept", "indicator": "critical", "source": {"topic": {"code": "x"}}}])
     gate = app.extensions["backpain_cds_policy"]
     row = {"user_key": "u", "patient_key": "p", "topic": "x", "digest": "d", "seen_at": 1.0, "expires_at": 2.0}
-    log.remember(gate._sql.remember_seen.statement, [row])
+    log.remember(gate._sql.remember_seen, [row])
     assert log.flush() == 1
     with engine.connect() as conn:
         assert conn.execute(select(IssuedCard.card_uuid)).scalars().all() == ["kept"]

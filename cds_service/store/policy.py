@@ -179,7 +179,7 @@ class PolicyGate:
         else:  # nothing to read or remember: only "off" can apply
             held, later = hold_back(self.policy, context.hook, candidates, {}, {}, now), []
         if later:  # written by the card log's writer in its next batch (CardLog.remember)
-            self.card_log.remember(self._sql.remember_seen.statement, later)
+            self.card_log.remember(self._sql.remember_seen, later)
         if (wants_seen or wants_snoozes or critical) and now >= self._next_purge:
             self.purge(now)
         shown = []

@@ -20,19 +20,26 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class Prepared:
-    """One statement compiled for one engine; its parameters given by name. `statement` is kept for a caller
-    that runs it through SQLAlchemy instead (the card log's writer, with many rows)."""
+    """One statement compiled for one engine; its parameters given by name, converted as SQLAlchemy would (a
+    datetime is stored on SQLite in SQLAlchemy's text format, so its queries read it back)."""
 
     def __init__(self, engine: Engine, statement: ClauseElement) -> None:
-        self.statement: Any = statement  # an Executable too (an insert, an upsert, a select)
-        compiled = cast(SQLCompiler, statement.compile(dialect=engine.dialect))
+        dialect = engine.dialect
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = str(compiled)
         # qmark/format drivers (sqlite3) take a tuple in this order; named/pyformat ones (psycopg) the mapping itself
         self._order = compiled.positiontup
         self._defaults = compiled.params  # values the statement was built with (a literal in a WHERE)
+        self._convert = {
+            name: convert
+            for name, bind in compiled.binds.items()
+            if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
 
     def params(self, values: Mapping[str, Any]) -> Any:
         given = {**self._defaults, **values} if self._defaults else values
+        if self._convert:
+            given = {**given, **{k: convert(given[k]) for k, convert in self._convert.items() if k in given}}
         return tuple(given[name] for name in self._order) if self._order is not None else dict(given)
 
 
@@ -47,7 +54,11 @@ class Cursor:
         return self._raw.fetchall() if self._raw.description is not None else []
 
     def execute_many(self, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
-        self._raw.executemany(prepared.sql, [prepared.params(row) for row in rows])
+        self.execute_params(prepared, [prepared.params(row) for row in rows])
+
+    def execute_params(self, prepared: Prepared, params: Sequence[Any]) -> None:
+        """`execute_many` with the parameters made beforehand (`Prepared.params`), outside the transaction."""
+        self._raw.executemany(prepared.sql, params)
 
 
 @contextmanager
