@@ -149,7 +149,7 @@ class CardLog:
         try:
             ready = [(statement, [statement.params(row) for row in rows]) for statement, rows in statements]
         except (KeyError, TypeError, ValueError) as exc:  # a row without a column, a value its type cannot take
-            return self._dropped(count, exc)
+            return _dropped(count, exc)
 
         def run() -> None:
             with transaction(self.engine) as cursor:
@@ -168,12 +168,7 @@ class CardLog:
             write(self.engine, run)
             return count
         except SQLAlchemyError as exc:
-            return self._dropped(count, exc)
-
-    def _dropped(self, count: int, exc: Exception) -> int:
-        log.warning("card log: %d records dropped (%s)", count, type(exc).__name__)
-        metrics.CARD_LOG_DROPPED.inc(count)
-        return 0
+            return _dropped(count, exc)
 
     def _start(self) -> None:
         """Start this process's writer (after gunicorn's fork: threads do not survive it)."""
@@ -195,3 +190,9 @@ class CardLog:
         while self._rows and len(items) < most:
             items.append(self._rows.popleft())
         return items
+
+
+def _dropped(count: int, exc: Exception) -> int:
+    log.warning("card log: %d records dropped (%s)", count, type(exc).__name__)
+    metrics.CARD_LOG_DROPPED.inc(count)
+    return 0
