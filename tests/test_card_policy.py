@@ -15,6 +15,7 @@ from cds_service import create_app, metrics
 from cds_service.config import Settings
 from cds_service.policy import parse
 from cds_service.store import card_log
+from cds_service.store import policy as store_policy
 from cds_service.store.report import as_text, summarise
 from tests.fhir_builders import (
     CPT,
@@ -152,6 +153,21 @@ def test_patient_view_memory_written_late_never_replaces_a_newer_interruption(se
     app.extensions["backpain_cds_card_log"].flush()  # the patient-view's row, 10 minutes older, arrives now
     clock.forward(minutes=55)  # 65 minutes after the patient-view, 55 after the order-select
     assert "opioid-benzodiazepine" not in call(client, OS, drafts=[draft(*IBUPROFEN)])
+
+
+def test_patient_view_hashes_no_card_text_in_the_call_and_its_memory_still_matches_the_order_hook(served, monkeypatch):
+    """A patient-view compares no digest (it reads no memory): the card log's writer hashes the findings it
+    remembers, off the call, to the same digest an order hook compares."""
+    monkeypatch.setattr(card_log, "FLUSH_SECONDS", 3600)  # the writer waits for this test's flush
+    client, _, app = served
+    hashed_in_call: list[str] = []
+    real = store_policy.digest
+    monkeypatch.setattr(store_policy, "digest", lambda *args: hashed_in_call.append(args[0]) or real(*args))
+    assert "opioid-benzodiazepine" in call(client, PV)
+    assert hashed_in_call == []
+    app.extensions["backpain_cds_card_log"].flush()
+    assert "opioid-benzodiazepine" not in call(client, OS, drafts=[draft(*GABAPENTIN)])  # the same findings: held
+    assert "opioid-benzodiazepine" in hashed_in_call  # the order hook did compare digests
 
 
 @pytest.mark.parametrize(

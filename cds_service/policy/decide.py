@@ -9,8 +9,12 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from . import FLOOR, CardPolicy
+
+if TYPE_CHECKING:
+    from ..cards import Card
 
 ORDER_HOOKS = frozenset({"order-select", "order-sign"})
 OFF, SNOOZE, REPEAT = "off", "snooze", "repeat"
@@ -93,3 +97,13 @@ def hold_back(
         else:
             out.append(None)
     return out
+
+
+def with_findings(cards: Sequence[Card], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Memory rows whose digest the card log's writer works out (`digest`'s arguments in place of the digest): it
+    hashes the card's whole text, off the call, as it does for every issued card."""
+    by_topic = {card.topic: card for card in cards}  # at most one card per family in a response
+    for row in rows:
+        card = by_topic[row["topic"]]
+        row["digest"] = (card.topic, card.indicator.label, card.summary, card.detail, card.mme)
+    return rows

@@ -29,7 +29,7 @@ from .. import metrics
 from ..cards import OVERRIDE_SYSTEM, Card
 from ..hook_request import HookContext
 from ..policy import CardPolicy
-from ..policy.decide import Candidate, digest, hold_back, repeat_applies
+from ..policy.decide import Candidate, digest, hold_back, repeat_applies, with_findings
 from .card_log import CardLog
 from .database import write
 from .feedback import Feedback
@@ -151,11 +151,14 @@ class PolicyGate:
         def decide(cursor: Cursor | None) -> tuple[list[str | None], list[dict[str, Any]]]:
             """What to hold back, and the memory rows still to write (none when written here)."""
             patient, user = self.key("patient", context.patient_id), self.key("user", context.user_id)
-            seen, snoozed = self._memory(cursor, user, patient, wants_seen, wants_snoozes) if cursor else ({}, {})
+            if cursor is None:  # no memory read, so no rule compares digests: the card log's writer hashes the rows'
+                held = hold_back(self.policy, context.hook, candidates, {}, {}, now)
+                return held, with_findings(cards, seen_rows(self.policy, user, patient, candidates, held, now))
+            seen, snoozed = self._memory(cursor, user, patient, wants_seen, wants_snoozes)
             found = with_digests(cards, candidates, seen.keys() | snoozed.keys())
             held = hold_back(self.policy, context.hook, found, seen, snoozed, now)
             rows = seen_rows(self.policy, user, patient, found, held, now)
-            if rows and wants_seen and cursor is not None:
+            if rows and wants_seen:
                 # it read the repeat memory, so it writes it in the same transaction: two order-selects a moment apart
                 # interrupt once. This memory may lose its last writes in a crash: no wait for PostgreSQL's WAL flush.
                 if self._sql.no_sync_commit:
