@@ -8,12 +8,14 @@ is a 503: fail closed.
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 import jwt
+import orjson
 
 from ..errors import Unauthorized
 from ..logs import safe
@@ -66,7 +68,7 @@ class ClientAuth:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
             raise _Rejected("no bearer token")
-        header = jwt.get_unverified_header(token)
+        header, unverified = _unverified(token)
         alg, kid, jku = header.get("alg"), header.get("kid"), header.get("jku")
         if not isinstance(alg, str) or alg not in ASYMMETRIC_ALGORITHMS:
             raise _Rejected("algorithm not accepted")
@@ -74,7 +76,7 @@ class ClientAuth:
             raise _Rejected("typ is not JWT")
         if not isinstance(kid, str) or not kid:
             raise _Rejected("no kid")
-        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        issuer = unverified.get("iss")
         keys = self.issuers.get(issuer) if isinstance(issuer, str) else None
         if keys is None:
             raise _Rejected("issuer not trusted")
@@ -108,3 +110,19 @@ class ClientAuth:
             raise _Rejected("iat in the future")
         if iat < now - MAX_LIFETIME_SECONDS - LEEWAY_SECONDS:
             raise _Rejected("iat more than 5 minutes old")
+
+
+def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The token's header and claims, unchecked, only to choose the issuer's key: PyJWT then decodes and checks the
+    whole token with that key. (PyJWT's own unverified header and claims cost two more decodes, ~90 us a call.)"""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise _Rejected("not a compact JWS")
+    return _json_object(parts[0]), _json_object(parts[1])
+
+
+def _json_object(segment: str) -> dict[str, Any]:
+    value = orjson.loads(base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True))
+    if not isinstance(value, dict):
+        raise _Rejected("a token segment is not a JSON object")
+    return value

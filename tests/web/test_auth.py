@@ -131,6 +131,12 @@ def none_token() -> str:
         pytest.param(
             lambda: token(header={"jku": "https://evil.example/jwks.json"}), id="jku-not-configured-for-issuer"
         ),
+        # the key is chosen from the header and claims read before PyJWT checks the token: each part must parse
+        pytest.param(lambda: token() + ".extra", id="four-segments"),
+        pytest.param(lambda: "!!!!" + token()[token().index(".") :], id="header-not-base64url"),
+        pytest.param(lambda: "bm90IGpzb24" + token()[token().index(".") :], id="header-base64-of-not-json"),
+        pytest.param(lambda: token().replace(".", ".\u00e9", 1), id="non-ascii-in-the-claims"),
+        pytest.param(lambda: "." + token().split(".", 1)[1], id="empty-header"),
     ],
 )
 def test_bad_tokens_get_a_bare_401(client, bearer):
