@@ -75,4 +75,5 @@ def app(environ: dict, start_response) -> list[bytes]:
     return [b'{"cards":[]}']
 
 
-gc.freeze()  # the same GC setting as `backpain-cds serve`, so the ratio compares work, not GC policy
+gc.freeze()  # the same GC settings as `backpain-cds serve`, so the ratio compares work, not GC policy
+gc.set_threshold(10_000, 10, 10)
