@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import time
+from contextlib import suppress
 from typing import Any
 
 import orjson
@@ -62,16 +63,26 @@ def event(logger: logging.Logger, level: int, name: str, **fields: Any) -> None:
     if not logger.isEnabledFor(level):
         return
     fields = {k: v for k, v in fields.items() if v is not None}
-    if (handler := _only_json_handler(logger, level)) is not None:
-        line = json_line(time.time(), logging.getLevelName(level), logger.name, os.getpid(), name, fields)
+    handler = _only_json_handler(logger, level)
+    if handler is None or not _write_directly(handler, level, logger, name, fields):
+        logger.log(level, "%s %s", name, _Fields(fields), extra={"event_name": name, "event_fields": fields})
+
+
+def _write_directly(
+    handler: logging.StreamHandler, level: int, logger: logging.Logger, name: str, fields: dict[str, Any]
+) -> bool:
+    """Write the event's line to the handler's stream; False when it could not be made or written (logging's own
+    path then reports it its way). A failed flush after the write is not retried: the line is out."""
+    pid = os.getpid() if logging.logProcesses else None
+    try:
+        line = json_line(time.time(), logging.getLevelName(level), logger.name, pid, name, fields)
         with handler.lock:  # type: ignore[union-attr]  # StreamHandler's, as its emit takes it
-            try:
-                handler.stream.write(line + handler.terminator)
-                handler.flush()
-                return
-            except Exception:  # a closed stream: logging's own path reports it its way
-                pass
-    logger.log(level, "%s %s", name, _Fields(fields), extra={"event_name": name, "event_fields": fields})
+            handler.stream.write(line + handler.terminator)
+    except Exception:
+        return False
+    with suppress(Exception):
+        handler.flush()
+    return True
 
 
 def _only_json_handler(logger: logging.Logger, level: int) -> logging.StreamHandler | None:
@@ -85,7 +96,7 @@ def _only_json_handler(logger: logging.Logger, level: int) -> logging.StreamHand
         for handler in current.handlers:
             if found is not None or type(handler) is not logging.StreamHandler or handler.filters:
                 return None
-            if not isinstance(handler.formatter, JsonFormatter) or level < handler.level:
+            if type(handler.formatter) is not JsonFormatter or level < handler.level:
                 return None
             found = handler
         current = current.parent if current.propagate else None

@@ -99,3 +99,27 @@ def test_below_its_level_nothing_is_made(logger):
     log.setLevel(logging.ERROR)
     logs.event(log, logging.WARNING, "hook", **FIELDS)
     assert stream.getvalue() == ""
+
+
+def test_a_line_the_direct_path_cannot_make_never_reaches_the_call(logger, monkeypatch):
+    """orjson refuses an integer over 64 bits: logging's own path then reports it (handleError), as before; the
+    call that logged is never failed by its log line."""
+    log, handler, stream = logger
+    alone(log, handler)
+    monkeypatch.setattr(logging, "raiseExceptions", False)  # handleError stays quiet, as in production
+    logs.event(log, logging.INFO, "hook", status=2**70)
+    assert stream.getvalue() == ""
+
+
+def test_a_flush_failing_after_the_write_does_not_write_the_line_twice(logger):
+    log, handler, _ = logger
+
+    class FlushFails(io.StringIO):
+        def flush(self) -> None:
+            raise BlockingIOError("stderr is non-blocking and full")
+
+    stream = FlushFails()
+    handler.setStream(stream)
+    alone(log, handler)
+    logs.event(log, logging.INFO, "hook", **FIELDS)
+    assert len(stream.getvalue().splitlines()) == 1
