@@ -38,7 +38,7 @@ def _db() -> sqlite3.Connection:
 
 
 def _json_object(segment: str) -> dict:
-    return orjson.loads(base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True))
+    return json.loads(base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True))
 
 
 def _verify(environ: dict) -> bool:
@@ -57,7 +57,7 @@ def _verify(environ: dict) -> bool:
             options={"require": ["exp", "iat", "jti"]},
         )
         _db().execute("INSERT INTO seen VALUES (?, ?)", (claims["jti"], claims["exp"]))
-    except (jwt.PyJWTError, KeyError, ValueError, sqlite3.IntegrityError):
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError, sqlite3.IntegrityError):
         return False
     return True
 

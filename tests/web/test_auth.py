@@ -144,6 +144,12 @@ def test_bad_tokens_get_a_bare_401(client, bearer):
     assert response.status_code == 401 and response.get_json() == {"error": "unauthorized"}
 
 
+def test_a_claim_cut_mid_emoji_is_taken_as_pyjwt_takes_it(client):
+    """JavaScript's JSON.stringify writes a string cut inside an emoji as a lone UTF-16 surrogate escape; PyJWT parses
+    it, and so does the read that chooses the key (orjson would refuse it: a 401 for a valid token)."""
+    assert call(client, token(sub="patient-app \ud83d")).status_code == 200
+
+
 def test_exp_at_5_minutes_plus_leeway_is_accepted(client):
     assert call(client, token(exp=int(time.time()) + 300 + 55)).status_code == 200
 
