@@ -177,6 +177,37 @@ def test_a_full_card_log_drops_and_counts_instead_of_waiting(app):
     assert metrics.CARD_LOG_DROPPED._value.get() - before == 3
 
 
+def test_the_card_log_writer_outlives_a_batch_that_fails_unexpectedly(app, monkeypatch):
+    """A bug in one batch must not end the writer thread for the life of the worker (every later record would be
+    dropped, counted, unwritten)."""
+    from cds_service.store import card_log
+
+    monkeypatch.setattr(card_log, "FLUSH_SECONDS", 0.01)
+    log = CardLog(app.extensions["backpain_cds_feedback"].engine)
+    real, failures = log._write, []
+
+    def fails_once(batch):
+        if not failures:
+            failures.append(batch)
+            raise RuntimeError("a bug in the writer")
+        return real(batch)
+
+    monkeypatch.setattr(log, "_write", fails_once)
+    card = {"indicator": "info", "source": {"topic": {"code": "second-line"}}}
+    log.record("backpain-patient-view", [{**card, "uuid": "lost"}])  # the first batch: lost to the bug
+    deadline = time.monotonic() + 5
+    while not failures and time.monotonic() < deadline:
+        time.sleep(0.01)
+    log.record("backpain-patient-view", [{**card, "uuid": "after"}])
+    while time.monotonic() < deadline:
+        with log.engine.connect() as conn:
+            if conn.execute(select(IssuedCard.card_uuid)).scalars().all() == ["after"]:
+                break
+        time.sleep(0.02)
+    with log.engine.connect() as conn:
+        assert conn.execute(select(IssuedCard.card_uuid)).scalars().all() == ["after"]
+
+
 def test_the_policy_memory_failing_loses_none_of_the_issued_cards_beside_it(app):
     """The card policy's memory rides in the card log's batches in transactions of its own: a statement of it that
     fails (here its table is gone) drops and counts its own rows, never the issued cards feedback is matched to."""

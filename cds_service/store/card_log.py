@@ -132,12 +132,12 @@ class CardLog:
             if isinstance(key, Prepared):
                 written += self._in_one_transaction([(key, rows)])
             elif not isinstance(key, tuple):  # a statement of SQLAlchemy's own (the purge of expired memory)
-                written += self._attempt(len(rows), partial(self._execute, key, rows))
+                written += _attempt(self.engine, len(rows), partial(self._execute, key, rows))
         return written
 
     def _insert(self, table: Table, columns: tuple[str, ...]) -> Prepared:
         if (found := self._inserts.get((table, columns))) is None:
-            statement = insert(table).values({c: bindparam(c) for c in columns})
+            statement = insert(table).inline().values({c: bindparam(c) for c in columns})  # no RETURNING id
             found = self._inserts[(table, columns)] = Prepared(self.engine, statement)
         return found
 
@@ -156,19 +156,11 @@ class CardLog:
                 for statement, params in ready:
                     cursor.execute_params(statement, params)
 
-        return self._attempt(count, run)
+        return _attempt(self.engine, count, run)
 
     def _execute(self, statement: Executable, rows: list[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:
             conn.execute(statement, rows)
-
-    def _attempt(self, count: int, run: Callable[[], None]) -> int:
-        """Run one write transaction (retried while SQLite is locked); the rows written, or 0, dropped and counted."""
-        try:
-            write(self.engine, run)
-            return count
-        except SQLAlchemyError as exc:
-            return _dropped(count, exc)
 
     def _start(self) -> None:
         """Start this process's writer (after gunicorn's fork: threads do not survive it)."""
@@ -183,13 +175,25 @@ class CardLog:
     def _run(self) -> None:
         while True:
             time.sleep(FLUSH_SECONDS)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # a bug here must not end the writer for the life of the worker
+                log.exception("card log: batch not written")
 
     def _drain(self, most: int) -> list[Row]:
         items: list[Row] = []
         while self._rows and len(items) < most:
             items.append(self._rows.popleft())
         return items
+
+
+def _attempt(engine: Engine, count: int, run: Callable[[], None]) -> int:
+    """Run one write transaction (retried while SQLite is locked); the rows written, or 0, dropped and counted."""
+    try:
+        write(engine, run)
+        return count
+    except SQLAlchemyError as exc:
+        return _dropped(count, exc)
 
 
 def _dropped(count: int, exc: Exception) -> int:

@@ -29,7 +29,8 @@ class Prepared:
         self.sql = str(compiled)
         # qmark/format drivers (sqlite3) take a tuple in this order; named/pyformat ones (psycopg) the mapping itself
         self._order = compiled.positiontup
-        self._defaults = compiled.params  # values the statement was built with (a literal in a WHERE)
+        # values the statement was built with (a literal in a WHERE); a bind without one must be given (KeyError)
+        self._defaults = {name: value for name, value in compiled.params.items() if value is not None}
         self._convert = {
             name: convert
             for name, bind in compiled.binds.items()

@@ -73,3 +73,11 @@ def test_a_time_written_on_the_raw_connection_is_stored_and_read_back_as_sqlalch
     assert stored["raw"] == stored["sqlalchemy"]
     assert read["raw"] == read["sqlalchemy"] == at.replace(tzinfo=None)
     assert sorted(since) == ["raw", "sqlalchemy"]
+
+
+def test_a_row_without_one_of_the_statement_s_columns_is_refused_not_stored_as_null(engine):
+    insert_seen = Prepared(engine, insert(PolicySeen.__table__).values({c: bindparam(c) for c in ROW}))
+    with pytest.raises(KeyError), transaction(engine) as cursor:
+        cursor.execute_many(insert_seen, [{k: v for k, v in ROW.items() if k != "digest"}])
+    with engine.connect() as conn:
+        assert conn.execute(select(PolicySeen.topic)).all() == []
