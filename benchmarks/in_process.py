@@ -6,7 +6,8 @@ calls through an older checkout, alternating in fresh interpreters on this machi
     .venv/bin/python benchmarks/in_process.py --provenance [--rounds 30]
 
 Prints per patient the p50 of each checkout and their ratio, and the time to load the knowledge in a fresh process.
-Each child freezes the GC after loading (gc.freeze(), as `backpain-cds serve` does), for both checkouts alike.
+Each child freezes the GC after loading and sets its young-generation threshold (as `backpain-cds serve` does), for
+both checkouts alike.
 With --provenance: in one process, the same calls with card provenance (the families' `cite` and the card
 extensions) and with it switched off, alternating in short batches so that the host's load moves both alike; prints
 the p50 of each (this thread's CPU time, which other processes on a busy host do not inflate) and the difference per
@@ -41,6 +42,7 @@ from cds_service.pipeline import Runtime, run
 runtime = Runtime.create(Settings.from_env({}))
 import gc
 gc.freeze()  # as `serve` does after loading: the collector does not walk the knowledge on every collection
+gc.set_threshold(10_000, 10, 10)  # and its young-generation threshold
 for name, path, n in json.loads(sys.argv[2]):
     body = json.load(open(path))
     for _ in range(20):
@@ -67,6 +69,7 @@ def provenance_cost(rounds: int) -> None:
 
     runtime = Runtime.create(Settings.from_env({}))
     gc.freeze()  # as `serve` does after loading: the collector does not walk the knowledge on every collection
+    gc.set_threshold(10_000, 10, 10)  # and its young-generation threshold
     # every module that cites (the rules, and cards itself for the functions' own calls)
     citing = [
         m

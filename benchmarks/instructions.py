@@ -33,7 +33,8 @@ sys.path.insert(0, sys.argv[1])
 from cds_service.config import Settings
 from cds_service.pipeline import Runtime, run
 runtime = Runtime.create(Settings.from_env({}))
-gc.freeze()  # as `serve` does after loading
+gc.freeze()  # as `serve` does after loading, with its young-generation threshold
+gc.set_threshold(10_000, 10, 10)
 body, day, n = json.load(open(sys.argv[2])), date(2026, 11, 27), int(sys.argv[3])
 for _ in range(12):
     run(runtime, "backpain-patient-view", body, day)
