@@ -57,7 +57,7 @@ def _verify(environ: dict) -> bool:
             options={"require": ["exp", "iat", "jti"]},
         )
         _db().execute("INSERT INTO seen VALUES (?, ?)", (claims["jti"], claims["exp"]))
-    except (jwt.PyJWTError, KeyError, TypeError, ValueError, sqlite3.IntegrityError):
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError, RecursionError, sqlite3.IntegrityError):
         return False
     return True
 

@@ -124,7 +124,10 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _json_object(segment: str) -> dict[str, Any]:
-    value = json.loads(base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True))
+    try:
+        value = json.loads(base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True))
+    except RecursionError:  # arrays nested thousands deep fit in a 16 KiB token
+        raise _Rejected("a token segment nests too deep") from None
     if not isinstance(value, dict):
         raise _Rejected("a token segment is not a JSON object")
     return value

@@ -137,6 +137,10 @@ def none_token() -> str:
         pytest.param(lambda: "bm90IGpzb24" + token()[token().index(".") :], id="header-base64-of-not-json"),
         pytest.param(lambda: token().replace(".", ".\u00e9", 1), id="non-ascii-in-the-claims"),
         pytest.param(lambda: "." + token().split(".", 1)[1], id="empty-header"),
+        pytest.param(
+            lambda: base64.urlsafe_b64encode(b"[" * 5000).decode().rstrip("=") + "." + token().split(".", 1)[1],
+            id="header-nested-5000-deep",
+        ),
     ],
 )
 def test_bad_tokens_get_a_bare_401(client, bearer):
