@@ -99,6 +99,24 @@ def hold_back(
     return out
 
 
+def seen_rows(
+    policy: CardPolicy, user: str, patient: str, candidates: list[Candidate], held: list[str | None], now: float
+) -> list[dict[str, Any]]:
+    """The critical cards shown: the repeat rule's memory, one row per clinician, patient and family."""
+    return [
+        {
+            "user_key": user,
+            "patient_key": patient,
+            "topic": c.topic,
+            "digest": c.digest,
+            "seen_at": now,
+            "expires_at": now + policy.of(c.topic).repeat_window_minutes * 60,
+        }
+        for c, rule in zip(candidates, held, strict=True)
+        if rule is None and c.indicator == "critical" and policy.of(c.topic).repeat_window_minutes
+    ]
+
+
 def with_findings(cards: Sequence[Card], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Memory rows whose digest the card log's writer works out (`digest`'s arguments in place of the digest): it
     hashes the card's whole text, off the call, as it does for every issued card."""

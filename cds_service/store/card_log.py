@@ -18,14 +18,12 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, bindparam, insert
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.sql import Executable
 
 from .. import metrics
 from ..cards import EXT_KNOWLEDGE, MME_EXTENSION
@@ -38,7 +36,7 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
 BATCH = 500
 FLUSH_SECONDS = 0.5
-Row = tuple[Table | Prepared | Executable, dict[str, Any]]  # a table to insert the row into, or a statement to run
+Row = tuple[Prepared, dict[str, Any]]  # a statement and one row of its parameters
 
 
 class CardLog:
@@ -51,18 +49,17 @@ class CardLog:
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._writing = threading.Lock()  # held by whoever drains and writes: flush() waits for a batch in hand
-        self._inserts: dict[tuple[Table, tuple[str, ...]], Prepared] = {}  # compiled once per table and columns
+        self._issued, self._held_back = (_insert(engine, cast(Table, m.__table__)) for m in (IssuedCard, HeldBackCard))
 
     def record(self, service_id: str, cards: list[dict], patient_key: str | None = None) -> None:
         """Keep the response's cards for the writer; drop (and count) what does not fit. Never blocks."""
         now = datetime.now(UTC)
-        table = cast(Table, IssuedCard.__table__)
         rows: list[Row] = []
         for card in cards:
             topic, extension = card["source"]["topic"]["code"], card.get("extension") or {}
             rows.append(
                 (
-                    table,
+                    self._issued,
                     {
                         "card_uuid": card["uuid"],
                         "service_id": service_id,
@@ -89,13 +86,13 @@ class CardLog:
         self._put(
             [
                 (
-                    cast(Table, HeldBackCard.__table__),
+                    self._held_back,
                     {"service_id": service_id, "topic": topic, "rule": rule, "held_at": datetime.now(UTC)},
                 )
             ]
         )
 
-    def remember(self, statement: Prepared | Executable, rows: list[dict[str, Any]]) -> None:
+    def remember(self, statement: Prepared, rows: list[dict[str, Any]]) -> None:
         """Keep rows for `statement` (the card policy's upsert of what a clinician was shown, its purge), run in the
         writer's next batch in the order kept, in a transaction of its own. Never blocks; dropped and counted like
         the rest."""
@@ -120,32 +117,30 @@ class CardLog:
 
     def _write(self, batch: list[Row]) -> int:
         """The cards' records in one transaction; each statement `remember`ed in its own, so that the card policy's
-        memory failing (a deadlock between workers on PostgreSQL) never loses the records feedback is matched to."""
-        by_target: dict[Prepared | Executable | tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
-        for target, row in batch:
-            if isinstance(row.get("digest"), tuple):
-                row = {**row, "digest": digest(*row["digest"])}
-            by_target.setdefault((target, tuple(row)) if isinstance(target, Table) else target, []).append(row)
-        records = [(self._insert(*key), rows) for key, rows in by_target.items() if isinstance(key, tuple)]
-        written = self._in_one_transaction(records) if records else 0
-        for key, rows in by_target.items():
-            if isinstance(key, Prepared):
-                written += self._in_one_transaction([(key, rows)])
-            elif not isinstance(key, tuple):  # a statement of SQLAlchemy's own (the purge of expired memory)
-                written += _attempt(self.engine, len(rows), partial(self._execute, key, rows))
+        memory failing (a deadlock between workers on PostgreSQL) never loses the records feedback is matched to.
+        A card's findings are hashed once a batch: its record and the policy's memory of it carry the same text."""
+        by_statement: dict[Prepared, list[dict[str, Any]]] = {}
+        digests: dict[tuple[Any, ...], str] = {}
+        for statement, row in batch:
+            if isinstance(findings := row.get("digest"), tuple):
+                if (hashed := digests.get(findings)) is None:
+                    hashed = digests[findings] = digest(*findings)
+                row = {**row, "digest": hashed}
+            by_statement.setdefault(statement, []).append(row)
+        records = {self._issued, self._held_back}
+        written = self._in_one_transaction([(s, rows) for s, rows in by_statement.items() if s in records])
+        for statement, rows in by_statement.items():
+            if statement not in records:
+                written += self._in_one_transaction([(statement, rows)])
         return written
-
-    def _insert(self, table: Table, columns: tuple[str, ...]) -> Prepared:
-        if (found := self._inserts.get((table, columns))) is None:
-            statement = insert(table).inline().values({c: bindparam(c) for c in columns})  # no RETURNING id
-            found = self._inserts[(table, columns)] = Prepared(self.engine, statement)
-        return found
 
     def _in_one_transaction(self, statements: Sequence[tuple[Prepared, list[dict[str, Any]]]]) -> int:
         """Run the statements in one transaction on the driver (`statements.py`), their parameters made before it
         opens: SQLAlchemy's execution layer did per-row work in this thread, whose CPU and GIL the worker's calls
         share (without it, two workers under wrk served 12-28% more of Brenda Jackson's calls a second)."""
         count = sum(len(rows) for _, rows in statements)
+        if not count:
+            return 0
         try:
             ready = [(statement, [statement.params(row) for row in rows]) for statement, rows in statements]
         except (KeyError, TypeError, ValueError) as exc:  # a row without a column, a value its type cannot take
@@ -156,11 +151,11 @@ class CardLog:
                 for statement, params in ready:
                     cursor.execute_params(statement, params)
 
-        return _attempt(self.engine, count, run)
-
-    def _execute(self, statement: Executable, rows: list[dict[str, Any]]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(statement, rows)
+        try:
+            write(self.engine, run)  # retried while SQLite is locked
+            return count
+        except SQLAlchemyError as exc:
+            return _dropped(count, exc)
 
     def _start(self) -> None:
         """Start this process's writer (after gunicorn's fork: threads do not survive it)."""
@@ -187,13 +182,10 @@ class CardLog:
         return items
 
 
-def _attempt(engine: Engine, count: int, run: Callable[[], None]) -> int:
-    """Run one write transaction (retried while SQLite is locked); the rows written, or 0, dropped and counted."""
-    try:
-        write(engine, run)
-        return count
-    except SQLAlchemyError as exc:
-        return _dropped(count, exc)
+def _insert(engine: Engine, table: Table) -> Prepared:
+    """Every column of `table` but its autoincremented id, given by name; no RETURNING on PostgreSQL."""
+    columns: dict[str, Any] = {c.name: bindparam(c.name) for c in table.columns if c is not table.autoincrement_column}
+    return Prepared(engine, insert(table).inline().values(columns))
 
 
 def _dropped(count: int, exc: Exception) -> int:

@@ -29,7 +29,7 @@ from .. import metrics
 from ..cards import OVERRIDE_SYSTEM, Card
 from ..hook_request import HookContext
 from ..policy import CardPolicy
-from ..policy.decide import Candidate, digest, hold_back, repeat_applies, with_findings
+from ..policy.decide import Candidate, digest, hold_back, repeat_applies, seen_rows, with_findings
 from .card_log import CardLog
 from .database import write
 from .feedback import Feedback
@@ -72,6 +72,7 @@ class Statements:
     read_snoozes: Prepared
     no_sync_commit: Prepared | None  # PostgreSQL: this memory may lose its last writes in a crash
     set_snooze: Any  # at feedback time, through SQLAlchemy
+    purge: tuple[Prepared, ...]  # expired memory, given "now"
 
     @classmethod
     def build(cls, engine: Engine) -> Statements:
@@ -107,6 +108,10 @@ class Statements:
                 index_elements=["patient_key", "topic"],
                 set_={"digest": snoozes.excluded.digest, "expires_at": snoozes.excluded.expires_at},
             ),
+            purge=tuple(
+                Prepared(engine, delete(t).where(t.c.expires_at < bindparam("now")))
+                for t in (seen.table, snoozes.table)
+            ),
         )
 
 
@@ -127,7 +132,6 @@ class PolicyGate:
         self._secret = secret
         self._next_purge = 0.0
         self._lock = threading.Lock()
-        self._postgres = engine.dialect.name == "postgresql"
         self._sql = Statements.build(engine)
 
     def key(self, kind: str, value: str) -> str:
@@ -242,13 +246,13 @@ class PolicyGate:
             if now < self._next_purge:
                 return
             self._next_purge = now + PURGE_EVERY_SECONDS
-        for table in (cast(Table, PolicySeen.__table__), cast(Table, PolicySnooze.__table__)):
-            self.card_log.remember(delete(table).where(table.c.expires_at < bindparam("now")), [{"now": now}])
+        for statement in self._sql.purge:
+            self.card_log.remember(statement, [{"now": now}])
 
-    def _write(self, statement: Any, what: str, rows: list[dict[str, Any]] | None = None) -> None:
+    def _write(self, statement: Any, what: str, rows: list[dict[str, Any]]) -> None:
         def run() -> None:
             with self.engine.begin() as conn:
-                if self._postgres:  # this memory may lose its last writes in a crash: no wait for the WAL flush
+                if self._sql.no_sync_commit:  # this memory may lose its last writes in a crash: no WAL flush wait
                     conn.execute(_NO_SYNC_COMMIT)
                 conn.execute(statement, rows)
 
@@ -256,24 +260,6 @@ class PolicyGate:
             write(self.engine, run)
         except SQLAlchemyError as exc:  # the call is answered; only the memory misses this write
             log.warning("card policy: %s not written (%s)", what, type(exc).__name__)
-
-
-def seen_rows(
-    policy: CardPolicy, user: str, patient: str, candidates: list[Candidate], held: list[str | None], now: float
-) -> list[dict[str, Any]]:
-    """The critical cards shown: the repeat rule's memory, one row per clinician, patient and family."""
-    return [
-        {
-            "user_key": user,
-            "patient_key": patient,
-            "topic": c.topic,
-            "digest": c.digest,
-            "seen_at": now,
-            "expires_at": now + policy.of(c.topic).repeat_window_minutes * 60,
-        }
-        for c, rule in zip(candidates, held, strict=True)
-        if rule is None and c.indicator == "critical" and policy.of(c.topic).repeat_window_minutes
-    ]
 
 
 def override_reasons(items: Sequence[Feedback]) -> dict[str, str | None]:
