@@ -1,11 +1,15 @@
 """In-process cost of one patient-view call (pipeline.run: parse, build the record, rules, JSON), against the same
-calls through an older checkout, alternating in fresh interpreters on this machine.
+calls through an older checkout, on this machine.
 
     git worktree add /tmp/before <commit>
-    .venv/bin/python benchmarks/in_process.py --against /tmp/before [--rounds 3]
+    .venv/bin/python benchmarks/in_process.py --against /tmp/before [--rounds 3] [--batches 40]
     .venv/bin/python benchmarks/in_process.py --provenance [--rounds 30]
 
-Prints per patient the p50 of each checkout and their ratio, and the time to load the knowledge in a fresh process.
+Each round starts a fresh interpreter per checkout; the two take turns, a batch of calls each (20, or 5 for a body
+over 1 MB: tens of milliseconds), which of them goes first alternating, so that the host's speed, which moves by half
+within minutes on a shared VM, moves both alike. Prints per patient the p50 of each checkout, their ratio, and the
+median of the ratios of each pair of adjacent batches (the steadier figure); and the time to load the knowledge in a
+fresh process. For a count of instructions, which the host's load does not move at all, see instructions.py.
 Each child freezes the GC after loading and sets its young-generation threshold (as `backpain-cds serve` does), for
 both checkouts alike.
 With --provenance: in one process, the same calls with card provenance (the families' `cite` and the card
@@ -30,12 +34,12 @@ from benchmarks.hooks import PATIENTS  # noqa: E402
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
 
 CHILD = """
-import json, statistics, sys, time
+import json, sys, time
 sys.path.insert(0, sys.argv[1])
 started = time.perf_counter()
 from cds_service import knowledge
 knowledge.load()
-out = {"load_ms": (time.perf_counter() - started) * 1000}
+load_ms = (time.perf_counter() - started) * 1000
 from datetime import date
 from cds_service.config import Settings
 from cds_service.pipeline import Runtime, run
@@ -43,18 +47,50 @@ runtime = Runtime.create(Settings.from_env({}))
 import gc
 gc.freeze()  # as `serve` does after loading: the collector does not walk the knowledge on every collection
 gc.set_threshold(10_000, 10, 10)  # and its young-generation threshold
-for name, path, n in json.loads(sys.argv[2]):
-    body = json.load(open(path))
-    for _ in range(20):
-        run(runtime, "backpain-patient-view", body, date(2026, 11, 27))
-    times = []
+print(json.dumps(load_ms), flush=True)
+bodies = {}
+for line in sys.stdin:  # one batch a line: [path, calls]; answers the wall time of each call, in ms
+    path, n = json.loads(line)
+    if path not in bodies:
+        bodies[path] = json.load(open(path))
+        for _ in range(20):
+            run(runtime, "backpain-patient-view", bodies[path], date(2026, 11, 27))
+    body, times = bodies[path], []
     for _ in range(n):
         t = time.perf_counter()
         run(runtime, "backpain-patient-view", body, date(2026, 11, 27))
-        times.append(time.perf_counter() - t)
-    out[name] = statistics.median(times) * 1000
-print(json.dumps(out))
+        times.append((time.perf_counter() - t) * 1000)
+    print(json.dumps(times), flush=True)
 """
+
+
+class Child:
+    """A fresh interpreter on one checkout that runs batches of calls when asked, so that two checkouts take turns
+    batch by batch (tens of milliseconds apart) and a change of the host's speed moves both alike."""
+
+    def __init__(self, root: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.load_ms = float(self._answer())
+
+    def _answer(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the child on {self.process.args[3]} ended (exit {self.process.wait()})")
+        return line
+
+    def batch(self, path: str, calls: int) -> list[float]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps([path, calls]) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self._answer())
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
 
 
 def provenance_cost(rounds: int) -> None:
@@ -110,7 +146,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", type=Path, help="a checkout of the older code")
     parser.add_argument("--provenance", action="store_true", help="cost of card provenance per call (no --against)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="fresh interpreters per checkout (and --provenance's)")
+    parser.add_argument("--batches", type=int, default=40, help="batches per patient and round, taken in turn")
     args = parser.parse_args()
     if args.provenance:
         provenance_cost(args.rounds)
@@ -123,30 +160,35 @@ def main() -> int:
         path = sorted(FHIR_DATA.glob(pattern))[0]
         target = work / f"{name.split()[0]}.json"
         target.write_text(json.dumps(request_for(resources_of(read_json(path)))))
-        bodies.append((name, str(target), 60 if path.stat().st_size > 1_000_000 else 400))
-    results: dict[str, dict[str, list[float]]] = {"this": {}, "against": {}}
+        bodies.append((name, str(target), 5 if path.stat().st_size > 1_000_000 else 20))
+    times: dict[str, dict[str, list[float]]] = {"this": {}, "against": {}}
+    paired: dict[str, list[float]] = {}  # per pair of adjacent batches: this p50 / against p50
+    load: dict[str, list[float]] = {"this": [], "against": []}
     for _ in range(args.rounds):
-        for label, root in (("this", ROOT), ("against", args.against)):
-            line = (
-                subprocess.run(
-                    [sys.executable, "-c", CHILD, str(root), json.dumps(bodies)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                .stdout.strip()
-                .splitlines()[-1]
-            )
-            for key, value in json.loads(line).items():
-                results[label].setdefault(key, []).append(value)
-    print(f"{'':16} {'this p50':>10} {'against':>10} {'ratio':>7}   per round")
-    for key in results["this"]:
-        mine, theirs = results["this"][key], results["against"][key]
-        rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(mine, theirs, strict=True))
-        print(
-            f"{key:16} {statistics.median(mine):10.3f} {statistics.median(theirs):10.3f} "
-            f"{statistics.median(mine) / statistics.median(theirs):6.2f}x   {rounds}"
-        )
+        children = {"this": Child(ROOT), "against": Child(args.against)}
+        try:
+            for label, child in children.items():
+                load[label].append(child.load_ms)
+            for name, path, calls in bodies:
+                for turn in range(args.batches):
+                    order = ("this", "against") if turn % 2 == 0 else ("against", "this")  # neither always first
+                    got = {label: children[label].batch(path, calls) for label in order}
+                    for label, batch in got.items():
+                        times[label].setdefault(name, []).extend(batch)
+                    paired.setdefault(name, []).append(
+                        statistics.median(got["this"]) / statistics.median(got["against"])
+                    )
+        finally:
+            for child in children.values():
+                child.close()
+    print(f"{'':16} {'this p50':>10} {'against':>10} {'ratio':>7} {'paired':>7}   (ms; paired: median of batch pairs)")
+    print(
+        f"{'load_ms':16} {statistics.median(load['this']):10.1f} {statistics.median(load['against']):10.1f} "
+        f"{statistics.median(load['this']) / statistics.median(load['against']):6.2f}x"
+    )
+    for name, _, _ in bodies:
+        mine, theirs = statistics.median(times["this"][name]), statistics.median(times["against"][name])
+        print(f"{name:16} {mine:10.3f} {theirs:10.3f} {mine / theirs:6.2f}x {statistics.median(paired[name]):6.2f}x")
     return 0
 
 
