@@ -24,8 +24,14 @@ MAX_VALUE_CHARS = 200
 
 def safe(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     """The value as one printable line: non-printable characters escaped (\\n, \\x1b, \\u2028), cut to `limit`
-    characters (the last one then `…`) before escaping."""
-    text = value if isinstance(value, str) else str(value)
+    characters (the last one then `…`) before escaping. A list or object sent where text belongs is named by its type:
+    its text could be megabytes long or nested past the recursion limit."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (dict, list, tuple)):
+        text = f"<{type(value).__name__}>"
+    else:
+        text = str(value)
     cut = len(text) > limit
     text = text[: limit - 1] if cut else text
     if not text.isprintable():

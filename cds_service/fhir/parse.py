@@ -8,6 +8,7 @@ fails validation is simply not read, and the resource is counted as leniently re
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ class Span(NamedTuple):
 
 
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+# A chart date before this is no date (year 1 is a placeholder, not a history): it is left out, as an invalid one is,
+# and what the rules count from it (an onset less N days) stays within the calendar.
+FIRST_YEAR = 1800
+LAST_YEAR = 9000  # an evaluation date (`asOf`) is before it: years of lookback and supply fit either side
 
 
 class Unreadable(ValueError):
@@ -85,26 +90,28 @@ def _reduce(value: Any) -> Concept:
 
 
 def to_date(value: Any) -> date | None:
-    """A FHIR date/dateTime (string or parsed) as a date; partial dates take the first day; None if unreadable."""
+    """A FHIR date/dateTime (string or parsed) as a date; partial dates take the first day; None if unreadable or
+    before FIRST_YEAR."""
     if value is None:
         return None
+    found = None
     if isinstance(value, date):
-        return value if type(value) is date else cast(datetime, value).date()  # datetime -> date
-    if not isinstance(value, str):
+        found = value if type(value) is date else cast(datetime, value).date()  # datetime -> date
+    elif not isinstance(value, str):
         return None
-    if len(value) >= 10:  # full date or dateTime: the C parser, far cheaper than the regex below
+    elif len(value) >= 10:  # full date or dateTime: the C parser, far cheaper than the regex below
+        with contextlib.suppress(ValueError):
+            found = date.fromisoformat(value[:10])
+    if found is None:
+        match = _DATE.match(value)
+        if not match:
+            return None
+        year, month, day = match.groups()
         try:
-            return date.fromisoformat(value[:10])
+            found = date(int(year), int(month or 1), int(day or 1))
         except ValueError:
-            pass
-    match = _DATE.match(value)
-    if not match:
-        return None
-    year, month, day = match.groups()
-    try:
-        return date(int(year), int(month or 1), int(day or 1))
-    except ValueError:
-        return None
+            return None
+    return found if found.year >= FIRST_YEAR else None
 
 
 class Parsed(dict[str, Any]):
@@ -255,10 +262,13 @@ def parse(
                 continue
             if reader is _date and len(value) >= 10:
                 try:
-                    values[name] = date.fromisoformat(value[:10])
-                    continue
+                    found = date.fromisoformat(value[:10])
                 except ValueError:
                     pass  # the reader says why
+                else:
+                    if found.year >= FIRST_YEAR:
+                        values[name] = found
+                        continue
         try:
             values[name] = reader(value, memo)
         except (ValidationError, ValueError, TypeError):

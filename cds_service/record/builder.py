@@ -80,13 +80,15 @@ class RecordBuilder:
                     found.append(item)
                     if rtype == "Medication" and isinstance(item.get("id"), str):
                         self.medications[f"Medication/{item['id']}"] = item
+                else:  # unreadable, and it might have been a red flag: reported, never passed over in silence
+                    self.skip(item, "resourceType is missing or not a string")
             else:
                 stack.pop()
 
     def _add(self, res: dict[str, Any], draft: bool, selected: bool = False) -> None:
         rtype = res.get("resourceType")
         if not isinstance(rtype, str):  # a client's object or list here is not hashable: no selector, no crash
-            self.skip(res, "resourceType is not a string")
+            self.skip(res, "resourceType is missing or not a string")
             return
         select = SELECTORS.get(rtype)
         if select is None:
@@ -99,11 +101,15 @@ class RecordBuilder:
             self.skip(res, "other-patient")  # about someone else: using it would put their data on this chart
         except Unreadable as exc:
             self.skip(res, str(exc))
+        except (TypeError, ValueError, OverflowError, RecursionError):  # an element of a shape no selector expects
+            self.skip(res, f"{rtype} could not be read: an element has an unexpected type, size or depth")
 
     def skip(self, res: dict[str, Any], reason: str) -> None:
         rid = res.get("id") if isinstance(res.get("id"), str) else None
-        self.record.skipped.append(Skipped(str(res.get("resourceType")), rid, reason))
-        log.warning("skipped resource %s/%s: %s", safe(res.get("resourceType"), 64), safe(rid, 64), safe(reason))
+        rtype = res.get("resourceType")
+        kind = rtype if isinstance(rtype, str) else ""  # not echoed when it is not text (it could be megabytes)
+        self.record.skipped.append(Skipped(kind, rid, reason))
+        log.warning("skipped resource %s/%s: %s", safe(kind, 64), safe(rid, 64), safe(reason))
 
     def parsed(self, res: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
         """The `needed` elements of a resource of this patient, validated; raises _OtherPatient or Unreadable.

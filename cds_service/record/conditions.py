@@ -16,7 +16,12 @@ def add_patient(b: RecordBuilder, res: dict[str, Any], draft: bool, selected: bo
     """Age and death come from the context's Patient (others were skipped in `_add`); an unreadable deceased
     element is left out, so the patient is treated as alive: cards shown, never silently withheld."""
     parsed = b.parsed(res, ("birthDate", "deceasedBoolean", "deceasedDateTime"))
-    b.record.birth_date = parsed.get("birthDate")
+    born = parsed.get("birthDate")
+    if born is not None and born > b.today:  # impossible: an unknown age, evaluated (a negative one hid every card)
+        born = None
+        if not parsed.lenient:
+            b.record.lenient += 1
+    b.record.birth_date = born
     b.record.deceased = parsed.get("deceasedBoolean") is True
     b.record.deceased_on = parsed.get("deceasedDateTime")
 

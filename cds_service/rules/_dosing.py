@@ -71,6 +71,10 @@ COUNT_UNITS = {
     "troche",
 }
 VOLUME_TO_ML = {"ml": 1.0, "l": 1000.0}
+# Beyond these a number is a data error, not a dose: read as no usable dose (the order counts as one without a
+# structured dose), so no product of them can overflow to infinity on a card.
+MAX_AMOUNT = 1e6  # per administration, in the unit sent
+MAX_PER_DAY = 1e4  # administrations a day
 
 
 # Validated dosages by their JSON, shared by all requests of this process, as fhir/parse.py keeps concepts: an R4B
@@ -106,13 +110,15 @@ def _validated(raw: Any) -> Dosage | None:
 
 
 def dose(structured: Any) -> tuple[float, str] | None:
-    """The amount per administration and its unit as sent (a range's high end, else a rate); None if absent."""
+    """The amount per administration and its unit as sent (a range's high end, else a rate); None if absent or
+    beyond MAX_AMOUNT."""
     if structured is None:
         return None
     for dr in structured.doseAndRate or ():
         quantity = dr.doseQuantity or (dr.doseRange.high if dr.doseRange else None) or dr.rateQuantity
         if quantity is not None and quantity.value is not None:
-            return float(quantity.value), (quantity.code or quantity.unit or "").strip()
+            value = float(quantity.value)
+            return (value, (quantity.code or quantity.unit or "").strip()) if abs(value) <= MAX_AMOUNT else None
     return None
 
 
@@ -141,6 +147,11 @@ def milligrams(value: float, dose_unit: str, product: Product | None) -> float |
 
 def per_day(structured: Any) -> float | None:
     """Administrations per day from the timing (5.4 step 3); None when the timing says nothing usable."""
+    count = _per_day(structured)
+    return count if count is None or count <= MAX_PER_DAY else None
+
+
+def _per_day(structured: Any) -> float | None:
     timing = structured.timing
     if timing is None:
         return 1.0  # doseAndRate without timing: once a day (MME IG default)

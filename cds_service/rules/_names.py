@@ -133,7 +133,16 @@ def supply_end(dispense: dict[str, Any] | None, authored: date) -> date | None:
     repeats = dispense.get("numberOfRepeatsAllowed", 0)
     if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 0:
         repeats = 0
-    return authored + timedelta(days=float(duration.value) * per_unit * (1 + repeats))
+    return days_after(authored, float(duration.value) * per_unit * (1 + repeats))
+
+
+def days_after(start: date, days: float) -> date:
+    """`start` plus `days`, or the first or last date there is when that falls outside the calendar (a supply or a
+    dosing step of millions of days, as a client may send)."""
+    try:
+        return start + timedelta(days=days)
+    except (OverflowError, ValueError):
+        return date.max if days > 0 else date.min
 
 
 def condition_label(c: ConditionFact, fallback: str) -> str:

@@ -7,13 +7,13 @@ step's end). Otherwise they apply together and their daily doses add up ("1 tabl
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from itertools import pairwise
 from typing import Any
 
 from ..fhir.parse import to_date
 from ..record.patient_record import MedicationFact
-from ._names import DAYS_IN
+from ._names import DAYS_IN, days_after
 
 Instruction = dict[str, Any]
 
@@ -45,7 +45,7 @@ def _days(d: Instruction) -> float | None:
 
 def are_steps(dosages: tuple[Instruction, ...]) -> bool:
     """Different sequence numbers, or bounds periods that do not overlap."""
-    if len({d.get("sequence") for d in dosages}) > 1:
+    if len({s if isinstance(s := d.get("sequence"), int) else None for d in dosages}) > 1:  # an object: no number
         return True
     periods = [_period(d) for d in dosages]
     if len(periods) < 2 or any(start is None or end is None for start, end in periods):
@@ -66,7 +66,7 @@ def step_today(dosages: tuple[Instruction, ...], start: date | None, today: date
         begin, end = _period(d)
         days = _days(d)
         if begin is None and cursor is not None and days is not None:
-            begin, end = cursor, cursor + timedelta(days=days)
+            begin, end = cursor, days_after(cursor, days)
         if begin is not None and begin <= today and (end is None or today < end or (days is None and today <= end)):
             return d
         cursor = end

@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound
 
 from .. import pipeline
 from ..errors import BadHookRequest, CdsError, PrefetchUnavailable
+from ..fhir.parse import FIRST_YEAR, LAST_YEAR
 from ..hook_request import ORDER_HOOKS
 from ..pipeline import Runtime
 from .body import read_json_body
@@ -131,6 +132,8 @@ def evaluate() -> Response:
         as_of = date.fromisoformat(body.get("asOf") or runtime.today().isoformat())
     except (TypeError, ValueError):
         raise BadHookRequest("asOf must be a date YYYY-MM-DD", field="asOf") from None
+    if not FIRST_YEAR <= as_of.year < LAST_YEAR:  # the rules count days back and forth from it
+        raise BadHookRequest(f"asOf must be a date from {FIRST_YEAR} to {LAST_YEAR - 1}", field="asOf")
     if isinstance(body.get("demo"), str):
         entry = next((d for d in demo_index() if d["id"] == body["demo"]), None)
         if entry is None:
