@@ -55,8 +55,10 @@ class RecordBuilder:
             add(res, False)
         selections = set(self.context.selections)
         self.record.selecting = bool(selections)
-        for res in self.context.draft_orders:
-            self._add(res, draft=True, selected=f"{res.get('resourceType')}/{res.get('id')}" in selections)
+        for res in self.context.draft_orders:  # a resourceType or id that is not text is never a selection's
+            rtype, rid = res.get("resourceType"), res.get("id")
+            selected = isinstance(rtype, str) and isinstance(rid, str) and f"{rtype}/{rid}" in selections
+            self._add(res, draft=True, selected=selected)
         return self.record
 
     def _flatten(self, value: Any, found: list[dict[str, Any]]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.fhir_builders import (
@@ -175,6 +176,17 @@ def test_a_dose_beyond_floating_point_is_unreadable_not_infinite(client):
     assert all(c.get("extension", {}).get("org.backpain-cds.mme-per-day", 0) is not None for c in answer["cards"]), (
         answer["cards"]
     )
+
+
+def test_a_draft_whose_resource_type_nests_a_thousand_deep_is_skipped(client):
+    """Its text was made to compare with the selections: a RecursionError, a 500."""
+    draft = service_request(CPT, "72148", "MRI", rid="d1")
+    draft["resourceType"] = "@nested@"
+    text = orjson.dumps(hook_request([lbp(9)], "order-sign", drafts=[draft])).decode()
+    data = text.replace('"@nested@"', "[" * 1000 + "]" * 1000)  # written as text: no serialiser goes this deep
+    response = client.post(OS, data=data, content_type="application/json")
+    assert response.status_code == 200
+    assert response.get_json()["extension"][SKIPPED] == 1
 
 
 def test_preview_refuses_a_date_before_any_chart(client):
