@@ -262,15 +262,17 @@ class PolicyGate:
             log.warning("card policy: %s not written (%s)", what, type(exc).__name__)
 
 
-def override_reasons(items: Sequence[Feedback]) -> dict[str, str | None]:
-    """Card uuid -> the code of its override reason, for overrides with one of our own reasons."""
+def override_reasons(items: Sequence[Feedback]) -> dict[str, str]:
+    """Card uuid -> the code of its override reason, for overrides with one of our own reasons (feedback keeps a
+    reason of another shape, a code sent as a list or an object, but it names none of ours)."""
     return {
-        f.card: f.override_reason["reason"].get("code")
+        f.card: code
         for f in items
         if f.outcome == "overridden"
         and isinstance(f.override_reason, dict)
-        and isinstance(f.override_reason.get("reason"), dict)
-        and f.override_reason["reason"].get("system") == OVERRIDE_SYSTEM
+        and isinstance(reason := f.override_reason.get("reason"), dict)
+        and reason.get("system") == OVERRIDE_SYSTEM
+        and isinstance(code := reason.get("code"), str)
     }
 
 
