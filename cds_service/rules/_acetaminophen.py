@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-import orjson
-
 from ..cards import Card
 from ..record.patient_record import MedicationFact, PatientRecord
-from ._dosing import dosage, dose, milligrams, per_day
+from ._dosing import dosage, dosage_json, dose, milligrams, per_day
 from ._markdown import escape
 from ._nsaid_status import LAB_LOOKBACK_DAYS
 
@@ -83,7 +81,7 @@ def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
     for med in meds:  # renewals left active with the same dose count once (0.4); each draft counts
         if med.draft or med.rxnorm not in drafted:
             counted.setdefault(
-                (med.draft, med.rxnorm, orjson.dumps(med.raw_dosage) + (med.reference.encode() if med.draft else b"")),
+                (med.draft, med.rxnorm, dosage_json(med.raw_dosage) + (med.reference.encode() if med.draft else b"")),
                 med,
             )
     total, unread = 0.0, []

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
-import orjson
-
 from ..record.patient_record import MedicationFact, PatientRecord
-from ._dosing import amount
+from ._dosing import amount, dosage_json
 from ._names import drug_labels
 
 
@@ -45,7 +43,7 @@ def nsaid_doses(record: PatientRecord, meds: list[MedicationFact]) -> list[str]:
     found: dict[str, None] = {}
     seen: set[tuple[tuple[str, ...], bytes]] = set()
     for med in meds:
-        same = (med.rxnorm, orjson.dumps(med.raw_dosage))  # renewals: the same product and dose say the same
+        same = (med.rxnorm, dosage_json(med.raw_dosage))  # renewals: the same product and dose say the same
         if same in seen:
             continue
         seen.add(same)

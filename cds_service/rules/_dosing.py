@@ -87,6 +87,15 @@ _dosages = Memo(DOSAGE_CACHE_BYTES)  # JSON -> Dosage, or None: the JSON failed 
 _UNSET = object()
 
 
+def dosage_json(raw: Any) -> bytes:
+    """A dosage's JSON as sent, which renewals are compared by; one nested deeper than JSON can be written (orjson
+    reads 1,024 levels, writes 255) is equal to no other."""
+    try:
+        return orjson.dumps(raw)
+    except TypeError:
+        return b"unwritable %d" % id(raw)
+
+
 def dosage(raw: dict[str, Any] | None) -> Dosage | None:
     """The first dosage as an R4B Dosage; None when absent or invalid (then no dose can be computed)."""
     if raw is None:
@@ -105,7 +114,7 @@ def dosage(raw: dict[str, Any] | None) -> Dosage | None:
 def _validated(raw: Any) -> Dosage | None:
     try:
         return Dosage.model_validate(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

@@ -11,11 +11,9 @@ from datetime import date
 from functools import cached_property
 from typing import Any, NamedTuple
 
-import orjson
-
 from ..knowledge import Knowledge, Product
 from ..record.patient_record import MedicationFact, PatientRecord
-from ._dosing import dosage, dose, is_countable, milligrams, per_day, unit
+from ._dosing import dosage, dosage_json, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
 from ._names import renewals_last_ordered
 from ._opioids import current_opioids, renewed
@@ -104,7 +102,7 @@ def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
     same_drug_and_dose: dict[tuple[bool, tuple[str, ...], bytes], list[MedicationFact]] = {}
     for med in current_opioids(record, today):  # a draft replaces the chart orders it renews (0.10 item 1)
         raw = med.raw_dosages or med.raw_dosage
-        key = (med.draft, med.rxnorm, b"null" if raw is None else orjson.dumps(raw))
+        key = (med.draft, med.rxnorm, b"null" if raw is None else dosage_json(raw))
         same_drug_and_dose.setdefault(key, []).append(med)
     contributions = tuple(
         contribution(
@@ -159,7 +157,7 @@ def _renewal(record: PatientRecord, med: MedicationFact, today: date) -> str:
         return ""
     last = chart[0]
     when = f" (last ordered {last.start})" if last.start else ""
-    changed = orjson.dumps(last.raw_dosage) != orjson.dumps(med.raw_dosage)
+    changed = dosage_json(last.raw_dosage) != dosage_json(med.raw_dosage)
     return f"renewal of {escape(last.display or 'the chart order')}{when}{', dose changed' if changed else ''}"
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import date
+from typing import Any
+
+import orjson
 
 from ..cards import Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
@@ -99,8 +101,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             f"- Pending order: {escape(order.display) or 'lumbar imaging'}, ordered {order.when} "
             f"(day {_days_at(ep, order.when, today)} of the episode)"
         )
-        if order.raw is not None and order.id:
-            revoked = copy.deepcopy(order.raw)
+        revoked = _copy(order.raw) if order.raw is not None and order.id else None
+        if revoked is not None:
             revoked["status"] = "revoked"
             suggestions.append(
                 Suggestion(
@@ -137,3 +139,12 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         "\n".join(lines),
         evidence=(ep, done),
     )
+
+
+def _copy(resource: dict[str, Any]) -> dict[str, Any] | None:
+    """A copy of an order as sent, for a suggestion to change; None when it is nested deeper than JSON can be written
+    back (orjson reads 1,024 levels and writes 255): such an order is named, not offered for change."""
+    try:
+        return orjson.loads(orjson.dumps(resource))  # type: ignore[no-any-return]
+    except TypeError:
+        return None

@@ -79,7 +79,12 @@ def parse_feedback(body: Any, max_items: int, max_item_bytes: int = 4096) -> lis
             limit=max_items,
         )
     for i, item in enumerate(body["feedback"]):  # what we store per item is bounded, not only the whole body
-        if len(orjson.dumps(item)) > max_item_bytes:
+        try:
+            size = len(orjson.dumps(item))
+        except TypeError:  # nested deeper than JSON can be written (orjson reads 1,024 levels, writes 255)
+            where = f"feedback[{i}]"
+            raise BadHookRequest(f"{where} is nested too deep (at most 255 levels)", field=where) from None
+        if size > max_item_bytes:
             raise PayloadTooLarge(
                 f"feedback[{i}] is over the {max_item_bytes} byte limit per item "
                 "(BACKPAIN_CDS_FEEDBACK_MAX_ITEM_BYTES)",

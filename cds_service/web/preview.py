@@ -152,4 +152,7 @@ def evaluate() -> Response:
         result, status = pipeline.run(offline, SERVICE_FOR_HOOK[hook], hook_request, as_of), 200
     except CdsError as exc:
         result, status = exc.to_json(), exc.status
-    return _json({"request": hook_request, "status": status, "response": result})
+    try:  # the page shows the request it evaluated: one nested past what JSON can be written (255) cannot be shown
+        return _json({"request": hook_request, "status": status, "response": result})
+    except TypeError:
+        raise BadHookRequest("the request is nested too deep to show (at most 255 levels)", field="request") from None

@@ -203,3 +203,48 @@ def test_a_pending_order_is_still_read_when_its_sibling_is_odd(client):
     body["prefetch"]["observations"]["entry"][0]["resource"]["status"] = ["final"]
     answer = client.post(PV, json=body).get_json()
     assert answer["extension"][SKIPPED] == 1
+
+
+def _nested(body: dict[str, Any], marker: str, depth: int) -> bytes:
+    """The body as JSON text with `marker` replaced by an array `depth` deep: no serialiser writes one this deep."""
+    return orjson.dumps(body).replace(f'"{marker}"'.encode(), b"[" * depth + b"]" * depth)
+
+
+def test_a_dosage_nested_deeper_than_json_can_be_written_is_no_usable_dose(client):
+    """orjson reads 1,024 levels and writes 255: comparing renewals by their dosage's JSON raised (a 500)."""
+    order = med_request(*OXY, dosage(1, "TAB", 4))
+    order["dosageInstruction"][0]["note"] = "@deep@"
+    response = client.post(
+        PV, data=_nested(hook_request([lbp(200), order]), "@deep@", 300), content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert "opioid-risk" in [c["source"]["topic"]["code"] for c in response.get_json()["cards"]]
+
+
+@pytest.mark.parametrize("depth", [300, 1000])
+def test_a_pending_imaging_order_nested_too_deep_is_named_without_a_cancel_suggestion(client, depth):
+    """The cancel suggestion carries a copy of the order: one nested past what JSON can be written back (or past the
+    recursion of a deep copy) cannot be offered; the card still names the pending order."""
+    mri = service_request(CPT, "72148", "MRI lumbar spine", status="active", authored_days=2, rid="sr1")
+    mri["note"] = "@deep@"
+    data = _nested(hook_request([lbp(10), mri]), "@deep@", depth)
+    response = client.post(PV, data=data, content_type="application/json")
+    assert response.status_code == 200
+    imaging = [c for c in response.get_json()["cards"] if c["source"]["topic"]["code"] == "imaging-overuse"]
+    assert imaging and "Pending order" in imaging[0]["detail"]
+    assert "suggestions" not in imaging[0]
+
+
+def test_a_preview_request_nested_too_deep_to_echo_is_a_400(client):
+    body = {"request": {**hook_request([lbp(9)]), "x": "@deep@"}}
+    response = client.post("/preview/evaluate", data=_nested(body, "@deep@", 300), content_type="application/json")
+    assert response.status_code == 400
+    assert "nested" in response.get_json()["message"]
+
+
+def test_a_feedback_item_nested_too_deep_to_measure_is_a_400(client):
+    item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-27T10:00:00Z", "extra": "@deep@"}
+    data = _nested({"feedback": [item]}, "@deep@", 300)
+    response = client.post(PV + "/feedback", data=data, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "feedback[0]"
