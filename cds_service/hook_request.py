@@ -32,7 +32,7 @@ class HookContext:
     user_id: str
     patient_id: str
     encounter_id: str | None = None
-    draft_orders: tuple[dict[str, Any], ...] = ()  # resources of context.draftOrders, as sent
+    draft_orders: tuple[Any, ...] = ()  # the entries of context.draftOrders, as sent (the record builder reads them)
     selections: tuple[str, ...] = ()  # "Type/id" of the orders being chosen (order-select)
     hook: str = "patient-view"  # order hooks answer only about the orders being written (clinical reference 0.7)
 
@@ -63,14 +63,15 @@ def _fhir_id(obj: dict[str, Any], key: str, where: str, required: bool = True) -
     return value
 
 
-def _draft_resources(bundle: Any) -> tuple[dict[str, Any], ...]:
+def _draft_entries(bundle: Any) -> tuple[Any, ...]:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise BadHookRequest("context.draftOrders must be a FHIR Bundle", field="context.draftOrders")
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         raise BadHookRequest("context.draftOrders.entry must be an array", field="context.draftOrders.entry")
-    # Half-filled drafts (the sandbox sends them while the user types) are kept; record.py skips them.
-    return tuple(e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict))
+    # Every entry is kept: the record builder reads them as it reads prefetch Bundles, and reports what it cannot read
+    # (half-filled drafts, which the sandbox sends while the user types, are skipped there too).
+    return tuple(entries)
 
 
 def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
@@ -84,12 +85,12 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
     context = body.get("context")
     if not isinstance(context, dict):
         raise BadHookRequest("context is required and must be an object", field="context")
-    draft_orders: tuple[dict[str, Any], ...] = ()
+    draft_orders: tuple[Any, ...] = ()
     selections: tuple[str, ...] = ()
     if hook in ORDER_HOOKS:
         if "draftOrders" not in context:
             raise BadHookRequest("context.draftOrders is required for order hooks", field="context.draftOrders")
-        draft_orders = _draft_resources(context["draftOrders"])
+        draft_orders = _draft_entries(context["draftOrders"])
     if hook == "order-select":
         raw = context.get("selections")
         if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
@@ -114,10 +115,13 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
         token_type = auth.get("token_type", "Bearer")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
             raise BadHookRequest("fhirAuthorization.token_type must be 'Bearer'", field="fhirAuthorization.token_type")
+        scope = auth.get("scope", "")
+        if not isinstance(scope, str):
+            raise BadHookRequest("fhirAuthorization.scope must be a string", field="fhirAuthorization.scope")
         authorization = FhirAuthorization(
             access_token=_string(auth, "access_token", "fhirAuthorization."),  # type: ignore[arg-type]
             token_type="Bearer",
-            scope=str(auth.get("scope", "")),
+            scope=scope,
         )
     prefetch = body.get("prefetch")
     if prefetch is not None and not isinstance(prefetch, dict):

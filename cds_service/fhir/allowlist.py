@@ -38,7 +38,10 @@ class BaseUrl:
         """Reduce an absolute http(s) URL to its parts; raise BadUrl for anything we refuse to interpret."""
         if _UNSAFE.search(url):
             raise BadUrl("contains white space, a control character or a backslash")
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "Invalid IPv6 URL", an IPv4 address in brackets
+            raise BadUrl("cannot be split into scheme, host and path") from None
         if parts.scheme not in DEFAULT_PORTS:
             raise BadUrl("is not an http(s) URL")
         if "@" in parts.netloc:

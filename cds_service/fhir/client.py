@@ -153,6 +153,8 @@ class FhirClient:
             if pages >= self.settings.fhir_max_pages:
                 raise _Failure(f"FHIR search exceeded {self.settings.fhir_max_pages} pages")
             body = self._get(next_url, headers, budget)
+            if body["resourceType"] != "Bundle":
+                raise _Failure("FHIR server sent a search page that is not a Bundle")
             entries.extend(_entries(body))
             self._capped(entries)
             pages += 1
@@ -174,13 +176,30 @@ class FhirClient:
             raise _Failure("FHIR server sent a link outside the fhirServer base")
 
 
+# A page we cannot read fails the query (412, the prefetch key named), as the prefetch path reports the same shapes:
+# what it held, or the pages after it, might have been a red flag.
+
+
 def _entries(bundle: dict[str, Any]) -> list[Any]:
     entries = bundle.get("entry")
-    return entries if isinstance(entries, list) else []
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise _Failure("FHIR server sent a Bundle whose entry is not an array")
+    return entries
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:
-    for link in bundle.get("link") or ():
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+    links = bundle.get("link")
+    if links is None:
+        return None
+    if not isinstance(links, list):
+        raise _Failure("FHIR server sent a Bundle whose link is not an array")
+    for link in links:
+        if not isinstance(link, dict) or not isinstance(link.get("relation"), str):
+            raise _Failure("FHIR server sent a Bundle link without a relation")
+        if link["relation"] == "next":
+            if not isinstance(link.get("url"), str):
+                raise _Failure("FHIR server sent a next link without a url")
             return link["url"]
     return None

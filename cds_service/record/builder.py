@@ -55,21 +55,28 @@ class RecordBuilder:
             add(res, False)
         selections = set(self.context.selections)
         self.record.selecting = bool(selections)
-        for res in self.context.draft_orders:  # a resourceType or id that is not text is never a selection's
+        drafts: list[dict[str, Any]] = []
+        self._flatten({"resourceType": "Bundle", "entry": list(self.context.draft_orders)}, drafts)
+        for res in drafts:  # a resourceType or id that is not text is never a selection's
             rtype, rid = res.get("resourceType"), res.get("id")
             selected = isinstance(rtype, str) and isinstance(rid, str) and f"{rtype}/{rid}" in selections
             self._add(res, draft=True, selected=selected)
         return self.record
 
     def _flatten(self, value: Any, found: list[dict[str, Any]]) -> None:
-        """Append the resources of a prefetch value to `found`: the resource itself, or the entries of a Bundle
-        (nested Bundles too, in document order), and index Medications for the orders that reference them.
-        A Bundle whose `entry` is not an array is reported: what it held might have been a red flag."""
+        """Append the resources of a prefetch value (or of the draft orders) to `found`: the resource itself, or the
+        entries of a Bundle (nested Bundles too, in document order), and index Medications for the orders that
+        reference them. A Bundle whose `entry` is not an array, an entry whose resource is not an object and a
+        resource whose type is not text are reported: what they held might have been a red flag."""
         stack = [iter(({"resource": value},))]  # iterators over entries, not recursion: nesting comes from requests
         while stack:
             for entry in stack[-1]:
-                item = entry.get("resource") if isinstance(entry, dict) else None
+                item = entry.get("resource") if isinstance(entry, dict) else entry
                 if not isinstance(item, dict):
+                    if isinstance(entry, dict) and item is None and "resourceType" in entry:
+                        self.skip(entry, "a Bundle entry holds a resource without its 'resource' member")
+                    elif item is not None:  # an entry with no resource at all (a deleted one) holds nothing
+                        self.skip({}, "a Bundle entry's resource is not a JSON object")
                     continue
                 rtype = item.get("resourceType")
                 if rtype == "Bundle":

@@ -18,7 +18,10 @@ SUBJECT = {"reference": f"Patient/{PATIENT_ID}"}
 
 def record(*resources, drafts=(), selections=()):
     context = HookContext(
-        user_id="Practitioner/dr-1", patient_id=PATIENT_ID, draft_orders=tuple(drafts), selections=tuple(selections)
+        user_id="Practitioner/dr-1",
+        patient_id=PATIENT_ID,
+        draft_orders=tuple({"resource": d} for d in drafts),
+        selections=tuple(selections),
     )
     return build_record(load(), context, [bundle([patient(), *resources])], TODAY)
 

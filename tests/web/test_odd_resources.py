@@ -248,3 +248,47 @@ def test_a_feedback_item_nested_too_deep_to_measure_is_a_400(client):
     response = client.post(PV + "/feedback", data=data, content_type="application/json")
     assert response.status_code == 400
     assert response.get_json()["field"] == "feedback[0]"
+
+
+ODD_ENTRIES = [
+    ("the resource is a list", lambda r: {"resource": [r]}),
+    ("the resource is JSON text", lambda r: {"resource": orjson.dumps(r).decode()}),
+    ("the entry is the bare resource", lambda r: r),
+    ("the entry is a list", lambda r: [r]),
+]
+
+
+@pytest.mark.parametrize("odd", [o for _, o in ODD_ENTRIES], ids=[name for name, _ in ODD_ENTRIES])
+def test_a_prefetch_entry_whose_resource_we_cannot_read_is_reported(client, odd):
+    """A red flag wrapped the wrong way was dropped without a word."""
+    body = hook_request([lbp(9)])
+    body["prefetch"]["conditions"]["entry"].append(odd(cauda_equina()))
+    answer = client.post(PV, json=body).get_json()
+    assert answer["extension"][SKIPPED] == 1
+
+
+def test_an_entry_with_no_resource_at_all_is_passed_over(client):
+    """A search Bundle may carry entries without a resource (an OperationOutcome's place, a deleted entry): nothing
+    to read and nothing lost."""
+    body = hook_request([lbp(9)])
+    body["prefetch"]["conditions"]["entry"].append({"fullUrl": "urn:uuid:0c0c0c0c-0000-4000-8000-000000000000"})
+    assert SKIPPED not in client.post(PV, json=body).get_json()["extension"]
+
+
+@pytest.mark.parametrize("odd", [o for _, o in ODD_ENTRIES], ids=[name for name, _ in ODD_ENTRIES])
+def test_a_draft_order_we_cannot_read_is_reported(client, odd):
+    """An MRI drafted at order-sign, wrapped the wrong way, was dropped without a word (no imaging card)."""
+    mri = service_request(CPT, "72148", "MRI lumbar spine", rid="d1")
+    body = hook_request([lbp(9)], "order-sign", drafts=[mri])
+    body["context"]["draftOrders"]["entry"] = [odd(mri)]
+    answer = client.post(OS, json=body).get_json()
+    assert answer["extension"][SKIPPED] == 1
+
+
+def test_drafts_in_a_nested_bundle_are_read(client):
+    """A Bundle of drafts inside draftOrders: its drafts are read as the prefetch's nested Bundles are."""
+    mri = service_request(CPT, "72148", "MRI lumbar spine", rid="d1")
+    body = hook_request([lbp(9)], "order-sign", drafts=[mri])
+    body["context"]["draftOrders"]["entry"] = [{"resource": {"resourceType": "Bundle", "entry": [{"resource": mri}]}}]
+    answer = client.post(OS, json=body).get_json()
+    assert "imaging-overuse" in [c["source"]["topic"]["code"] for c in answer["cards"]]
