@@ -25,10 +25,10 @@ PV = "/cds-services/backpain-patient-view"
 KEY = ec.generate_private_key(ec.SECP384R1())
 
 
-def token() -> str:
+def token(**claims: object) -> str:
     now = int(time.time())
     return jwt.encode(
-        {"iss": ISSUER, "aud": PUBLIC + PV, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4())},
+        {"iss": ISSUER, "aud": PUBLIC + PV, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4()), **claims},
         KEY,
         algorithm="ES384",
         headers={"kid": "k1", "typ": "JWT"},
@@ -72,6 +72,19 @@ def test_both_workers_answered_the_replays(secured):
     }
     answered = set(re.findall(r"cds_service\.web\.routes\[(\d+)\]: hook ", secured.log()))
     assert len(booted) == 2 and answered == booted
+
+
+def test_a_token_up_to_the_documented_16_kib_reaches_the_app(secured):
+    """gunicorn refused any header over 8,190 bytes (a JSON 431, no log line), so the app's own limit of 16 KiB
+    (web/auth.py MAX_TOKEN_CHARS, in the README) could never be reached: tokens of 8-16 KiB were refused unseen."""
+    from cds_service.web.auth import MAX_TOKEN_CHARS
+
+    big = token(pad="x" * (MAX_TOKEN_CHARS * 3 // 4 - 600))  # base64url: 4 characters for 3 bytes
+    assert 12_000 < len(big) <= MAX_TOKEN_CHARS
+    assert post_on_new_connection(secured.base, big).status_code == 200
+    too_big = token(pad="x" * (MAX_TOKEN_CHARS * 3 // 4))
+    assert len(too_big) > MAX_TOKEN_CHARS
+    assert post_on_new_connection(secured.base, too_big).status_code in (401, 431)  # the app's or gunicorn's no
 
 
 def test_chunked_body_over_the_limit_is_413(tmp_path):

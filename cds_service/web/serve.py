@@ -81,6 +81,7 @@ def serve(host: str, port: int, workers: int | None, settings: Settings) -> int:
 
     from .. import create_app  # imports prometheus_client: PROMETHEUS_MULTIPROC_DIR is set before it (below)
     from . import turns
+    from .auth import MAX_TOKEN_CHARS
     from .lifecycle import DrainingArbiter
     from .offload import on_loop
     from .serving import BufferedWsgi, logger_class, worker_class
@@ -111,6 +112,9 @@ def serve(host: str, port: int, workers: int | None, settings: Settings) -> int:
             # cost no thread.
             self.cfg.set("worker_class", worker_class())
             self.cfg.set("keepalive", 5)
+            # A header may be as long as the longest client JWT the app takes ("Authorization: Bearer " and 16 KiB):
+            # gunicorn's default of 8,190 bytes refused 8-16 KiB tokens with a 431 the app never saw or logged.
+            self.cfg.set("limit_request_field_size", MAX_TOKEN_CHARS + 64)
             # After the drain, calls in flight finish: their FHIR fetches are bounded by the deadline.
             self.cfg.set("graceful_timeout", math.ceil(settings.fhir_deadline) + 5)
             if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25.1: no socket in $HOME (read-only there)
