@@ -106,3 +106,27 @@ def test_long_lists_of_orders_keep_odd_ids_whole_and_in_order():
         "MedicationRequest/c",
         "MedicationRequest/d",
     ]
+
+
+def test_a_card_takes_its_fields_in_order_with_their_defaults_and_stays_frozen():
+    """Card writes its own __init__ (cheaper than the frozen dataclass's): it must stay the dataclass's."""
+    import dataclasses
+    import inspect
+
+    import pytest
+
+    from cds_service.cards import SUMMARY_MAX, Card, Indicator
+
+    fields = dataclasses.fields(Card)
+    params = list(inspect.signature(Card.__init__).parameters.values())[1:]
+    assert [p.name for p in params] == [f.name for f in fields]
+    assert [p.default for p in params] == [
+        inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default for f in fields
+    ]
+    card = Card("second-line", Indicator.INFO, "s", "d", mme=12.5, evidence=("Patient/1",))
+    assert card == Card("second-line", Indicator.INFO, "s", "d", (), (), 12.5, False, False, ("Patient/1",))
+    assert hash(card) == hash(dataclasses.replace(card)) and dataclasses.replace(card, detail="e").detail == "e"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        card.detail = "changed"  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        Card("second-line", Indicator.INFO, "s" * (SUMMARY_MAX + 1), "d")
