@@ -182,7 +182,7 @@ class PatientRecord:
 
     def once(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(self, *args), worked out once per hook call: several families ask the same question."""
-        key = (fn, *args)
+        key = (fn, args)  # the tuple the call made: cheaper than unpacking it into a new one, (fn, *args)
         found = self.memo.get(key, _UNKNOWN)  # one look-up when known (most calls); None is an answer
         if found is _UNKNOWN:
             found = self.memo[key] = fn(self, *args)
