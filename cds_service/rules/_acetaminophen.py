@@ -65,10 +65,15 @@ def acetaminophen_total(record: PatientRecord, today: date) -> AcetaminophenTota
     return record.once(_total, today)
 
 
-def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
+def current_products(record: PatientRecord, today: date) -> list[MedicationFact]:
+    """Every current product with acetaminophen in it, drafts included, each once: what the total is taken over."""
+    return record.once(_current_products, today)
+
+
+def _current_products(record: PatientRecord, today: date) -> list[MedicationFact]:
     unknown = record.kb.acetaminophen_products.keys().isdisjoint
     # every product of the ConceptMap is plain acetaminophen or an opioid combination: two indexed look-ups
-    meds = list(
+    return list(
         {
             id(m): m
             for vs in ("acetaminophen", "opioid-analgesics")
@@ -76,6 +81,10 @@ def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
             if not unknown(m.rxnorm)  # one C call per order: renewals make dozens
         }.values()
     )
+
+
+def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
+    meds = current_products(record, today)
     drafted = {m.rxnorm for m in meds if m.draft}  # a draft of a chart product renews it: it replaces it (0.10 item 1)
     counted: dict[tuple[bool, tuple[str, ...], bytes], MedicationFact] = {}
     for med in meds:  # renewals left active with the same dose count once (0.4); each draft counts
@@ -118,6 +127,9 @@ def _daily_mg(record: PatientRecord, med: MedicationFact) -> float | None:
 
 def flag_total(record: PatientRecord, cards: list[Card], today: date) -> list[Card]:
     """Above the daily maximum, every card that names an acetaminophen product says the total (0.10 item 11)."""
+    named = {escape(d) for d in {m.display for m in current_products(record, today)} if d}
+    if not any(name in card.detail for card in cards for name in named):
+        return cards  # no card names a product: the total (doses read, maximum worked out) would change nothing
     total = acetaminophen_total(record, today)
     if not total.products or not total.above:
         return cards
