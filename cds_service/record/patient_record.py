@@ -190,7 +190,12 @@ class PatientRecord:
 
     def conditions_in(self, vs: str, today: date, current: bool) -> list[ConditionFact]:
         """Counting Conditions in value set `vs`; `current` applies the current-state rule, else any status."""
-        found = self._in("conditions-by-class", self.conditions, vs)
+        # _in's look-up, inline (the rules ask some forty times a call): _in builds the index, and says a name is
+        # misspelt, when the index does not know the value set
+        index = self.memo.get("conditions-by-class")
+        found = index.get(vs) if index is not None else None
+        if found is None and (index is None or vs not in self.kb.value_sets):
+            found = self._in("conditions-by-class", self.conditions, vs)
         if not found:  # the common answer: most value sets asked about match nothing in a record
             return []
         return [c for c in found if c.is_current(today)] if current else list(found)
