@@ -203,6 +203,8 @@ class PatientRecord:
     def observations_in(self, vs: str) -> list[ObservationFact]:
         """Counting Observations in `vs`, most recent first (undated last)."""
         found = self._in("observations-by-class", self.observations, vs)
+        if not found:  # the common answer: no sort (and no key function made) for nothing
+            return []
         return sorted(found, key=lambda o: o.when or date.min, reverse=True)
 
     def latest(self, vs: str, today: date, days: int, numeric: bool = False) -> ObservationFact | None:
