@@ -219,9 +219,15 @@ class PatientRecord:
         """De-duplicated medications whose drug or ingredient is in `vs`; current ones only unless asked."""
         key = ("medications", vs, today, current)  # several families ask for the current opioids
         known = self.memo.get(key)
-        if known is None:
-            found = self._in("medications-by-class", self.deduplicated(), vs)
-            known = self.memo[key] = [m for m in found if m.is_current(today)] if current else list(found)
+        if known is None:  # _in's look-up inline, as in conditions_in
+            index = self.memo.get("medications-by-class")
+            found = index.get(vs) if index is not None else None
+            if found is None and (index is None or vs not in self.kb.value_sets):
+                found = self._in("medications-by-class", self.deduplicated(), vs)
+            if not found:
+                known = self.memo[key] = []
+            else:
+                known = self.memo[key] = [m for m in found if m.is_current(today)] if current else list(found)
         return known
 
     def is_in_focus(self, item: MedicationFact | OrderFact) -> bool:
