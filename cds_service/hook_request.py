@@ -115,7 +115,7 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
         token_type = auth.get("token_type", "Bearer")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
             raise BadHookRequest("fhirAuthorization.token_type must be 'Bearer'", field="fhirAuthorization.token_type")
-        scope = auth.get("scope", "")
+        scope = auth.get("scope") or ""  # absent or null: no scope
         if not isinstance(scope, str):
             raise BadHookRequest("fhirAuthorization.scope must be a string", field="fhirAuthorization.scope")
         authorization = FhirAuthorization(

@@ -74,7 +74,7 @@ def respond(cards: list[dict[str, Any]], record: PatientRecord, fetched: list[st
     """The response body; its `extension` says what was skipped or fetched, so integrators can see it."""
     extension: dict[str, Any] = {EXT_AS_OF: today.isoformat()}
     if record.skipped:
-        extension[EXT_SKIPPED] = len(record.skipped)
+        extension[EXT_SKIPPED] = len(record.skipped) + record.skipped_more
         extension[EXT_SKIPPED_DETAIL] = [
             {k: v for k, v in (("resourceType", s.resource_type), ("id", s.id), ("reason", s.reason)) if v}
             for s in record.skipped

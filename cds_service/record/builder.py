@@ -9,8 +9,10 @@ prefetch, checks whose resource it is and reports what it skipped. Section numbe
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from ..fhir.parse import Memo, Parsed, Unreadable, parse
@@ -25,6 +27,7 @@ from .patient_record import PatientRecord, Skipped
 
 log = logging.getLogger(__name__)
 
+MAX_SKIPPED_LISTED = 100  # skipped resources listed in a response and logged, per call; the rest are counted
 # DSTU2/STU3 resource types that mean a client sent the wrong FHIR version (checklist section 9).
 WRONG_VERSION_TYPES = frozenset({"MedicationOrder", "ProcedureRequest", "DiagnosticOrder", "ReferralRequest"})
 
@@ -110,15 +113,34 @@ class RecordBuilder:
             self.skip(res, "other-patient")  # about someone else: using it would put their data on this chart
         except Unreadable as exc:
             self.skip(res, str(exc))
-        except (TypeError, ValueError, OverflowError, RecursionError):  # an element of a shape no selector expects
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:  # a shape no selector expects
+            if self._listing():  # where, so that a bug in a selector shows; never the message: it may quote the chart
+                raised = traceback.extract_tb(exc.__traceback__)[-1]
+                log.warning(
+                    "reading %s raised %s at %s:%s",
+                    rtype,
+                    type(exc).__name__,
+                    Path(raised.filename).name,
+                    raised.lineno,
+                )
             self.skip(res, f"{rtype} could not be read: an element has an unexpected type, size or depth")
 
+    def _listing(self) -> bool:
+        """Whether a skipped resource is still listed and logged: a flood of them (an entry of 2 bytes each) is
+        counted, not listed, so that a small request cannot make a huge response or log."""
+        return len(self.record.skipped) < MAX_SKIPPED_LISTED
+
     def skip(self, res: dict[str, Any], reason: str) -> None:
+        if not self._listing():
+            self.record.skipped_more += 1
+            return
         rid = res.get("id") if isinstance(res.get("id"), str) else None
         rtype = res.get("resourceType")
         kind = rtype if isinstance(rtype, str) else ""  # not echoed when it is not text (it could be megabytes)
         self.record.skipped.append(Skipped(kind, rid, reason))
         log.warning("skipped resource %s/%s: %s", safe(kind, 64), safe(rid, 64), safe(reason))
+        if not self._listing():
+            log.warning("further skipped resources of this call are counted, not listed or logged")
 
     def parsed(self, res: dict[str, Any], needed: tuple[str, ...], required: tuple[str, ...] = ()) -> Parsed:
         """The `needed` elements of a resource of this patient, validated; raises _OtherPatient or Unreadable.

@@ -148,7 +148,8 @@ class PatientRecord:
     medications: list[MedicationFact] = field(default_factory=list)
     orders: list[OrderFact] = field(default_factory=list)
     allergies: list[frozenset[Code]] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # at most MAX_SKIPPED_LISTED; the rest are only counted
+    skipped_more: int = 0
     lenient: int = 0
     selecting: bool = False  # order-select: context.selections names the drafts being chosen
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # derived values shared by rule families

@@ -45,7 +45,8 @@ def _days(d: Instruction) -> float | None:
 
 def are_steps(dosages: tuple[Instruction, ...]) -> bool:
     """Different sequence numbers, or bounds periods that do not overlap."""
-    if len({s if isinstance(s := d.get("sequence"), int) else None for d in dosages}) > 1:  # an object: no number
+    # a number or text (as some EHRs write it) is a step number; an object or a list is none
+    if len({s if isinstance(s := d.get("sequence"), (int, float, str)) else None for d in dosages}) > 1:
         return True
     periods = [_period(d) for d in dosages]
     if len(periods) < 2 or any(start is None or end is None for start, end in periods):

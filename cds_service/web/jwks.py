@@ -54,7 +54,7 @@ def cache_seconds(cache_control: str | None) -> float:
     match = _MAX_AGE.search(cache_control or "")
     if match is None:
         return MIN_REFETCH_SECONDS if "no-store" in (cache_control or "") else DEFAULT_CACHE_SECONDS
-    digits = match.group(1)
+    digits = match.group(1).lstrip("0") or "0"
     if len(digits) > 9:  # more than 31 years, and int() refuses over 4,300 digits
         return float(MAX_CACHE_SECONDS)
     return float(min(max(int(digits), MIN_REFETCH_SECONDS), MAX_CACHE_SECONDS))

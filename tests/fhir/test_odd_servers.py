@@ -84,3 +84,11 @@ def test_a_fhir_authorization_scope_that_is_not_text_is_a_400(client, scope):
     response = client.post(PV, json=body)
     assert response.status_code == 400
     assert response.get_json()["field"] == "fhirAuthorization.scope"
+
+
+def test_a_null_scope_is_no_scope(client):
+    """Lenient where nothing is at stake: a client sending "scope": null lost every card to a 400."""
+    body = request_to("https://fhir.example.org/fhir")
+    body["fhirAuthorization"]["scope"] = None
+    body["prefetch"]["conditions"] = bundle([lbp()])  # nothing to fetch: only the request's reading is tested
+    assert client.post(PV, json=body).status_code == 200

@@ -117,6 +117,7 @@ def test_stale_keys_are_refetched_after_max_age():
         pytest.param("max-age=99999999", 86400, id="above-a-day-cut-to-a-day"),
         # int() refuses over 4,300 digits (ValueError): the stale keys were dropped instead of kept while refreshing
         pytest.param("max-age=" + "9" * 5000, 86400, id="five-thousand-digits-a-day"),
+        pytest.param("max-age=0000000000600", 600, id="leading-zeros-read-as-the-number"),
         pytest.param(None, 3600, id="absent-an-hour"),
         pytest.param("no-store", 60, id="no-store-a-minute"),
     ],

@@ -292,3 +292,40 @@ def test_drafts_in_a_nested_bundle_are_read(client):
     body["context"]["draftOrders"]["entry"] = [{"resource": {"resourceType": "Bundle", "entry": [{"resource": mri}]}}]
     answer = client.post(OS, json=body).get_json()
     assert "imaging-overuse" in [c["source"]["topic"]["code"] for c in answer["cards"]]
+
+
+def test_a_flood_of_unreadable_entries_is_counted_not_listed_or_logged_one_by_one(client, caplog):
+    """Each entry that is not an object (2 bytes of JSON) added a detail to the response and a warning to the log:
+    a 1.2 MB request made a 24 MB response and 400,000 log lines. The count is whole; the list and the log stop."""
+    body = hook_request([lbp(9)])
+    body["prefetch"]["conditions"]["entry"] += [0] * 5000
+    with caplog.at_level("WARNING", logger="cds_service.record.builder"):
+        answer = client.post(PV, json=body).get_json()
+    assert answer["extension"][SKIPPED] == 5000
+    assert len(answer["extension"]["org.backpain-cds.skipped"]) == 100
+    assert len([r for r in caplog.records if r.name == "cds_service.record.builder"]) <= 101
+
+
+def test_a_resource_a_reader_fails_on_is_logged_with_the_exception_and_where_not_its_message(client, caplog):
+    """The catch that turns a reader's TypeError into a skipped resource must not hide a bug: the log names the
+    exception's class and the line that raised it (never its message, which may quote the chart)."""
+    body = _status_object_on_an_observation()
+    body["prefetch"]["observations"]["entry"][0]["resource"]["status"] = {"secret chart text": 1}
+    with caplog.at_level("WARNING", logger="cds_service.record.builder"):
+        client.post(PV, json=body)
+    lines = [r.getMessage() for r in caplog.records if r.name == "cds_service.record.builder"]
+    assert any("TypeError" in line and "observations.py:" in line for line in lines), lines
+    assert not any("secret" in line for line in lines)
+
+
+@pytest.mark.parametrize("sequences", [(1, 2), ("1", "2"), (1.0, 2.0)], ids=["integers", "text", "decimals"])
+def test_dosing_steps_numbered_as_text_or_decimals_are_still_steps(client, sequences):
+    """4 tablets 4 times a day for the first 1,000 days, then 1 tablet 4 times a day: in effect today is the first
+    step (120 MME/day), never the two added up (150). An object there is no number; text and decimals are."""
+    first = dosage(4, "TAB", 4) | {"sequence": sequences[0]}
+    first["timing"]["repeat"]["boundsDuration"] = {"value": 1000, "unit": "d"}
+    order = med_request(*OXY, first, authored_days=100)
+    order["dosageInstruction"] = [first, dosage(1, "TAB", 4) | {"sequence": sequences[1]}]
+    cards = client.post(PV, json=hook_request([lbp(120), order])).get_json()["cards"]
+    high = [c for c in cards if c["source"]["topic"]["code"] == "opioid-high-dose"]
+    assert high and high[0]["extension"]["org.backpain-cds.mme-per-day"] == 120
