@@ -25,10 +25,19 @@ class PrefetchState(enum.Enum):
     INVALID = "invalid"  # not a FHIR resource at all (a string, a list): treat as missing
 
 
+def value_of(prefetch: Mapping[str, Any], key: str) -> Any:
+    """A prefetch value as sent; of one sent as a Bundle entry ({"response": ..., "resource": {...}}, as upstream CDC
+    opioid guideline test requests do), its resource."""
+    value = prefetch[key]
+    if isinstance(value, dict) and "resourceType" not in value and isinstance(value.get("resource"), dict):
+        return value["resource"]
+    return value
+
+
 def state_of(prefetch: Mapping[str, Any] | None, key: str) -> PrefetchState:
     if prefetch is None or key not in prefetch:
         return PrefetchState.ABSENT
-    value = prefetch[key]
+    value = value_of(prefetch, key)
     if value is None:
         return PrefetchState.EMPTY
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
@@ -69,7 +78,7 @@ def resolve(service: Service, request: HookRequest, fetch: Fetcher) -> tuple[dic
     for key, template in service.prefetch.items():
         state = state_of(request.prefetch, key)
         if state is PrefetchState.PRESENT:
-            values[key] = request.prefetch[key]  # type: ignore[index]
+            values[key] = value_of(request.prefetch, key)  # type: ignore[arg-type]
             if template.startswith("Patient/") and values[key].get("id") != request.context.patient_id:
                 raise BadHookRequest(
                     f"prefetch.{key} is a Patient with another id than context.patientId: every "

@@ -13,6 +13,7 @@ import pytest
 
 from tests.fhir_builders import (
     SCT,
+    bundle,
     condition,
     dosage,
     hook_request,
@@ -329,3 +330,13 @@ def test_dosing_steps_numbered_as_text_or_decimals_are_still_steps(client, seque
     cards = client.post(PV, json=hook_request([lbp(120), order])).get_json()["cards"]
     high = [c for c in cards if c["source"]["topic"]["code"] == "opioid-high-dose"]
     assert high and high[0]["extension"]["org.backpain-cds.mme-per-day"] == 120
+
+
+def test_a_prefetch_value_wrapped_as_a_bundle_entry_is_read(client):
+    """Some upstream CDS test requests (the CDC opioid guideline's) send a prefetch value as a Bundle entry,
+    {"response": ..., "resource": {...}}: its resource is read, not reported as a resource without a type."""
+    body = hook_request([lbp(9)])
+    body["prefetch"]["conditions"] = {"response": {"status": "200 OK"}, "resource": bundle([lbp(9), cauda_equina()])}
+    answer = client.post(PV, json=body).get_json()
+    assert "red-flags" in [c["source"]["topic"]["code"] for c in answer["cards"]]
+    assert SKIPPED not in answer["extension"]
