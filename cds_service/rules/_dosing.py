@@ -73,8 +73,8 @@ COUNT_UNITS = {
 VOLUME_TO_ML = {"ml": 1.0, "l": 1000.0}
 # Beyond these a number is a data error, not a dose: read as no usable dose (the order counts as one without a
 # structured dose), so no product of them can overflow to infinity on a card.
-MAX_AMOUNT = 1e6  # per administration, in the unit sent
-MAX_PER_DAY = 1e4  # administrations a day
+MAX_AMOUNT = 1_000_000  # per administration, in the unit sent
+MAX_PER_DAY = 10_000  # administrations a day
 
 
 # Validated dosages by their JSON, shared by all requests of this process, as fhir/parse.py keeps concepts: an R4B

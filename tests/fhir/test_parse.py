@@ -105,3 +105,17 @@ def test_the_knowledge_caches_are_bounded_by_bytes():
         kb.classify(frozenset({("http://hl7.org/fhir/sid/icd-10-cm", code[:40])}))
     assert kb.relevance.used <= model.RELEVANCE_CACHE_BYTES and kb.code_classes.used <= model.CLASSES_CACHE_BYTES
     assert all(v.cache.used <= model.VALUE_SET_CACHE_BYTES for v in kb.value_sets.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        pytest.param("1800-01-01", True, id="the-first-day-of-1800-is-a-date"),
+        pytest.param("1799-12-31", False, id="the-day-before-is-no-date"),
+        pytest.param("0001-01-01", False, id="year-one-is-a-placeholder"),
+    ],
+)
+def test_a_chart_date_before_1800_is_no_date(text, read):
+    """Year 1 is a placeholder, not a history; the rules count days back from onsets, within the calendar."""
+    assert (to_date(text) is not None) is read
+    assert (to_date(text + "T10:00:00Z") is not None) is read

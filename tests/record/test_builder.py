@@ -577,3 +577,10 @@ def test_a_statement_with_only_an_effective_date_starts_then():
     }
     (med,) = record(statement).medications
     assert (med.start, med.end) == (day(30), None)
+
+
+def test_the_first_hundred_skipped_resources_are_listed_and_the_rest_counted():
+    """A flood of unreadable entries (2 bytes of JSON each) may not make a huge response or log: 100 are listed."""
+    built = record(*([0] * 101))
+    assert len(built.skipped) == 100
+    assert built.skipped_more == 1
