@@ -5,6 +5,7 @@ osteoporosis, trauma) at any status."""
 import pytest
 
 from cds_service.cards import Indicator
+from cds_service.citations import cite
 from cds_service.rules._markdown import escape
 from tests.conftest import by_topic, cards_for
 from tests.fhir_builders import ICD, PATIENT_ID, RX, SCT, ago, lbp, observation
@@ -29,10 +30,16 @@ def cond(code, display, system=ICD, status="active", onset=5, abated=None):
 
 
 def flags(*resources):
+    indicator, lines, _ = flags_and_evidence(*resources)
+    return indicator, lines
+
+
+def flags_and_evidence(*resources):
+    """The card's tier, its finding lines, and the references it cites (its provenance extension's evidence)."""
     card = by_topic(cards_for([lbp(onset_days=10), *resources])).get("red-flags")
     if card is None:
-        return None, []
-    return card.indicator, [line[2:] for line in card.detail.splitlines() if line.startswith("- ")]
+        return None, [], []
+    return card.indicator, [line[2:] for line in card.detail.splitlines() if line.startswith("- ")], cite(*card.evidence)
 
 
 CRIT, WARN = Indicator.CRITICAL, Indicator.WARNING
@@ -189,9 +196,16 @@ CRIT, WARN = Indicator.CRITICAL, Indicator.WARNING
     ],
 )
 def test_each_red_flag_as_the_card_names_it(resource, tier, line):
-    indicator, lines = flags(resource)
+    indicator, lines, evidence = flags_and_evidence(resource)
     assert indicator == tier
     assert lines == ([line] if line else [])
+    if tier:  # the chart entry that raised the flag is cited, so an auditor can find it (issue 25)
+        assert f"{resource['resourceType']}/{resource['id']}" in evidence
+
+
+def test_a_fracture_dated_today_is_recent_trauma():
+    _, lines = flags(cond("S32.009A", "Lumbar fracture", onset=0))
+    assert lines == [f"recent trauma or vertebral fracture: Lumbar fracture ({ago(0)})"]
 
 
 def steroid(status="active", kind="MedicationRequest", start=100, end=None, rid="s1"):
@@ -259,8 +273,9 @@ def test_days_of_systemic_steroids_in_the_last_year(meds, days):
     assert [line.split(" (")[0] for line in lines] == ([expected] if days else [])  # named with the drug (0.10 item 9)
 
 
-def test_the_steroid_line_names_each_drug_with_its_date():
-    _, lines = flags(steroid(start=99))
+def test_the_steroid_line_names_each_drug_with_its_date_and_cites_its_orders():
+    _, lines, evidence = flags_and_evidence(steroid(start=99, rid="s1"), steroid(start=60, rid="s2"))
     assert lines == [
-        f"systemic corticosteroids for 100 days in the last 12 months: prednisone 5 MG (last ordered {ago(99)})"
+        f"systemic corticosteroids for 100 days in the last 12 months: prednisone 5 MG (2 orders, last ordered {ago(60)})"
     ]
+    assert {"MedicationRequest/s1", "MedicationRequest/s2"} <= set(evidence)
