@@ -39,7 +39,8 @@ def flags_and_evidence(*resources):
     card = by_topic(cards_for([lbp(onset_days=10), *resources])).get("red-flags")
     if card is None:
         return None, [], []
-    return card.indicator, [line[2:] for line in card.detail.splitlines() if line.startswith("- ")], cite(*card.evidence)
+    lines = [line[2:] for line in card.detail.splitlines() if line.startswith("- ")]
+    return card.indicator, lines, cite(*card.evidence)
 
 
 CRIT, WARN = Indicator.CRITICAL, Indicator.WARNING
@@ -276,6 +277,7 @@ def test_days_of_systemic_steroids_in_the_last_year(meds, days):
 def test_the_steroid_line_names_each_drug_with_its_date_and_cites_its_orders():
     _, lines, evidence = flags_and_evidence(steroid(start=99, rid="s1"), steroid(start=60, rid="s2"))
     assert lines == [
-        f"systemic corticosteroids for 100 days in the last 12 months: prednisone 5 MG (2 orders, last ordered {ago(60)})"
+        "systemic corticosteroids for 100 days in the last 12 months: "
+        f"prednisone 5 MG (2 orders, last ordered {ago(60)})"
     ]
     assert {"MedicationRequest/s1", "MedicationRequest/s2"} <= set(evidence)
