@@ -3,6 +3,7 @@ and which statuses count (history concepts at any status, current-state concepts
 
 import pytest
 
+from cds_service.citations import cite
 from tests.conftest import by_topic, cards_for
 from tests.fhir_builders import ICD, PATIENT_ID, RX, SCT, ago, lbp, observation, patient
 
@@ -159,6 +160,13 @@ def test_contraindications_as_the_card_names_them(resources, topic, said):
     ("resources", "age", "said"),
     [
         pytest.param([observation("62238-1", 45, days=20)], 45, [f"eGFR 45 on {ago(20)}"], id="egfr-45-names-value"),
+        pytest.param(
+            [observation("62238-1", 30, days=20)],
+            45,
+            [f"eGFR 30 on {ago(20)}"],
+            id="egfr-30-is-a-caution-not-a-contraindication-(avoid-below-30)",
+        ),
+        pytest.param([observation("62238-1", 60, days=20)], 45, [], id="egfr-60-is-no-caution-(caution-below-60)"),
         pytest.param([bare("N18.30")], 45, ["CKD stage 3"], id="ckd3-without-display-named-by-concept"),
         pytest.param([bare("N18.30", display="CKD 3a")], 45, ["CKD 3a"], id="ckd3-named-by-its-display"),
         pytest.param(
@@ -211,3 +219,19 @@ def test_cautions_as_the_card_names_them(resources, age, said):
     )
     assert cautions == said
     assert card.summary.endswith("(with cautions)") is bool(said)
+
+
+@pytest.mark.parametrize(
+    ("egfr", "age", "cited"),
+    [
+        pytest.param(45, 45, ["Observation/e1"], id="egfr-45-a-caution-cites-the-lab"),
+        pytest.param(60, 45, [], id="egfr-60-is-no-caution-and-is-not-cited"),
+        pytest.param(None, 70, [f"Patient/{PATIENT_ID}"], id="age-70-a-caution-cites-the-patient"),
+        pytest.param(None, 64, [], id="age-64-is-no-caution-and-the-patient-is-not-cited"),
+    ],
+)
+def test_a_caution_cites_the_entry_it_rests_on(egfr, age, cited):
+    labs = [observation("62238-1", egfr, days=20) | {"id": "e1"}] if egfr is not None else []
+    card = by_topic(cards_for([lbp(), *labs], pt=patient(age=age)))["nsaid-first-line"]
+    found = [ref for ref in cite(*card.evidence) if not ref.startswith("Condition/")]  # the episode's own
+    assert found == cited
