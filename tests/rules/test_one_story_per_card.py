@@ -9,6 +9,7 @@ from tests.fhir_builders import SCT, ago, dosage, lbp, med_request, med_statemen
 
 OXY_5 = ("1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
 OXY_ER = ("1049502", "12 HR oxycodone hydrochloride 10 MG Extended Release Oral Tablet")
+OXYCONTIN = ("1049504", "Abuse-Deterrent 12 HR oxycodone hydrochloride 10 MG Extended Release Oral Tablet [Oxycontin]")
 FENTANYL = ("245134", "72 HR fentanyl 0.025 MG/HR Transdermal System")
 ALPRAZOLAM = ("308047", "alprazolam 0.25 MG Oral Tablet")
 ANXIETY = (SCT, "197480006")  # anxiety disorder
@@ -18,6 +19,15 @@ LBP = (SCT, "279039007")
 def risk_detail(chart, drafts=(), onset=10):
     hook = "order-sign" if drafts else "patient-view"
     return by_topic(cards_for([lbp(onset_days=onset), *chart], hook=hook, drafts=list(drafts)))["opioid-risk"].detail
+
+
+def coded_twice(generic, brand, days):
+    """One order coded with both the generic and the branded product (as EHRs send SCD and SBD together)."""
+    order = med_request(*generic, authored_days=days)
+    order["medicationCodeableConcept"]["coding"].append(
+        {**order["medicationCodeableConcept"]["coding"][0], "code": brand[0], "display": brand[1]}
+    )
+    return order
 
 
 def draft(code, display, dose=None):
@@ -75,6 +85,13 @@ def draft(code, display, dose=None):
             "opioid-naive",
             ("Long-term",),
             id="an-er-draft-without-opioid-use-is-an-opioid-naive-start-not-long-term",
+        ),
+        pytest.param(
+            [med_request(*OXY_ER, status="completed", authored_days=170), coded_twice(OXY_ER, OXYCONTIN, 85)],
+            [],
+            f"Long-term therapy: oxycodone since {ago(170)}",
+            ("New opioid",),
+            id="an-order-coded-as-generic-and-brand-continues-the-therapy-of-its-ingredient",
         ),
     ],
 )
