@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 from datetime import date
 from pathlib import Path
@@ -15,6 +17,7 @@ from cds_service.config import Settings
 from cds_service.fhir.prefetch import resolve
 from cds_service.hook_request import parse_hook_request
 from cds_service.knowledge import load
+from cds_service.knowledge.memo import Memo
 from cds_service.pipeline import Runtime
 from cds_service.record.builder import build_record
 from tests.fhir_builders import TODAY, hook_request
@@ -27,6 +30,21 @@ if os.environ.get("CI"):
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FHIR_DATA = SHARED / "fhir-data"
+
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cold_process_caches() -> None:
+    """A session starts with our process-wide memos and lru_caches empty. Mutation testing runs each mutant's tests
+    in a process forked from one that ran them all with the code unchanged: a warm cache (escaped text, drugs read,
+    "3 days ago") would answer for the mutated function and hide it."""
+    for obj in gc.get_objects():
+        if isinstance(obj, Memo):
+            obj.clear()
+            obj.used = 0
+        elif isinstance(obj, functools._lru_cache_wrapper) and obj.__module__.startswith("cds_service"):
+            obj.cache_clear()
+
 
 needs_shared = pytest.mark.skipif(
     not FHIR_DATA.is_dir(), reason=f"../shared/fhir-data not present at {FHIR_DATA} (third-party data)"
