@@ -87,6 +87,13 @@ def draft(code, display, dose=None):
             id="an-er-draft-without-opioid-use-is-an-opioid-naive-start-not-long-term",
         ),
         pytest.param(
+            [med_request(*OXY_ER, status="completed", authored_days=200)],
+            [draft(*OXY_ER)],
+            "opioid-naive",
+            ("Long-term",),
+            id="an-er-draft-of-a-product-last-taken-200-days-ago-starts-today-in-an-opioid-naive-patient",
+        ),
+        pytest.param(
             [med_request(*OXY_ER, status="completed", authored_days=170), coded_twice(OXY_ER, OXYCONTIN, 85)],
             [],
             f"Long-term therapy: oxycodone since {ago(170)}",
