@@ -122,6 +122,24 @@ CONTRA, FIRST = "nsaid-contraindicated", "nsaid-first-line"
             id="not-pregnant-status-does-not-count",
         ),
         pytest.param(
+            [observation("2106-3", None, days=10, value_code=(SCT, "10828004"))],
+            CONTRA,
+            f"positive pregnancy test on {ago(10)}",
+            id="positive-hcg-10-days-ago-is-pregnancy",
+        ),
+        pytest.param(
+            [observation("2106-3", None, days=10, value_code=(SCT, "260385009"))],
+            FIRST,
+            None,
+            id="negative-hcg-is-no-pregnancy",
+        ),
+        pytest.param(
+            [observation("2106-3", None, days=300, value_code=(SCT, "10828004"))],
+            FIRST,
+            None,
+            id="positive-hcg-300-days-ago-is-past-the-42-week-lookback",
+        ),
+        pytest.param(
             [
                 {
                     "resourceType": "AllergyIntolerance",
