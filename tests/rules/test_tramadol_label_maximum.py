@@ -3,6 +3,7 @@ card says the total in mg of tramadol alone, each identical draft counted, and t
 
 import pytest
 
+from cds_service.cards import Indicator
 from tests.conftest import by_topic, cards_for
 from tests.fhir_builders import dosage, lbp, med_request, patient
 
@@ -54,3 +55,34 @@ def test_tramadol_above_its_label_maximum(chart, drafts, age, said):
     ].detail
     found = [x for x in detail.splitlines() if "label maximum" in x]
     assert found == ([f"- {said}"] if said else []), detail
+
+
+WARNING, CRITICAL = Indicator.WARNING, Indicator.CRITICAL
+TAPER = "At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone."
+PAUSE = "At 50 MME/day or more, pause and reassess benefits and risks before any increase; offer naloxone."
+
+
+@pytest.mark.parametrize(
+    ("chart", "indicator", "tramadol_line", "advice"),
+    [
+        pytest.param(
+            [med_request(*OXY_10, dosage(1, "TAB", 4))], WARNING, None, PAUSE, id="60-mme-warning-pause-and-reassess"
+        ),
+        pytest.param([med_request(*OXY_10, dosage(1, "TAB", 6))], CRITICAL, None, TAPER, id="90-mme-critical-taper"),
+        pytest.param(
+            [med_request(*TRAMADOL_50, dosage(1, "TAB", 9)), med_request(*OXY_10, dosage(1, "TAB", 4))],
+            CRITICAL,
+            f"- Tramadol 450 mg/day is above the label maximum of 400 mg/day: {RISKS}",
+            TAPER,
+            id="150-mme-with-450-mg-tramadol-the-high-dose-card-says-the-label-maximum-too",
+        ),
+    ],
+)
+def test_the_high_dose_card_advises_by_its_tier_and_names_tramadol_above_its_maximum(
+    chart, indicator, tramadol_line, advice
+):
+    card = by_topic(cards_for([lbp(onset_days=200), *chart], pt=patient(age=45)))["opioid-high-dose"]
+    assert card.indicator is indicator
+    assert card.detail.split("\n\n")[-1] == advice
+    assert [x for x in card.detail.splitlines() if "label maximum" in x] == ([tramadol_line] if tramadol_line else [])
+    assert ("not-applicable", "Not applicable to this patient") in card.override_reasons
