@@ -3,6 +3,7 @@ factors and what counts as naloxone on record (clinical reference 4.2, 8, 5.7)."
 
 import pytest
 
+from cds_service.citations import cite
 from tests.conftest import by_topic, cards_for
 from tests.fhir_builders import ICD, PATIENT_ID, SCT, ago, dosage, lbp, med_request, med_statement, observation
 
@@ -160,6 +161,8 @@ def test_naloxone_risk_factors_as_named(resources, risks):
     card = by_topic(cards_for([lbp(onset_days=200), OXY, *resources])).get("naloxone")
     found = [line[2:] for line in card.detail.splitlines() if line.startswith("- ")] if card else None
     assert found == risks
+    if card:  # and cites the entries it names (issue 25)
+        assert {f"{r['resourceType']}/{r['id']}" for r in resources} <= set(cite(*card.evidence))
 
 
 @pytest.mark.parametrize(
