@@ -10,6 +10,7 @@ from ..record.patient_record import PatientRecord
 from ._already import already_on, current
 from ._episode import Category, episode
 from ._names import drug_labels
+from ._nsaid_status import Level, nsaid_status
 
 TOPIC = "chronic-pain-options"
 
@@ -38,15 +39,21 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
 
 
 def drug_advice(record: PatientRecord, today: date) -> list[str]:
-    """ACP 2017 for chronic pain: an NSAID first, then duloxetine or tramadol; a drug already taken is named as taken
-    (0.10 item 14), and tramadol is not offered beside another opioid."""
+    """ACP 2017 for chronic pain: an NSAID first (unless contraindicated, 4.1), then duloxetine or tramadol; a drug
+    already taken is named as taken (0.10 item 14), and tramadol is not offered beside another opioid."""
     nsaid = already_on(record, "nsaids", "NSAID", today)
     duloxetine = already_on(record, "duloxetine", "duloxetine", today)
     opioids = current(record, "opioid-analgesics", today)
     second = [] if duloxetine else ["duloxetine"]
     if not opioids:
         second.append("tramadol")
-    lines = [f"- First-line drug, an NSAID: already on {nsaid}." if nsaid else "- Drugs if needed: an NSAID first."]
+    if nsaid_status(record, today).level is Level.CONTRAINDICATED:  # the NSAID card says why (4.1)
+        taken = f"; already on {nsaid}" if nsaid else ""
+        lines = [f"- NSAIDs are contraindicated for this patient (see the NSAID card){taken}."]
+    elif nsaid:
+        lines = [f"- First-line drug, an NSAID: already on {nsaid}."]
+    else:
+        lines = ["- Drugs if needed: an NSAID first."]
     if duloxetine:
         lines.append(f"- Second-line drug duloxetine: already on {duloxetine}.")
     if opioids:

@@ -26,19 +26,19 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if ep is None or status.level is not Level.CONTRAINDICATED:
         return None
     nsaids = record.medications_in("nsaids", today)
-    lines = ["**NSAIDs are contraindicated:**", *[f"- {r}" for r in status.reasons], ""]
+    lines = ["**NSAIDs are contraindicated:**", *[f"- {r}" for r in status.reasons]]
     suggestions: list[Suggestion] = []
+    cap, _ = daily_cap(record, today)
+    taken = acetaminophen_total(record, today)
+    enough = bool(taken.products) and taken.mg >= cap  # no more acetaminophen: the other card says so (0.10 item 11)
     if nsaids:
         lines.append(
-            "NSAID in play: "
+            "\nNSAID in play: "
             + ", ".join(drug_labels(record, nsaids, "NSAID", today, lambda m: "draft order" if m.draft else "active"))
             + "."
         )
         for drafted in drafted_nsaids(record, today):
             lines += drafted.findings()  # its name and dose are in the line above
-        cap, _ = daily_cap(record, today)
-        taken = acetaminophen_total(record, today)
-        enough = bool(taken.products) and taken.mg >= cap  # no more acetaminophen beside it (0.10 item 11)
         for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
             remove = Action("delete", "Remove the NSAID draft order", resource_id=med.reference)
             if enough:
@@ -60,7 +60,12 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                     is_recommended=True if len(nsaids) == 1 else None,
                 )
             )
-    lines.append("\nUse acetaminophen within its daily maximum, or nonpharmacologic care, instead.")
+    if enough:
+        lines.append(
+            f"\nAcetaminophen is already at {taken.mg:,g} mg/day, its daily maximum here: use nonpharmacologic care."
+        )
+    else:
+        lines.append("\nUse acetaminophen within its daily maximum, or nonpharmacologic care, instead.")
     indicator = Indicator.CRITICAL if nsaids else Indicator.WARNING
     summary = "NSAID ordered despite a contraindication" if nsaids else "Avoid NSAIDs for this patient"
     return Card(

@@ -28,7 +28,7 @@ from cds_service.rules._goals import end_of_life_care
 from cds_service.rules._markdown import escape
 from cds_service.services import Registry
 from cds_service.web.preview import demo_bundle, demo_index
-from tests.fhir_builders import ICD, SCT, TODAY, condition, lbp, patient
+from tests.fhir_builders import ICD, SCT, TODAY, condition, dosage, lbp, med_request, patient
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of
 
 BRENDA = FHIR_DATA / "ahrq-pain-mgmt-summary" / "brenda_jackson_2023.json"
@@ -64,6 +64,10 @@ def demo_charts() -> list[Chart]:
     ]
 
 
+HEART_FAILURE = condition(ICD, "I50.9", "Heart failure")
+IBUPROFEN_600 = ("197806", "ibuprofen 600 MG Oral Tablet")
+APAP_500 = ("198440", "acetaminophen 500 MG Oral Tablet")
+
 REVIEWED = [  # the charts of the bedside review (issue 19), rebuilt from what it reports
     Chart(
         "hospice-84-with-acute-back-pain",
@@ -72,6 +76,16 @@ REVIEWED = [  # the charts of the bedside review (issue 19), rebuilt from what i
     Chart(
         "chronic-coded-recorded-20-days-ago",
         [patient(), condition(SCT, "278860009", "Chronic low back pain", onset_days=20)],
+    ),
+    # the second review (a clinician reading every card of this stop's tree)
+    Chart("chronic-with-heart-failure", [patient(), lbp(onset_days=200), HEART_FAILURE]),
+    Chart(
+        "chronic-with-heart-failure-on-ibuprofen",
+        [patient(), lbp(onset_days=200), HEART_FAILURE, med_request(*IBUPROFEN_600, dosage(1, "TAB", 3))],
+    ),
+    Chart(
+        "heart-failure-with-acetaminophen-at-its-3000-mg-maximum",
+        [patient(age=45), lbp(onset_days=200), HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 3))],
     ),
 ]
 
@@ -152,11 +166,37 @@ def no_new_nsaid_while_one_is_current(record, cards, today):
     ]
 
 
+def no_nsaid_advised_beside_a_contraindication(record, cards, today):
+    if not any(c.topic == "nsaid-contraindicated" for c in cards):
+        return []
+    problems = [
+        f"{topic} offers an NSAID order beside a contraindication"
+        for topic, o in created_orders(cards)
+        if is_nsaid(record, o)
+    ]
+    return problems + [
+        f"{c.topic} advises an NSAID beside 'avoid NSAIDs'"
+        for c in cards
+        if c.topic != "nsaid-contraindicated"
+        and ("an NSAID first" in c.detail or "First-line drug, an NSAID" in c.detail)
+    ]
+
+
+def no_acetaminophen_advised_beside_no_more(record, cards, today):
+    if not any("no more acetaminophen" in c.detail for c in cards):
+        return []
+    return [
+        f"{c.topic} advises acetaminophen beside 'no more'" for c in cards if "Use acetaminophen within" in c.detail
+    ]
+
+
 CHECKS = [
     no_wait_and_see_beside_an_urgent_red_flag,
     no_nsaid_order_offered_in_hospice,
     no_acute_wording_for_coded_chronic_pain,
     no_new_nsaid_while_one_is_current,
+    no_nsaid_advised_beside_a_contraindication,
+    no_acetaminophen_advised_beside_no_more,
 ]
 
 

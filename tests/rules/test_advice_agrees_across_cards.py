@@ -1,0 +1,63 @@
+"""Advice that agrees with the safety cards beside it (issue 19, a clinician's second read): chronic-pain options do
+not advise an NSAID where NSAIDs are contraindicated (4.1, 7.2), and the NSAID card does not advise acetaminophen
+when the patient already takes its daily maximum (0.10 item 11)."""
+
+import pytest
+
+from tests.conftest import by_topic, cards_for
+from tests.fhir_builders import ICD, ago, condition, dosage, lbp, med_request, patient
+
+HEART_FAILURE = condition(ICD, "I50.9", "Heart failure")
+IBUPROFEN_600 = ("197806", "ibuprofen 600 MG Oral Tablet")
+APAP_500 = ("198440", "acetaminophen 500 MG Oral Tablet")
+
+
+def drug_lines(resources):
+    card = by_topic(cards_for([lbp(onset_days=200), *resources], pt=patient(age=45)))["chronic-pain-options"]
+    return [line for line in card.detail.splitlines() if "NSAID" in line]
+
+
+@pytest.mark.parametrize(
+    ("resources", "said"),
+    [
+        pytest.param(
+            [], ["- Drugs if needed: an NSAID first."], id="chronic-pain-without-contraindication-nsaid-first"
+        ),
+        pytest.param(
+            [HEART_FAILURE],
+            ["- NSAIDs are contraindicated for this patient (see the NSAID card)."],
+            id="heart-failure-contraindicates-nsaids-so-none-is-advised",
+        ),
+        pytest.param(
+            [HEART_FAILURE, med_request(*IBUPROFEN_600, dosage(1, "TAB", 3), authored_days=20)],
+            [
+                "- NSAIDs are contraindicated for this patient (see the NSAID card); already on "
+                f"ibuprofen 600 MG Oral Tablet (last ordered {ago(20)})."
+            ],
+            id="an-nsaid-taken-despite-heart-failure-is-named-not-endorsed-as-first-line",
+        ),
+    ],
+)
+def test_chronic_pain_options_advise_an_nsaid_only_where_one_may_be_taken(resources, said):
+    assert drug_lines(resources) == said
+
+
+USE_IT = "Use acetaminophen within its daily maximum, or nonpharmacologic care, instead."
+
+
+@pytest.mark.parametrize(
+    ("taken", "age", "last"),
+    [
+        pytest.param([], 45, USE_IT, id="no-acetaminophen-taken-use-it-within-its-maximum"),
+        pytest.param([med_request(*APAP_500, dosage(2, "TAB", 2))], 45, USE_IT, id="2000-mg-taken-below-3000-use-it"),
+        pytest.param(
+            [med_request(*APAP_500, dosage(2, "TAB", 3))],
+            45,
+            "Acetaminophen is already at 3,000 mg/day, its daily maximum here: use nonpharmacologic care.",
+            id="3000-mg-taken-is-its-maximum-no-more-advised",
+        ),
+    ],
+)
+def test_the_nsaid_card_advises_acetaminophen_only_below_its_daily_maximum(taken, age, last):
+    cards = by_topic(cards_for([lbp(onset_days=200), HEART_FAILURE, *taken], pt=patient(age=age)))
+    assert cards["nsaid-contraindicated"].detail.split("\n\n")[-1] == last
