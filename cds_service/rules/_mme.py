@@ -157,14 +157,16 @@ def _renewal(record: PatientRecord, med: MedicationFact, today: date) -> str:
         return ""
     last = chart[0]
     when = f" (last ordered {last.start})" if last.start else ""
-    changed = dosage_json(last.raw_dosage) != dosage_json(med.raw_dosage)
+    before = last.raw_dosages or last.raw_dosage
+    changed = before is not None and dosage_json(before) != dosage_json(med.raw_dosages or med.raw_dosage)
     return f"renewal of {escape(last.display or 'the chart order')}{when}{', dose changed' if changed else ''}"
 
 
 def _alternatives(contributions: tuple[Contribution, ...], total: float) -> tuple[str, ...]:
-    """For a draft of another product of an ingredient already ordered: the total if it replaced that order."""
+    """For a draft of another product of an ingredient already ordered: the total if it replaced that order. A
+    renewal already replaces the order it renews (0.10 item 1): it is offered no other."""
     lines = []
-    for d in (c for c in contributions if c.med.draft and c.daily is not None):
+    for d in (c for c in contributions if c.med.draft and c.daily is not None and not c.renewal):
         for c in contributions:
             same = c.ingredient == d.ingredient and c.med.rxnorm != d.med.rxnorm
             if same and not c.med.draft and c.daily is not None:

@@ -207,3 +207,47 @@ def test_several_dosage_instructions_are_steps_or_one_regimen(instructions, auth
     med = med_request(*OXY_5, authored_days=authored)
     med["dosageInstruction"] = instructions
     assert cards([med])["opioid-risk"].mme == total
+
+
+def renewal_lines(chart, drafts):
+    found = cards(chart, drafts)
+    return [
+        line for c in found.values() if c.topic == "opioid-risk" for line in c.detail.splitlines() if "draft" in line
+    ]
+
+
+@pytest.mark.parametrize(
+    ("chart", "drafts", "said"),
+    [
+        pytest.param(
+            [med_request(*OXY_5, Q6H, authored_days=20)],
+            [draft(*OXY_5, Q6H)],
+            f"(draft order: renewal of {OXY_5[1]} (last ordered {ago(20)})): ",
+            id="the-same-dose-is-a-renewal-without-a-dose-change",
+        ),
+        pytest.param(
+            [med_request(*OXY_5, Q6H, authored_days=20)],
+            [draft(*OXY_5, dosage(2, "TAB", 1, 6, "h"))],
+            f"(draft order: renewal of {OXY_5[1]} (last ordered {ago(20)}), dose changed): ",
+            id="another-dose-is-a-renewal-with-a-dose-change",
+        ),
+        pytest.param(
+            [med_request(*OXY_ER_60, authored_days=20)],
+            [draft(*OXY_ER_60, Q12H)],
+            f"(draft order: renewal of {OXY_ER_60[1]} (last ordered {ago(20)})): ",
+            id="a-chart-order-without-a-dose-has-no-dose-to-have-changed",
+        ),
+    ],
+)
+def test_a_renewal_says_a_dose_changed_only_when_the_chart_order_had_another_dose(chart, drafts, said):
+    (line,) = renewal_lines(chart, drafts)
+    assert said in line
+
+
+def test_a_renewal_draft_already_replaces_its_order_so_no_other_replacement_is_offered():
+    """The draft renews the ER order; 'if this draft replaces' the IR capsule beside it is no real choice (0.10 item
+    1 gives that line to a draft of another product, which is summed)."""
+    chart = [med_request(*OXY_ER_60, authored_days=20), med_request(*OXY_IR_10, Q6H, authored_days=20)]
+    detail = cards(chart, [draft(*OXY_ER_60, Q12H)])["opioid-high-dose"].detail
+    assert "if this draft replaces" not in detail
+    assert "**Total: 240 MME/day**" in detail
