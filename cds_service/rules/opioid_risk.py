@@ -122,21 +122,20 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     facts: list = []
     disorder = use_disorder_or_overdose(record, today, facts)
     mme = daily_mme(record, today)
-    lines = ["**Current opioids:**", mme.explain(), ""]
+    paragraphs = [f"**Current opioids:**\n{mme.explain()}"]
     if disorder:
-        lines += [
-            "**Opioid use disorder or overdose on record:** " + "; ".join(disorder) + ".",  # escaped
+        paragraphs.append(
+            "**Opioid use disorder or overdose on record:** " + "; ".join(disorder) + ".\n"  # escaped
             "Offer or arrange evidence-based treatment (buprenorphine or methadone) and naloxone; avoid "
-            "escalating opioid analgesics.",
-            "",
-        ]
+            "escalating opioid analgesics."
+        )
     over = above_label_maximum(record, today)
-    lines += [f"- {p}" for p in ([over] if over else []) + talking_points(record, opioids, today)]
-    lines += [
-        "",
+    if points := ([over] if over else []) + talking_points(record, opioids, today):
+        paragraphs.append("\n".join(f"- {p}" for p in points))
+    paragraphs.append(
         "Opioids are third-line for back pain: use only for severe disabling pain not controlled by "
-        "NSAIDs, with a monitoring plan; continue only with clear benefit.",
-    ]
+        "NSAIDs, with a monitoring plan; continue only with clear benefit."
+    )
     indicator = Indicator.CRITICAL if disorder else Indicator.WARNING
     summary = (
         "Opioid with opioid use disorder or overdose history"
@@ -147,7 +146,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         TOPIC,
         indicator,
         summary,
-        "\n".join(lines),
+        "\n\n".join(paragraphs),
         override_reasons=COMMON_OVERRIDES,
         mme=mme.total,
         mme_lower_bound=mme.lower_bound,

@@ -67,6 +67,7 @@ def demo_charts() -> list[Chart]:
 HEART_FAILURE = condition(ICD, "I50.9", "Heart failure")
 IBUPROFEN_600 = ("197806", "ibuprofen 600 MG Oral Tablet")
 APAP_500 = ("198440", "acetaminophen 500 MG Oral Tablet")
+OXY_5 = ("1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
 
 REVIEWED = [  # the charts of the bedside review (issue 19), rebuilt from what it reports
     Chart(
@@ -83,6 +84,7 @@ REVIEWED = [  # the charts of the bedside review (issue 19), rebuilt from what i
         "chronic-with-heart-failure-on-ibuprofen",
         [patient(), lbp(onset_days=200), HEART_FAILURE, med_request(*IBUPROFEN_600, dosage(1, "TAB", 3))],
     ),
+    Chart("chronic-on-oxycodone-30-mme", [patient(), lbp(onset_days=200), med_request(*OXY_5, dosage(1, "TAB", 4))]),
     Chart(
         "heart-failure-with-acetaminophen-at-its-3000-mg-maximum",
         [patient(age=45), lbp(onset_days=200), HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 3))],
@@ -190,6 +192,10 @@ def no_acetaminophen_advised_beside_no_more(record, cards, today):
     ]
 
 
+def no_empty_paragraph(record, cards, today):
+    return [f"{c.topic} has an empty paragraph" for c in cards if "\n\n\n" in c.detail]
+
+
 CHECKS = [
     no_wait_and_see_beside_an_urgent_red_flag,
     no_nsaid_order_offered_in_hospice,
@@ -197,6 +203,7 @@ CHECKS = [
     no_new_nsaid_while_one_is_current,
     no_nsaid_advised_beside_a_contraindication,
     no_acetaminophen_advised_beside_no_more,
+    no_empty_paragraph,
 ]
 
 
