@@ -12,20 +12,15 @@ from ..knowledge import Knowledge
 
 
 def draft_medication_request(
-    kb: Knowledge,
-    activity: str,
-    patient_id: str,
-    today: date,
-    max_mg_per_day: float | None = None,
-    text: str | None = None,
+    kb: Knowledge, activity: str, patient_id: str, today: date, max_mg_per_day: float | None = None
 ) -> dict[str, Any]:
-    """A draft MedicationRequest for the patient, built from ActivityDefinition `activity`."""
-    template = kb.activities[activity]
+    """A draft MedicationRequest for the patient, built from ActivityDefinition `activity`.
+
+    With `max_mg_per_day`, from the variant of `activity` (an ActivityDefinition of the same product) whose daily
+    maximum is that many mg: its dose, timing, quantity and text are written for that maximum. A maximum is never
+    changed under a dose and timing that cannot reach it, nor under a text that says another (0.10 item 15)."""
+    template = kb.activities[activity] if max_mg_per_day is None else variant(kb, activity, max_mg_per_day)
     dosage, product, dispense = orjson.loads(_template_parts(template))  # fresh copies, cheaper than deepcopy
-    if max_mg_per_day is not None:
-        dosage["maxDosePerPeriod"]["numerator"]["value"] = max_mg_per_day
-    if text is not None:
-        dosage["text"] = text
     order = {
         "resourceType": "MedicationRequest",
         "id": new_uuid(),
@@ -40,6 +35,23 @@ def draft_medication_request(
     if dispense:
         order["dispenseRequest"] = dispense
     return order
+
+
+def variant(kb: Knowledge, activity: str, max_mg_per_day: float) -> dict[str, Any]:
+    """The ActivityDefinition of `activity`'s product whose maximum is `max_mg_per_day` mg a day (`activity` first)."""
+    base = kb.activities[activity]
+    for template in (base, *kb.activities.values()):
+        same = template["productCodeableConcept"] == base["productCodeableConcept"]
+        if same and _max_mg_per_day(template) == max_mg_per_day:
+            return template
+    raise KeyError(f"no ActivityDefinition of {activity!r}'s product at {max_mg_per_day:g} mg/day")
+
+
+def _max_mg_per_day(template: dict[str, Any]) -> float | None:
+    most = template["dosage"][0].get("maxDosePerPeriod")
+    if not most or (most["numerator"].get("code"), most["denominator"].get("code")) != ("mg", "d"):
+        return None
+    return most["numerator"].get("value") if most["denominator"].get("value") == 1 else None
 
 
 _PARTS: dict[str, bytes] = {}  # ActivityDefinition canonical URL -> its dosage, product and dispense as JSON

@@ -11,7 +11,7 @@ from ._acetaminophen import acetaminophen_total, hepatic_risks
 from ._episode import episode
 from ._names import drug_labels
 from ._nsaid_status import Level, nsaid_status
-from ._orders import create, draft_medication_request
+from ._orders import create, draft_medication_request, variant
 
 TOPIC = "acetaminophen-alternative"
 USUAL_MAX_MG = 3000  # summary 3,000-4,000 mg; 3,000 mg is also the limit at age >= 65
@@ -67,17 +67,10 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     ]
     suggestions: tuple[Suggestion, ...] = ()
     if not enough:
-        text = f"1 tablet (500 mg) by mouth every 6 hours as needed; max {cap:,} mg/day from all sources"
-        order = draft_medication_request(
-            record.kb, "acetaminophen-500", record.patient_id, today, max_mg_per_day=cap, text=text
-        )
-        suggestions = (
-            create(
-                f"Order acetaminophen 500 mg as needed (max {cap:,} mg/day)",
-                order,
-                "Create a draft acetaminophen order",
-            ),
-        )
+        # the order written for this maximum (3,000 or 2,000 mg/day), and its label what that order does (0.10 item 15)
+        order = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today, max_mg_per_day=cap)
+        title = variant(record.kb, "acetaminophen-500", cap)["title"]
+        suggestions = (create(f"Order {title}", order, "Create a draft acetaminophen order"),)
     indicator = Indicator.WARNING if risks or taken.above else Indicator.INFO
     summary = f"Acetaminophen instead of NSAIDs: max {cap:,} mg/day" + (" (hepatic risk)" if risks else "")
     if enough:

@@ -74,8 +74,13 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         + "\n".join(f"- {r}" for r in risks)
         + "\n\nOffer naloxone and teach the patient and household how to use it."
     )
+    # The order dispenses dispenseRequest.quantity 2 sprays, the usual carton of two single-dose 4 mg devices: one
+    # for the first dose and one to repeat in the other nostril if the patient does not respond (the sig). Sprays, not
+    # "1 package": the dose's own unit, so the quantity reads without a package size that an RxNorm SCD does not fix.
+    # No days' supply: a rescue drug is kept until it is used or expires.
     order = draft_medication_request(record.kb, "naloxone-nasal-4mg", record.patient_id, today)
-    suggestion = create("Prescribe naloxone 4 mg nasal spray", order, "Create a draft naloxone order", recommended=True)
+    label = f"Prescribe {record.kb.activities['naloxone-nasal-4mg']['title']}"
+    suggestion = create(label, order, "Create a draft naloxone order", recommended=True)
     return Card(
         TOPIC,
         Indicator.WARNING,

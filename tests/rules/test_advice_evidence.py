@@ -64,7 +64,7 @@ def test_hepatic_risks_that_lower_the_acetaminophen_cap(resources, risks):
     assert bool(card.override_reasons) is bool(risks)
     cap = 2000 if risks else 3000
     order = card.suggestions[0].actions[0].resource
-    assert order["dosageInstruction"][0]["text"].endswith(f"max {cap:,} mg/day from all sources")
+    assert order["dosageInstruction"][0]["text"].endswith(f"({cap:,} mg) a day from all sources")
 
 
 def test_acetaminophen_products_already_taken_are_named_to_count_toward_the_total():
