@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .elements import NOT_COUNTING_VERIFICATION, codes_of, display_of, reject_older_status_shape, status_code
-from .patient_record import ConditionFact
+from .patient_record import AllergyFact, ConditionFact
 
 if TYPE_CHECKING:
     from .builder import RecordBuilder
@@ -64,12 +64,26 @@ def add_condition(b: RecordBuilder, res: dict[str, Any], draft: bool, selected: 
 
 
 def add_allergy(b: RecordBuilder, res: dict[str, Any], draft: bool, selected: bool) -> None:
+    """A counting allergy (active or without a status; not refuted or in error), kept with its name and dates."""
     if not b.relevant(res.get("code")):
         return
     reject_older_status_shape(res)
-    p = b.parsed(res, ("code", "clinicalStatus", "verificationStatus"), required=("code",))
+    p = b.parsed(
+        res,
+        ("id", "code", "clinicalStatus", "verificationStatus", "recordedDate", "onsetDateTime", "onsetPeriod"),
+        required=("code",),
+    )
     if status_code(p.get("clinicalStatus")) not in (None, "active"):
         return
     if status_code(p.get("verificationStatus")) in NOT_COUNTING_VERIFICATION:
         return
-    b.record.allergies.append(codes_of(p.get("code")))
+    onset_period = p.get("onsetPeriod")
+    b.record.allergies.append(
+        AllergyFact(
+            id=p.get("id"),
+            codes=codes_of(p.get("code")),
+            display=display_of(p.get("code")),
+            recorded=p.get("recordedDate"),
+            onset=p.get("onsetDateTime") or (onset_period.start if onset_period else None),
+        )
+    )

@@ -55,6 +55,20 @@ class ConditionFact(NamedTuple):
         return self.clinical_status in CURRENT_CLINICAL or self.clinical_status is None
 
 
+class AllergyFact(NamedTuple):
+    """A counting AllergyIntolerance: its substance as the chart names it, and its dates (0.9)."""
+
+    id: str | None
+    codes: frozenset[Code]
+    display: str
+    recorded: date | None
+    onset: date | None
+
+    @property
+    def reference(self) -> str:
+        return f"AllergyIntolerance/{self.id}"
+
+
 class ObservationFact(NamedTuple):
     id: str | None
     codes: frozenset[Code]
@@ -147,7 +161,7 @@ class PatientRecord:
     observations: list[ObservationFact] = field(default_factory=list)
     medications: list[MedicationFact] = field(default_factory=list)
     orders: list[OrderFact] = field(default_factory=list)
-    allergies: list[frozenset[Code]] = field(default_factory=list)
+    allergies: list[AllergyFact] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)  # at most MAX_SKIPPED_LISTED; the rest are only counted
     skipped_more: int = 0
     lenient: int = 0

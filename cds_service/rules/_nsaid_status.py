@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from ..record.patient_record import PatientRecord
+from ..record.patient_record import AllergyFact, PatientRecord
 from ._markdown import escape
 from ._names import drug_labels
 
@@ -74,9 +74,9 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
         reasons.append(f"P2Y12 antiplatelet: {named(antiplatelet, 'antiplatelet')}")
     if pregnancy := _pregnancy(record, today, facts):
         reasons.append(pregnancy)
-    allergy_sets = (record.kb.vs("nsaids"), record.kb.vs("aspirin")) if record.allergies else ()
-    if any(code in vs for codes in record.allergies for code in codes for vs in allergy_sets):
-        reasons.append("recorded NSAID or aspirin allergy")
+    if allergies := _nsaid_allergies(record):  # named as the chart names them, with their dates (0.9)
+        facts.extend(a for a, _ in allergies)
+        reasons.append("NSAID or aspirin allergy: " + ", ".join(sorted({label for _, label in allergies})))
 
     age = record.age(today)
     if age is not None and age >= CAUTION_AGE:
@@ -100,6 +100,21 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
             gi_risk = True  # bleeding risk with an NSAID: a proton-pump inhibitor beside it
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
     return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts))
+
+
+def _nsaid_allergies(record: PatientRecord) -> list[tuple[AllergyFact, str]]:
+    """The allergies to an NSAID or aspirin, each with its card label: "Aspirin (recorded 1996-12-27)"."""
+    if not record.allergies:
+        return []
+    nsaids, aspirin = record.kb.vs("nsaids"), record.kb.vs("aspirin")
+    found = []
+    for a in record.allergies:
+        is_aspirin = any(code in aspirin for code in a.codes)
+        if is_aspirin or any(code in nsaids for code in a.codes):
+            name = escape(a.display or ("aspirin" if is_aspirin else "NSAID"))
+            when = f" (recorded {a.recorded})" if a.recorded else f" (onset {a.onset})" if a.onset else ""
+            found.append((a, name + when))
+    return found
 
 
 def _pregnancy(record: PatientRecord, today: date, facts: list) -> str | None:

@@ -294,7 +294,7 @@ def test_an_allergy_is_read_through_its_patient_element_and_only_while_active():
             "clinicalStatus": {"coding": [{"code": status}]},
         }
 
-    assert record(allergy("active")).allergies == [frozenset({(RX, "5640")})]
+    assert [a.codes for a in record(allergy("active")).allergies] == [frozenset({(RX, "5640")})]
     assert record(allergy("resolved")).allergies == []
     assert record(allergy("active", who="other")).allergies == []
 
@@ -456,7 +456,7 @@ def test_an_allergy_refuted_or_entered_in_error_is_not_read(verification, counte
     }
     if verification:
         res["verificationStatus"] = {"coding": [{"code": verification}]}
-    assert record(res).allergies == ([frozenset({(RX, "5640")})] if counted else [])
+    assert [a.codes for a in record(res).allergies] == ([frozenset({(RX, "5640")})] if counted else [])
 
 
 @pytest.mark.parametrize(

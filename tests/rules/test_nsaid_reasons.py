@@ -149,7 +149,7 @@ CONTRA, FIRST = "nsaid-contraindicated", "nsaid-first-line"
                 }
             ],
             CONTRA,
-            "recorded NSAID or aspirin allergy",
+            "NSAID or aspirin allergy: NSAID",
             id="ibuprofen-allergy",
         ),
         pytest.param(
