@@ -10,6 +10,7 @@ from datetime import date
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import amount, dosage_json
 from ._names import drug_labels
+from ._therapy import Ingredients, ingredients, therapy_start
 
 
 def current(record: PatientRecord, vs: str, today: date) -> list[MedicationFact]:
@@ -22,7 +23,9 @@ def _current(record: PatientRecord, vs: str, today: date) -> list[MedicationFact
 
 
 def already_on(record: PatientRecord, vs: str, what: str, today: date) -> str | None:
-    """ "duloxetine 30 MG ... (last ordered 2023-05-01), taken since 2022-05-28": what the patient takes of `vs`."""
+    """ "duloxetine 30 MG ... (last ordered 2023-05-01), taken since 2022-05-28": what the patient takes of `vs`,
+    each drug dated by the start of its own therapy run that reaches today (0.10 item 18), when that run began
+    before its latest order."""
     return record.once(_already_on, vs, what, today)  # the first-line and chronic-options cards both ask
 
 
@@ -30,12 +33,16 @@ def _already_on(record: PatientRecord, vs: str, what: str, today: date) -> str |
     meds = current(record, vs, today)
     if not meds:
         return None
-    first = min(
-        (m.start for m in record.medications_in(vs, today, current=False) if m.means_use and m.start), default=None
-    )
-    last = max((m.start for m in meds if m.start), default=None)
-    since = f", taken since {first}" if first is not None and first != last else ""
-    return f"{', '.join(drug_labels(record, meds, what, today))}{since}"
+    by_drug: dict[Ingredients, list[MedicationFact]] = {}  # a therapy is one ingredient's: never another NSAID's
+    for med in meds:
+        by_drug.setdefault(ingredients(record.kb, med), []).append(med)
+    said = []
+    for group in by_drug.values():
+        first = therapy_start(record, group[0], today)
+        last = max((m.start for m in group if m.start), default=None)
+        since = f", taken since {first}" if first is not None and first != last else ""
+        said.append(f"{', '.join(drug_labels(record, group, what, today))}{since}")
+    return ", ".join(said)
 
 
 def nsaid_doses(record: PatientRecord, meds: list[MedicationFact]) -> list[str]:

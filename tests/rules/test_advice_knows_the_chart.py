@@ -63,15 +63,15 @@ def test_nsaid_first_line_names_the_nsaid_already_taken(resources, says, never):
             [
                 lbp(onset_days=200),
                 med_request(*DULOXETINE, authored_days=10),
-                med_request(*DULOXETINE, status="completed", authored_days=300),
+                med_request(*DULOXETINE, status="completed", authored_days=90),
             ],
             [
                 f"Second-line drug duloxetine: already on duloxetine 30 MG Delayed Release Oral Capsule "
-                f"(last ordered {ago(10)}), taken since {ago(300)}",
+                f"(last ordered {ago(10)}), taken since {ago(90)}",
                 "Second-line (ACP 2017): tramadol.",
             ],
             ["duloxetine or tramadol"],
-            id="on-duloxetine-since-its-first-order-not-suggested-again",
+            id="on-duloxetine-since-the-first-order-of-its-run-not-suggested-again",
         ),
         pytest.param(
             [lbp(onset_days=200), med_request(*OXY, dosage(1, "TAB", 4))],

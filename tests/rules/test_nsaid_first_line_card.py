@@ -118,9 +118,9 @@ NO_BENEFIT = "; 600 mg a unit, no structured dose: no added benefit above 400 mg
             id="a-statement-that-it-was-not-taken-does-not-date-its-start",
         ),
         pytest.param(
-            [med_request(*IBU_600, status="completed", authored_days=200), med_request(*IBU_600)],
-            "ibuprofen 600 MG Oral Tablet (last ordered 2026-11-22), taken since 2026-05-11",
-            id="an-earlier-completed-order-dates-its-start",
+            [med_request(*IBU_600, status="completed", authored_days=60), med_request(*IBU_600)],
+            "ibuprofen 600 MG Oral Tablet (last ordered 2026-11-22), taken since 2026-09-28",
+            id="an-earlier-completed-order-of-the-same-run-dates-its-start",
         ),
     ],
 )
