@@ -1,5 +1,7 @@
 """What a card says about a drafted NSAID (clinical reference 0.9): its dose against the guideline's (section 4), and
-whether it duplicates an NSAID already active."""
+whether it duplicates an NSAID already active. A draft of the same product (RxNorm code) as a current chart order is
+a renewal that replaces it, not a duplicate (0.4, 0.10 item 1); another NSAID product or ingredient beside a current
+NSAID is a duplicate (two NSAIDs at once)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..record.patient_record import MedicationFact, PatientRecord
-from ._dosing import Amount, amount
+from ._dosing import Amount, amount, dosage_json
 from ._markdown import escape
 from ._names import drug_labels
 
@@ -17,7 +19,8 @@ class DraftedNsaid:
     med: MedicationFact
     dose: Amount | None
     above_guideline: list[str]  # how the dose exceeds what the guideline advises, if it does
-    duplicates: list[str]  # labels of the active NSAID orders beside it
+    duplicates: list[str]  # labels of the active NSAID orders beside it (not the ones it renews)
+    renewed: tuple[MedicationFact, ...] = ()  # the current chart orders of the same product, most recent first
 
     def findings(self) -> list[str]:
         """The card lines on its dose and duplication, if either is a concern."""
@@ -29,7 +32,16 @@ class DraftedNsaid:
     def lines(self) -> list[str]:
         """The draft named with its dose, then its findings."""
         dose = f": {self.dose}" if self.dose else " (no structured dose)"
-        return [f"Drafted: {escape(self.med.display) or 'NSAID'}{dose}.", *self.findings()]
+        renewal = f"; {self.renewal()}" if self.renewed else ""
+        return [f"Drafted: {escape(self.med.display) or 'NSAID'}{dose}{renewal}.", *self.findings()]
+
+    def renewal(self) -> str:
+        """ "renewal of ibuprofen 600 MG Oral Tablet (last ordered 2020-07-21)[, dose changed]", worded as the opioid
+        cards word it (0.10 items 1, 9)."""
+        last = self.renewed[0]
+        when = f" (last ordered {last.start})" if last.start else ""
+        changed = dosage_json(last.raw_dosage) != dosage_json(self.med.raw_dosage)
+        return f"renewal of {escape(last.display) or 'the chart order'}{when}{', dose changed' if changed else ''}"
 
 
 def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:
@@ -49,5 +61,8 @@ def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:
             )
         if dose and limit and dose.daily_mg is not None and dose.daily_mg > limit.daily:
             above.append(f"{dose.daily_mg:,g} mg/day is above the {limit.daily:,g} mg/day maximum.")
-        found.append(DraftedNsaid(med, dose, above, drug_labels(record, active, "NSAID", today)))
+        renewed = [m for m in active if med.rxnorm and m.rxnorm == med.rxnorm]  # same product: it replaces them
+        others = [m for m in active if m.rxnorm != med.rxnorm] if renewed else active
+        renewed.sort(key=lambda m: m.start or date.min, reverse=True)
+        found.append(DraftedNsaid(med, dose, above, drug_labels(record, others, "NSAID", today), tuple(renewed)))
     return found

@@ -1,7 +1,8 @@
 """nsaid-first-line: NSAID with advice to stay active when NSAIDs are safe (clinical reference 4.2).
 
-A patient-view card, except that a drafted NSAID above the guideline's dose or beside an active NSAID makes it a
-warning about that draft, shown at order hooks too (0.9)."""
+A patient-view card, except that a drafted NSAID above the guideline's dose or beside another active NSAID makes it a
+warning about that draft, shown at order hooks too (0.9). A draft of the same product as a chart order renews it: no
+duplicate (0.10 item 1)."""
 
 from __future__ import annotations
 
@@ -85,13 +86,13 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             status.evidence,
             [m for m in record.medications_in("nsaids", today) if not m.draft]
             if any(d.duplicates for d in concerns)
-            else (),
+            else [m for d in concerns for m in d.renewed],  # the chart orders a renewal names
         ),
     )
 
 
 def _instead(record: PatientRecord, drafted: DraftedNsaid, today: date) -> Suggestion:
-    """Remove a duplicate draft; replace one above the guideline dose by ibuprofen 400 mg."""
+    """Remove a duplicate draft; replace one above the guideline dose (a renewal too) by ibuprofen 400 mg."""
     name = drafted.med.display or "the NSAID draft"
     remove = Action("delete", "Remove the NSAID draft order", resource_id=drafted.med.reference)
     if drafted.duplicates:
