@@ -32,7 +32,6 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FHIR_DATA = SHARED / "fhir-data"
 
 
-
 @pytest.fixture(autouse=True, scope="session")
 def _cold_process_caches() -> None:
     """A session starts with our process-wide memos and lru_caches empty. Mutation testing runs each mutant's tests

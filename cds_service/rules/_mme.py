@@ -15,7 +15,7 @@ from ..knowledge import Knowledge, Product
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dosage_json, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
-from ._names import renewals_last_ordered
+from ._names import renewal_of, renewals_last_ordered
 from ._opioids import current_opioids, renewed
 from ._steps import are_steps, instructions, step_today
 
@@ -153,13 +153,7 @@ def _above_label_maximum(record: PatientRecord, today: date) -> str | None:
 
 def _renewal(record: PatientRecord, med: MedicationFact, today: date) -> str:
     chart = renewed(record, med, today)
-    if not chart:
-        return ""
-    last = chart[0]
-    when = f" (last ordered {last.start})" if last.start else ""
-    before = last.raw_dosages or last.raw_dosage
-    changed = before is not None and dosage_json(before) != dosage_json(med.raw_dosages or med.raw_dosage)
-    return f"renewal of {escape(last.display or 'the chart order')}{when}{', dose changed' if changed else ''}"
+    return renewal_of(chart[0], med) if chart else ""
 
 
 def _alternatives(contributions: tuple[Contribution, ...], total: float) -> tuple[str, ...]:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..record.patient_record import MedicationFact, PatientRecord
-from ._dosing import Amount, amount, dosage_json
+from ._dosing import Amount, amount
 from ._markdown import escape
-from ._names import drug_labels
+from ._names import drug_labels, renewal_of
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,7 @@ class DraftedNsaid:
         return [f"Drafted: {escape(self.med.display) or 'NSAID'}{dose}{renewal}.", *self.findings()]
 
     def renewal(self) -> str:
-        """ "renewal of ibuprofen 600 MG Oral Tablet (last ordered 2020-07-21)[, dose changed]", worded as the opioid
-        cards word it (0.10 items 1, 9)."""
-        last = self.renewed[0]
-        when = f" (last ordered {last.start})" if last.start else ""
-        changed = dosage_json(last.raw_dosage) != dosage_json(self.med.raw_dosage)
-        return f"renewal of {escape(last.display) or 'the chart order'}{when}{', dose changed' if changed else ''}"
+        return renewal_of(self.renewed[0], self.med)
 
 
 def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:

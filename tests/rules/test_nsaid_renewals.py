@@ -56,6 +56,18 @@ def order_sign(resources, drafts):
             id="brenda-jackson-ibuprofen-600-renewal-is-no-duplicate-but-its-dose-is-still-above-400",
         ),
         pytest.param(
+            [chart(IBUPROFEN_600, None)],
+            draft(IBUPROFEN_600, dosage(1, "TAB", 3)),
+            "NSAID order above the guideline dose",
+            [
+                "Drafted: ibuprofen 600 MG Oral Tablet: 600 mg 3 times a day = 1,800 mg/day; renewal of ibuprofen "
+                f"600 MG Oral Tablet (last ordered {ago(40)}).",
+                "600 mg a dose is above the 400 mg the guideline advises",
+            ],
+            [REPLACE_600],
+            id="a-chart-order-without-a-dose-had-no-dose-to-change-as-brenda-jacksons-has-none",
+        ),
+        pytest.param(
             [chart(IBUPROFEN_400, dosage(1, "TAB", 2))],
             draft(IBUPROFEN_400, dosage(1, "TAB", 9)),
             "NSAID order above the guideline dose",
