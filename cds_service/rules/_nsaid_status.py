@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from ..record.patient_record import AllergyFact, PatientRecord
+from ..record.patient_record import AllergyFact, ConditionFact, MedicationFact, PatientRecord
 from ._markdown import escape
-from ._names import drug_labels
+from ._names import condition_label, drug_labels
 
 EGFR_SEVERE_BELOW = 30  # Beers 2023 / KDIGO: avoid NSAIDs below 30 mL/min/1.73 m2
 EGFR_CAUTION_BELOW = 60  # KDIGO: no prolonged NSAID therapy below 60
@@ -33,9 +33,12 @@ class NsaidStatus:
     evidence: tuple[Any, ...] = ()  # the entries behind the reasons and cautions (facts, `cite` takes them)
 
 
-def _named(items: list, what: str) -> str:
-    names = sorted({escape(display) or what for display in {getattr(i, "display", "") for i in items}})
-    return ", ".join(names)
+def _named(record: PatientRecord, items: list, what: str, today: date) -> str:
+    """Conditions and drugs as every card names them, each with its date (0.9): "Heart failure (onset 2019-04-02)",
+    "apixaban 5 MG Oral Tablet (last ordered 2026-10-01)"."""
+    conditions = [condition_label(i, what) for i in items if isinstance(i, ConditionFact)]
+    drugs = drug_labels(record, [i for i in items if isinstance(i, MedicationFact)], what, today)
+    return ", ".join(sorted(dict.fromkeys([*conditions, *drugs])))
 
 
 def nsaid_status(record: PatientRecord, today: date) -> NsaidStatus:
@@ -49,7 +52,7 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
 
     def named(items: list, what: str) -> str:
         facts.extend(items)
-        return _named(items, what)
+        return _named(record, items, what, today)
 
     egfr = record.latest("egfr", today, LAB_LOOKBACK_DAYS, numeric=True)
     if egfr and cast(float, egfr.value) < EGFR_CAUTION_BELOW:  # numeric=True: a number
@@ -120,7 +123,7 @@ def _nsaid_allergies(record: PatientRecord) -> list[tuple[AllergyFact, str]]:
 def _pregnancy(record: PatientRecord, today: date, facts: list) -> str | None:
     if conditions := record.conditions_in("pregnancy", today, current=True):
         facts.extend(conditions)
-        return f"pregnancy: {_named(conditions, 'pregnant')}"
+        return f"pregnancy: {_named(record, conditions, 'pregnant', today)}"
     status = record.latest("pregnancy-status", today, PREGNANCY_LOOKBACK_DAYS)
     pregnant = record.kb.vs("pregnant-finding")
     if status and any(code in pregnant for code in status.value_codes):
