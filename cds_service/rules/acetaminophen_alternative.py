@@ -60,13 +60,20 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                 f"That is already at or above the {cap:,} mg/day advised here: no more acetaminophen; "
                 "nonpharmacologic care instead."
             )
+        elif taken.unread:
+            lines.append("Count its dose before adding acetaminophen.")
+        else:
+            lines.append(
+                f"Up to {cap - taken.mg:,g} mg/day more stays within the {cap:,} mg/day maximum: adjust the current "
+                "order rather than adding another."
+            )
     lines += [
         "",
         "Note: in ACP 2017, acetaminophen did not beat placebo for acute low back pain; pair it with "
         "staying active and heat.",
     ]
     suggestions: tuple[Suggestion, ...] = ()
-    if not enough:
+    if not taken.products:  # an order for the whole maximum beside acetaminophen already taken would pass it
         # the order written for this maximum (3,000 or 2,000 mg/day), and its label what that order does (0.10 item 15)
         order = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today, max_mg_per_day=cap)
         title = variant(record.kb, "acetaminophen-500", cap)["title"]

@@ -41,10 +41,11 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             lines += drafted.findings()  # its name and dose are in the line above
         for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
             remove = Action("delete", "Remove the NSAID draft order", resource_id=med.reference)
-            if enough:
+            if taken.products:  # a replacement for the whole maximum beside what is taken would pass it
                 suggestions.append(
                     Suggestion(
-                        f"Remove {med.display or 'the NSAID'} (acetaminophen already at {taken.mg:,g} mg/day)",
+                        f"Remove {med.display or 'the NSAID'} (acetaminophen already at "
+                        f"{'at least ' if taken.unread else ''}{taken.mg:,g} mg/day)",
                         (remove,),
                         is_recommended=True if len(nsaids) == 1 else None,
                     )
@@ -61,8 +62,10 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                 )
             )
     if enough:
+        where = "at" if taken.mg == cap else "above"
         lines.append(
-            f"\nAcetaminophen is already at {taken.mg:,g} mg/day, its daily maximum here: use nonpharmacologic care."
+            f"\nAcetaminophen is already at {taken.mg:,g} mg/day, {where} its {cap:,} mg/day maximum here: use "
+            "nonpharmacologic care."
         )
     else:
         lines.append("\nUse acetaminophen within its daily maximum, or nonpharmacologic care, instead.")

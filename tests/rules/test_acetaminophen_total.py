@@ -109,9 +109,22 @@ def test_a_draft_counts_toward_the_total_and_replaces_the_order_it_renews():
         pytest.param([HEART_FAILURE], True, None, id="nothing-taken-acetaminophen-offered"),
         pytest.param(
             [HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 2))],
-            True,
-            "2,000 mg/day",
-            id="2000-taken-below-the-3000-advised-still-offered",
+            False,
+            "Up to 1,000 mg/day more stays within the 3,000 mg/day maximum: adjust the current order rather than "
+            "adding another.",
+            id="2000-taken-below-the-3000-advised-no-second-order-that-could-reach-5000-the-room-left-said",
+        ),
+        pytest.param(
+            [HEART_FAILURE, med_request(*OXY_APAP, dosage(1, "TAB", 4))],
+            False,
+            "Up to 1,700 mg/day more stays within the 3,000 mg/day maximum",
+            id="percocet-1300-taken-a-3000-order-beside-it-would-reach-4300-so-none-is-offered",
+        ),
+        pytest.param(
+            [HEART_FAILURE, med_request(*TRAMADOL_APAP)],
+            False,
+            "Count its dose before adding acetaminophen.",
+            id="a-product-without-a-dose-is-counted-before-any-order-is-offered",
         ),
         pytest.param(
             [HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 3))],
@@ -150,6 +163,11 @@ def test_acetaminophen_alternative_suggests_no_more_once_the_total_reaches_its_a
     ("taken", "creates"),
     [
         pytest.param([], True, id="no-acetaminophen-taken-nsaid-draft-replaced-by-acetaminophen"),
+        pytest.param(
+            [med_request(*OXY_APAP, dosage(1, "TAB", 4))],
+            False,
+            id="1300-already-taken-a-3000-replacement-would-reach-4300-so-the-draft-is-only-removed",
+        ),
         pytest.param(
             [med_request(*APAP_500, dosage(2, "TAB", 3))],
             False,
@@ -195,4 +213,4 @@ def test_acetaminophen_alternative_says_what_is_already_taken(taken, said):
     paragraphs = detail.split("\n\n")
     assert paragraphs[0].startswith("NSAIDs are contraindicated, so acetaminophen is the drug option")
     assert paragraphs[1].startswith("**Hepatic risk lowers the maximum:**\n- liver disease: ")
-    assert said in paragraphs
+    assert said in [p.splitlines()[0] for p in paragraphs]  # then the room left under the maximum, if any

@@ -53,8 +53,14 @@ USE_IT = "Use acetaminophen within its daily maximum, or nonpharmacologic care, 
         pytest.param(
             [med_request(*APAP_500, dosage(2, "TAB", 3))],
             45,
-            "Acetaminophen is already at 3,000 mg/day, its daily maximum here: use nonpharmacologic care.",
+            "Acetaminophen is already at 3,000 mg/day, at its 3,000 mg/day maximum here: use nonpharmacologic care.",
             id="3000-mg-taken-is-its-maximum-no-more-advised",
+        ),
+        pytest.param(
+            [med_request(*APAP_500, dosage(2, "TAB", 4))],
+            45,
+            "Acetaminophen is already at 4,000 mg/day, above its 3,000 mg/day maximum here: use nonpharmacologic care.",
+            id="4000-mg-taken-is-above-its-3000-maximum-not-at-it",
         ),
     ],
 )

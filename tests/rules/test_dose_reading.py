@@ -62,7 +62,7 @@ def test_acetaminophen_without_a_frequency_counts_once_a_day(timing):
     assert (
         "Acetaminophen already taken, counted toward the daily total: acetaminophen 500 MG Oral Tablet (last ordered "
         "2026-11-22): 1,000 mg/day."
-    ) in detail.split("\n\n")
+    ) in detail.splitlines()
 
 
 def test_a_renewal_names_the_most_recent_chart_order():

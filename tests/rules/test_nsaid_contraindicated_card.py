@@ -66,10 +66,10 @@ def test_the_card_says_which_nsaid_is_in_play(chart, summary, in_play):
         pytest.param(
             [HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 2))],
             [ibuprofen_draft()],
-            ["Replace ibuprofen 600 MG Oral Tablet with acetaminophen (max 3,000 mg/day)"],
+            ["Remove ibuprofen 600 MG Oral Tablet (acetaminophen already at 2,000 mg/day)"],
             True,
-            3000,
-            id="2000-acetaminophen-taken-is-below-the-3000-cap-still-replaced",
+            None,
+            id="2000-acetaminophen-taken-a-3000-replacement-beside-it-would-reach-5000-so-only-removed",
         ),
         pytest.param(
             [HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 3))],
