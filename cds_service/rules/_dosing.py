@@ -183,6 +183,22 @@ def _per_day(structured: Any) -> float | None:
     return None if repeat is not None or timing.code is not None else 1.0
 
 
+def regimen(raws: tuple[dict[str, Any], ...]) -> tuple[tuple[float, str, float], ...] | None:
+    """Each instruction's amount, unit and administrations a day, as read (a count unit is any count: "TAB" is
+    "tablet"); None when there is none or one cannot be read. Two orders with the same regimen give the same dose,
+    whatever their sig text or unit spelling."""
+    found = []
+    for raw in raws:
+        structured = dosage(raw)
+        amount_ = dose(structured)
+        count = per_day(structured) if structured is not None else None
+        if amount_ is None or count is None:
+            return None
+        u = unit(amount_[1])
+        found.append((amount_[0], "count" if is_countable(u) else u, round(count, 6)))
+    return tuple(found) or None
+
+
 @dataclass(frozen=True)
 class Amount:
     """A drug's dose as ordered: mg of its ingredient per administration, and per day when the timing says."""

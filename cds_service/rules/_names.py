@@ -16,7 +16,7 @@ from fhir.resources.R4B.duration import Duration
 
 from ..fhir.parse import to_date
 from ..record.patient_record import ConditionFact, MedicationFact, PatientRecord
-from ._dosing import amount, dosage_json
+from ._dosing import amount, regimen
 from ._markdown import escape
 from ._wording import ago
 
@@ -156,9 +156,13 @@ def condition_label(c: ConditionFact, fallback: str) -> str:
 
 def renewal_of(chart: MedicationFact, draft: MedicationFact) -> str:
     """ "renewal of oxycodone 10 MG ER (last ordered 2020-07-21)[, dose changed]": a draft of the product of a chart
-    order (0.10 item 1), worded alike on every card (0.9). "Dose changed" only when the chart order had a dose to
-    change: every dosage instruction compared."""
+    order (0.10 item 1), worded alike on every card (0.9). "Dose changed" only when both doses can be read and
+    differ: every instruction's amount and timing compared, not its sig text or unit spelling."""
     when = f" (last ordered {chart.start})" if chart.start else ""
-    before = chart.raw_dosages or chart.raw_dosage
-    changed = before is not None and dosage_json(before) != dosage_json(draft.raw_dosages or draft.raw_dosage)
+    before, after = regimen(_instructions(chart)), regimen(_instructions(draft))
+    changed = before is not None and after is not None and before != after
     return f"renewal of {escape(chart.display) or 'the chart order'}{when}{', dose changed' if changed else ''}"
+
+
+def _instructions(med: MedicationFact) -> tuple[dict[str, Any], ...]:
+    return med.raw_dosages or ((med.raw_dosage,) if med.raw_dosage is not None else ())

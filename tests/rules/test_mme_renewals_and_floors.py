@@ -237,6 +237,24 @@ def renewal_lines(chart, drafts):
             f"(draft order: renewal of {OXY_ER_60[1]} (last ordered {ago(20)})): ",
             id="a-chart-order-without-a-dose-has-no-dose-to-have-changed",
         ),
+        pytest.param(
+            [med_request(*OXY_5, Q6H, authored_days=20)],
+            [draft(*OXY_5, Q6H | {"text": "1 tablet every 6 hours as needed for pain"})],
+            f"(draft order: renewal of {OXY_5[1]} (last ordered {ago(20)})): ",
+            id="the-same-dose-with-a-sig-text-added-is-no-dose-change",
+        ),
+        pytest.param(
+            [med_request(*OXY_5, dosage(1, "TAB", 1, 6, "h"), authored_days=20)],
+            [draft(*OXY_5, dosage(1, "tablet", 1, 6, "h"))],
+            f"(draft order: renewal of {OXY_5[1]} (last ordered {ago(20)})): ",
+            id="the-same-dose-with-its-unit-spelt-tablet-not-tab-is-no-dose-change",
+        ),
+        pytest.param(
+            [med_request(*OXY_5, Q6H, authored_days=20)],
+            [draft(*OXY_5, dosage(1, "TAB", 1, 4, "h"))],
+            f"(draft order: renewal of {OXY_5[1]} (last ordered {ago(20)}), dose changed): ",
+            id="every-4-hours-instead-of-6-is-a-dose-change",
+        ),
     ],
 )
 def test_a_renewal_says_a_dose_changed_only_when_the_chart_order_had_another_dose(chart, drafts, said):
