@@ -10,6 +10,7 @@ from ..cards import Card
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dosage_json, dose, milligrams, per_day
 from ._markdown import escape
+from ._names import condition_label
 from ._nsaid_status import LAB_LOOKBACK_DAYS
 
 LABEL_MAX_MG = 4000  # label maximum
@@ -27,8 +28,8 @@ def hepatic_risks(record: PatientRecord, today: date, facts: list | None = None)
     alcohol = record.conditions_in("alcohol-dependence", today, True)
     if facts is not None:
         facts += liver + alcohol
-    risks = [f"liver disease: {escape(c.display)}" for c in liver]
-    risks += [f"alcohol dependence: {escape(c.display)}" for c in alcohol]
+    risks = [f"liver disease: {condition_label(c, 'liver disease')}" for c in liver]  # dated (0.9)
+    risks += [f"alcohol dependence: {condition_label(c, 'alcohol dependence')}" for c in alcohol]
     alt = record.latest("alt", today, LAB_LOOKBACK_DAYS)
     if alt and alt.value is not None:
         limit = ALT_TIMES_UPPER_LIMIT * alt.reference_high if alt.reference_high else ALT_LIMIT_WITHOUT_RANGE

@@ -59,8 +59,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     elif not record.medications_in("nsaids", today):  # nor beside a drafted one
         suggestions = (
             Suggestion(
-                f"Order {_title(record, 'ibuprofen-400')}"
-                + (f" with {_title(record, 'omeprazole-20')}" if status.gi_risk else ""),
+                f"Order {_ibuprofen_label(record, status)}",
                 _ibuprofen(record, status, today),
             ),
         )
@@ -98,13 +97,18 @@ def _instead(record: PatientRecord, drafted: DraftedNsaid, today: date) -> Sugge
     if drafted.duplicates:
         return Suggestion(f"Remove the duplicate {name} draft", (remove,))
     return Suggestion(
-        f"Replace {name} by {_title(record, 'ibuprofen-400')}",
+        f"Replace {name} by {_ibuprofen_label(record, nsaid_status(record, today))}",
         (remove, *_ibuprofen(record, nsaid_status(record, today), today)),
     )
 
 
 def _title(record: PatientRecord, activity: str) -> str:
     return record.kb.activities[activity]["title"]
+
+
+def _ibuprofen_label(record: PatientRecord, status: NsaidStatus) -> str:
+    """What `_ibuprofen` orders, as a suggestion's label says it: omeprazole too with a GI caution."""
+    return _title(record, "ibuprofen-400") + (f" with {_title(record, 'omeprazole-20')}" if status.gi_risk else "")
 
 
 def _ibuprofen(record: PatientRecord, status: NsaidStatus, today: date) -> tuple[Action, ...]:

@@ -35,11 +35,17 @@ def cond(code, display, system=ICD, status="active", abated=None, rid=None):
 @pytest.mark.parametrize(
     ("resources", "risks"),
     [
-        pytest.param([cond("K70.30", "Alcoholic cirrhosis")], ["liver disease: Alcoholic cirrhosis"], id="cirrhosis"),
+        pytest.param(
+            [cond("K70.30", "Alcoholic cirrhosis")],
+            [f"liver disease: Alcoholic cirrhosis (onset {ago(300)})"],
+            id="cirrhosis-named-with-its-onset",
+        ),
         pytest.param([cond("K70.30", "Alcoholic cirrhosis", status="resolved")], [], id="resolved-liver-disease"),
         pytest.param([cond("K70.30", "Alcoholic cirrhosis", status=None, abated=5)], [], id="abated-liver-disease"),
         pytest.param(
-            [cond("F10.20", "Alcohol dependence")], ["alcohol dependence: Alcohol dependence"], id="alcohol-dependence"
+            [cond("F10.20", "Alcohol dependence")],
+            [f"alcohol dependence: Alcohol dependence (onset {ago(300)})"],
+            id="alcohol-dependence-named-with-its-onset",
         ),
         pytest.param(
             [cond("F10.20", "Alcohol dependence", status="remission")], [], id="alcohol-dependence-in-remission"

@@ -9,7 +9,7 @@ import pytest
 
 from cds_service.citations import cite
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import ago, dosage, lbp, med_request, observation
+from tests.fhir_builders import ago, dosage, lbp, med_request, observation, patient
 
 IBUPROFEN_400 = ("197805", "ibuprofen 400 MG Oral Tablet")
 IBUPROFEN_600 = ("197806", "ibuprofen 600 MG Oral Tablet")
@@ -130,3 +130,20 @@ def test_a_renewal_is_no_duplicate_on_the_contraindicated_card_and_its_dose_is_s
     )["nsaid-contraindicated"]
     assert "Duplicate" not in card.detail, card.detail
     assert "600 mg a dose is above the 400 mg the guideline advises" in card.detail
+
+
+def test_a_replacement_that_adds_omeprazole_says_so_in_its_label():
+    """At 70 (a GI caution) the replacement creates ibuprofen and omeprazole: its label names both, as the
+    patient-view suggestion does (0.10 item 15)."""
+    found = by_topic(
+        cards_for(
+            [lbp(onset_days=10), chart(IBUPROFEN_600, dosage(1, "TAB", 3))],
+            hook="order-sign",
+            drafts=[draft(IBUPROFEN_600, dosage(1, "TAB", 3))],
+            pt=patient(age=70),
+        )
+    )
+    (suggestion,) = found["nsaid-first-line"].suggestions
+    created = [a.resource["medicationCodeableConcept"]["text"] for a in suggestion.actions if a.type == "create"]
+    assert len(created) == 2 and "omeprazole" in created[1].lower()
+    assert suggestion.label == f"{REPLACE_600} with omeprazole 20 mg once daily while taking the NSAID"
