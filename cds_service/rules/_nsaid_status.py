@@ -31,6 +31,7 @@ class NsaidStatus:
     cautions: tuple[str, ...]
     gi_risk: bool = False  # a caution for which the card advises a proton-pump inhibitor (0.10 item 15)
     evidence: tuple[Any, ...] = ()  # the entries behind the reasons and cautions (facts, `cite` takes them)
+    severe_kidney: bool = False  # eGFR below 30 or CKD 4-5: Beers 2023 also limits duloxetine and tramadol
 
 
 def _named(record: PatientRecord, items: list, what: str, today: date) -> str:
@@ -57,9 +58,12 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     egfr = record.latest("egfr", today, LAB_LOOKBACK_DAYS, numeric=True)
     if egfr and cast(float, egfr.value) < EGFR_CAUTION_BELOW:  # numeric=True: a number
         facts.append(egfr)
+    severe_kidney = False
     if egfr and cast(float, egfr.value) < EGFR_SEVERE_BELOW:
+        severe_kidney = True
         reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
     if kidney := record.conditions_in("severe-kidney-disease", today, current=True):
+        severe_kidney = True
         reasons.append(f"severe kidney disease: {named(kidney, 'CKD 4-5')}")
     if gi := record.conditions_in("gi-bleed-ulcer", today, current=False):
         reasons.append(f"history of peptic ulcer or GI bleeding: {named(gi, 'ulcer')}")
@@ -102,7 +106,7 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
             cautions.append(f"{label}: {', '.join(drug_labels(record, meds, label, today))}")
             gi_risk = True  # bleeding risk with an NSAID: a proton-pump inhibitor beside it
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
-    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts))
+    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts), severe_kidney)
 
 
 def _nsaid_allergies(record: PatientRecord) -> list[tuple[AllergyFact, str]]:

@@ -39,15 +39,20 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
 
 
 def drug_advice(record: PatientRecord, today: date) -> list[str]:
-    """ACP 2017 for chronic pain: an NSAID first (unless contraindicated, 4.1), then duloxetine or tramadol; a drug
-    already taken is named as taken (0.10 item 14), and tramadol is not offered beside another opioid."""
+    """ACP 2017 for chronic pain: an NSAID first (unless contraindicated, 4.1), then duloxetine or tramadol (with
+    kidney function below 30, Beers 2023: no duloxetine, tramadol reduced); a drug already taken is named as taken
+    (0.10 item 14), and tramadol is not offered beside another opioid."""
     nsaid = already_on(record, "nsaids", "NSAID", today)
     duloxetine = already_on(record, "duloxetine", "duloxetine", today)
     opioids = current(record, "opioid-analgesics", today)
-    second = [] if duloxetine else ["duloxetine"]
+    status = nsaid_status(record, today)
+    kidneys = status.severe_kidney  # Beers 2023 kidney table: avoid duloxetine, reduce tramadol (IR only)
+    second = [] if duloxetine or kidneys else ["duloxetine"]
     if not opioids:
-        second.append("tramadol")
-    if nsaid_status(record, today).level is Level.CONTRAINDICATED:  # the NSAID card says why (4.1)
+        second.append(
+            "tramadol, immediate-release at a reduced dose (eGFR below 30: Beers 2023)" if kidneys else "tramadol"
+        )
+    if status.level is Level.CONTRAINDICATED:  # the NSAID card says why (4.1)
         taken = f"; already on {nsaid}" if nsaid else ""
         lines = [f"- NSAIDs are contraindicated for this patient (see the NSAID card){taken}."]
     elif nsaid:
@@ -55,7 +60,8 @@ def drug_advice(record: PatientRecord, today: date) -> list[str]:
     else:
         lines = ["- Drugs if needed: an NSAID first."]
     if duloxetine:
-        lines.append(f"- Second-line drug duloxetine: already on {duloxetine}.")
+        avoid = "; Beers 2023 advises avoiding it at eGFR below 30" if kidneys else ""
+        lines.append(f"- Second-line drug duloxetine: already on {duloxetine}{avoid}.")
     if opioids:
         lines.append(
             f"- Already on an opioid: {', '.join(drug_labels(record, opioids, 'opioid', today))}; tramadol "
@@ -63,4 +69,6 @@ def drug_advice(record: PatientRecord, today: date) -> list[str]:
         )
     if second:
         lines.append(f"- Second-line (ACP 2017): {' or '.join(second)}.")
+    if kidneys and not duloxetine:
+        lines.append("- Duloxetine is avoided at eGFR below 30 (Beers 2023).")
     return [*lines, "- Evidence for tricyclics is inconsistent and SSRIs are not effective for back pain."]

@@ -5,7 +5,7 @@ when the patient already takes its daily maximum (0.10 item 11)."""
 import pytest
 
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import ICD, ago, condition, dosage, lbp, med_request, patient
+from tests.fhir_builders import ICD, ago, condition, dosage, lbp, med_request, observation, patient
 
 HEART_FAILURE = condition(ICD, "I50.9", "Heart failure")
 IBUPROFEN_600 = ("197806", "ibuprofen 600 MG Oral Tablet")
@@ -67,3 +67,51 @@ USE_IT = "Use acetaminophen within its daily maximum, or nonpharmacologic care, 
 def test_the_nsaid_card_advises_acetaminophen_only_below_its_daily_maximum(taken, age, last):
     cards = by_topic(cards_for([lbp(onset_days=200), HEART_FAILURE, *taken], pt=patient(age=age)))
     assert cards["nsaid-contraindicated"].detail.split("\n\n")[-1] == last
+
+
+EGFR = "62238-1"
+
+
+def second_line(resources):
+    card = by_topic(cards_for([lbp(onset_days=200), *resources], pt=patient(age=45)))["chronic-pain-options"]
+    return [line for line in card.detail.splitlines() if "uloxetine" in line or "tramadol" in line]
+
+
+@pytest.mark.parametrize(
+    ("resources", "said"),
+    [
+        pytest.param([], ["- Second-line (ACP 2017): duloxetine or tramadol."], id="normal-kidneys-both-offered"),
+        pytest.param(
+            [observation(EGFR, 45, days=20)],
+            ["- Second-line (ACP 2017): duloxetine or tramadol."],
+            id="egfr-45-both-offered",
+        ),
+        pytest.param(
+            [observation(EGFR, 25, days=20)],
+            [
+                "- Second-line (ACP 2017): tramadol, immediate-release at a reduced dose (eGFR below 30: Beers 2023).",
+                "- Duloxetine is avoided at eGFR below 30 (Beers 2023).",
+            ],
+            id="egfr-25-duloxetine-avoided-tramadol-reduced-as-beers-2023-says",
+        ),
+        pytest.param(
+            [condition(ICD, "N18.5", "Chronic kidney disease, stage 5")],
+            [
+                "- Second-line (ACP 2017): tramadol, immediate-release at a reduced dose (eGFR below 30: Beers 2023).",
+                "- Duloxetine is avoided at eGFR below 30 (Beers 2023).",
+            ],
+            id="ckd-5-is-kidney-function-below-30-too",
+        ),
+        pytest.param(
+            [observation(EGFR, 25, days=20), med_request("596930", "duloxetine 30 MG", authored_days=20)],
+            [
+                f"- Second-line drug duloxetine: already on duloxetine 30 MG (last ordered {ago(20)}); Beers 2023 "
+                "advises avoiding it at eGFR below 30.",
+                "- Second-line (ACP 2017): tramadol, immediate-release at a reduced dose (eGFR below 30: Beers 2023).",
+            ],
+            id="egfr-25-on-duloxetine-named-with-the-beers-advice-against-it",
+        ),
+    ],
+)
+def test_second_line_drugs_follow_kidney_function(resources, said):
+    assert second_line(resources) == said
