@@ -26,21 +26,25 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     status = nsaid_status(record, today)
     if ep is None or status.level is Level.CONTRAINDICATED:
         return None
-    concerns = [d for d in drafted_nsaids(record, today) if d.above_guideline or d.duplicates]
+    drafted = drafted_nsaids(record, today)
+    concerns = [d for d in drafted if d.above_guideline or d.duplicates]
     taking = current(record, "nsaids", today)
+    renewed = {id(m) for d in drafted for m in d.renewed}  # being renewed now: the draft's own line names them
     lines = [line for d in concerns for line in (*d.lines(), "")]
     lines += [
         f"Back pain: {ep.evidence}. No NSAID contraindication is recorded.",
         "",
         "- Stay active and avoid bed rest; superficial heat and reassurance help.",
     ]
-    if taking:  # advice names what the patient takes and offers no second NSAID (0.10 item 14)
+    # advice names what the patient takes and offers no second NSAID (0.10 item 14); not about the order a draft
+    # of this call renews (0.10 item 1): the draft's line names it
+    if [m for m in taking if id(m) not in renewed]:
         doses = "".join(f"; {d}" for d in nsaid_doses(record, taking))
         lines.append(
             f"- Already on an NSAID: {already_on(record, 'nsaids', 'NSAID', today)}{doses}. Keep to the "
             "lowest dose for the shortest time; do not add a second NSAID."
         )
-    else:
+    elif not taking:
         lines.append(
             "- If a drug is wanted: ibuprofen 400 mg every 6 hours as needed with food (at most 4 a day, "
             "1,600 mg/day; no added benefit above 400 mg a dose) or naproxen 250-500 mg twice daily, lowest "

@@ -147,3 +147,21 @@ def test_a_replacement_that_adds_omeprazole_says_so_in_its_label():
     created = [a.resource["medicationCodeableConcept"]["text"] for a in suggestion.actions if a.type == "create"]
     assert len(created) == 2 and "omeprazole" in created[1].lower()
     assert suggestion.label == f"{REPLACE_600} with omeprazole 20 mg once daily while taking the NSAID"
+
+
+def test_a_chart_order_being_renewed_is_not_restated_as_a_second_nsaid_already_taken():
+    """The draft renews the chart order (its 'Drafted' line says so): 'Already on an NSAID ... do not add a second
+    NSAID' about that same order would contradict it (a second clinician read, Brenda Jackson at order-sign)."""
+    card = order_sign([chart(IBUPROFEN_600, dosage(1, "TAB", 3))], [draft(IBUPROFEN_600, dosage(1, "TAB", 3))])[
+        "nsaid-first-line"
+    ]
+    assert "renewal of ibuprofen 600 MG Oral Tablet" in card.detail
+    assert "Already on an NSAID" not in card.detail and "second NSAID" not in card.detail
+
+
+def test_another_nsaid_taken_beside_a_renewal_is_still_named():
+    card = order_sign(
+        [chart(IBUPROFEN_600, dosage(1, "TAB", 3)), chart(NAPROXEN_500, dosage(1, "TAB", 2))],
+        [draft(IBUPROFEN_600, dosage(1, "TAB", 3))],
+    )["nsaid-first-line"]
+    assert "Already on an NSAID" in card.detail and "naproxen 500 MG Oral Tablet" in card.detail
