@@ -20,6 +20,7 @@ from cds_service.knowledge import load
 from cds_service.knowledge.memo import Memo
 from cds_service.pipeline import Runtime
 from cds_service.record.builder import build_record
+from cds_service.rules import _orders
 from tests.fhir_builders import TODAY, hook_request
 
 # CI explores the same examples on every run (a new random find must not block a landing unseen); locally each run
@@ -41,8 +42,13 @@ def _cold_process_caches() -> None:
         if isinstance(obj, Memo):
             obj.clear()
             obj.used = 0
-        elif isinstance(obj, functools._lru_cache_wrapper) and obj.__module__.startswith("cds_service"):
+        elif (
+            isinstance(obj, functools._lru_cache_wrapper)
+            and obj.__module__.startswith("cds_service")
+            and obj is not load  # the knowledge itself: objects made at import hold it (no rule's answer cached)
+        ):
             obj.cache_clear()
+    _orders._PARTS.clear()  # suggested orders' template parts, by ActivityDefinition
 
 
 needs_shared = pytest.mark.skipif(

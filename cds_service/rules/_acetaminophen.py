@@ -86,10 +86,10 @@ def _current_products(record: PatientRecord, today: date) -> list[MedicationFact
 
 def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
     meds = current_products(record, today)
-    drafted = {m.rxnorm for m in meds if m.draft}  # a draft of a chart product renews it: it replaces it (0.10 item 1)
+    drafted = {c for m in meds if m.draft for c in m.rxnorm}  # a draft of a chart product (a code in common) renews it
     counted: dict[tuple[bool, tuple[str, ...], bytes], MedicationFact] = {}
     for med in meds:  # renewals left active with the same dose count once (0.4); each draft counts
-        if med.draft or med.rxnorm not in drafted:
+        if med.draft or drafted.isdisjoint(med.rxnorm):  # 0.10 item 1: it replaces the chart order
             counted.setdefault(
                 (med.draft, med.rxnorm, dosage_json(med.raw_dosage) + (med.reference.encode() if med.draft else b"")),
                 med,

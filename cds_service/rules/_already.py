@@ -22,15 +22,17 @@ def _current(record: PatientRecord, vs: str, today: date) -> list[MedicationFact
     return [m for m in record.medications_in(vs, today) if not m.draft]
 
 
-def already_on(record: PatientRecord, vs: str, what: str, today: date) -> str | None:
+def already_on(
+    record: PatientRecord, vs: str, what: str, today: date, excluding: frozenset[int] = frozenset()
+) -> str | None:
     """ "duloxetine 30 MG ... (last ordered 2023-05-01), taken since 2022-05-28": what the patient takes of `vs`,
     each drug dated by the start of its own therapy run that reaches today (0.10 item 18), when that run began
-    before its latest order."""
-    return record.once(_already_on, vs, what, today)  # the first-line and chronic-options cards both ask
+    before its latest order. `excluding`: the id()s of orders not to name (those a draft of this call renews)."""
+    return record.once(_already_on, vs, what, today, excluding)  # the first-line and chronic-options cards both ask
 
 
-def _already_on(record: PatientRecord, vs: str, what: str, today: date) -> str | None:
-    meds = current(record, vs, today)
+def _already_on(record: PatientRecord, vs: str, what: str, today: date, excluding: frozenset[int]) -> str | None:
+    meds = [m for m in current(record, vs, today) if id(m) not in excluding]
     if not meds:
         return None
     by_drug: dict[Ingredients, list[MedicationFact]] = {}  # a therapy is one ingredient's: never another NSAID's

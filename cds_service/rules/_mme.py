@@ -15,8 +15,9 @@ from ..knowledge import Knowledge, Product
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dosage_json, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
-from ._names import renewal_of, renewals_last_ordered
+from ._names import renewals_last_ordered
 from ._opioids import current_opioids, renewed
+from ._renewals import renewal_of
 from ._steps import are_steps, instructions, step_today
 
 RATE_UNITS = {"ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"}
@@ -162,7 +163,7 @@ def _alternatives(contributions: tuple[Contribution, ...], total: float) -> tupl
     lines = []
     for d in (c for c in contributions if c.med.draft and c.daily is not None and not c.renewal):
         for c in contributions:
-            same = c.ingredient == d.ingredient and c.med.rxnorm != d.med.rxnorm
+            same = c.ingredient == d.ingredient and set(c.med.rxnorm).isdisjoint(d.med.rxnorm)  # another product
             if same and not c.med.draft and c.daily is not None:
                 alternative = round(total - c.daily, 1)
                 lines.append(

@@ -16,7 +16,7 @@ from fhir.resources.R4B.duration import Duration
 
 from ..fhir.parse import to_date
 from ..record.patient_record import ConditionFact, MedicationFact, PatientRecord
-from ._dosing import amount, regimen
+from ._dosing import amount
 from ._markdown import escape
 from ._wording import ago
 
@@ -152,17 +152,3 @@ def condition_label(c: ConditionFact, fallback: str) -> str:
     if c.onset is not None:
         return f"{name} (onset {c.onset})"
     return f"{name} (recorded {c.recorded})" if c.recorded is not None else name
-
-
-def renewal_of(chart: MedicationFact, draft: MedicationFact) -> str:
-    """ "renewal of oxycodone 10 MG ER (last ordered 2020-07-21)[, dose changed]": a draft of the product of a chart
-    order (0.10 item 1), worded alike on every card (0.9). "Dose changed" only when both doses can be read and
-    differ: every instruction's amount and timing compared, not its sig text or unit spelling."""
-    when = f" (last ordered {chart.start})" if chart.start else ""
-    before, after = regimen(_instructions(chart)), regimen(_instructions(draft))
-    changed = before is not None and after is not None and before != after
-    return f"renewal of {escape(chart.display) or 'the chart order'}{when}{', dose changed' if changed else ''}"
-
-
-def _instructions(med: MedicationFact) -> tuple[dict[str, Any], ...]:
-    return med.raw_dosages or ((med.raw_dosage,) if med.raw_dosage is not None else ())

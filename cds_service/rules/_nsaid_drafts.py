@@ -11,7 +11,9 @@ from datetime import date
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import Amount, amount
 from ._markdown import escape
-from ._names import drug_labels, renewal_of
+from ._names import drug_labels
+from ._opioids import same_product
+from ._renewals import renewal_of
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,8 @@ def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:
             )
         if dose and limit and dose.daily_mg is not None and dose.daily_mg > limit.daily:
             above.append(f"{dose.daily_mg:,g} mg/day is above the {limit.daily:,g} mg/day maximum.")
-        renewed = [m for m in active if med.rxnorm and m.rxnorm == med.rxnorm]  # same product: it replaces them
-        others = [m for m in active if m.rxnorm != med.rxnorm] if renewed else active
+        renewed = [m for m in active if same_product(m, med)]  # same product: it replaces them (0.10 item 1)
+        others = [m for m in active if not same_product(m, med)]
         renewed.sort(key=lambda m: m.start or date.min, reverse=True)
         found.append(DraftedNsaid(med, dose, above, drug_labels(record, others, "NSAID", today), tuple(renewed)))
     return found

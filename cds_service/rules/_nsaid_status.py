@@ -31,7 +31,7 @@ class NsaidStatus:
     cautions: tuple[str, ...]
     gi_risk: bool = False  # a caution for which the card advises a proton-pump inhibitor (0.10 item 15)
     evidence: tuple[Any, ...] = ()  # the entries behind the reasons and cautions (facts, `cite` takes them)
-    severe_kidney: bool = False  # eGFR below 30 or CKD 4-5: Beers 2023 also limits duloxetine and tramadol
+    kidney: str = ""  # eGFR below 30 or CKD 4-5, as the reason names it: Beers 2023 also limits duloxetine, tramadol
 
 
 def _named(record: PatientRecord, items: list, what: str, today: date) -> str:
@@ -58,13 +58,11 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     egfr = record.latest("egfr", today, LAB_LOOKBACK_DAYS, numeric=True)
     if egfr and cast(float, egfr.value) < EGFR_CAUTION_BELOW:  # numeric=True: a number
         facts.append(egfr)
-    severe_kidney = False
     if egfr and cast(float, egfr.value) < EGFR_SEVERE_BELOW:
-        severe_kidney = True
         reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
     if kidney := record.conditions_in("severe-kidney-disease", today, current=True):
-        severe_kidney = True
         reasons.append(f"severe kidney disease: {named(kidney, 'CKD 4-5')}")
+    kidney_reasons = "; ".join(reasons)  # the kidney findings come first
     if gi := record.conditions_in("gi-bleed-ulcer", today, current=False):
         reasons.append(f"history of peptic ulcer or GI bleeding: {named(gi, 'ulcer')}")
     if hf := record.conditions_in("heart-failure", today, current=True):
@@ -106,7 +104,7 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
             cautions.append(f"{label}: {', '.join(drug_labels(record, meds, label, today))}")
             gi_risk = True  # bleeding risk with an NSAID: a proton-pump inhibitor beside it
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
-    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts), severe_kidney)
+    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts), kidney_reasons)
 
 
 def _nsaid_allergies(record: PatientRecord) -> list[tuple[AllergyFact, str]]:

@@ -31,8 +31,8 @@ def _opioid_evidence(record: PatientRecord, today: date) -> Citation:
 def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
     """A chart order that a draft of the same product renews is replaced by that draft (0.10 item 1)."""
     found = [m for m in record.medications_in("opioid-analgesics", today) if MOUD not in m.classes]  # is_moud inline
-    drafted = {m.rxnorm for m in found if m.draft and m.rxnorm}
-    return [m for m in found if m.draft or m.rxnorm not in drafted] if drafted else found  # most records: no draft
+    drafted = {code for m in found if m.draft for code in m.rxnorm}  # a code in common: the same product
+    return [m for m in found if m.draft or drafted.isdisjoint(m.rxnorm)] if drafted else found  # most: no draft
 
 
 def is_moud(med: MedicationFact) -> bool:
@@ -42,11 +42,17 @@ def is_moud(med: MedicationFact) -> bool:
 
 
 def renewed(record: PatientRecord, draft: MedicationFact, today: date) -> list[MedicationFact]:
-    """The current chart orders of the same product (RxNorm code) that `draft` renews, most recent first."""
+    """The current chart orders of the same product that `draft` renews (an RxNorm code in common: EHRs send the
+    generic and the branded product together), most recent first."""
     if not draft.draft or not draft.rxnorm:
         return []
-    chart = [m for m in record.medications_in("opioid-analgesics", today) if not m.draft and m.rxnorm == draft.rxnorm]
+    chart = [m for m in record.medications_in("opioid-analgesics", today) if not m.draft and same_product(m, draft)]
     return sorted(chart, key=lambda m: m.start or date.min, reverse=True)
+
+
+def same_product(a: MedicationFact, b: MedicationFact) -> bool:
+    """An RxNorm code in common (0.10 item 1: a draft of the same product renews the chart order)."""
+    return not set(a.rxnorm).isdisjoint(b.rxnorm)
 
 
 def exclusion(record: PatientRecord, today: date) -> str | None:

@@ -62,6 +62,11 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             )
         elif taken.unread:
             lines.append("Count its dose before adding acetaminophen.")
+        elif any("opioid-analgesics" in m.classes for m in taken.products):  # more of it would be more opioid
+            lines.append(
+                f"Up to {cap - taken.mg:,g} mg/day more stays within the {cap:,} mg/day maximum, as plain "
+                "acetaminophen: never by raising the opioid combination."
+            )
         else:
             lines.append(
                 f"Up to {cap - taken.mg:,g} mg/day more stays within the {cap:,} mg/day maximum: adjust the current "

@@ -27,31 +27,31 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         "mindfulness-based stress reduction, yoga, tai chi, acupuncture, massage, multidisciplinary "
         "rehabilitation.",
     ]
+    facts: list = []
     if ep.category is Category.CHRONIC:
-        lines += drug_advice(record, today)
+        advice, facts = drug_advice(record, today)
+        lines += advice
     return Card(
         TOPIC,
         Indicator.INFO,
         f"{ep.category.value.capitalize()} back pain: exercise, CBT and other options",
         "\n".join(lines),
-        evidence=(ep,),
+        evidence=(ep, *facts),
     )
 
 
-def drug_advice(record: PatientRecord, today: date) -> list[str]:
+def drug_advice(record: PatientRecord, today: date) -> tuple[list[str], list]:
     """ACP 2017 for chronic pain: an NSAID first (unless contraindicated, 4.1), then duloxetine or tramadol (with
-    kidney function below 30, Beers 2023: no duloxetine, tramadol reduced); a drug already taken is named as taken
-    (0.10 item 14), and tramadol is not offered beside another opioid."""
+    severe kidney impairment, Beers 2023: no duloxetine, tramadol reduced); a drug already taken is named as taken
+    (0.10 item 14), and tramadol is not offered beside another opioid. Returns the lines and what they rest on."""
     nsaid = already_on(record, "nsaids", "NSAID", today)
     duloxetine = already_on(record, "duloxetine", "duloxetine", today)
     opioids = current(record, "opioid-analgesics", today)
     status = nsaid_status(record, today)
-    kidneys = status.severe_kidney  # Beers 2023 kidney table: avoid duloxetine, reduce tramadol (IR only)
-    second = [] if duloxetine or kidneys else ["duloxetine"]
+    kidney = status.kidney  # Beers 2023 kidney table: avoid duloxetine, reduce tramadol (immediate-release only)
+    second = [] if duloxetine or kidney else ["duloxetine"]
     if not opioids:
-        second.append(
-            "tramadol, immediate-release at a reduced dose (eGFR below 30: Beers 2023)" if kidneys else "tramadol"
-        )
+        second.append("tramadol, immediate-release at a reduced dose" if kidney else "tramadol")
     if status.level is Level.CONTRAINDICATED:  # the NSAID card says why (4.1)
         taken = f"; already on {nsaid}" if nsaid else ""
         lines = [f"- NSAIDs are contraindicated for this patient (see the NSAID card){taken}."]
@@ -60,8 +60,7 @@ def drug_advice(record: PatientRecord, today: date) -> list[str]:
     else:
         lines = ["- Drugs if needed: an NSAID first."]
     if duloxetine:
-        avoid = "; Beers 2023 advises avoiding it at eGFR below 30" if kidneys else ""
-        lines.append(f"- Second-line drug duloxetine: already on {duloxetine}{avoid}.")
+        lines.append(f"- Second-line drug duloxetine: already on {duloxetine}.")
     if opioids:
         lines.append(
             f"- Already on an opioid: {', '.join(drug_labels(record, opioids, 'opioid', today))}; tramadol "
@@ -69,6 +68,8 @@ def drug_advice(record: PatientRecord, today: date) -> list[str]:
         )
     if second:
         lines.append(f"- Second-line (ACP 2017): {' or '.join(second)}.")
-    if kidneys and not duloxetine:
-        lines.append("- Duloxetine is avoided at eGFR below 30 (Beers 2023).")
-    return [*lines, "- Evidence for tricyclics is inconsistent and SSRIs are not effective for back pain."]
+    if kidney:
+        lines.append(f"- Kidney function: {kidney}. Beers 2023 advises avoiding duloxetine and reducing tramadol.")
+    lines.append("- Evidence for tricyclics is inconsistent and SSRIs are not effective for back pain.")
+    named = [*current(record, "nsaids", today), *current(record, "duloxetine", today), *opioids]
+    return lines, [status.evidence if kidney or status.level is Level.CONTRAINDICATED else (), named]

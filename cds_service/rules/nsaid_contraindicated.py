@@ -8,7 +8,7 @@ from datetime import date
 from ..cards import COMMON_OVERRIDES, Action, Card, Indicator, Suggestion
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
-from ._acetaminophen import acetaminophen_total
+from ._acetaminophen import AcetaminophenTotal, acetaminophen_total
 from ._episode import episode
 from ._names import drug_labels
 from ._nsaid_drafts import drafted_nsaids
@@ -44,8 +44,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             if taken.products:  # a replacement for the whole maximum beside what is taken would pass it
                 suggestions.append(
                     Suggestion(
-                        f"Remove {med.display or 'the NSAID'} (acetaminophen already at "
-                        f"{'at least ' if taken.unread else ''}{taken.mg:,g} mg/day)",
+                        f"Remove {med.display or 'the NSAID'} (acetaminophen already {_taken(taken)})",
                         (remove,),
                         is_recommended=True if len(nsaids) == 1 else None,
                     )
@@ -62,9 +61,9 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                 )
             )
     if enough:
-        where = "at" if taken.mg == cap else "above"
+        where = "at or above" if taken.unread else "at" if taken.mg == cap else "above"
         lines.append(
-            f"\nAcetaminophen is already at {taken.mg:,g} mg/day, {where} its {cap:,} mg/day maximum here: use "
+            f"\nAcetaminophen is already {_taken(taken)}, {where} its {cap:,} mg/day maximum here: use "
             "nonpharmacologic care."
         )
     else:
@@ -80,3 +79,10 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         override_reasons=COMMON_OVERRIDES,
         evidence=(ep, status.evidence, nsaids),
     )
+
+
+def _taken(taken: AcetaminophenTotal) -> str:
+    """ "at 2,000 mg/day", "at least 3,000 mg/day" (a dose unread), "taken, dose not recorded" (none read)."""
+    if len(taken.unread) == len(taken.products):
+        return "taken, dose not recorded"
+    return f"{'at least' if taken.unread else 'at'} {taken.mg:,g} mg/day"

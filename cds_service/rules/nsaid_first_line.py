@@ -29,7 +29,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     drafted = drafted_nsaids(record, today)
     concerns = [d for d in drafted if d.above_guideline or d.duplicates]
     taking = current(record, "nsaids", today)
-    renewed = {id(m) for d in drafted for m in d.renewed}  # being renewed now: the draft's own line names them
+    renewed = frozenset(id(m) for d in drafted for m in d.renewed)  # renewed now: the draft's own line names them
     lines = [line for d in concerns for line in (*d.lines(), "")]
     lines += [
         f"Back pain: {ep.evidence}. No NSAID contraindication is recorded.",
@@ -38,10 +38,10 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     ]
     # advice names what the patient takes and offers no second NSAID (0.10 item 14); not about the order a draft
     # of this call renews (0.10 item 1): the draft's line names it
-    if [m for m in taking if id(m) not in renewed]:
-        doses = "".join(f"; {d}" for d in nsaid_doses(record, taking))
+    if still := [m for m in taking if id(m) not in renewed]:
+        doses = "".join(f"; {d}" for d in nsaid_doses(record, still))
         lines.append(
-            f"- Already on an NSAID: {already_on(record, 'nsaids', 'NSAID', today)}{doses}. Keep to the "
+            f"- Already on an NSAID: {already_on(record, 'nsaids', 'NSAID', today, renewed)}{doses}. Keep to the "
             "lowest dose for the shortest time; do not add a second NSAID."
         )
     elif not taking:

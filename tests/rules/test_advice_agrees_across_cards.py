@@ -77,6 +77,10 @@ def second_line(resources):
     return [line for line in card.detail.splitlines() if "uloxetine" in line or "tramadol" in line]
 
 
+TRAMADOL_REDUCED = "- Second-line (ACP 2017): tramadol, immediate-release at a reduced dose."
+BEERS = "Beers 2023 advises avoiding duloxetine and reducing tramadol."
+
+
 @pytest.mark.parametrize(
     ("resources", "said"),
     [
@@ -87,29 +91,32 @@ def second_line(resources):
             id="egfr-45-both-offered",
         ),
         pytest.param(
-            [observation(EGFR, 25, days=20)],
-            [
-                "- Second-line (ACP 2017): tramadol, immediate-release at a reduced dose (eGFR below 30: Beers 2023).",
-                "- Duloxetine is avoided at eGFR below 30 (Beers 2023).",
-            ],
-            id="egfr-25-duloxetine-avoided-tramadol-reduced-as-beers-2023-says",
+            [observation(EGFR, 30, days=20)],
+            ["- Second-line (ACP 2017): duloxetine or tramadol."],
+            id="egfr-30-is-not-below-30-both-offered",
         ),
         pytest.param(
-            [condition(ICD, "N18.5", "Chronic kidney disease, stage 5")],
+            [observation(EGFR, 25, days=20)],
+            [TRAMADOL_REDUCED, f"- Kidney function: eGFR 25 on {ago(20)} (below 30). {BEERS}"],
+            id="egfr-25-duloxetine-avoided-tramadol-reduced-as-beers-2023-says-naming-the-lab",
+        ),
+        pytest.param(
+            [condition(ICD, "N18.5", "Chronic kidney disease, stage 5", onset_days=400)],
             [
-                "- Second-line (ACP 2017): tramadol, immediate-release at a reduced dose (eGFR below 30: Beers 2023).",
-                "- Duloxetine is avoided at eGFR below 30 (Beers 2023).",
+                TRAMADOL_REDUCED,
+                "- Kidney function: severe kidney disease: Chronic kidney disease, stage 5 "
+                f"(onset {ago(400)}). {BEERS}",
             ],
-            id="ckd-5-is-kidney-function-below-30-too",
+            id="ckd-5-is-severe-kidney-impairment-too-named-by-the-condition",
         ),
         pytest.param(
             [observation(EGFR, 25, days=20), med_request("596930", "duloxetine 30 MG", authored_days=20)],
             [
-                f"- Second-line drug duloxetine: already on duloxetine 30 MG (last ordered {ago(20)}); Beers 2023 "
-                "advises avoiding it at eGFR below 30.",
-                "- Second-line (ACP 2017): tramadol, immediate-release at a reduced dose (eGFR below 30: Beers 2023).",
+                f"- Second-line drug duloxetine: already on duloxetine 30 MG (last ordered {ago(20)}).",
+                TRAMADOL_REDUCED,
+                f"- Kidney function: eGFR 25 on {ago(20)} (below 30). {BEERS}",
             ],
-            id="egfr-25-on-duloxetine-named-with-the-beers-advice-against-it",
+            id="egfr-25-on-duloxetine-named-beside-the-beers-advice-against-it",
         ),
     ],
 )
