@@ -77,8 +77,10 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         "Note: in ACP 2017, acetaminophen did not beat placebo for acute low back pain; pair it with "
         "staying active and heat.",
     ]
+    # the NSAID card replaces a drafted NSAID with acetaminophen: one order a response, not two of the maximum each
+    replacing = any(record.is_in_focus(m) and m.id for m in record.medications_in("nsaids", today))
     suggestions: tuple[Suggestion, ...] = ()
-    if not taken.products:  # an order for the whole maximum beside acetaminophen already taken would pass it
+    if not taken.products and not replacing:  # nor beside acetaminophen already taken: together past the maximum
         # the order written for this maximum (3,000 or 2,000 mg/day), and its label what that order does (0.10 item 15)
         order = draft_medication_request(record.kb, "acetaminophen-500", record.patient_id, today, max_mg_per_day=cap)
         title = variant(record.kb, "acetaminophen-500", cap)["title"]

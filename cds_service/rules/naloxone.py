@@ -10,7 +10,7 @@ from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import MmeResult, daily_mme
 from ._names import condition_label, drug_labels
-from ._opioids import current_opioids, exclusion, opioid_evidence
+from ._opioids import MOUD, current_opioids, exclusion, opioid_evidence
 from ._orders import create, draft_medication_request
 
 TOPIC = "naloxone"
@@ -54,6 +54,9 @@ def risk_factors(record: PatientRecord, today: date, mme: MmeResult, facts: list
                 named.add(id(c))
                 facts.append(c)
                 risks.append(condition_label(c, label))
+    moud = [m for m in record.medications_in(MOUD, today) if not m.draft]
+    facts += moud  # a current treatment of opioid use disorder is a use-disorder finding (0.10 item 5)
+    risks += [f"opioid use disorder treatment: {label}" for label in drug_labels(record, moud, "MOUD", today)]
     sleep = record.conditions_in("sleep-disordered-breathing", today, current=True)
     facts += sleep
     risks += [condition_label(c, "sleep apnea") for c in sleep]

@@ -25,8 +25,14 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if mme.total is None or mme.total < WARNING_AT_MME:
         return None
     critical = mme.total >= CRITICAL_AT_MME
+    # a new opioid being ordered at this dose: lower the draft (nothing to taper yet); a renewal continues a therapy,
+    # which is tapered, never cut abruptly (CDC 2022 Rec 5)
+    drafted = any(c.med.draft and c.daily and not c.renewal for c in mme.contributions)
     advice = (
-        "At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone."
+        "At 90 MME/day or more, avoid starting or raising to this dose: lower the drafted dose (CDC 2022 Rec 4); "
+        "offer naloxone."
+        if critical and drafted
+        else "At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone."
         if critical
         else "At 50 MME/day or more, pause and reassess benefits and risks before any increase; offer naloxone."
     )

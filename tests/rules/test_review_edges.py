@@ -134,3 +134,77 @@ def test_kidney_advice_names_the_finding_it_rests_on_and_cites_it():
     assert "eGFR below 30" not in card.detail
     assert f"Chronic kidney disease, stage 4 (onset {ago(400)})" in card.detail
     assert "Condition/ckd4" in cite(*card.evidence)
+
+
+SUBOXONE = ("1010600", "buprenorphine 2 MG / naloxone 0.5 MG Sublingual Film")
+OXY_5 = ("1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
+
+
+@pytest.mark.parametrize(
+    ("moud", "risk"),
+    [
+        pytest.param(
+            med_request(*SUBOXONE, dosage(1, "{film}", 1), authored_days=30),
+            f"opioid use disorder treatment: {SUBOXONE[1]} (last ordered {ago(30)})",
+            id="a-current-moud-is-a-use-disorder-finding-for-naloxone-0.10-item-5",
+        ),
+        pytest.param(
+            med_request(*SUBOXONE, dosage(1, "{film}", 1), status="stopped", authored_days=400),
+            None,
+            id="a-moud-stopped-a-year-ago-is-not-current",
+        ),
+    ],
+)
+def test_a_current_moud_makes_an_opioid_a_naloxone_risk(moud, risk):
+    found = by_topic(cards_for([lbp(onset_days=9), moud, med_request(*OXY_5, dosage(1, "TAB", 2))]))
+    if risk is None:
+        assert "naloxone" not in found
+    else:
+        assert f"- {risk}" in found["naloxone"].detail.splitlines()
+        assert "MedicationRequest/" + moud["id"] in cite(*found["naloxone"].evidence)
+
+
+def test_one_response_offers_one_acetaminophen_order():
+    """The NSAID card replaces the drafted NSAID with acetaminophen: the acetaminophen card offers no second order
+    (both accepted would be 6,000 mg/day)."""
+    draft = med_request(*IBUPROFEN_600, status="draft", rid="d-ibu")
+    found = by_topic(cards_for([lbp(onset_days=9), HEART_FAILURE], hook="order-sign", drafts=[draft]))
+    created = [
+        a.resource["medicationCodeableConcept"]["text"]
+        for c in found.values()
+        for s in c.suggestions
+        for a in s.actions
+        if a.type == "create"
+    ]
+    assert len([t for t in created if "acetaminophen" in t.lower()]) == 1
+    assert found["acetaminophen-alternative"].suggestions == ()
+
+
+@pytest.mark.parametrize(
+    ("chart", "drafts", "advice"),
+    [
+        pytest.param(
+            [med_request(*OXY_5, dosage(3, "TAB", 6))],
+            [],
+            "At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone.",
+            id="a-chart-dose-of-135-mme-is-tapered",
+        ),
+        pytest.param(
+            [],
+            [med_request(*OXY_5, dosage(3, "TAB", 6), status="draft", rid="d-1")],
+            "At 90 MME/day or more, avoid starting or raising to this dose: lower the drafted dose (CDC 2022 "
+            "Rec 4); offer naloxone.",
+            id="a-drafted-135-mme-is-lowered-there-is-nothing-to-taper-yet",
+        ),
+        pytest.param(
+            [med_request(*OXY_5, dosage(3, "TAB", 6), authored_days=30)],
+            [med_request(*OXY_5, dosage(3, "TAB", 6), status="draft", rid="d-1")],
+            "At 90 MME/day or more, work with the patient to taper to a safer dose; offer naloxone.",
+            id="a-refill-of-135-mme-continues-a-therapy-which-is-tapered-never-cut-abruptly",
+        ),
+    ],
+)
+def test_high_dose_advice_fits_a_draft_or_a_chart_dose(chart, drafts, advice):
+    hook = "order-sign" if drafts else "patient-view"
+    card = by_topic(cards_for([lbp(onset_days=9), *chart], hook=hook, drafts=drafts))["opioid-high-dose"]
+    assert card.detail.split("\n\n")[-1] == advice
