@@ -12,7 +12,7 @@ from ._episode import Category, episode
 from ._markdown import escape
 from ._mme import above_label_maximum, daily_mme
 from ._names import condition_label, drug_labels
-from ._nsaid_status import LAB_LOOKBACK_DAYS
+from ._nsaid_status import LAB_LOOKBACK_DAYS, Level, nsaid_status
 from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, opioid_evidence, use_disorder_or_overdose
 from ._therapy import Ingredients, covered_until, ingredients, therapy_start
 
@@ -88,8 +88,8 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
             )
         ):
             points.append(
-                "New opioid for acute back pain: reserve for severe disabling pain not controlled by "
-                "NSAIDs; immediate-release, lowest dose, a few days' supply."
+                f"New opioid for acute back pain: reserve for severe disabling pain not controlled by "
+                f"{_first_line(record, today)}; immediate-release, lowest dose, a few days' supply."
             )
     risks = [condition_label(c, "depression") for c in record.conditions_in("depression", today, current=True)]
     phq9 = record.latest("phq9", today, LAB_LOOKBACK_DAYS)
@@ -134,7 +134,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         paragraphs.append("\n".join(f"- {p}" for p in points))
     paragraphs.append(
         "Opioids are third-line for back pain: use only for severe disabling pain not controlled by "
-        "NSAIDs, with a monitoring plan; continue only with clear benefit."
+        f"{_first_line(record, today)}, with a monitoring plan; continue only with clear benefit."
     )
     indicator = Indicator.CRITICAL if disorder else Indicator.WARNING
     summary = (
@@ -151,4 +151,13 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         mme=mme.total,
         mme_lower_bound=mme.lower_bound,
         evidence=(opioid_evidence(record, today), facts),
+    )
+
+
+def _first_line(record: PatientRecord, today: date) -> str:
+    """What opioids come after: NSAIDs, or other care where the NSAID card says to avoid them (4.1)."""
+    return (
+        "other care (NSAIDs are contraindicated)"
+        if nsaid_status(record, today).level is Level.CONTRAINDICATED
+        else "NSAIDs"
     )

@@ -208,3 +208,19 @@ def test_high_dose_advice_fits_a_draft_or_a_chart_dose(chart, drafts, advice):
     hook = "order-sign" if drafts else "patient-view"
     card = by_topic(cards_for([lbp(onset_days=9), *chart], hook=hook, drafts=drafts))["opioid-high-dose"]
     assert card.detail.split("\n\n")[-1] == advice
+
+
+@pytest.mark.parametrize(
+    ("resources", "after"),
+    [
+        pytest.param([], "not controlled by NSAIDs, with a monitoring plan", id="nsaids-come-first"),
+        pytest.param(
+            [HEART_FAILURE],
+            "not controlled by other care (NSAIDs are contraindicated), with a monitoring plan",
+            id="beside-avoid-nsaids-the-opioid-card-does-not-send-the-patient-back-to-nsaids",
+        ),
+    ],
+)
+def test_what_opioids_come_after(resources, after):
+    card = by_topic(cards_for([lbp(onset_days=200), *resources, med_request(*OXY_5, dosage(1, "TAB", 2))]))
+    assert after in card["opioid-risk"].detail
