@@ -41,17 +41,17 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     enough = bool(taken.products) and taken.mg >= cap  # then no more acetaminophen is suggested (0.10 item 11)
     if taken.products:
         named = ", ".join(drug_labels(record, taken.products, "acetaminophen product", today))
+        taking = "taken or being ordered" if any(m.draft for m in taken.products) else "already taken"
         if len(taken.unread) == len(taken.products):
             lines += [
                 "",
-                f"Acetaminophen already taken, to count toward the daily total: {named} (no structured dose).",
+                f"Acetaminophen {taking}, to count toward the daily total: {named} (no structured dose).",
             ]
         else:
             at_least = "at least " if taken.unread else ""
             lines += [
                 "",
-                f"Acetaminophen already taken, counted toward the daily total: {named}: "
-                f"{at_least}{taken.mg:,g} mg/day.",
+                f"Acetaminophen {taking}, counted toward the daily total: {named}: {at_least}{taken.mg:,g} mg/day.",
             ]
         if taken.above:
             lines.append(taken.line())

@@ -224,3 +224,15 @@ def test_high_dose_advice_fits_a_draft_or_a_chart_dose(chart, drafts, advice):
 def test_what_opioids_come_after(resources, after):
     card = by_topic(cards_for([lbp(onset_days=200), *resources, med_request(*OXY_5, dosage(1, "TAB", 2))]))
     assert after in card["opioid-risk"].detail
+
+
+def test_a_drafted_acetaminophen_is_being_ordered_not_already_taken():
+    drafts = [
+        med_request(*APAP_500, dosage(2, "TAB", 4), status="draft", rid="d-apap"),
+        med_request(*IBUPROFEN_600, status="draft", rid="d-ibu"),
+    ]
+    card = by_topic(cards_for([lbp(onset_days=9), HEART_FAILURE], hook="order-sign", drafts=drafts))[
+        "acetaminophen-alternative"
+    ]
+    assert "Acetaminophen taken or being ordered, counted toward the daily total:" in card.detail
+    assert "already taken" not in card.detail
