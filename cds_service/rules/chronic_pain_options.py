@@ -11,6 +11,7 @@ from ._already import already_on, current
 from ._episode import Category, episode
 from ._names import drug_labels
 from ._nsaid_status import Level, nsaid_status
+from ._opioids import opioid_evidence
 
 TOPIC = "chronic-pain-options"
 
@@ -36,7 +37,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         Indicator.INFO,
         f"{ep.category.value.capitalize()} back pain: exercise, CBT and other options",
         "\n".join(lines),
-        evidence=(ep, *facts),
+        evidence=(*facts, ep),  # a shared citation first: cited as it is, the few others added to it
     )
 
 
@@ -71,5 +72,9 @@ def drug_advice(record: PatientRecord, today: date) -> tuple[list[str], list]:
     if kidney:
         lines.append(f"- Kidney function: {kidney}. Beers 2023 advises avoiding duloxetine and reducing tramadol.")
     lines.append("- Evidence for tricyclics is inconsistent and SSRIs are not effective for back pain.")
-    named = [*current(record, "nsaids", today), *current(record, "duloxetine", today), *opioids]
-    return lines, [status.evidence if kidney or status.level is Level.CONTRAINDICATED else (), named]
+    named = [*current(record, "nsaids", today), *current(record, "duloxetine", today)]
+    return lines, [
+        opioid_evidence(record, today) if opioids else (),  # the opioid cards' citation (the episode's too), shared
+        status.evidence if kidney or status.level is Level.CONTRAINDICATED else (),
+        named,
+    ]
