@@ -58,8 +58,8 @@ def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:
             )
         if dose and limit and dose.daily_mg is not None and dose.daily_mg > limit.daily:
             above.append(f"{dose.daily_mg:,g} mg/day is above the {limit.daily:,g} mg/day maximum.")
-        renewed = [m for m in active if same_product(m, med)]  # same product: it replaces them (0.10 item 1)
-        others = [m for m in active if not same_product(m, med)]
+        renewed = [m for m in active if same_product(record.kb, m, med)]  # same product: it replaces them (0.10 item 1)
+        others = [m for m in active if not same_product(record.kb, m, med)]
         renewed.sort(key=lambda m: m.start or date.min, reverse=True)
         found.append(DraftedNsaid(med, dose, above, drug_labels(record, others, "NSAID", today), tuple(renewed)))
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..citations import Citation
+from ..knowledge import Knowledge
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import episode
 from ._names import condition_label
@@ -31,8 +32,10 @@ def _opioid_evidence(record: PatientRecord, today: date) -> Citation:
 def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
     """A chart order that a draft of the same product renews is replaced by that draft (0.10 item 1)."""
     found = [m for m in record.medications_in("opioid-analgesics", today) if MOUD not in m.classes]  # is_moud inline
-    drafted = {code for m in found if m.draft for code in m.rxnorm}  # a code in common: the same product
-    return [m for m in found if m.draft or drafted.isdisjoint(m.rxnorm)] if drafted else found  # most: no draft
+    drafts = [m for m in found if m.draft]
+    if not drafts:  # most records
+        return found
+    return [m for m in found if m.draft or not any(same_product(record.kb, m, d) for d in drafts)]
 
 
 def is_moud(med: MedicationFact) -> bool:
@@ -46,13 +49,21 @@ def renewed(record: PatientRecord, draft: MedicationFact, today: date) -> list[M
     generic and the branded product together), most recent first."""
     if not draft.draft or not draft.rxnorm:
         return []
-    chart = [m for m in record.medications_in("opioid-analgesics", today) if not m.draft and same_product(m, draft)]
+    chart = [
+        m
+        for m in record.medications_in("opioid-analgesics", today)
+        if not m.draft and same_product(record.kb, m, draft)
+    ]
     return sorted(chart, key=lambda m: m.start or date.min, reverse=True)
 
 
-def same_product(a: MedicationFact, b: MedicationFact) -> bool:
-    """An RxNorm code in common (0.10 item 1: a draft of the same product renews the chart order)."""
-    return not set(a.rxnorm).isdisjoint(b.rxnorm)
+def same_product(kb: Knowledge, a: MedicationFact, b: MedicationFact) -> bool:
+    """The same RxNorm codes, or a product code in common (generic and brand sent together); a shared ingredient
+    code (an EHR may send "oxycodone" beside the product) makes no two products one (0.10 item 1)."""
+    if a.rxnorm == b.rxnorm:
+        return True
+    known = (kb.products, kb.nsaid_products, kb.acetaminophen_products)
+    return any(c in b.rxnorm for c in a.rxnorm if any(c in table for table in known))
 
 
 def exclusion(record: PatientRecord, today: date) -> str | None:

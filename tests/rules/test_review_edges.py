@@ -236,3 +236,13 @@ def test_a_drafted_acetaminophen_is_being_ordered_not_already_taken():
     ]
     assert "Acetaminophen taken or being ordered, counted toward the daily total:" in card.detail
     assert "already taken" not in card.detail
+
+
+def test_a_shared_ingredient_code_makes_no_two_opioid_products_one():
+    """An EHR may send the ingredient (RxNorm 7804 oxycodone) beside the product: an IR draft beside a chart ER order
+    is another product, summed, not a renewal that replaces it (0.10 item 1)."""
+    chart = also_coded(med_request(*OXY_ER, Q12H, authored_days=20), "7804")
+    draft = also_coded(med_request(*OXY_5, dosage(1, "TAB", 4), status="draft", rid="d-1"), "7804")
+    found = sign([chart], [draft])
+    assert found["opioid-risk"].mme == 60  # ER 10 mg twice a day (30) + IR 5 mg 4 times a day (30)
+    assert "renewal of" not in found["opioid-risk"].detail
