@@ -60,6 +60,8 @@ def renewed(record: PatientRecord, draft: MedicationFact, today: date) -> list[M
 def same_product(kb: Knowledge, a: MedicationFact, b: MedicationFact) -> bool:
     """The same RxNorm codes, or a product code in common (generic and brand sent together); a shared ingredient
     code (an EHR may send "oxycodone" beside the product) makes no two products one (0.10 item 1)."""
+    if not a.rxnorm or not b.rxnorm:  # a drug known only by its name is no product to renew
+        return False
     if a.rxnorm == b.rxnorm:
         return True
     known = (kb.products, kb.nsaid_products, kb.acetaminophen_products)
