@@ -12,7 +12,7 @@ from ._dosing import dosage, dosage_json, dose, milligrams, per_day
 from ._markdown import escape
 from ._names import condition_label
 from ._nsaid_status import LAB_LOOKBACK_DAYS
-from ._opioids import same_product
+from ._renewals import same_product
 
 LABEL_MAX_MG = 4000  # label maximum
 OLDER_MAX_MG = 3000  # at age >= 65

@@ -12,8 +12,7 @@ from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import Amount, amount
 from ._markdown import escape
 from ._names import drug_labels
-from ._opioids import same_product
-from ._renewals import renewal_of
+from ._renewals import renewal_of, same_product
 
 
 @dataclass(frozen=True)
@@ -63,3 +62,9 @@ def drafted_nsaids(record: PatientRecord, today: date) -> list[DraftedNsaid]:
         renewed.sort(key=lambda m: m.start or date.min, reverse=True)
         found.append(DraftedNsaid(med, dose, above, drug_labels(record, others, "NSAID", today), tuple(renewed)))
     return found
+
+
+def replaceable_nsaid_drafts(record: PatientRecord, today: date) -> list[MedicationFact]:
+    """The NSAID drafts of this call that a card may remove or replace (they have an id to name): the NSAID card
+    replaces them with acetaminophen, so the acetaminophen card orders none of its own beside them."""
+    return [m for m in record.medications_in("nsaids", today) if record.is_in_focus(m) and m.id]

@@ -58,11 +58,12 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     egfr = record.latest("egfr", today, LAB_LOOKBACK_DAYS, numeric=True)
     if egfr and cast(float, egfr.value) < EGFR_CAUTION_BELOW:  # numeric=True: a number
         facts.append(egfr)
+    kidney_reasons = []  # severe kidney impairment: a contraindication here, and it limits other drugs (7.2)
     if egfr and cast(float, egfr.value) < EGFR_SEVERE_BELOW:
-        reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
+        kidney_reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
     if kidney := record.conditions_in("severe-kidney-disease", today, current=True):
-        reasons.append(f"severe kidney disease: {named(kidney, 'CKD 4-5')}")
-    kidney_reasons = "; ".join(reasons)  # the kidney findings come first
+        kidney_reasons.append(f"severe kidney disease: {named(kidney, 'CKD 4-5')}")
+    reasons += kidney_reasons
     if gi := record.conditions_in("gi-bleed-ulcer", today, current=False):
         reasons.append(f"history of peptic ulcer or GI bleeding: {named(gi, 'ulcer')}")
     if hf := record.conditions_in("heart-failure", today, current=True):
@@ -104,7 +105,7 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
             cautions.append(f"{label}: {', '.join(drug_labels(record, meds, label, today))}")
             gi_risk = True  # bleeding risk with an NSAID: a proton-pump inhibitor beside it
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
-    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts), kidney_reasons)
+    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts), "; ".join(kidney_reasons))
 
 
 def _nsaid_allergies(record: PatientRecord) -> list[tuple[AllergyFact, str]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from ..citations import Citation
-from ..knowledge import Knowledge
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import episode
 from ._names import condition_label
+from ._renewals import same_product
 
 LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 months (CDC 2022 Rec 7)
 MOUD = "opioid-use-disorder-treatment"  # the value set of treatments of opioid use disorder
@@ -55,17 +55,6 @@ def renewed(record: PatientRecord, draft: MedicationFact, today: date) -> list[M
         if not m.draft and same_product(record.kb, m, draft)
     ]
     return sorted(chart, key=lambda m: m.start or date.min, reverse=True)
-
-
-def same_product(kb: Knowledge, a: MedicationFact, b: MedicationFact) -> bool:
-    """The same RxNorm codes, or a product code in common (generic and brand sent together); a shared ingredient
-    code (an EHR may send "oxycodone" beside the product) makes no two products one (0.10 item 1)."""
-    if not a.rxnorm or not b.rxnorm:  # a drug known only by its name is no product to renew
-        return False
-    if a.rxnorm == b.rxnorm:
-        return True
-    known = (kb.products, kb.nsaid_products, kb.acetaminophen_products)
-    return any(c in b.rxnorm for c in a.rxnorm if any(c in table for table in known))
 
 
 def exclusion(record: PatientRecord, today: date) -> str | None:

@@ -1,11 +1,24 @@
-"""How a card names a draft that renews a chart order (clinical reference 0.10 item 1), alike on every card (0.9)."""
+"""What a renewal is (a draft of the product of a chart order, clinical reference 0.10 item 1) and how every
+card names it (0.9)."""
 
 from __future__ import annotations
 
+from ..knowledge import Knowledge
 from ..record.patient_record import MedicationFact
 from ._dosing import regimen
 from ._markdown import escape
 from ._steps import are_steps
+
+
+def same_product(kb: Knowledge, a: MedicationFact, b: MedicationFact) -> bool:
+    """The same RxNorm codes, or a product code in common (generic and brand sent together); a shared ingredient
+    code (an EHR may send "oxycodone" beside the product) makes no two products one (0.10 item 1)."""
+    if not a.rxnorm or not b.rxnorm:  # a drug known only by its name is no product to renew
+        return False
+    if a.rxnorm == b.rxnorm:
+        return True
+    known = (kb.products, kb.nsaid_products, kb.acetaminophen_products)
+    return any(c in b.rxnorm for c in a.rxnorm if any(c in table for table in known))
 
 
 def renewal_of(chart: MedicationFact, draft: MedicationFact) -> str:

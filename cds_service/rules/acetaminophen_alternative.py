@@ -10,6 +10,7 @@ from ..record.patient_record import PatientRecord
 from ._acetaminophen import acetaminophen_total, hepatic_risks
 from ._episode import episode
 from ._names import drug_labels
+from ._nsaid_drafts import replaceable_nsaid_drafts
 from ._nsaid_status import Level, nsaid_status
 from ._orders import create, draft_medication_request, variant
 
@@ -78,7 +79,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         "staying active and heat.",
     ]
     # the NSAID card replaces a drafted NSAID with acetaminophen: one order a response, not two of the maximum each
-    replacing = any(record.is_in_focus(m) and m.id for m in record.medications_in("nsaids", today))
+    replacing = bool(replaceable_nsaid_drafts(record, today))
     suggestions: tuple[Suggestion, ...] = ()
     if not taken.products and not replacing:  # nor beside acetaminophen already taken: together past the maximum
         # the order written for this maximum (3,000 or 2,000 mg/day), and its label what that order does (0.10 item 15)

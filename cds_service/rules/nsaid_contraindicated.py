@@ -11,7 +11,7 @@ from ..record.patient_record import PatientRecord
 from ._acetaminophen import AcetaminophenTotal, acetaminophen_total
 from ._episode import episode
 from ._names import drug_labels
-from ._nsaid_drafts import drafted_nsaids
+from ._nsaid_drafts import drafted_nsaids, replaceable_nsaid_drafts
 from ._nsaid_status import Level, nsaid_status
 from ._orders import draft_medication_request
 from .acetaminophen_alternative import daily_cap
@@ -39,7 +39,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         )
         for drafted in drafted_nsaids(record, today):
             lines += drafted.findings()  # its name and dose are in the line above
-        for med in (m for m in nsaids if record.is_in_focus(m) and m.id):
+        for med in replaceable_nsaid_drafts(record, today):
             remove = Action("delete", "Remove the NSAID draft order", resource_id=med.reference)
             if taken.products:  # a replacement for the whole maximum beside what is taken would pass it
                 suggestions.append(
