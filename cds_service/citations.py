@@ -47,10 +47,9 @@ class Citation:
 def references_of(facts: Sequence[Any], cited: Sequence[str] = ()) -> Cited:
     """`cited` and the references of facts (each with a `reference`), each once: `cite`'s work without its dispatch,
     for the long lists several cards share (a patient's current opioids: 22 orders for Brenda Jackson)."""
-    refs = (len(facts) > 3 and _typed_references(facts)) or [f.reference for f in facts if f.id is not None]
-    if cited:
-        refs = [*cited, *refs]
-    return Cited(refs if len(refs) < 2 or len(set(refs)) == len(refs) else dict.fromkeys(refs))
+    refs = Cited(cited)
+    refs += (len(facts) > 3 and _typed_references(facts)) or [f.reference for f in facts if f.id is not None]
+    return refs if len(refs) < 2 or len(set(refs)) == len(refs) else Cited(dict.fromkeys(refs))
 
 
 def _typed_references(facts: Sequence[Any]) -> list[str] | None:
