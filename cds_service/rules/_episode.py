@@ -37,10 +37,15 @@ class Episode:
     # order_only: the drafts giving back pain as the reason (not compared: facts of drafts hold their raw JSON)
     drafts: tuple[MedicationFact | OrderFact, ...] = field(default=(), compare=False)
 
-    @cached_property
+    @property
     def references(self) -> Cited:
-        """What the episode rests on, for a card's evidence (`cite`): its Conditions, or the drafts' references."""
-        return references_of(self.conditions + self.drafts)
+        """What the episode rests on, for a card's evidence (`cite`): its Conditions, or the drafts' references.
+        Worked out once, when a card first cites it; not a functools.cached_property, whose first call on each new
+        Episode (one a hook call) cost about 3 us of Brenda Jackson's card provenance (its lock and pure-Python
+        descriptor, on code a call runs once)."""
+        if (found := self.__dict__.get("_references")) is None:
+            found = self.__dict__["_references"] = references_of(self.conditions + self.drafts)
+        return found
 
     @property
     def chronic_days_unknown(self) -> bool:
