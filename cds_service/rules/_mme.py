@@ -25,6 +25,8 @@ TWICE_DAILY_MARK = "12 HR"  # a product whose RxNorm name says so is taken twice
 FLOOR_NOTE = "counted at its floor"
 TRAMADOL = "tramadol"  # its display in the mme-conversion-factors CodeSystem
 TRAMADOL_LABEL_MAX_MG = 400  # tramadol label: at most 400 mg/day (0.10 item 11)
+# buprenorphine, meperidine...: they add nothing by rule (5.4 step 8), which is not a dose we failed to read
+NO_FACTOR = "not converted: CDC 2022 gives this opioid no MME factor"
 TRAMADOL_LABEL_MAX_MG_OLDER = 300  # ... and 300 mg/day from age 75
 TRAMADOL_OLDER_AGE = 75
 
@@ -83,7 +85,9 @@ class MmeResult:
     @cached_property  # two cards show it: worked out once (a frozen dataclass keeps it in its __dict__)
     def _explained(self) -> str:
         lines = [f"- {escape(c.med.display or 'opioid')}{c.folded()}: {c.note}" for c in self.contributions]
-        if self.total is None:
+        if self.total is None and self.contributions and not self.partial:  # every one without a factor (5.4 step 8)
+            lines.append("- No total daily MME: CDC 2022 gives none of these opioids an MME factor.")
+        elif self.total is None:
             lines.append("- Total daily MME could not be computed from the structured dosing.")
         else:
             lines.append(
@@ -232,7 +236,7 @@ def _worked_out(kb: Knowledge, med: MedicationFact) -> Worked:
     if ingredient is None:
         return "", None, "ingredient strength unknown; MME not computed", False, None
     if factor is None:
-        return ingredient, None, "not converted (no CDC 2022 MME factor, e.g. buprenorphine)", False, None
+        return ingredient, None, NO_FACTOR, False, None
     transdermal = product is not None and product.form == "transdermal"
     if factor.input_unit == "ug/h" and not transdermal and product is not None:
         return ingredient, None, "not converted (non-transdermal fentanyl has no factor)", False, None

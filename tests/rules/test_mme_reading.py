@@ -23,7 +23,7 @@ UNDER = " (may be underestimated: some doses could not be computed)"
         ),
         pytest.param(
             med_request("861467", "meperidine 50 MG", dosage(1, "TAB", 4)),
-            "not converted (no CDC 2022 MME factor, e.g. buprenorphine)",
+            "not converted: CDC 2022 gives this opioid no MME factor",
             False,
             id="meperidine-has-no-factor-so-the-total-is-not-an-underestimate",
         ),
