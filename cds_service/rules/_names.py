@@ -71,11 +71,21 @@ def _labels(
                 f"{med_state}: {doses}" if med_state and doses else med_state,
                 f"{len(group)} orders" if len(group) > 1 else "",
                 renewals_last_ordered(record, group, today),
+                _renewal(record, group[0], today) if med_state == "draft" else "",
             )
             if n
         ]
         labels.append(f"{name} ({', '.join(notes)})" if notes else name)
     return labels
+
+
+def _renewal(record: PatientRecord, draft: MedicationFact, today: date) -> str:
+    """ "renewal of <chart order> (last ordered <date>)" when the draft renews a current chart order of the same
+    product, in the words the dose cards use (0.9, 0.10 item 1); "" for a new drug."""
+    from ._renewals import renewal_of, same_product  # here: _renewals reads doses with _steps, which imports us
+
+    chart = [m for m in record.medications if not m.draft and same_product(record.kb, m, draft) and m.is_current(today)]
+    return renewal_of(max(chart, key=lambda m: m.start or date.min), draft) if chart else ""
 
 
 def renewals_last_ordered(record: PatientRecord, meds: list[MedicationFact], today: date) -> str:
