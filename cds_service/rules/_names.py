@@ -9,19 +9,16 @@ takes it. A draft is named with its dose.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
-from fhir.resources.R4B.duration import Duration
-
-from ..fhir.parse import to_date
 from ..record.patient_record import ConditionFact, MedicationFact, PatientRecord
 from ._dosing import amount
 from ._markdown import escape
+from ._renewals import renewal_of, same_product
+from ._supply import supply_end
 from ._wording import ago
 
 STALE_AFTER_DAYS = 365
-DAYS_IN = {"min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}  # UCUM units of a Duration
 
 
 def _draft(med: MedicationFact) -> str:
@@ -82,8 +79,6 @@ def _labels(
 def _renewal(record: PatientRecord, draft: MedicationFact, today: date) -> str:
     """ "renewal of <chart order> (last ordered <date>)" when the draft renews a current chart order of the same
     product, in the words the dose cards use (0.9, 0.10 item 1); "" for a new drug."""
-    from ._renewals import renewal_of, same_product  # here: _renewals reads doses with _steps, which imports us
-
     chart = [m for m in record.medications if not m.draft and same_product(record.kb, m, draft) and m.is_current(today)]
     return renewal_of(max(chart, key=lambda m: m.start or date.min), draft) if chart else ""
 
@@ -122,37 +117,6 @@ def may_be_stale(med: MedicationFact, today: date) -> bool:
         return False
     end = supply_end(med.raw_dispense, med.start)
     return end is None or end < today
-
-
-def supply_end(dispense: dict[str, Any] | None, authored: date) -> date | None:
-    """The last day an order's supply covers: dispenseRequest.validityPeriod.end, else authoredOn +
-    expectedSupplyDuration x (1 + numberOfRepeatsAllowed); None when the order says neither."""
-    if not dispense:
-        return None
-    validity = dispense.get("validityPeriod")
-    end = to_date(validity.get("end")) if isinstance(validity, dict) else None
-    if end is not None:
-        return end
-    try:
-        duration = Duration.model_validate(dispense.get("expectedSupplyDuration"))
-    except ValueError:
-        return None
-    per_unit = DAYS_IN.get(duration.code or duration.unit or "")
-    if duration.value is None or per_unit is None or not duration.value > 0:
-        return None
-    repeats = dispense.get("numberOfRepeatsAllowed", 0)
-    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 0:
-        repeats = 0
-    return days_after(authored, float(duration.value) * per_unit * (1 + repeats))
-
-
-def days_after(start: date, days: float) -> date:
-    """`start` plus `days`, or the first or last date there is when that falls outside the calendar (a supply or a
-    dosing step of millions of days, as a client may send)."""
-    try:
-        return start + timedelta(days=days)
-    except (OverflowError, ValueError):
-        return date.max if days > 0 else date.min
 
 
 def condition_label(c: ConditionFact, fallback: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..fhir.parse import to_date
 from ..record.patient_record import MedicationFact
-from ._names import DAYS_IN, days_after
+from ._supply import DAYS_IN, days_after
 
 Instruction = dict[str, Any]
 

@@ -9,7 +9,7 @@ from operator import attrgetter
 
 from ..knowledge import Knowledge
 from ..record.patient_record import NOT_USE_STATUSES, MedicationFact, PatientRecord
-from ._names import supply_end
+from ._supply import supply_end
 
 GAP_DAYS = 90  # a longer gap between one entry (or its supply) and the next starts a new therapy
 _START = attrgetter("start")
