@@ -23,12 +23,8 @@ from ._steps import are_steps, instructions, step_today
 RATE_UNITS = {"ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"}
 TWICE_DAILY_MARK = "12 HR"  # a product whose RxNorm name says so is taken twice a day when no timing says otherwise
 FLOOR_NOTE = "counted at its floor"
-TRAMADOL = "tramadol"  # its display in the mme-conversion-factors CodeSystem
-TRAMADOL_LABEL_MAX_MG = 400  # tramadol label: at most 400 mg/day (0.10 item 11)
 # buprenorphine, meperidine...: they add nothing by rule (5.4 step 8), which is not a dose we failed to read
 NO_FACTOR = "not converted: CDC 2022 gives this opioid no MME factor"
-TRAMADOL_LABEL_MAX_MG_OLDER = 300  # ... and 300 mg/day from age 75
-TRAMADOL_OLDER_AGE = 75
 
 
 class Contribution(NamedTuple):  # a NamedTuple: immutable, and cheaper to make than a frozen dataclass
@@ -127,32 +123,6 @@ def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
     total = round(sum(computed), 1)
     return MmeResult(
         total, contributions, bool(unknown), any(c.floor for c in contributions), _alternatives(contributions, total)
-    )
-
-
-def above_label_maximum(record: PatientRecord, today: date) -> str | None:
-    """Tramadol above its label maximum, for the opioid cards (0.10 item 11); None when within it or unknown."""
-    return record.once(_above_label_maximum, today)  # two cards ask
-
-
-def _above_label_maximum(record: PatientRecord, today: date) -> str | None:
-    mme = daily_mme(record, today)
-    found = [
-        c
-        for c in mme.contributions
-        if c.mg_per_day is not None and getattr(record.kb.mme_factors.get(c.ingredient), "name", "") == TRAMADOL
-    ]
-    if not found:
-        return None
-    mg = round(sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator,misc]
-    age = record.age(today)
-    older = age is not None and age >= TRAMADOL_OLDER_AGE
-    limit = TRAMADOL_LABEL_MAX_MG_OLDER if older else TRAMADOL_LABEL_MAX_MG
-    if mg <= limit:
-        return None
-    return (
-        f"Tramadol {mg:g} mg/day is above the label maximum of {limit} mg/day"
-        f"{' at age 75 or over' if older else ''}: risk of seizures and serotonin syndrome; lower the dose."
     )
 
 

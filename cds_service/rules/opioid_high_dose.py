@@ -8,8 +8,9 @@ from ..cards import COMMON_OVERRIDES, Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
-from ._mme import above_label_maximum, daily_mme
+from ._mme import daily_mme
 from ._opioids import exclusion, opioid_evidence
+from ._tramadol import above_label_maximum
 
 TOPIC = "opioid-high-dose"
 WARNING_AT_MME = 50  # CDC 2022: pause and reassess before >= 50 MME/day

@@ -10,11 +10,12 @@ from ..hook_request import HookContext
 from ..record.patient_record import NOT_USE_STATUSES, MedicationFact, PatientRecord
 from ._episode import Category, episode
 from ._markdown import escape
-from ._mme import above_label_maximum, daily_mme
+from ._mme import daily_mme
 from ._names import condition_label, drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS, Level, nsaid_status
 from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, opioid_evidence, use_disorder_or_overdose
 from ._therapy import Ingredients, covered_until, ingredients, therapy_start
+from ._tramadol import above_label_maximum
 
 TOPIC = "opioid-risk"
 NAIVE_LOOKBACK_DAYS = 90

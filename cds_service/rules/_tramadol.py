@@ -1,0 +1,51 @@
+"""Tramadol above its label maximum, named on the opioid cards (clinical reference 0.10 item 11)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ..record.patient_record import PatientRecord
+from ._mme import daily_mme
+from ._nsaid_status import nsaid_status
+
+TRAMADOL = "tramadol"  # its display in the mme-conversion-factors CodeSystem
+TRAMADOL_LABEL_MAX_MG = 400  # tramadol label: at most 400 mg/day (0.10 item 11)
+TRAMADOL_LABEL_MAX_MG_OLDER = 300  # ... and 300 mg/day from age 75
+TRAMADOL_OLDER_AGE = 75
+# ... and 200 mg/day, every 12 hours, with creatinine clearance below 30 (label; Beers 2023: reduce the dose). Our
+# choice beside 0.10 item 11: the same severe kidney impairment that contraindicates NSAIDs (nsaid_status.kidney).
+TRAMADOL_LABEL_MAX_MG_KIDNEY = 200
+
+
+def above_label_maximum(record: PatientRecord, today: date) -> str | None:
+    """Tramadol above its label maximum, for the opioid cards (0.10 item 11); None when within it or unknown."""
+    return record.once(_above_label_maximum, today)  # two cards ask
+
+
+def _above_label_maximum(record: PatientRecord, today: date) -> str | None:
+    mme = daily_mme(record, today)
+    found = [
+        c
+        for c in mme.contributions
+        if c.mg_per_day is not None and getattr(record.kb.mme_factors.get(c.ingredient), "name", "") == TRAMADOL
+    ]
+    if not found:
+        return None
+    mg = round(sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator,misc]
+    if mg <= TRAMADOL_LABEL_MAX_MG_KIDNEY:  # below every maximum: no need to read age or kidney function
+        return None
+    if kidney := nsaid_status(record, today).kidney:
+        return (
+            f"Tramadol {mg:g} mg/day is above {TRAMADOL_LABEL_MAX_MG_KIDNEY} mg/day, the label maximum with severely"
+            f" reduced kidney function ({kidney}): it accumulates, raising the risk of seizures and serotonin"
+            " syndrome; dose every 12 hours at most and avoid extended-release tramadol (label; Beers 2023)."
+        )
+    age = record.age(today)
+    older = age is not None and age >= TRAMADOL_OLDER_AGE
+    limit = TRAMADOL_LABEL_MAX_MG_OLDER if older else TRAMADOL_LABEL_MAX_MG
+    if mg <= limit:
+        return None
+    return (
+        f"Tramadol {mg:g} mg/day is above the label maximum of {limit} mg/day"
+        f"{' at age 75 or over' if older else ''}: risk of seizures and serotonin syndrome; lower the dose."
+    )
