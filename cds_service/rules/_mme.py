@@ -147,7 +147,7 @@ def _alternatives(contributions: tuple[Contribution, ...], total: float) -> tupl
     return tuple(lines)
 
 
-def _identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product | None]:
+def identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product | None]:
     """The opioid ingredient and, for a known product, its strength; (None, None) when neither is known."""
     for code in med.rxnorm:
         if code in kb.products:
@@ -201,7 +201,7 @@ def _no_timing(structured: Any) -> bool:
 
 def _worked_out(kb: Knowledge, med: MedicationFact) -> Worked:
     """(ingredient, MME/day or None, note, counted at a floor, mg/day) for one order."""
-    ingredient, product = _identity(kb, med)
+    ingredient, product = identity(kb, med)
     factor = kb.mme_factors.get(ingredient or "")
     if ingredient is None:
         return "", None, "ingredient strength unknown; MME not computed", False, None

@@ -8,7 +8,7 @@ from ..citations import Citation
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import episode
 from ._names import condition_label
-from ._renewals import same_product
+from ._renewals import same_product, without_renewed
 
 LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 months (CDC 2022 Rec 7)
 MOUD = "opioid-use-disorder-treatment"  # the value set of treatments of opioid use disorder
@@ -32,10 +32,16 @@ def _opioid_evidence(record: PatientRecord, today: date) -> Citation:
 def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
     """A chart order that a draft of the same product renews is replaced by that draft (0.10 item 1)."""
     found = [m for m in record.medications_in("opioid-analgesics", today) if MOUD not in m.classes]  # is_moud inline
-    drafts = [m for m in found if m.draft]
-    if not drafts:  # most records
-        return found
-    return [m for m in found if m.draft or not any(same_product(record.kb, m, d) for d in drafts)]
+    return without_renewed(record.kb, found)
+
+
+def current_benzodiazepines(record: PatientRecord, today: date) -> list[MedicationFact]:
+    """Current benzodiazepines, a draft in place of the chart orders it renews (0.10 item 1)."""
+    return record.once(_current_benzodiazepines, today)  # two cards ask
+
+
+def _current_benzodiazepines(record: PatientRecord, today: date) -> list[MedicationFact]:
+    return without_renewed(record.kb, record.medications_in("benzodiazepines", today))
 
 
 def is_moud(med: MedicationFact) -> bool:

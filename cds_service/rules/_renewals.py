@@ -21,6 +21,15 @@ def same_product(kb: Knowledge, a: MedicationFact, b: MedicationFact) -> bool:
     return any(c in b.rxnorm for c in a.rxnorm if any(c in table for table in known))
 
 
+def without_renewed(kb: Knowledge, meds: list[MedicationFact]) -> list[MedicationFact]:
+    """`meds` without the chart orders that a draft among them renews: the draft replaces them in every count and
+    list (0.10 item 1)."""
+    drafts = [m for m in meds if m.draft]
+    if not drafts:  # most records
+        return meds
+    return [m for m in meds if m.draft or not any(same_product(kb, m, d) for d in drafts)]
+
+
 def renewal_of(chart: MedicationFact, draft: MedicationFact) -> str:
     """ "renewal of oxycodone 10 MG ER (last ordered 2020-07-21)[, dose changed]". "Dose changed" only when both doses
     can be read and differ: each instruction's amount and timing, not its sig text, unit spelling or, for

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..record.patient_record import PatientRecord
-from ._mme import daily_mme
+from ..knowledge import Knowledge
+from ..record.patient_record import MedicationFact, PatientRecord
+from ._mme import daily_mme, identity
 from ._nsaid_status import nsaid_status
 
 TRAMADOL = "tramadol"  # its display in the mme-conversion-factors CodeSystem
@@ -15,6 +16,12 @@ TRAMADOL_OLDER_AGE = 75
 # ... and 200 mg/day, every 12 hours, with creatinine clearance below 30 (label; Beers 2023: reduce the dose). Our
 # choice beside 0.10 item 11: the same severe kidney impairment that contraindicates NSAIDs (nsaid_status.kidney).
 TRAMADOL_LABEL_MAX_MG_KIDNEY = 200
+
+
+def is_tramadol(kb: Knowledge, med: MedicationFact) -> bool:
+    """An order of tramadol (alone or combined, by its product's or its own ingredient code)."""
+    ingredient, _ = identity(kb, med)
+    return getattr(kb.mme_factors.get(ingredient or ""), "name", "") == TRAMADOL
 
 
 def above_label_maximum(record: PatientRecord, today: date) -> str | None:

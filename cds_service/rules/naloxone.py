@@ -10,7 +10,7 @@ from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import MmeResult, daily_mme
 from ._names import condition_label, drug_labels
-from ._opioids import MOUD, current_opioids, exclusion, opioid_evidence
+from ._opioids import MOUD, current_benzodiazepines, current_opioids, exclusion, opioid_evidence
 from ._orders import create, draft_medication_request
 
 TOPIC = "naloxone"
@@ -44,7 +44,7 @@ def risk_factors(record: PatientRecord, today: date, mme: MmeResult, facts: list
     risks = []
     if mme.total is not None and mme.total >= MME_RISK:  # a lower bound at or above 50 is truly at or above it
         risks.append(mme.said)
-    benzos = record.medications_in("benzodiazepines", today)
+    benzos = current_benzodiazepines(record, today)
     facts += benzos
     risks += [f"benzodiazepine: {label}" for label in drug_labels(record, benzos, "benzodiazepine", today)]
     named: set[int] = set()  # a condition in two of these sets (F11.20) is named once

@@ -10,7 +10,7 @@ from ..record.patient_record import PatientRecord
 from ._episode import episode
 from ._mme import daily_mme
 from ._names import drug_labels
-from ._opioids import current_opioids, exclusion, opioid_evidence
+from ._opioids import current_benzodiazepines, current_opioids, exclusion, opioid_evidence
 
 TOPIC = "opioid-benzodiazepine"
 
@@ -20,7 +20,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     if episode(record, today) is None or exclusion(record, today):
         return None
     opioids = current_opioids(record, today)
-    benzos = record.medications_in("benzodiazepines", today)
+    benzos = current_benzodiazepines(record, today)
     if not opioids or not benzos:
         return None
     detail = (

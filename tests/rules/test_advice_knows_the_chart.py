@@ -75,7 +75,7 @@ def test_nsaid_first_line_names_the_nsaid_already_taken(resources, says, never):
         ),
         pytest.param(
             [lbp(onset_days=200), med_request(*OXY, dosage(1, "TAB", 4))],
-            ["tramadol would add a second opioid", "Second-line (ACP 2017): duloxetine."],
+            ["tramadol would add another opioid", "Second-line (ACP 2017): duloxetine."],
             ["or tramadol"],
             id="on-an-opioid-tramadol-not-offered",
         ),

@@ -89,7 +89,7 @@ OXY = ("1049621", "")
             [
                 "- First-line drug, an NSAID: already on NSAID (last ordered 2026-11-22).",
                 "- Second-line drug duloxetine: already on duloxetine (last ordered 2026-11-22).",
-                "- Already on an opioid: opioid (last ordered 2026-11-22); tramadol would add a second opioid.",
+                "- Already on an opioid: opioid (last ordered 2026-11-22); tramadol would add another opioid.",
             ],
             id="unnamed-nsaid-duloxetine-and-opioid-in-chronic-pain-named-by-kind",
         ),
