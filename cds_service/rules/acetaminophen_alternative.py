@@ -13,6 +13,7 @@ from ._names import drug_labels
 from ._nsaid_drafts import replaceable_nsaid_drafts
 from ._nsaid_status import Level, nsaid_status
 from ._orders import create, draft_medication_request, variant
+from .red_flags import urgent
 
 TOPIC = "acetaminophen-alternative"
 USUAL_MAX_MG = 3000  # summary 3,000-4,000 mg; 3,000 mg is also the limit at age >= 65
@@ -33,13 +34,12 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     hepatic: list = []
     cap, risks = daily_cap(record, today, hepatic)
-    lines = [
-        f"NSAIDs are contraindicated, so acetaminophen is the drug option: **max {cap:,} mg/day** from all sources."
-    ]
-    if risks:
-        lines += ["", "**Hepatic risk lowers the maximum:**", *[f"- {r}" for r in risks]]
     taken = acetaminophen_total(record, today)
     enough = bool(taken.products) and taken.mg >= cap  # then no more acetaminophen is suggested (0.10 item 11)
+    option = "; acetaminophen's maximum here is" if enough else ", so acetaminophen is the drug option:"
+    lines = [f"NSAIDs are contraindicated{option} **max {cap:,} mg/day** from all sources."]
+    if risks:
+        lines += ["", "**Hepatic risk lowers the maximum:**", *[f"- {r}" for r in risks]]
     if taken.products:
         named = ", ".join(drug_labels(record, taken.products, "acetaminophen product", today))
         taking = "taken or being ordered" if any(m.draft for m in taken.products) else "already taken"
@@ -56,10 +56,15 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             ]
         if taken.above:
             lines.append(taken.line())
-        if enough:
+        if enough and taken.mg > cap:  # to be lowered, not only not added to
             lines.append(
-                f"That is already at or above the {cap:,} mg/day advised here: no more acetaminophen; "
-                "nonpharmacologic care instead."
+                f"That is above the {cap:,} mg/day advised here: bring acetaminophen from all products down to at "
+                f"most {cap:,} mg/day and add none; nonpharmacologic care instead."
+            )
+        elif enough:
+            lines.append(
+                f"That is already the {cap:,} mg/day advised here: no more acetaminophen; nonpharmacologic care "
+                "instead."
             )
         elif taken.unread:
             lines.append("Count its dose before adding acetaminophen.")
@@ -73,11 +78,9 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                 f"Up to {cap - taken.mg:,g} mg/day more stays within the {cap:,} mg/day maximum: adjust the current "
                 "order rather than adding another."
             )
-    lines += [
-        "",
-        "Note: in ACP 2017, acetaminophen did not beat placebo for acute low back pain; pair it with "
-        "staying active and heat.",
-    ]
+    # no conservative care beside a Tier A red flag (item 13), nor "pair it" when no more acetaminophen is advised
+    pair = "." if enough or urgent(record, today) else "; pair it with staying active and heat."
+    lines += ["", f"Note: in ACP 2017, acetaminophen did not beat placebo for acute low back pain{pair}"]
     # the NSAID card replaces a drafted NSAID with acetaminophen: one order a response, not two of the maximum each
     replacing = bool(replaceable_nsaid_drafts(record, today))
     suggestions: tuple[Suggestion, ...] = ()

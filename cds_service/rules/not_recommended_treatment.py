@@ -11,8 +11,10 @@ from ..record.patient_record import MedicationFact, OrderFact, PatientRecord
 from ._episode import Category, Episode, episode
 from ._markdown import escape
 from ._names import drug_labels
+from ._nsaid_status import Level, nsaid_status
 from ._orders import delete
 from ._therapy import therapy_start
+from .red_flags import urgent
 
 TOPIC = "not-recommended-treatment"
 PENDING = frozenset({"active", "on-hold", "draft"})
@@ -88,11 +90,13 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             suggestions.append(
                 delete(f"Remove {item.display or 'this order'}", item.reference, "Remove the draft order")
             )
-    lines += [
-        "",
-        "Prefer staying active, heat, NSAIDs, and for persisting pain exercise therapy, spinal "
-        "manipulation, acupuncture or CBT.",
-    ]
+    if not urgent(record, today):  # beside a Tier A red flag, conservative care waits for its work-up (item 13)
+        nsaids = "" if nsaid_status(record, today).level is Level.CONTRAINDICATED else " NSAIDs,"  # "Avoid NSAIDs"
+        lines += [
+            "",
+            f"Prefer staying active, heat,{nsaids} and for persisting pain exercise therapy, spinal manipulation, "
+            "acupuncture or CBT.",
+        ]
     summary = "Not recommended for back pain: " + ", ".join(sorted({i.display or "treatment" for i, _ in items}))
     if len(summary) > SUMMARY_MAX:
         summary = f"{len(items)} treatment{'s' if len(items) > 1 else ''} not recommended for back pain"

@@ -46,6 +46,13 @@ def findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     return record.once(_findings, ep, today)
 
 
+def urgent(record: PatientRecord, today: date) -> bool:
+    """A Tier A red flag: the card is critical, and advice to wait with conservative care would contradict its
+    same-day work-up (0.10 item 13)."""
+    ep = episode(record, today)
+    return ep is not None and any(f.tier is Indicator.CRITICAL for f in findings(record, ep, today))
+
+
 def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     found: list[Finding] = []
     crit, warn = Indicator.CRITICAL, Indicator.WARNING

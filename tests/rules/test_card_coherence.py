@@ -28,7 +28,7 @@ from cds_service.rules._goals import end_of_life_care
 from cds_service.rules._markdown import escape
 from cds_service.services import Registry
 from cds_service.web.preview import demo_bundle, demo_index
-from tests.fhir_builders import ICD, SCT, TODAY, condition, dosage, lbp, med_request, patient
+from tests.fhir_builders import ICD, SCT, TODAY, condition, dosage, lbp, med_request, observation, patient
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of
 
 BRENDA = FHIR_DATA / "ahrq-pain-mgmt-summary" / "brenda_jackson_2023.json"
@@ -68,6 +68,9 @@ HEART_FAILURE = condition(ICD, "I50.9", "Heart failure")
 IBUPROFEN_600 = ("197806", "ibuprofen 600 MG Oral Tablet")
 APAP_500 = ("198440", "acetaminophen 500 MG Oral Tablet")
 OXY_5 = ("1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
+PREDNISONE = ("312615", "prednisone 20 MG Oral Tablet")
+FEVER = observation("8310-5", 38.6, "Cel", days=1)
+EGFR_25 = observation("62238-1", 25, days=20)
 
 REVIEWED = [  # the charts of the bedside review (issue 19), rebuilt from what it reports
     Chart(
@@ -88,6 +91,25 @@ REVIEWED = [  # the charts of the bedside review (issue 19), rebuilt from what i
     Chart(
         "heart-failure-with-acetaminophen-at-its-3000-mg-maximum",
         [patient(age=45), lbp(onset_days=200), HEART_FAILURE, med_request(*APAP_500, dosage(2, "TAB", 3))],
+    ),
+    # the fourth read (stop 10)
+    Chart(
+        "fever-with-egfr-25-and-prednisone",
+        [patient(age=62), lbp(onset_days=5), FEVER, EGFR_25, med_request(*PREDNISONE, dosage(1, "TAB", 1))],
+    ),
+    Chart(
+        "egfr-25-and-prednisone-at-200-days",
+        [patient(age=62), lbp(onset_days=200), EGFR_25, med_request(*PREDNISONE, dosage(1, "TAB", 1))],
+    ),
+    Chart(
+        "cirrhosis-with-acetaminophen-3000-above-its-2000-maximum",
+        [
+            patient(age=55),
+            lbp(onset_days=20),
+            EGFR_25,
+            condition(ICD, "K74.60", "Unspecified cirrhosis of liver", onset_days=800),
+            med_request(*APAP_500, dosage(2, "TAB", 3)),
+        ],
     ),
 ]
 
@@ -128,7 +150,11 @@ def is_nsaid(record: PatientRecord, order: dict[str, Any]) -> bool:
 
 def no_wait_and_see_beside_an_urgent_red_flag(record, cards, today):
     if any(c.topic == "red-flags" and c.indicator is Indicator.CRITICAL for c in cards):
-        return [f"{c.topic} beside a critical red flag" for c in cards if c.topic in WAIT_AND_SEE]
+        return [f"{c.topic} beside a critical red flag" for c in cards if c.topic in WAIT_AND_SEE] + [
+            f"{c.topic} advises conservative care beside a critical red flag"
+            for c in cards
+            if "staying active" in c.detail
+        ]
     return []
 
 
@@ -180,16 +206,15 @@ def no_nsaid_advised_beside_a_contraindication(record, cards, today):
         f"{c.topic} advises an NSAID beside 'avoid NSAIDs'"
         for c in cards
         if c.topic != "nsaid-contraindicated"
-        and ("an NSAID first" in c.detail or "First-line drug, an NSAID" in c.detail)
+        and any(words in c.detail for words in ("an NSAID first", "First-line drug, an NSAID", "heat, NSAIDs"))
     ]
 
 
 def no_acetaminophen_advised_beside_no_more(record, cards, today):
-    if not any("no more acetaminophen" in c.detail for c in cards):
+    if not any("no more acetaminophen" in c.detail or "and add none" in c.detail for c in cards):
         return []
-    return [
-        f"{c.topic} advises acetaminophen beside 'no more'" for c in cards if "Use acetaminophen within" in c.detail
-    ]
+    advice = ("Use acetaminophen within", "acetaminophen is the drug option", "pair it with")
+    return [f"{c.topic} advises acetaminophen beside 'no more'" for c in cards if any(a in c.detail for a in advice)]
 
 
 def no_empty_paragraph(record, cards, today):

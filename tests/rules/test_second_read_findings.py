@@ -4,7 +4,7 @@ order it renews, a drug the patient takes offered as an addition, advice beside 
 import pytest
 
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import ICD, dosage, lbp, med_request, patient
+from tests.fhir_builders import ICD, condition, dosage, lbp, med_request, observation, patient
 
 OXY_5 = ("1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
 LORAZEPAM = ("197901", "lorazepam 1 MG Oral Tablet")
@@ -55,3 +55,68 @@ def test_chronic_options_do_not_offer_tramadol_as_an_addition_to_tramadol(opioid
     assert says in detail
     if says == "already on tramadol":
         assert "would add a second opioid" not in detail
+
+
+EGFR_25 = ("62238-1", 25)
+PREDNISONE = ("312615", "prednisone 20 MG Oral Tablet")
+CIRRHOSIS = (ICD, "K74.60", "Unspecified cirrhosis of liver")
+ACETAMINOPHEN_500 = ("198440", "acetaminophen 500 MG Oral Tablet")
+
+
+def fever():
+    return observation("8310-5", 38.6, "Cel", days=1)
+
+
+@pytest.mark.parametrize(
+    ("chart", "drafts", "topic", "absent", "present"),
+    [
+        pytest.param(
+            [lbp(onset_days=200), observation(*EGFR_25, days=20), med_request(*PREDNISONE, dosage(1, "TAB", 1))],
+            (),
+            "not-recommended-treatment",
+            "NSAIDs, and",
+            "Prefer staying active, heat, and for persisting pain",
+            id="nsaids-contraindicated-so-the-not-recommended-card-does-not-prefer-nsaids",
+        ),
+        pytest.param(
+            [lbp(onset_days=5), fever()],
+            [med_request(*PREDNISONE, dosage(2, "TAB", 1), status="draft", rid="d-pred")],
+            "not-recommended-treatment",
+            "staying active",
+            "prednisone",
+            id="tier-a-red-flag-so-no-conservative-care-advice-on-the-not-recommended-card",
+        ),
+        pytest.param(
+            [lbp(onset_days=5), fever(), observation(*EGFR_25, days=20)],
+            (),
+            "acetaminophen-alternative",
+            "staying active",
+            "did not beat placebo",
+            id="tier-a-red-flag-so-acetaminophen-is-not-paired-with-staying-active",
+        ),
+    ],
+)
+def test_safety_cards_beside_a_contraindication_or_an_urgent_flag_advise_nothing_it_forbids(
+    chart, drafts, topic, absent, present
+):
+    """0.10 item 13 keeps the drug-safety cards beside a Tier A red flag, but advice to wait with conservative care
+    contradicts the same-day work-up; and no card may prefer NSAIDs beside "Avoid NSAIDs" (4.1)."""
+    found = cards(chart, drafts, age=62)
+    if "fever" in str(chart):
+        assert found["red-flags"].indicator.name == "CRITICAL"
+    assert absent not in found[topic].detail and present in found[topic].detail
+
+
+def test_acetaminophen_above_the_hepatic_maximum_is_to_be_lowered_not_only_not_added_to():
+    """4.2 / 0.10 item 11: 3,000 mg/day with cirrhosis is above the 2,000 advised; "no more acetaminophen" reads as
+    "add none", and "acetaminophen is the drug option" contradicts it."""
+    detail = cards(
+        [
+            lbp(onset_days=20),
+            observation(*EGFR_25, days=20),
+            condition(*CIRRHOSIS, onset_days=800),
+            med_request(*ACETAMINOPHEN_500, dosage(2, "TAB", 3), authored_days=10),
+        ]
+    )["acetaminophen-alternative"].detail
+    assert "is the drug option" not in detail and "pair it with" not in detail
+    assert "bring acetaminophen from all products down to at most 2,000 mg/day" in detail
