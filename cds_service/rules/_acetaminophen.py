@@ -49,6 +49,7 @@ class AcetaminophenTotal:
     why_lower: str  # "" or what lowered the maximum
     products: tuple[MedicationFact, ...]  # every current acetaminophen product counted, drafts included
     unread: tuple[MedicationFact, ...]  # those without a usable structured dose: the total is at least `mg`
+    daily: tuple[float | None, ...] = ()  # mg/day of each of `products`, None when unread
 
     @property
     def above(self) -> bool:
@@ -57,10 +58,20 @@ class AcetaminophenTotal:
     def line(self) -> str:
         """ "Acetaminophen from all products: 4,500 mg/day, above the 4,000 mg/day maximum." (card markdown)"""
         at_least = "at least " if self.unread else ""
-        return (
+        said = (
             f"**Acetaminophen from all products: {at_least}{self.mg:,g} mg/day, above the {self.maximum:,} "
             f"mg/day maximum{self.why_lower}.**"
         )
+        if len(self.products) < 2:  # the one product is the card's own
+            return said
+        return "\n".join([said, *(_share(m, mg) for m, mg in zip(self.products, self.daily, strict=True))])
+
+
+def _share(med: MedicationFact, mg: float | None) -> str:
+    """One product's part of the total, as a card line: which order to change (0.9)."""
+    when = " (draft)" if med.draft else f" (last ordered {med.start})" if med.start else ""
+    amount = f"{mg:,g} mg/day" if mg is not None else "no structured dose"
+    return f"- {escape(med.display) or 'acetaminophen product'}{when}: {amount}"
 
 
 def acetaminophen_total(record: PatientRecord, today: date) -> AcetaminophenTotal:
@@ -95,9 +106,9 @@ def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
                 (med.draft, med.rxnorm, dosage_json(med.raw_dosage) + (med.reference.encode() if med.draft else b"")),
                 med,
             )
-    total, unread = 0.0, []
+    total, unread, each = 0.0, [], []
     for med in counted.values():
-        daily = _daily_mg(record, med)
+        each.append(daily := _daily_mg(record, med))
         if daily is None:
             unread.append(med)
         else:
@@ -111,7 +122,7 @@ def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
         maximum, why = OLDER_MAX_MG, f" at age {age}"
     else:
         maximum, why = LABEL_MAX_MG, ""
-    return AcetaminophenTotal(round(total, 1), maximum, why, tuple(counted.values()), tuple(unread))
+    return AcetaminophenTotal(round(total, 1), maximum, why, tuple(counted.values()), tuple(unread), tuple(each))
 
 
 def _daily_mg(record: PatientRecord, med: MedicationFact) -> float | None:

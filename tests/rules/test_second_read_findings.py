@@ -4,7 +4,7 @@ order it renews, a drug the patient takes offered as an addition, advice beside 
 import pytest
 
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import ICD, condition, dosage, lbp, med_request, observation, patient
+from tests.fhir_builders import ICD, ago, condition, dosage, lbp, med_request, observation, patient
 
 OXY_5 = ("1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
 LORAZEPAM = ("197901", "lorazepam 1 MG Oral Tablet")
@@ -120,3 +120,29 @@ def test_acetaminophen_above_the_hepatic_maximum_is_to_be_lowered_not_only_not_a
     )["acetaminophen-alternative"].detail
     assert "is the drug option" not in detail and "pair it with" not in detail
     assert "bring acetaminophen from all products down to at most 2,000 mg/day" in detail
+
+
+HYDROCODONE_APAP = ("857002", "acetaminophen 325 MG / hydrocodone bitartrate 5 MG Oral Tablet")
+
+
+def test_an_acetaminophen_total_above_the_maximum_names_what_makes_it_up():
+    """0.9 / 0.10 item 11: "3,300 mg/day, above the 2,000 maximum" must say which orders to change; the plain
+    acetaminophen order that gives 2,000 of it was named on no card."""
+    found = cards(
+        [
+            lbp(onset_days=200),
+            condition(*CIRRHOSIS, onset_days=800),
+            med_request(*HYDROCODONE_APAP, dosage(1, "TAB", 4), authored_days=20),
+            med_request(*ACETAMINOPHEN_500, dosage(2, "TAB", 2), authored_days=20),
+        ]
+    )
+    total = "**Acetaminophen from all products: 3,300 mg/day, above the 2,000 mg/day maximum with hepatic risk.**"
+    for topic in ("opioid-risk", "chronic-pain-options"):
+        lines = found[topic].detail.split("\n")
+        at = lines.index(total)
+        assert sorted(lines[at + 1 : at + 3]) == sorted(
+            [
+                f"- {ACETAMINOPHEN_500[1]} (last ordered {ago(20)}): 2,000 mg/day",
+                f"- {HYDROCODONE_APAP[1]} (last ordered {ago(20)}): 1,300 mg/day",
+            ]
+        )

@@ -220,5 +220,5 @@ def test_red_flag_time_windows_at_their_edges(resource, fires):
 def test_the_lower_acetaminophen_maximum_from_age_65(age, line):
     tramadol_apap = med_request("836395", "acetaminophen 325 MG / tramadol hydrochloride 37.5 MG Oral Tablet", EVERY_4H)
     detail = cards(tramadol_apap, pt=patient(age=age))["opioid-risk"].detail
-    said = [x for x in detail.split("\n\n") if "Acetaminophen from all products" in x]
+    said = [x.split("\n")[0] for x in detail.split("\n\n") if "Acetaminophen from all products" in x]
     assert said == ([] if line is None else [f"**Acetaminophen from all products: {line}.**"])
