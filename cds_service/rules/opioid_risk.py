@@ -13,7 +13,7 @@ from ._markdown import escape
 from ._mme import daily_mme
 from ._names import condition_label, drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS, Level, nsaid_status
-from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, opioid_evidence, use_disorder_or_overdose
+from ._opioids import LONG_TERM_DAYS, MOUD, current_opioids, exclusion, opioid_evidence, use_disorder_or_overdose
 from ._therapy import Ingredients, covered_until, ingredients, therapy_start
 from ._tramadol import above_label_maximum
 
@@ -41,6 +41,24 @@ def _ingredient_name(record: PatientRecord, med: MedicationFact) -> str:
         record.kb.mme_factors[i].name.split(" (")[0] for i in ingredients(record.kb, med) if i in record.kb.mme_factors
     ]
     return escape(" / ".join(names) or med.display or "opioid")
+
+
+def _treatment(record: PatientRecord, today: date) -> str:
+    """What to do about use disorder: offer treatment, or name the one being ordered or taken (0.10 item 5)."""
+    moud = record.medications_in(MOUD, today)
+    if drafted := [m for m in moud if m.draft]:
+        named = ", ".join(drug_labels(record, drafted, "treatment of opioid use disorder", today))
+        return f"Treatment being ordered now: {named}; offer naloxone and avoid escalating opioid analgesics."
+    if moud:
+        named = ", ".join(drug_labels(record, moud, "treatment of opioid use disorder", today))
+        return (
+            f"On treatment: {named}; plan any opioid analgesic with its prescriber, offer naloxone and avoid "
+            "escalating opioid analgesics."
+        )
+    return (
+        "Offer or arrange evidence-based treatment (buprenorphine or methadone) and naloxone; avoid escalating "
+        "opioid analgesics."
+    )
 
 
 def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: date) -> list[str]:
@@ -126,9 +144,10 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     paragraphs = [f"**Current opioids:**\n{mme.explain()}"]
     if disorder:
         paragraphs.append(
-            "**Opioid use disorder or overdose on record:** " + "; ".join(disorder) + ".\n"  # escaped
-            "Offer or arrange evidence-based treatment (buprenorphine or methadone) and naloxone; avoid "
-            "escalating opioid analgesics."
+            "**Opioid use disorder or overdose on record:** "
+            + "; ".join(disorder)
+            + ".\n"  # escaped
+            + _treatment(record, today)
         )
     over = above_label_maximum(record, today)
     if points := ([over] if over else []) + talking_points(record, opioids, today):

@@ -146,3 +146,35 @@ def test_an_acetaminophen_total_above_the_maximum_names_what_makes_it_up():
                 f"- {HYDROCODONE_APAP[1]} (last ordered {ago(20)}): 1,300 mg/day",
             ]
         )
+
+
+SUBOXONE_8 = ("1010604", "buprenorphine 8 MG / naloxone 2 MG Sublingual Film")
+
+
+@pytest.mark.parametrize(
+    ("moud", "says"),
+    [
+        pytest.param((), "Offer or arrange evidence-based treatment", id="no-moud-so-offer-treatment"),
+        pytest.param(
+            (med_request(*SUBOXONE_8, dosage(1, "{film}", 1), status="draft", rid="d-bup"),),
+            "being ordered now: buprenorphine 8 MG / naloxone 2 MG Sublingual Film",
+            id="moud-drafted-so-name-it-rather-than-offer-it",
+        ),
+    ],
+)
+def test_opioid_use_disorder_advice_names_the_treatment_being_ordered(moud, says):
+    """0.10 item 5: a MOUD draft keeps the critical opioid-risk card for use disorder, but telling the clinician to
+    "offer or arrange" the buprenorphine they are ordering is noise they would dismiss every time."""
+    found = cards(
+        [
+            lbp(onset_days=300),
+            condition(ICD, "F11.20", "Opioid dependence, uncomplicated", onset_days=200),
+            med_request(*OXY_5, dosage(1, "TAB", 4), authored_days=40),
+        ],
+        moud,
+        age=35,
+    )
+    detail = found["opioid-risk"].detail
+    assert says in detail
+    if moud:
+        assert "Offer or arrange" not in detail
