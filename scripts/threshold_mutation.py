@@ -33,6 +33,8 @@ SETS = (
     "COUNT_UNITS",
     "VOLUME_TO_ML",
     "RATE_UNITS",
+    "FAHRENHEIT",
+    "CELSIUS",
     "DAYS_IN",
     "PENDING_STATUSES",
     "PENDING",

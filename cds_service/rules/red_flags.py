@@ -37,6 +37,10 @@ class Finding:
     facts: tuple[ConditionFact | ObservationFact | MedicationFact, ...] = ()  # what it rests on (card evidence)
 
 
+FAHRENHEIT = frozenset({"[degf]", "degf", "°f", "f"})  # units as sent, lower-cased
+CELSIUS = frozenset({"cel", "c", "degc"})  # "°C" reads as itself
+
+
 def _dated(c: ConditionFact) -> str:
     return (escape(c.display) or "condition") + (f" ({c.start.isoformat()})" if c.start else "")
 
@@ -76,11 +80,16 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
     add(crit, "fever", record.conditions_in("fever", today, current=True))
     temp = record.latest("body-temperature", today, FEVER_LOOKBACK_DAYS)
     if temp and temp.value is not None:
-        celsius = (
-            (temp.value - 32) * 5 / 9 if (temp.unit or "").lower() in ("[degf]", "degf", "°f", "f") else temp.value
-        )
-        if celsius >= FEVER_CELSIUS:
-            reading = " ".join(part for part in (f"{temp.value:g}", escape(temp.unit or "")) if part)
+        unit = (temp.unit or "").lower()
+        celsius = (temp.value - 32) * 5 / 9 if unit in FAHRENHEIT else temp.value
+        if celsius >= FEVER_CELSIUS:  # in degrees as a clinician writes them, not their UCUM codes ("Cel", "[degF]")
+            reading = (
+                f"{temp.value:g} °F ({round(celsius, 1):g} °C)"
+                if unit in FAHRENHEIT
+                else f"{temp.value:g} °C"
+                if unit in CELSIUS
+                else " ".join(part for part in (f"{temp.value:g}", escape(temp.unit or "")) if part)
+            )
             found.append(Finding(crit, f"temperature {reading} on {temp.when}", (temp,)))
     add(crit, "spinal infection", record.conditions_in("spinal-infection", today, current=True))
 

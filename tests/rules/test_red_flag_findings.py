@@ -6,7 +6,6 @@ import pytest
 
 from cds_service.cards import Indicator
 from cds_service.citations import cite
-from cds_service.rules._markdown import escape
 from tests.conftest import by_topic, cards_for
 from tests.fhir_builders import ICD, PATIENT_ID, RX, SCT, ago, lbp, observation
 
@@ -87,21 +86,21 @@ CRIT, WARN = Indicator.CRITICAL, Indicator.WARNING
         pytest.param(
             observation("8310-5", 38.5, "Cel", days=2),
             CRIT,
-            f"temperature 38.5 Cel on {ago(2)}",
-            id="temperature-celsius",
+            f"temperature 38.5 °C on {ago(2)}",
+            id="temperature-celsius-reads-as-degrees-not-its-ucum-code",
         ),
         pytest.param(
             observation("8310-5", 101.0, "[degF]", days=2),
             CRIT,
-            f"temperature 101 {escape('[degF]')} on {ago(2)}",
-            id="temperature-fahrenheit-101-is-38.3-celsius",
+            f"temperature 101 °F (38.3 °C) on {ago(2)}",
+            id="temperature-fahrenheit-101-is-38.3-celsius-and-says-so",
         ),
         pytest.param(observation("8310-5", 100.2, "[degF]", days=2), None, None, id="100.2-fahrenheit-is-37.9-celsius"),
         *[
             pytest.param(
                 observation("8310-5", 100.4, unit, days=2),
                 CRIT,
-                f"temperature 100.4 {escape(unit)} on {ago(2)}",
+                f"temperature 100.4 °F (38 °C) on {ago(2)}",
                 id=f"100.4-{unit}-is-fahrenheit",
             )
             for unit in ("[degF]", "degF", "°F", "F", "[DEGF]")
@@ -109,6 +108,15 @@ CRIT, WARN = Indicator.CRITICAL, Indicator.WARNING
         *[
             pytest.param(observation("8310-5", 100.2, unit, days=2), None, None, id=f"100.2-{unit}-is-37.9-celsius")
             for unit in ("degF", "°F", "F")
+        ],
+        *[
+            pytest.param(
+                observation("8310-5", 38.5, unit, days=2),
+                CRIT,
+                f"temperature 38.5 °C on {ago(2)}",
+                id=f"38.5-{unit}-reads-as-degrees-celsius",
+            )
+            for unit in ("Cel", "°C", "C", "degC")
         ],
         pytest.param(
             observation("8310-5", 38.2, days=2),
