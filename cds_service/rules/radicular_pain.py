@@ -8,7 +8,7 @@ from ..cards import Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._episode import episode
-from ._markdown import escape
+from ._names import condition_label
 
 TOPIC = "radicular-pain"
 
@@ -18,7 +18,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     ep = episode(record, today)
     if ep is None or not ep.radicular:
         return None
-    names = "; ".join(sorted({escape(c.display) or "radicular diagnosis" for c in ep.radicular}))
+    names = "; ".join(sorted({condition_label(c, "radicular diagnosis") for c in ep.radicular}))  # dated (0.9)
     lines = [
         f"Radicular diagnosis: {names}.",
         "",

@@ -4,7 +4,7 @@ order it renews, a drug the patient takes offered as an addition, advice beside 
 import pytest
 
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import ICD, ago, condition, dosage, lbp, med_request, observation, patient
+from tests.fhir_builders import ICD, ago, condition, dosage, lbp, med_request, observation, patient, sciatica
 
 OXY_5 = ("1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
 LORAZEPAM = ("197901", "lorazepam 1 MG Oral Tablet")
@@ -178,3 +178,9 @@ def test_opioid_use_disorder_advice_names_the_treatment_being_ordered(moud, says
     assert says in detail
     if moud:
         assert "Offer or arrange" not in detail
+
+
+def test_the_radicular_card_dates_the_diagnosis_it_names():
+    """0.9: every chart entry a card names carries its date; "Radicular diagnosis: Sciatica." had none."""
+    detail = cards([sciatica(onset_days=35)])["radicular-pain"].detail
+    assert f"Radicular diagnosis: Sciatica (onset {ago(35)})." in detail
