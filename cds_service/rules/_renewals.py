@@ -36,8 +36,13 @@ def renewal_of(chart: MedicationFact, draft: MedicationFact) -> str:
     instructions taken together, their order."""
     when = f" (last ordered {chart.start})" if chart.start else ""
     before, after = _dose(chart), _dose(draft)
-    changed = before is not None and after is not None and before != after
-    return f"renewal of {escape(chart.display) or 'the chart order'}{when}{', dose changed' if changed else ''}"
+    if before is not None and after is not None and before != after:
+        change = ", dose changed"
+    elif before is None and after is not None:  # counted at its floor before: why the total moves (0.10 item 3)
+        change = ", which had no structured dose"
+    else:
+        change = ""
+    return f"renewal of {escape(chart.display) or 'the chart order'}{when}{change}"
 
 
 def _dose(med: MedicationFact) -> tuple[tuple[float, str, float], ...] | None:

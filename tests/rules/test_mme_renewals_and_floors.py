@@ -234,8 +234,8 @@ def renewal_lines(chart, drafts):
         pytest.param(
             [med_request(*OXY_ER_60, authored_days=20)],
             [draft(*OXY_ER_60, Q12H)],
-            f"(draft order: renewal of {OXY_ER_60[1]} (last ordered {ago(20)})): ",
-            id="a-chart-order-without-a-dose-has-no-dose-to-have-changed",
+            f"(draft order: renewal of {OXY_ER_60[1]} (last ordered {ago(20)}), which had no structured dose): ",
+            id="a-chart-order-without-a-dose-says-so-since-the-total-no-longer-counts-its-floor",
         ),
         pytest.param(
             [med_request(*OXY_5, Q6H, authored_days=20)],

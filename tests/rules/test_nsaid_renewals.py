@@ -61,11 +61,11 @@ def order_sign(resources, drafts):
             "NSAID order above the guideline dose",
             [
                 "Drafted: ibuprofen 600 MG Oral Tablet: 600 mg 3 times a day = 1,800 mg/day; renewal of ibuprofen "
-                f"600 MG Oral Tablet (last ordered {ago(40)}).",
+                f"600 MG Oral Tablet (last ordered {ago(40)}), which had no structured dose.",
                 "600 mg a dose is above the 400 mg the guideline advises",
             ],
             [REPLACE_600],
-            id="a-chart-order-without-a-dose-had-no-dose-to-change-as-brenda-jacksons-has-none",
+            id="a-chart-order-without-a-dose-had-no-dose-to-change-as-brenda-jacksons-has-none-and-says-so",
         ),
         pytest.param(
             [chart(IBUPROFEN_400, dosage(1, "TAB", 2))],
