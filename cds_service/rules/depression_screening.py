@@ -8,6 +8,7 @@ from typing import cast
 from ..cards import Card, Indicator
 from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
+from ._already import already_on, current
 from ._episode import Category, episode
 
 TOPIC = "depression-screening"
@@ -23,13 +24,16 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     phq9 = record.latest("phq9", today, LOOKBACK_DAYS, numeric=True)
     if phq9 and cast(float, phq9.value) >= PHQ9_POSITIVE:  # numeric=True: a number
+        # advice knows what the patient takes (0.10 item 14): review a treatment rather than start one
+        taken = already_on(record, "antidepressants", "antidepressant", today)
+        advice = f"already on {taken}: review that treatment" if taken else "assess and treat it"
         return Card(
             TOPIC,
             Indicator.WARNING,
             f"Positive depression screen: PHQ-9 {phq9.value:g}",
             f"Most recent PHQ-9 {phq9.value:g} on {phq9.when} (10 or more: moderate or worse depression). "
-            "Depression often coexists with chronic back pain; assess and treat it.",
-            evidence=(ep, phq9),
+            f"Depression often coexists with chronic back pain; {advice}.",
+            evidence=(ep, phq9, current(record, "antidepressants", today) if taken else ()),
         )
     if record.conditions_in("depression", today, current=True) or phq9:
         return None

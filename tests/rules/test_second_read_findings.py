@@ -184,3 +184,24 @@ def test_the_radicular_card_dates_the_diagnosis_it_names():
     """0.9: every chart entry a card names carries its date; "Radicular diagnosis: Sciatica." had none."""
     detail = cards([sciatica(onset_days=35)])["radicular-pain"].detail
     assert f"Radicular diagnosis: Sciatica (onset {ago(35)})." in detail
+
+
+DULOXETINE_60 = ("596930", "duloxetine 60 MG Delayed Release Oral Capsule")
+
+
+@pytest.mark.parametrize(
+    ("meds", "says"),
+    [
+        pytest.param([], "assess and treat it", id="untreated-so-assess-and-treat"),
+        pytest.param(
+            [med_request(*DULOXETINE_60, dosage(1, "CAP", 1), authored_days=30)],
+            f"already on {DULOXETINE_60[1]} (last ordered {ago(30)}): review that treatment",
+            id="on-duloxetine-so-review-the-treatment-not-start-one",
+        ),
+    ],
+)
+def test_a_positive_phq9_names_the_antidepressant_already_taken(meds, says):
+    """0.10 item 14: advice knows what the patient takes; "assess and treat it" to a patient on duloxetine is advice
+    a clinician dismisses every time."""
+    detail = cards([lbp(onset_days=200), observation("44261-6", 14, days=20), *meds])["depression-screening"].detail
+    assert says in detail
