@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import ServiceUnavailable
 from .database import write
-from .statements import Prepared, transaction
+from .statements import Autocommit, Prepared, transaction
 from .tables import SeenToken
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ class ReplayCache:
         self._insert = Prepared(
             engine, insert(self._table).values(token_key=bindparam("token_key"), expires_at=bindparam("expires_at"))
         )
+        # on SQLite, as the floor does it: one autocommit statement on a connection of the thread's own
+        self._autocommit = Autocommit(engine, self._insert) if engine.dialect.name == "sqlite" else None
         self._next_purge = 0.0
         self._lock = threading.Lock()
 
@@ -50,6 +52,9 @@ class ReplayCache:
         now = time.time()
 
         def insert_row() -> None:
+            if self._autocommit is not None:
+                self._autocommit.execute(row)
+                return
             with transaction(self.engine) as cursor:
                 cursor.execute(self._insert, row)
 

@@ -9,6 +9,8 @@ family of errors whichever path ran.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, cast
@@ -62,6 +64,55 @@ class Cursor:
         self._raw.executemany(prepared.sql, params)
 
 
+class Autocommit:
+    """One single-row statement run in autocommit mode on a SQLite connection of its own per thread: no pool
+    checkout and checkin, no BEGIN and COMMIT around it (the statement is its own transaction), as the floor runs
+    its insert. About 0.12 M instructions less per replay-cache insert than `transaction` (0.03 against 0.15).
+    SQLite only: its connections are local files, opened once per thread and process (a connection is not used
+    across a fork); the engine's pragmas apply (they run on connect). After a driver error other than a constraint
+    or a lock, the connection is closed and the next call opens another."""
+
+    def __init__(self, engine: Engine, prepared: Prepared) -> None:
+        if engine.dialect.name != "sqlite":
+            raise ValueError("Autocommit runs on SQLite only")
+        self.engine = engine
+        self.prepared = prepared
+        self._dbapi = engine.dialect.loaded_dbapi
+        self._local = threading.local()
+
+    def execute(self, values: Mapping[str, Any]) -> None:
+        """Run the statement; a driver error is raised as SQLAlchemy's (IntegrityError, OperationalError...)."""
+        params = self.prepared.params(values)
+        try:
+            connection = self._connection()
+            connection.execute(self.prepared.sql, params)
+        except self._dbapi.Error as exc:
+            if not isinstance(exc, self._dbapi.IntegrityError) and "locked" not in str(exc):
+                self._discard()
+            raise _as_sqlalchemy(self.engine, exc) from exc
+
+    def _connection(self) -> Any:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            fairy = self.engine.raw_connection()  # opened by the pool, so the engine's connect events run
+            fairy.detach()  # ours from now on: the pool neither counts it nor hands it out
+            local.connection, local.pid = fairy.dbapi_connection, os.getpid()
+            local.connection.isolation_level = None  # autocommit: each statement commits itself
+        return local.connection
+
+    def _discard(self) -> None:
+        connection, self._local.pid = getattr(self._local, "connection", None), None
+        if connection is not None:
+            with suppress(self._dbapi.Error):
+                connection.close()
+
+
+def _as_sqlalchemy(engine: Engine, exc: Exception) -> StatementError:
+    """A driver error as SQLAlchemy's own (IntegrityError, OperationalError...), as its execution layer raises it."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    return DBAPIError.instance(None, None, exc, dbapi_error, connection_invalidated=False, dialect=engine.dialect)
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Cursor]:
     """A cursor on a pooled connection; committed when the block ends, rolled back (and the error raised as
@@ -69,7 +120,7 @@ def transaction(engine: Engine) -> Iterator[Cursor]:
     dbapi_error = engine.dialect.loaded_dbapi.Error
 
     def as_sqlalchemy(exc: Exception) -> StatementError:
-        return DBAPIError.instance(None, None, exc, dbapi_error, connection_invalidated=False, dialect=engine.dialect)
+        return _as_sqlalchemy(engine, exc)
 
     try:
         connection = engine.raw_connection()  # unlike engine.connect(), a failed connect comes out as the driver's

@@ -8,6 +8,8 @@ import orjson
 from flask import current_app, request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_options_header
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from ..errors import BadHookRequest, PayloadTooLarge, UnsupportedMediaType
 from ..fhir.http_fetch import json_values
@@ -26,24 +28,32 @@ def read_json_body() -> Any:
     """The decoded JSON body; 415 when declared as something else (no Content-Type at all is read as JSON, as some
     EHR clients send), 413 past BACKPAIN_CDS_MAX_BODY_BYTES, chunked or not, 400 when it is not JSON or its chunked
     encoding is broken (gunicorn then closes the connection: where the next request would start is unknown)."""
-    if request.headers.get("Content-Type") is not None and not _is_json(request.mimetype):
+    settings = current_app.extensions["backpain_cds"].settings
+    return read_json(request.environ, settings.max_body_bytes, settings.max_json_values)
+
+
+def read_json(environ: dict[str, Any], limit: int, most: int) -> Any:
+    """`read_json_body` for a WSGI environ, with or without Flask (web/hook_calls.py): the header and the body read
+    as werkzeug's request reads them (the app sets no MAX_CONTENT_LENGTH)."""
+    content_type = environ.get("CONTENT_TYPE")
+    if content_type is not None and not _is_json(mimetype := parse_options_header(content_type)[0].lower()):
         raise UnsupportedMediaType(
-            f"the body must be JSON (application/json), not {safe(request.mimetype, 100)!r}", field="Content-Type"
+            f"the body must be JSON (application/json), not {safe(mimetype, 100)!r}", field="Content-Type"
         )
-    limit = current_app.extensions["backpain_cds"].settings.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
+    length = get_content_length(environ)
+    if length is not None and length > limit:
         raise RequestEntityTooLarge()
-    if PARSED in request.environ:  # the worker decoded this very body, within the same limits (`decode`)
-        return request.environ[PARSED]
+    if PARSED in environ:  # the worker decoded this very body, within the same limits (`decode`)
+        return environ[PARSED]
     try:  # a chunked body has no Content-Length: read one byte past the limit
-        data = request.stream.read(limit + 1)
+        data = get_input_stream(environ).read(limit + 1)
     except (ParseException, OSError):  # gunicorn: a bad chunk size, extension or terminator, or the body broke off
         raise BadHookRequest(
             "the request body is malformed (broken chunked encoding, or it ended early)", field="(body)"
         ) from None
     if len(data) > limit:
         raise RequestEntityTooLarge()
-    return decode(data, current_app.extensions["backpain_cds"].settings.max_json_values)
+    return decode(data, most)
 
 
 def decode(data: bytes, most: int) -> Any:

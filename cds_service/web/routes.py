@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -11,20 +10,18 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .. import metrics, pipeline
+from .. import metrics
 from ..cards import COMMON_OVERRIDES, OVERRIDE_SYSTEM
-from ..errors import CdsError, MethodNotAllowed, PayloadTooLarge, UnknownService
-from ..logs import event, safe
+from ..errors import CdsError, MethodNotAllowed, UnknownService
 from ..pipeline import Runtime
 from ..store import database
 from ..store.feedback import FeedbackStore, parse_feedback
+from . import calls
 from .auth import ClientAuth
 from .body import read_json_body
+from .calls import log
 
-log = logging.getLogger(__name__)
 bp = Blueprint("cds", __name__)
-CORS_METHODS = "GET, POST, OPTIONS"
-CORS_HEADERS = "Authorization, Content-Type"
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -46,21 +43,9 @@ def discovery() -> Response:
 
 @bp.post("/cds-services/<service_id>")
 def hook(service_id: str) -> Response:
-    runtime = _runtime()
-    runtime.registry.get(service_id)  # 404 before reading a body for an unknown service
-    body = read_json_body()
-    g.hook_instance = body.get("hookInstance") if isinstance(body, dict) else None
-    result = pipeline.run(runtime, service_id, body)
-    cards = result["cards"]
-    g.topics = [card["source"]["topic"]["code"] for card in cards]
-    for topic, card in zip(g.topics, cards, strict=True):
-        metrics.child(metrics.CARDS, topic, card["indicator"]).inc()
-    for skipped in result["extension"].get(pipeline.EXT_SKIPPED_DETAIL, ()):
-        metrics.child(metrics.SKIPPED, skipped.get("reason", "unknown")).inc()
-    gate = current_app.extensions["backpain_cds_policy"]
-    patient = gate.key("patient", body["context"]["patientId"])  # valid: the pipeline checked it
-    current_app.extensions["backpain_cds_card_log"].record(service_id, cards, patient)
-    return _json(result)
+    """A hook call that `calls.HookCalls` did not answer itself (it answers every one for a service we serve)."""
+    _runtime().registry.get(service_id)  # 404 before reading a body for an unknown service
+    return _json(calls.evaluate(current_app.extensions, service_id, read_json_body(), g))
 
 
 @bp.post("/cds-services/<service_id>/feedback")
@@ -158,21 +143,11 @@ def _log_call(response: Response) -> Response:
     if endpoint in _CALLS and request.method != "OPTIONS":
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         service_id = request.view_args["service_id"]  # type: ignore[index]
-        if endpoint == "cds.hook":
-            known = service_id in _runtime().registry.ids
-            metrics.hook_call(service_id if known else metrics.UNKNOWN_SERVICE, response.status_code, seconds)
-        event(
-            log,
-            logging.INFO,
-            _CALLS[endpoint],
-            service=service_id,
-            hookInstance=g.get("hook_instance"),
-            status=response.status_code,
-            ms=round(seconds * 1000, 1),
-            topics=g.get("topics"),
-            items=g.get("items"),
-            error=g.get("error"),
-        )
+        facts = calls.Facts()
+        facts.hook_instance, facts.topics, facts.items = g.get("hook_instance"), g.get("topics"), g.get("items")
+        facts.error = g.get("error")
+        known = service_id in _runtime().registry.ids
+        calls.log_call(_CALLS[endpoint], service_id, known, response.status_code, seconds, facts)
     return response
 
 
@@ -181,18 +156,11 @@ _CALLS = {"cds.hook": "hook", "cds.feedback": "feedback"}
 
 def _cors(response: Response) -> Response:
     origins = _runtime().settings.cors_origins
-    origin = request.headers.get("Origin")
-    if "*" in origins:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-    elif origin and origin in origins:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers.add("Vary", "Origin")
-    else:
-        return response
-    if request.method == "OPTIONS":  # Flask answers preflights itself (200, no auth); we add the CORS grants
-        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
-        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
-        response.headers["Access-Control-Max-Age"] = "600"
+    for name, value in calls.cors(origins, request.headers.get("Origin"), request.method == "OPTIONS"):
+        if name == "Vary":
+            response.headers.add(name, value)
+        else:
+            response.headers[name] = value
     return response
 
 
@@ -203,37 +171,23 @@ def _nosniff(response: Response) -> Response:
 
 
 def _cds_error(exc: CdsError) -> Response:
-    if exc.status == 401:
-        return _json({"error": exc.code}, 401)  # no detail on why (CDS Hooks security best practice)
-    if exc.status >= 500:
-        log.error("internal error: %s", exc.code)
-    elif exc.status == 412 and request.endpoint not in _CALLS:
-        log.warning("412 %s", safe(exc.message, 500))
-    g.error = exc.message  # the call's one log line says why (made safe there)
-    return _json(exc.to_json(), exc.status)
+    return _json(*calls.cds_error(exc, g, request.endpoint in _CALLS))
 
 
 def _http_error(exc: HTTPException) -> Response:
     if isinstance(exc, RequestEntityTooLarge):
-        limit = _runtime().settings.max_body_bytes
-        response = _cds_error(
-            PayloadTooLarge(
-                f"the request body is over the {limit} byte limit (BACKPAIN_CDS_MAX_BODY_BYTES)", limit=limit
-            )
-        )
+        response = _json(*calls.too_large(_runtime().settings.max_body_bytes, g, request.endpoint in _CALLS))
         response.headers["Connection"] = "close"  # do not let the server read the rest of a huge body to reuse it
         return response
     if exc.code == 405:
         return _cds_error(MethodNotAllowed(f"{request.method} is not allowed on {request.path}"))
     if exc.code == 404:
         return _cds_error(UnknownService(f"no such endpoint: {request.path}"))
-    body = {"error": (exc.name or "error").lower().replace(" ", "-"), "message": exc.description}
-    return _json(body, exc.code or 500)
+    return _json(*calls.http_error(exc))
 
 
 def _unexpected(exc: Exception) -> Response:
-    log.exception("unexpected error on %s", safe(request.path))  # the traceback names code, not request content
-    return _json({"error": "internal-error", "message": "internal error; see the service log"}, 500)
+    return _json(*calls.unexpected(request.path))
 
 
 def register(app: Flask) -> None:
@@ -249,3 +203,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(CdsError, _cds_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
+    # hook calls answered before Flask's request machinery, alike (calls.py); everything else by Flask
+    app.wsgi_app = calls.HookCalls(app.extensions, app.wsgi_app)  # type: ignore[method-assign]
