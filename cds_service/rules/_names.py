@@ -18,7 +18,7 @@ from ..fhir.parse import to_date
 from ..record.patient_record import ConditionFact, MedicationFact, PatientRecord
 from ._dosing import amount
 from ._markdown import escape
-from ._wording import ago
+from ._wording import ago, day
 
 STALE_AFTER_DAYS = 365
 DAYS_IN = {"min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}  # UCUM units of a Duration
@@ -100,7 +100,7 @@ def last_ordered(meds: Iterable[MedicationFact], today: date) -> str:
         return ""
     verb = "ordered" if last.resource_type == "MedicationRequest" else "recorded"
     days = (today - last_start).days
-    said = f"last {verb} {last_start}"
+    said = f"last {verb} {day(last_start)}"
     return f"{said}, {ago(days)}: still taking it?" if may_be_stale(last, today) else said
 
 
@@ -150,5 +150,5 @@ def condition_label(c: ConditionFact, fallback: str) -> str:
     "Chronic systolic heart failure (onset 2013-02-28)"."""
     name = escape(c.display or fallback)
     if c.onset is not None:
-        return f"{name} (onset {c.onset})"
-    return f"{name} (recorded {c.recorded})" if c.recorded is not None else name
+        return f"{name} (onset {day(c.onset)})"
+    return f"{name} (recorded {day(c.recorded)})" if c.recorded is not None else name

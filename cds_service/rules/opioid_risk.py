@@ -15,6 +15,7 @@ from ._names import condition_label, drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS, Level, nsaid_status
 from ._opioids import LONG_TERM_DAYS, current_opioids, exclusion, opioid_evidence, use_disorder_or_overdose
 from ._therapy import Ingredients, covered_until, ingredients, therapy_start
+from ._wording import day
 
 TOPIC = "opioid-risk"
 NAIVE_LOOKBACK_DAYS = 90
@@ -55,7 +56,7 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
         one_per_drug[drug] = med
     for med in one_per_drug.values():
         started = therapy_start(record, med, today) or today
-        line = f"Long-term therapy: {_ingredient_name(record, med)} since {started}"
+        line = f"Long-term therapy: {_ingredient_name(record, med)} since {day(started)}"
         if (today - started).days >= LONG_TERM_DAYS and line not in long_term:
             long_term.append(line)
         starts.append((med, started))
