@@ -50,9 +50,10 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     one_per_drug: dict[Ingredients, MedicationFact] = {}  # renewals: one question each, the earliest order
     known: dict[tuple[str, ...], Ingredients] = {}  # ingredients by RxNorm codes: renewals repeat them
     for med in reversed(opioids):
-        drug = known.get(med.rxnorm) if med.rxnorm else None
+        codes = med.rxnorm
+        drug = known.get(codes) if codes else None
         if drug is None:
-            drug = known[med.rxnorm] = ingredients(record.kb, med)
+            drug = known[codes] = ingredients(record.kb, med)
         one_per_drug[drug] = med
     for med in one_per_drug.values():
         started = therapy_start(record, med, today) or today
