@@ -120,7 +120,8 @@ class MedicationFact(NamedTuple):
         return not self.draft and self.status not in NOT_USE_STATUSES
 
     def is_current(self, today: date) -> bool:
-        """Current (0.3): drafts; active requests; active statements whose period has not ended."""
+        """Current (0.3): drafts; active requests; active statements whose period has not ended (`_current` below
+        says the same of a list: keep the two alike)."""
         if self.draft:
             return True
         if self.status != "active":
@@ -242,7 +243,7 @@ class PatientRecord:
             if not found:
                 known = self.memo[key] = []
             else:
-                known = self.memo[key] = [m for m in found if m.is_current(today)] if current else list(found)
+                known = self.memo[key] = _current(found, today) if current else list(found)
         return known
 
     def is_in_focus(self, item: MedicationFact | OrderFact) -> bool:
@@ -279,3 +280,13 @@ class PatientRecord:
             kept.append(med)
         self.memo["deduplicated"] = kept
         return kept
+
+
+def _current(meds: Sequence[MedicationFact], today: date) -> list[MedicationFact]:
+    """The current ones (`MedicationFact.is_current`, spelt out: one call less per order, and renewals make dozens)."""
+    return [
+        m
+        for m in meds
+        if m.draft
+        or (m.status == "active" and (m.resource_type != "MedicationStatement" or m.end is None or m.end >= today))
+    ]

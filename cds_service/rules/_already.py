@@ -11,6 +11,7 @@ from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import amount, dosage_json
 from ._names import drug_labels
 from ._therapy import Ingredients, ingredients, therapy_start
+from ._wording import day
 
 
 def current(record: PatientRecord, vs: str, today: date) -> list[MedicationFact]:
@@ -42,7 +43,7 @@ def _already_on(record: PatientRecord, vs: str, what: str, today: date, excludin
     for group in by_drug.values():
         first = therapy_start(record, group[0], today)
         last = max((m.start for m in group if m.start), default=None)
-        since = f", taken since {first}" if first is not None and first != last else ""
+        since = f", taken since {day(first)}" if first is not None and first != last else ""
         said.append(f"{', '.join(drug_labels(record, group, what, today))}{since}")
     return ", ".join(said)
 

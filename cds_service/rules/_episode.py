@@ -10,7 +10,7 @@ from functools import cached_property
 from ..citations import Cited, references_of
 from ..record.patient_record import ConditionFact, MedicationFact, OrderFact, PatientRecord
 from ._markdown import escape
-from ._wording import ago
+from ._wording import ago, day
 
 CHRONIC_CODE = frozenset({"chronic-back-pain-code"})
 ACUTE_BELOW_DAYS = 28  # ACP 2017: acute < 4 weeks
@@ -58,9 +58,9 @@ class Episode:
         if self.order_only:
             return "low back pain given as the reason for a draft order"
         names = "; ".join(sorted({escape(d) or "back pain diagnosis" for d in {c.display for c in self.conditions}}))
-        when = f", onset {self.onset.isoformat()} ({ago(self.days or 0)})" if self.onset else ", onset date unknown"
+        when = f", onset {day(self.onset)} ({ago(self.days or 0)})" if self.onset else ", onset date unknown"
         if self.chronic_days_unknown and self.onset:
-            when = f", recorded {self.onset.isoformat()} ({ago(self.days or 0)}), coded as chronic"
+            when = f", recorded {day(self.onset)} ({ago(self.days or 0)}), coded as chronic"
         return names + when
 
 

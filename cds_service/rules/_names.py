@@ -16,7 +16,7 @@ from ._dosing import amount
 from ._markdown import escape
 from ._renewals import renewal_of, same_product
 from ._supply import supply_end
-from ._wording import ago
+from ._wording import ago, day
 
 STALE_AFTER_DAYS = 365
 
@@ -105,7 +105,7 @@ def last_ordered(meds: Iterable[MedicationFact], today: date) -> str:
         return ""
     verb = "ordered" if last.resource_type == "MedicationRequest" else "recorded"
     days = (today - last_start).days
-    said = f"last {verb} {last_start}"
+    said = f"last {verb} {day(last_start)}"
     return f"{said}, {ago(days)}: still taking it?" if may_be_stale(last, today) else said
 
 
@@ -124,5 +124,5 @@ def condition_label(c: ConditionFact, fallback: str) -> str:
     "Chronic systolic heart failure (onset 2013-02-28)"."""
     name = escape(c.display or fallback)
     if c.onset is not None:
-        return f"{name} (onset {c.onset})"
-    return f"{name} (recorded {c.recorded})" if c.recorded is not None else name
+        return f"{name} (onset {day(c.onset)})"
+    return f"{name} (recorded {day(c.recorded)})" if c.recorded is not None else name

@@ -31,7 +31,9 @@ def _opioid_evidence(record: PatientRecord, today: date) -> Citation:
 
 def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
     """A chart order that a draft of the same product renews is replaced by that draft (0.10 item 1)."""
-    found = [m for m in record.medications_in("opioid-analgesics", today) if MOUD not in m.classes]  # is_moud inline
+    found = record.medications_in("opioid-analgesics", today)
+    # without a current treatment of opioid use disorder (most records) no order is to be left out: no test per order
+    found = [m for m in found if MOUD not in m.classes] if record.medications_in(MOUD, today) else list(found)
     return without_renewed(record.kb, found)
 
 

@@ -8,6 +8,7 @@ from ..record.patient_record import MedicationFact
 from ._dosing import regimen
 from ._markdown import escape
 from ._steps import are_steps
+from ._wording import day
 
 
 def same_product(kb: Knowledge, a: MedicationFact, b: MedicationFact) -> bool:
@@ -34,7 +35,7 @@ def renewal_of(chart: MedicationFact, draft: MedicationFact) -> str:
     """ "renewal of oxycodone 10 MG ER (last ordered 2020-07-21)[, dose changed]". "Dose changed" only when both doses
     can be read and differ: each instruction's amount and timing, not its sig text, unit spelling or, for
     instructions taken together, their order."""
-    when = f" (last ordered {chart.start})" if chart.start else ""
+    when = f" (last ordered {day(chart.start)})" if chart.start else ""
     before, after = _dose(chart), _dose(draft)
     if before is not None and after is not None and before != after:
         change = ", dose changed"

@@ -49,26 +49,30 @@ def therapy_start(record: PatientRecord, med: MedicationFact, today: date) -> da
 
 
 def _therapy_starts(record: PatientRecord, today: date) -> dict[Ingredients, date]:
-    by_drug: dict[Ingredients, list[MedicationFact]] = {}
-    runs: dict[tuple[str, ...], list[MedicationFact]] = {}  # by RxNorm codes, its drug's list: renewals repeat them
-    kb = record.kb
+    # One dictionary step per entry, grouped by RxNorm codes (renewals repeat them by the dozen); an entry's date
+    # and status are read in the walk below, which stops at the first entry that reaches today
+    by_codes: dict[tuple[str, ...], list[MedicationFact]] = {}
     for med in record.medications:  # duplicates (a statement of an order) do not change a run
-        start = med.start
-        # med.draft or med.means_use, spelt out: this loop visits every medication of the record
-        if start is not None and start <= today and (med.draft or med.status not in NOT_USE_STATUSES):
-            codes = med.rxnorm
-            found = runs.get(codes) if codes else None
-            if found is None:  # a drug without codes is known by its name (ingredients()): not kept by codes
-                found = by_drug.setdefault(ingredients(kb, med), [])
-                if codes:
-                    runs[codes] = found
-            found.append(med)
+        if med.start is not None:
+            by_codes.setdefault(med.rxnorm, []).append(med)
+    by_drug: dict[Ingredients, list[MedicationFact]] = {}
+    kb = record.kb
+    for codes, meds in by_codes.items():
+        if codes:
+            by_drug.setdefault(ingredients(kb, meds[0]), []).extend(meds)
+        else:  # a drug without codes is known by its name (ingredients()): each its own
+            for med in meds:
+                by_drug.setdefault(ingredients(kb, med), []).append(med)
     starts = {}
     for drug, meds in by_drug.items():
         run_start, covered = date.min, date.min
         for med in sorted(meds, key=_START):
             start = med.start
             assert start is not None
+            if start > today:
+                break  # sorted: the rest start later still
+            if not med.draft and med.status in NOT_USE_STATUSES:  # med.draft or med.means_use, spelt out
+                continue
             if run_start == date.min or (start - covered).days > GAP_DAYS:
                 run_start = start
             until = covered_until(med, today)

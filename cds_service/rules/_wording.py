@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 
 DAYS_UP_TO = 13  # then weeks
@@ -24,6 +25,12 @@ def ago(days: int) -> str:
     if months <= MONTHS_UP_TO:
         return _count(months, "month")
     return _count(max(2, int(days / DAYS_PER_YEAR)), "year")
+
+
+@lru_cache(maxsize=4096)  # cards name the same few dates again and again; writing one costs ten look-ups
+def day(when: date) -> str:
+    """A date as cards write it, "2026-11-27": what f"{when}" writes."""
+    return str(when)
 
 
 def _count(n: int, unit: str) -> str:

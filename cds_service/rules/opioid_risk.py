@@ -16,6 +16,7 @@ from ._nsaid_status import LAB_LOOKBACK_DAYS, Level, nsaid_status
 from ._opioids import LONG_TERM_DAYS, MOUD, current_opioids, exclusion, opioid_evidence, use_disorder_or_overdose
 from ._therapy import Ingredients, covered_until, ingredients, therapy_start
 from ._tramadol import above_label_maximum
+from ._wording import day
 
 TOPIC = "opioid-risk"
 NAIVE_LOOKBACK_DAYS = 90
@@ -68,13 +69,14 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     one_per_drug: dict[Ingredients, MedicationFact] = {}  # renewals: one question each, the earliest order
     known: dict[tuple[str, ...], Ingredients] = {}  # ingredients by RxNorm codes: renewals repeat them
     for med in reversed(opioids):
-        drug = known.get(med.rxnorm) if med.rxnorm else None
+        codes = med.rxnorm
+        drug = known.get(codes) if codes else None
         if drug is None:
-            drug = known[med.rxnorm] = ingredients(record.kb, med)
+            drug = known[codes] = ingredients(record.kb, med)
         one_per_drug[drug] = med
     for med in one_per_drug.values():
         started = therapy_start(record, med, today) or today
-        line = f"Long-term therapy: {_ingredient_name(record, med)} since {started}"
+        line = f"Long-term therapy: {_ingredient_name(record, med)} since {day(started)}"
         if (today - started).days >= LONG_TERM_DAYS and line not in long_term:
             long_term.append(line)
         starts.append((med, started))

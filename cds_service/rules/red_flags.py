@@ -12,6 +12,7 @@ from ..record.patient_record import ConditionFact, MedicationFact, ObservationFa
 from ._episode import Episode, episode
 from ._markdown import escape
 from ._names import drug_labels
+from ._wording import day
 
 TOPIC = "red-flags"
 NEW_FINDING_DAYS_BEFORE_ONSET = 30  # "new" = recorded no earlier than 30 days before episode onset
@@ -42,7 +43,7 @@ CELSIUS = frozenset({"cel", "c", "degc"})  # "°C" reads as itself
 
 
 def _dated(c: ConditionFact) -> str:
-    return (escape(c.display) or "condition") + (f" ({c.start.isoformat()})" if c.start else "")
+    return (escape(c.display) or "condition") + (f" ({day(c.start)})" if c.start else "")
 
 
 def findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
