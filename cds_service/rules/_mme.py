@@ -147,12 +147,13 @@ def _alternatives(contributions: tuple[Contribution, ...], total: float) -> tupl
     return tuple(lines)
 
 
-def identity(kb: Knowledge, med: MedicationFact) -> tuple[str | None, Product | None]:
-    """The opioid ingredient and, for a known product, its strength; (None, None) when neither is known."""
-    for code in med.rxnorm:
+def identity(kb: Knowledge, rxnorm: tuple[str, ...]) -> tuple[str | None, Product | None]:
+    """The opioid ingredient of a drug's RxNorm codes and, for a known product, its strength; (None, None) when
+    neither is known."""
+    for code in rxnorm:
         if code in kb.products:
             return kb.products[code].ingredient, kb.products[code]
-    return next((code for code in med.rxnorm if code in kb.opioid_ingredients), None), None
+    return next((code for code in rxnorm if code in kb.opioid_ingredients), None), None
 
 
 def contribution(
@@ -201,7 +202,7 @@ def _no_timing(structured: Any) -> bool:
 
 def _worked_out(kb: Knowledge, med: MedicationFact) -> Worked:
     """(ingredient, MME/day or None, note, counted at a floor, mg/day) for one order."""
-    ingredient, product = identity(kb, med)
+    ingredient, product = identity(kb, med.rxnorm)
     factor = kb.mme_factors.get(ingredient or "")
     if ingredient is None:
         return "", None, "ingredient strength unknown; MME not computed", False, None

@@ -18,10 +18,12 @@ TRAMADOL_OLDER_AGE = 75
 TRAMADOL_LABEL_MAX_MG_KIDNEY = 200
 
 
-def is_tramadol(kb: Knowledge, med: MedicationFact) -> bool:
-    """An order of tramadol (alone or combined, by its product's or its own ingredient code)."""
-    ingredient, _ = identity(kb, med)
-    return getattr(kb.mme_factors.get(ingredient or ""), "name", "") == TRAMADOL
+def tramadol_orders(kb: Knowledge, opioids: list[MedicationFact]) -> list[MedicationFact]:
+    """The orders of tramadol (alone or combined, by its product's or its own ingredient code) among `opioids`,
+    each distinct drug looked up once: renewals repeat a drug by the dozen."""
+    drugs = {m.rxnorm for m in opioids}
+    tramadol = {d for d in drugs if getattr(kb.mme_factors.get(identity(kb, d)[0] or ""), "name", "") == TRAMADOL}
+    return [m for m in opioids if m.rxnorm in tramadol] if tramadol else []
 
 
 def above_label_maximum(record: PatientRecord, today: date) -> str | None:

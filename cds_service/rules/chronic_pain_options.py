@@ -12,7 +12,7 @@ from ._episode import Category, episode
 from ._names import drug_labels
 from ._nsaid_status import Level, nsaid_status
 from ._opioids import opioid_evidence
-from ._tramadol import is_tramadol
+from ._tramadol import tramadol_orders
 
 TOPIC = "chronic-pain-options"
 
@@ -63,11 +63,12 @@ def drug_advice(record: PatientRecord, today: date) -> tuple[list[str], list]:
         lines = ["- Drugs if needed: an NSAID first."]
     if duloxetine:
         lines.append(f"- Second-line drug duloxetine: already on {duloxetine}.")
-    if tramadol := [m for m in opioids if is_tramadol(record.kb, m)]:  # named as taken, not as an addition (item 14)
+    if tramadol := tramadol_orders(record.kb, opioids):  # named as taken, not as an addition (item 14)
         lines.append(
             f"- Second-line drug tramadol: already on {', '.join(drug_labels(record, tramadol, 'tramadol', today))}."
         )
-    if others := [m for m in opioids if not is_tramadol(record.kb, m)]:
+    drugs = {t.rxnorm for t in tramadol}
+    if others := [m for m in opioids if m.rxnorm not in drugs] if tramadol else opioids:
         lines.append(
             f"- Already on an opioid: {', '.join(drug_labels(record, others, 'opioid', today))}"
             + ("." if tramadol else "; tramadol would add another opioid.")
