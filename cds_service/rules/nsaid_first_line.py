@@ -13,6 +13,7 @@ from ..hook_request import HookContext
 from ..record.patient_record import PatientRecord
 from ._already import already_on, current, nsaid_doses
 from ._episode import episode
+from ._names import drug_labels
 from ._nsaid_drafts import DraftedNsaid, drafted_nsaids
 from ._nsaid_status import Level, NsaidStatus, nsaid_status
 from ._orders import draft_medication_request
@@ -52,6 +53,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         )
     if status.level is Level.CAUTION:
         ppi = ", with a proton-pump inhibitor" if status.gi_risk else ""  # what the suggestion creates (item 15)
+        if status.gi_risk and (taken := current(record, "omeprazole", today)):  # nor a second one (item 14)
+            ppi += f": already on {', '.join(drug_labels(record, taken, 'omeprazole', today))}"
         lines += [
             "",
             f"**Use with caution** (lowest dose, shortest course{ppi}):",
@@ -63,7 +66,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     elif not record.medications_in("nsaids", today):  # nor beside a drafted one
         suggestions = (
             Suggestion(
-                f"Order {_ibuprofen_label(record, status)}",
+                f"Order {_ibuprofen_label(record, status, today)}",
                 _ibuprofen(record, status, today),
             ),
         )
@@ -101,7 +104,7 @@ def _instead(record: PatientRecord, drafted: DraftedNsaid, today: date) -> Sugge
     if drafted.duplicates:
         return Suggestion(f"Remove the duplicate {name} draft", (remove,))
     return Suggestion(
-        f"Replace {name} by {_ibuprofen_label(record, nsaid_status(record, today))}",
+        f"Replace {name} by {_ibuprofen_label(record, nsaid_status(record, today), today)}",
         (remove, *_ibuprofen(record, nsaid_status(record, today), today)),
     )
 
@@ -110,15 +113,21 @@ def _title(record: PatientRecord, activity: str) -> str:
     return record.kb.activities[activity]["title"]
 
 
-def _ibuprofen_label(record: PatientRecord, status: NsaidStatus) -> str:
+def _with_ppi(record: PatientRecord, status: NsaidStatus, today: date) -> bool:
+    """Omeprazole goes with the ibuprofen order for a GI caution, unless the patient already takes it."""
+    return status.gi_risk and not current(record, "omeprazole", today)
+
+
+def _ibuprofen_label(record: PatientRecord, status: NsaidStatus, today: date) -> str:
     """What `_ibuprofen` orders, as a suggestion's label says it: omeprazole too with a GI caution."""
-    return _title(record, "ibuprofen-400") + (f" with {_title(record, 'omeprazole-20')}" if status.gi_risk else "")
+    ppi = f" with {_title(record, 'omeprazole-20')}" if _with_ppi(record, status, today) else ""
+    return _title(record, "ibuprofen-400") + ppi
 
 
 def _ibuprofen(record: PatientRecord, status: NsaidStatus, today: date) -> tuple[Action, ...]:
     """The ibuprofen order of the ActivityDefinition, and omeprazole beside it with a GI caution (0.10 item 15)."""
     orders = [("ibuprofen-400", "Create a draft ibuprofen 400 mg order")]
-    if status.gi_risk:
+    if _with_ppi(record, status, today):
         orders.append(("omeprazole-20", "Create a draft omeprazole 20 mg order (GI protection with the NSAID)"))
     return tuple(
         Action("create", description, resource=draft_medication_request(record.kb, activity, record.patient_id, today))

@@ -205,3 +205,34 @@ def test_a_positive_phq9_names_the_antidepressant_already_taken(meds, says):
     a clinician dismisses every time."""
     detail = cards([lbp(onset_days=200), observation("44261-6", 14, days=20), *meds])["depression-screening"].detail
     assert says in detail
+
+
+OMEPRAZOLE_20 = ("198051", "omeprazole 20 MG Delayed Release Oral Capsule")
+
+
+@pytest.mark.parametrize(
+    ("chart", "creates_omeprazole"),
+    [
+        pytest.param([], True, id="age-70-no-ppi-so-the-ibuprofen-order-brings-omeprazole"),
+        pytest.param(
+            [med_request(*OMEPRAZOLE_20, dosage(1, "CAP", 1), authored_days=100)],
+            False,
+            id="age-70-already-on-omeprazole-20-so-no-second-omeprazole-order",
+        ),
+        pytest.param(
+            [med_request(*OMEPRAZOLE_20, dosage(1, "CAP", 1), authored_days=100, status="stopped")],
+            True,
+            id="age-70-omeprazole-stopped-so-the-order-brings-it-again",
+        ),
+    ],
+)
+def test_the_suggested_ibuprofen_order_adds_no_omeprazole_already_taken(chart, creates_omeprazole):
+    """0.10 item 15 adds omeprazole to the ibuprofen order with a GI caution; accepted beside the same active
+    omeprazole order, it would duplicate it. The card names the omeprazole taken instead (item 14)."""
+    card = cards([lbp(onset_days=10), *chart], age=70)["nsaid-first-line"]
+    created = [a.description for s in card.suggestions for a in s.actions if a.type == "create"]
+    labels = " ".join(s.label for s in card.suggestions)
+    assert any("ibuprofen" in d for d in created)
+    assert any("omeprazole" in d for d in created) is creates_omeprazole
+    assert ("omeprazole" in labels) is creates_omeprazole
+    assert ("with a proton-pump inhibitor: already on omeprazole 20 MG" in card.detail) is not creates_omeprazole
