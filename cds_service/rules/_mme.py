@@ -16,8 +16,8 @@ from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dosage_json, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
 from ._names import renewals_last_ordered
-from ._opioids import current_opioids, renewed
-from ._renewals import renewal_of
+from ._opioids import current_opioids
+from ._renewals import renewal_of, renewed
 from ._steps import are_steps, instructions, step_today
 
 RATE_UNITS = {"ug/h", "mcg/h", "ug/hr", "mcg/hr", "mcg/h(r)"}

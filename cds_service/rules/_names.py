@@ -14,7 +14,7 @@ from datetime import date
 from ..record.patient_record import ConditionFact, MedicationFact, PatientRecord
 from ._dosing import amount
 from ._markdown import escape
-from ._renewals import renewal_of, same_product
+from ._renewals import renewal_of, renewed
 from ._supply import supply_end
 from ._wording import ago, day
 
@@ -77,10 +77,10 @@ def _labels(
 
 
 def _renewal(record: PatientRecord, draft: MedicationFact, today: date) -> str:
-    """ "renewal of <chart order> (last ordered <date>)" when the draft renews a current chart order of the same
-    product, in the words the dose cards use (0.9, 0.10 item 1); "" for a new drug."""
-    chart = [m for m in record.medications if not m.draft and same_product(record.kb, m, draft) and m.is_current(today)]
-    return renewal_of(max(chart, key=lambda m: m.start or date.min), draft) if chart else ""
+    """ "renewal of <chart order> (last ordered <date>)" when the draft renews a current chart entry, in the words and
+    of the entry the dose cards name (0.9, 0.10 item 1); "" for a new drug."""
+    chart = renewed(record, draft, today)
+    return renewal_of(chart[0], draft) if chart else ""
 
 
 def renewals_last_ordered(record: PatientRecord, meds: list[MedicationFact], today: date) -> str:

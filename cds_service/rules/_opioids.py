@@ -8,7 +8,7 @@ from ..citations import Citation
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._episode import episode
 from ._names import condition_label
-from ._renewals import same_product, without_renewed
+from ._renewals import without_renewed
 
 LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 months (CDC 2022 Rec 7)
 MOUD = "opioid-use-disorder-treatment"  # the value set of treatments of opioid use disorder
@@ -50,19 +50,6 @@ def is_moud(med: MedicationFact) -> bool:
     """Treatment of opioid use disorder (buprenorphine/naloxone, sublingual buprenorphine...): not an analgesic, and
     a draft of it is not an opioid draft (0.10 items 4, 5)."""
     return MOUD in med.classes
-
-
-def renewed(record: PatientRecord, draft: MedicationFact, today: date) -> list[MedicationFact]:
-    """The current chart orders of the same product that `draft` renews (an RxNorm code in common: EHRs send the
-    generic and the branded product together), most recent first."""
-    if not draft.draft or not draft.rxnorm:
-        return []
-    chart = [
-        m
-        for m in record.medications_in("opioid-analgesics", today)
-        if not m.draft and same_product(record.kb, m, draft)
-    ]
-    return sorted(chart, key=lambda m: m.start or date.min, reverse=True)
 
 
 def exclusion(record: PatientRecord, today: date) -> str | None:

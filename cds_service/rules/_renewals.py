@@ -3,8 +3,10 @@ card names it (0.9)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from ..knowledge import Knowledge
-from ..record.patient_record import MedicationFact
+from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import regimen
 from ._markdown import escape
 from ._steps import are_steps
@@ -22,6 +24,15 @@ def same_product(kb: Knowledge, a: MedicationFact, b: MedicationFact) -> bool:
     return any(c in b.rxnorm for c in a.rxnorm if any(c in table for table in known))
 
 
+def renewed(record: PatientRecord, draft: MedicationFact, today: date) -> list[MedicationFact]:
+    """The current chart entries of the product `draft` renews, most recent first: of the de-duplicated record
+    (0.4: a statement beside its request counts once, as the request), so every card names the same one."""
+    if not draft.draft or not draft.rxnorm:
+        return []
+    chart = [m for m in record.deduplicated() if not m.draft and same_product(record.kb, m, draft)]
+    return sorted((m for m in chart if m.is_current(today)), key=lambda m: m.start or date.min, reverse=True)
+
+
 def without_renewed(kb: Knowledge, meds: list[MedicationFact]) -> list[MedicationFact]:
     """`meds` without the chart orders that a draft among them renews: the draft replaces them in every count and
     list (0.10 item 1)."""
@@ -35,7 +46,7 @@ def renewal_of(chart: MedicationFact, draft: MedicationFact) -> str:
     """ "renewal of oxycodone 10 MG ER (last ordered 2020-07-21)[, dose changed]". "Dose changed" only when both doses
     can be read and differ: each instruction's amount and timing, not its sig text, unit spelling or, for
     instructions taken together, their order."""
-    when = f" (last ordered {day(chart.start)})" if chart.start else ""
+    when = f" (last ordered {day(chart.start)})" if chart.start else ""  # a statement a draft renews is de-duplicated
     before, after = _dose(chart), _dose(draft)
     if before is not None and after is not None and before != after:
         change = ", dose changed"
