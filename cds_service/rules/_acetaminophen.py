@@ -11,7 +11,7 @@ from ..cards import Card
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dosage_json, dose, milligrams, per_day
 from ._markdown import escape
-from ._names import condition_label
+from ._names import condition_label, drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS
 from ._renewals import same_product
 
@@ -51,14 +51,15 @@ class AcetaminophenTotal:
     why_lower: str  # "" or what lowered the maximum
     products: tuple[MedicationFact, ...]  # every current acetaminophen product counted, drafts included
     unread: tuple[MedicationFact, ...]  # those without a usable structured dose: the total is at least `mg`
-    daily: tuple[float | None, ...] = ()  # mg/day of each of `products`, None when unread
+    daily: tuple[float | None, ...]  # mg/day of each of `products`, None when unread
 
     @property
     def above(self) -> bool:
         return self.mg > self.maximum
 
-    def line(self) -> str:
-        """ "Acetaminophen from all products: 4,500 mg/day, above the 4,000 mg/day maximum." (card markdown)"""
+    def line(self, record: PatientRecord, today: date) -> str:
+        """ "Acetaminophen from all products: 4,500 mg/day, above the 4,000 mg/day maximum." (card markdown), and
+        with several products each one's part, named as every card names it (0.9)."""
         at_least = "at least " if self.unread else ""
         said = (
             f"**Acetaminophen from all products: {at_least}{self.mg:,g} mg/day, above the {self.maximum:,} "
@@ -66,14 +67,12 @@ class AcetaminophenTotal:
         )
         if len(self.products) < 2:  # the one product is the card's own
             return said
-        return "\n".join([said, *(_share(m, mg) for m, mg in zip(self.products, self.daily, strict=True))])
-
-
-def _share(med: MedicationFact, mg: float | None) -> str:
-    """One product's part of the total, as a card line: which order to change (0.9)."""
-    when = " (draft)" if med.draft else f" (last ordered {med.start})" if med.start else ""
-    amount = f"{mg:,g} mg/day" if mg is not None else "no structured dose"
-    return f"- {escape(med.display) or 'acetaminophen product'}{when}: {amount}"
+        shares = [
+            f"- {drug_labels(record, [med], 'acetaminophen product', today)[0]}: "
+            + (f"{mg:,g} mg/day" if mg is not None else "no structured dose")
+            for med, mg in zip(self.products, self.daily, strict=True)
+        ]
+        return "\n".join([said, *shares])
 
 
 def acetaminophen_total(record: PatientRecord, today: date) -> AcetaminophenTotal:
@@ -154,7 +153,7 @@ def flag_total(record: PatientRecord, cards: list[Card], today: date) -> list[Ca
     if not total.products or not total.above:
         return cards
     names = {escape(d) for d in {m.display for m in total.products} if d}
-    line = total.line()
+    line = total.line(record, today)
     return [
         replace(card, detail=f"{card.detail}\n\n{line}")
         if line not in card.detail and any(name in card.detail for name in names)

@@ -36,8 +36,8 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     cap, risks = daily_cap(record, today, hepatic)
     taken = acetaminophen_total(record, today)
     enough = bool(taken.products) and taken.mg >= cap  # then no more acetaminophen is suggested (0.10 item 11)
-    option = "; acetaminophen's maximum here is" if enough else ", so acetaminophen is the drug option:"
-    lines = [f"NSAIDs are contraindicated{option} **max {cap:,} mg/day** from all sources."]
+    option = "; the acetaminophen maximum here is **" if enough else ", so acetaminophen is the drug option: **max "
+    lines = [f"NSAIDs are contraindicated{option}{cap:,} mg/day** from all sources."]
     if risks:
         lines += ["", "**Hepatic risk lowers the maximum:**", *[f"- {r}" for r in risks]]
     if taken.products:
@@ -55,7 +55,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
                 f"Acetaminophen {taking}, counted toward the daily total: {named}: {at_least}{taken.mg:,g} mg/day.",
             ]
         if taken.above:
-            lines.append(taken.line())
+            lines.append(taken.line(record, today))
         if enough and taken.mg > cap:  # to be lowered, not only not added to
             lines.append(
                 f"That is above the {cap:,} mg/day advised here: bring acetaminophen from all products down to at "

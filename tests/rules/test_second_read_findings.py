@@ -4,7 +4,18 @@ order it renews, a drug the patient takes offered as an addition, advice beside 
 import pytest
 
 from tests.conftest import by_topic, cards_for
-from tests.fhir_builders import ICD, ago, condition, dosage, lbp, med_request, observation, patient, sciatica
+from tests.fhir_builders import (
+    ICD,
+    ago,
+    condition,
+    dosage,
+    lbp,
+    med_request,
+    med_statement,
+    observation,
+    patient,
+    sciatica,
+)
 
 OXY_5 = ("1049621", "oxycodone hydrochloride 5 MG Oral Tablet")
 LORAZEPAM = ("197901", "lorazepam 1 MG Oral Tablet")
@@ -236,3 +247,24 @@ def test_the_suggested_ibuprofen_order_adds_no_omeprazole_already_taken(chart, c
     assert any("omeprazole" in d for d in created) is creates_omeprazole
     assert ("omeprazole" in labels) is creates_omeprazole
     assert ("with a proton-pump inhibitor: already on omeprazole 20 MG" in card.detail) is not creates_omeprazole
+
+
+def test_the_products_of_an_acetaminophen_total_are_named_as_every_card_names_them():
+    """0.9: a stale order keeps its "still taking it?" and a patient-reported statement is "recorded", on the lines
+    that split the total as everywhere else (a review found "last ordered" for both)."""
+    found = cards(
+        [
+            lbp(onset_days=200),
+            condition(*CIRRHOSIS, onset_days=800),
+            med_request(*HYDROCODONE_APAP, dosage(1, "TAB", 4), authored_days=700),
+            med_statement(
+                ACETAMINOPHEN_500[0], "Tylenol 500 mg (patient reported)", dosage(2, "TAB", 2), start_days=15
+            ),
+        ]
+    )
+    lines = found["opioid-risk"].detail.split("\n")
+    assert f"- Tylenol 500 mg (patient reported) (last recorded {ago(15)}): 2,000 mg/day" in lines
+    assert any(
+        line.startswith(f"- {HYDROCODONE_APAP[1]} (last ordered") and "still taking it?): 1,300 mg/day" in line
+        for line in lines
+    )
