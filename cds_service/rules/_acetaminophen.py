@@ -155,7 +155,7 @@ def flag_total(record: PatientRecord, cards: list[Card], today: date) -> list[Ca
     names = {escape(d) for d in {m.display for m in total.products} if d}
     line = total.line(record, today)
     return [
-        replace(card, detail=f"{card.detail}\n\n{line}")
+        replace(card, detail=f"{card.detail}\n\n{line}", evidence=(*card.evidence, total.products))
         if line not in card.detail and any(name in card.detail for name in names)
         else card
         for card in cards

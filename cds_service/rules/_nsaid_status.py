@@ -32,6 +32,7 @@ class NsaidStatus:
     gi_risk: bool = False  # a caution for which the card advises a proton-pump inhibitor (0.10 item 15)
     evidence: tuple[Any, ...] = ()  # the entries behind the reasons and cautions (facts, `cite` takes them)
     kidney: str = ""  # eGFR below 30 or CKD 4-5, as the reason names it: Beers 2023 also limits duloxetine, tramadol
+    kidney_evidence: tuple[Any, ...] = ()  # the entries `kidney` names (a card that says it cites them)
 
 
 def _named(record: PatientRecord, items: list, what: str, today: date) -> str:
@@ -58,11 +59,13 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     egfr = record.latest("egfr", today, LAB_LOOKBACK_DAYS, numeric=True)
     if egfr and cast(float, egfr.value) < EGFR_CAUTION_BELOW:  # numeric=True: a number
         facts.append(egfr)
-    kidney_reasons = []  # severe kidney impairment: a contraindication here, and it limits other drugs (7.2)
+    kidney_reasons, kidney_facts = [], []  # severe kidney impairment: a contraindication, and it limits other drugs
     if egfr and cast(float, egfr.value) < EGFR_SEVERE_BELOW:
         kidney_reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
+        kidney_facts.append(egfr)
     if kidney := record.conditions_in("severe-kidney-disease", today, current=True):
         kidney_reasons.append(f"severe kidney disease: {named(kidney, 'CKD 4-5')}")
+        kidney_facts += kidney
     reasons += kidney_reasons
     if gi := record.conditions_in("gi-bleed-ulcer", today, current=False):
         reasons.append(f"history of peptic ulcer or GI bleeding: {named(gi, 'ulcer')}")
@@ -105,7 +108,8 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
             cautions.append(f"{label}: {', '.join(drug_labels(record, meds, label, today))}")
             gi_risk = True  # bleeding risk with an NSAID: a proton-pump inhibitor beside it
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
-    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts), "; ".join(kidney_reasons))
+    kidney_said = "; ".join(kidney_reasons)
+    return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts), kidney_said, tuple(kidney_facts))
 
 
 def _nsaid_allergies(record: PatientRecord) -> list[tuple[AllergyFact, str]]:

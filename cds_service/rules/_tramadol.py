@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, NamedTuple
 
 from ..knowledge import Knowledge
 from ..record.patient_record import MedicationFact, PatientRecord
@@ -26,12 +27,19 @@ def tramadol_orders(kb: Knowledge, opioids: list[MedicationFact]) -> list[Medica
     return [m for m in opioids if m.rxnorm in tramadol] if tramadol else []
 
 
-def above_label_maximum(record: PatientRecord, today: date) -> str | None:
+class Above(NamedTuple):
+    """What the opioid cards say of tramadol above its maximum, and the entries it names (the kidney findings)."""
+
+    text: str
+    evidence: tuple[Any, ...] = ()
+
+
+def above_label_maximum(record: PatientRecord, today: date) -> Above | None:
     """Tramadol above its label maximum, for the opioid cards (0.10 item 11); None when within it or unknown."""
     return record.once(_above_label_maximum, today)  # two cards ask
 
 
-def _above_label_maximum(record: PatientRecord, today: date) -> str | None:
+def _above_label_maximum(record: PatientRecord, today: date) -> Above | None:
     mme = daily_mme(record, today)
     found = [
         c
@@ -43,18 +51,19 @@ def _above_label_maximum(record: PatientRecord, today: date) -> str | None:
     mg = round(sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator,misc]
     if mg <= TRAMADOL_LABEL_MAX_MG_KIDNEY:  # below every maximum: no need to read age or kidney function
         return None
-    if kidney := nsaid_status(record, today).kidney:
-        return (
+    if (status := nsaid_status(record, today)).kidney:
+        return Above(
             f"Tramadol {mg:g} mg/day is above {TRAMADOL_LABEL_MAX_MG_KIDNEY} mg/day, the label maximum with severely"
-            f" reduced kidney function ({kidney}): it accumulates, raising the risk of seizures and serotonin"
-            " syndrome; dose every 12 hours at most and avoid extended-release tramadol (label; Beers 2023)."
+            f" reduced kidney function ({status.kidney}): it accumulates, raising the risk of seizures and serotonin"
+            " syndrome; dose every 12 hours at most and avoid extended-release tramadol (label; Beers 2023).",
+            status.kidney_evidence,
         )
     age = record.age(today)
     older = age is not None and age >= TRAMADOL_OLDER_AGE
     limit = TRAMADOL_LABEL_MAX_MG_OLDER if older else TRAMADOL_LABEL_MAX_MG
     if mg <= limit:
         return None
-    return (
+    return Above(
         f"Tramadol {mg:g} mg/day is above the label maximum of {limit} mg/day"
         f"{' at age 75 or over' if older else ''}: risk of seizures and serotonin syndrome; lower the dose."
     )

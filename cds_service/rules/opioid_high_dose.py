@@ -38,7 +38,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         else "At 50 MME/day or more, pause and reassess benefits and risks before any increase; offer naloxone."
     )
     over = above_label_maximum(record, today)
-    replacing = "".join(f"\n- {line}" for line in (*mme.alternatives, *([over] if over else [])))
+    replacing = "".join(f"\n- {line}" for line in (*mme.alternatives, *([over.text] if over else [])))
     detail = f"{mme.explain()}{replacing}\n\n{advice}"
     return Card(
         TOPIC,
@@ -48,5 +48,5 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         override_reasons=COMMON_OVERRIDES,
         mme=mme.total,
         mme_lower_bound=mme.lower_bound,
-        evidence=(opioid_evidence(record, today),),
+        evidence=(opioid_evidence(record, today), over.evidence if over else ()),
     )

@@ -152,7 +152,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             + _treatment(record, today)
         )
     over = above_label_maximum(record, today)
-    if points := ([over] if over else []) + talking_points(record, opioids, today):
+    if points := ([over.text] if over else []) + talking_points(record, opioids, today):
         paragraphs.append("\n".join(f"- {p}" for p in points))
     paragraphs.append(
         "Opioids are third-line for back pain: use only for severe disabling pain not controlled by "
@@ -172,7 +172,12 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         override_reasons=COMMON_OVERRIDES,
         mme=mme.total,
         mme_lower_bound=mme.lower_bound,
-        evidence=(opioid_evidence(record, today), facts),
+        evidence=(
+            opioid_evidence(record, today),
+            facts,
+            over.evidence if over else (),
+            record.medications_in(MOUD, today) if disorder else (),
+        ),
     )
 
 

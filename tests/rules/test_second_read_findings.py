@@ -3,6 +3,7 @@ order it renews, a drug the patient takes offered as an addition, advice beside 
 
 import pytest
 
+from cds_service.citations import cite
 from tests.conftest import by_topic, cards_for
 from tests.fhir_builders import (
     ICD,
@@ -268,3 +269,32 @@ def test_the_products_of_an_acetaminophen_total_are_named_as_every_card_names_th
         line.startswith(f"- {HYDROCODONE_APAP[1]} (last ordered") and "still taking it?): 1,300 mg/day" in line
         for line in lines
     )
+
+
+def cited(card):
+    return set(cite(*card.evidence))
+
+
+def test_the_entries_this_stop_s_new_lines_name_are_cited():
+    """Provenance (issue 25): a card cites what it names. The use-disorder treatment being ordered, the kidney
+    findings of the tramadol maximum, and the products that make up an acetaminophen total were named uncited."""
+    moud = med_request(*SUBOXONE_8, dosage(1, "{film}", 1), status="draft", rid="d-bup")
+    oud = condition(ICD, "F11.20", "Opioid dependence, uncomplicated", onset_days=200)
+    found = cards([lbp(onset_days=300), oud, med_request(*OXY_5, dosage(1, "TAB", 4))], [moud])
+    assert "MedicationRequest/d-bup" in cited(found["opioid-risk"])
+
+    egfr = observation(*EGFR_25, days=20)
+    tramadol = med_request("835603", "tramadol hydrochloride 50 MG Oral Tablet", dosage(1, "TAB", 5))
+    found = cards([lbp(onset_days=200), egfr, tramadol])
+    assert f"Observation/{egfr['id']}" in cited(found["opioid-risk"])
+
+    plain = med_request(*ACETAMINOPHEN_500, dosage(2, "TAB", 2), authored_days=20)
+    found = cards(
+        [
+            lbp(onset_days=200),
+            condition(*CIRRHOSIS, onset_days=800),
+            med_request(*HYDROCODONE_APAP, dosage(1, "TAB", 4)),
+            plain,
+        ]
+    )
+    assert f"MedicationRequest/{plain['id']}" in cited(found["opioid-risk"])
