@@ -59,7 +59,8 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     egfr = record.latest("egfr", today, LAB_LOOKBACK_DAYS, numeric=True)
     if egfr and cast(float, egfr.value) < EGFR_CAUTION_BELOW:  # numeric=True: a number
         facts.append(egfr)
-    kidney_reasons, kidney_facts = [], []  # severe kidney impairment: a contraindication, and it limits other drugs
+    kidney_reasons: list[str] = []  # severe kidney impairment: a contraindication, and it limits other drugs
+    kidney_facts: list[Any] = []
     if egfr and cast(float, egfr.value) < EGFR_SEVERE_BELOW:
         kidney_reasons.append(f"eGFR {egfr.value:g} on {egfr.when} (below {EGFR_SEVERE_BELOW})")
         kidney_facts.append(egfr)

@@ -3,6 +3,7 @@ cancer, infection or fracture risk factors (clinical reference section 2)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -39,7 +40,27 @@ class Finding:
 
 
 FAHRENHEIT = frozenset({"[degf]", "degf", "°f", "f"})  # units as sent, lower-cased
-CELSIUS = frozenset({"cel", "c", "degc"})  # "°C" reads as itself
+CELSIUS = frozenset({"cel", "c", "degc", "°c"})
+MAX_BODY_CELSIUS = 45  # a body temperature in an unknown unit: Celsius up to here...
+MAX_BODY_FAHRENHEIT = 113  # ... Fahrenheit up to here (45 °C), and no temperature above
+
+
+def _temperature(temp: ObservationFact) -> tuple[float, str] | None:
+    """(degrees Celsius, the reading as a clinician writes it: "38.6 °C", "101.5 °F (38.6 °C)", not the UCUM codes
+    "Cel", "[degF]"); None when it cannot be read. No unit is Celsius; another unit (kelvin, a typo) is read as
+    Celsius up to MAX_BODY_CELSIUS, then as Fahrenheit up to MAX_BODY_FAHRENHEIT, and not at all above (310 K is no
+    fever)."""
+    value, unit = temp.value, (temp.unit or "").lower()
+    if value is None or not math.isfinite(value):
+        return None
+    if unit in FAHRENHEIT or (unit and unit not in CELSIUS and MAX_BODY_CELSIUS < value <= MAX_BODY_FAHRENHEIT):
+        celsius = (value - 32) / 9 * 5  # not * 5 first: 1e308 °F would overflow to inf
+        return celsius, f"{value:g} °F ({round(celsius, 1):g} °C)"
+    if unit in CELSIUS:
+        return value, f"{value:g} °C"
+    if unit and value > MAX_BODY_CELSIUS:  # neither scale gives a body temperature
+        return None
+    return value, " ".join(part for part in (f"{value:g}", escape(temp.unit or "")) if part)
 
 
 def _dated(c: ConditionFact) -> str:
@@ -80,18 +101,8 @@ def _findings(record: PatientRecord, ep: Episode, today: date) -> list[Finding]:
         )
     add(crit, "fever", record.conditions_in("fever", today, current=True))
     temp = record.latest("body-temperature", today, FEVER_LOOKBACK_DAYS)
-    if temp and temp.value is not None:
-        unit = (temp.unit or "").lower()
-        celsius = (temp.value - 32) * 5 / 9 if unit in FAHRENHEIT else temp.value
-        if celsius >= FEVER_CELSIUS:  # in degrees as a clinician writes them, not their UCUM codes ("Cel", "[degF]")
-            reading = (
-                f"{temp.value:g} °F ({round(celsius, 1):g} °C)"
-                if unit in FAHRENHEIT
-                else f"{temp.value:g} °C"
-                if unit in CELSIUS
-                else " ".join(part for part in (f"{temp.value:g}", escape(temp.unit or "")) if part)
-            )
-            found.append(Finding(crit, f"temperature {reading} on {temp.when}", (temp,)))
+    if temp and (read := _temperature(temp)) and read[0] >= FEVER_CELSIUS:
+        found.append(Finding(crit, f"temperature {read[1]} on {temp.when}", (temp,)))
     add(crit, "spinal infection", record.conditions_in("spinal-infection", today, current=True))
 
     add(

@@ -118,6 +118,46 @@ CRIT, WARN = Indicator.CRITICAL, Indicator.WARNING
             )
             for unit in ("Cel", "°C", "C", "degC")
         ],
+        pytest.param(observation("8310-5", 310.2, "K", days=2), None, None, id="310.2-kelvin-is-37-celsius-no-fever"),
+        *[
+            pytest.param(observation("8310-5", 44, unit, days=2), None, None, id=f"44-{unit}-is-fahrenheit-not-celsius")
+            for unit in ("[degF]", "degF", "°F", "F")
+        ],
+        *[
+            pytest.param(
+                observation("8310-5", 46, unit, days=2),
+                CRIT,
+                f"temperature 46 °C on {ago(2)}",
+                id=f"46-{unit}-is-celsius-as-sent",
+            )
+            for unit in ("Cel", "°C", "C", "degC")
+        ],
+        pytest.param(
+            observation("8310-5", 38.6, "deg", days=2),
+            CRIT,
+            f"temperature 38.6 deg on {ago(2)}",
+            id="38.6-in-an-unknown-unit-reads-as-celsius",
+        ),
+        pytest.param(
+            observation("8310-5", 45, "deg", days=2),
+            CRIT,
+            f"temperature 45 deg on {ago(2)}",
+            id="45-unknown-is-celsius",
+        ),
+        pytest.param(observation("8310-5", 46, "deg", days=2), None, None, id="46-unknown-is-fahrenheit-7.8-celsius"),
+        pytest.param(
+            observation("8310-5", 113, "deg", days=2),
+            CRIT,
+            f"temperature 113 °F (45 °C) on {ago(2)}",
+            id="113-unknown-is-fahrenheit-45-celsius",
+        ),
+        pytest.param(observation("8310-5", 114, "deg", days=2), None, None, id="114-unknown-is-no-body-temperature"),
+        pytest.param(
+            observation("8310-5", 1e308, "[degF]", days=2),
+            CRIT,
+            f"temperature 1e+308 °F (5.55556e+307 °C) on {ago(2)}",
+            id="1e308-fahrenheit-does-not-overflow-to-inf",
+        ),
         pytest.param(
             observation("8310-5", 38.2, days=2),
             CRIT,
