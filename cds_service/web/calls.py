@@ -146,8 +146,15 @@ class HookCalls:
         started = time.perf_counter()
         facts = Facts()
         result, status, close = self._answer(environ, path, facts)
-        content = orjson.dumps(result)
-        log_call("hook", path[len(HOOKS) :], True, status, time.perf_counter() - started, facts)
+        try:
+            content = orjson.dumps(result)
+        except Exception:  # a bug: our own answer could not be written
+            result, status = unexpected(path)
+            content = orjson.dumps(result)
+        try:
+            log_call("hook", path[len(HOOKS) :], True, status, time.perf_counter() - started, facts)
+        except Exception:  # the cards are worked out and safe to send: a full metrics directory must not lose them
+            log.exception("hook call answered; its log line or metrics failed")
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(content)))]
         if close:  # do not let the server read the rest of a huge body to reuse the connection
             headers.append(("Connection", "close"))

@@ -115,3 +115,20 @@ def test_it_takes_only_posts_to_the_services_we_serve(app):
     assert taken == []
     run_wsgi_app(thin, EnvironBuilder(path=PV, method="POST", data=GOOD).get_environ())
     assert taken == [PV]
+
+
+def test_a_failing_metric_or_log_line_after_the_evaluation_still_delivers_the_cards(app, caplog, monkeypatch):
+    """A review found the thin path let such an exception escape the WSGI app (the server then answers what it
+    will). The cards are worked out and safe to send: the answer goes out and the failure is logged."""
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")  # e.g. a full Prometheus multiprocess directory
+
+    monkeypatch.setattr(metrics, "hook_call", full)
+    production = "backpain_cds_auth" in app.extensions
+    name, arguments = _requests(production)[0]
+    assert name == "good"
+    status, headers, body = _answer(app.wsgi_app, arguments)
+    assert status == "200 OK" and b'"cards"' in body
+    assert ("X-Content-Type-Options", "nosniff") in headers
+    assert any(r.levelname == "ERROR" and "log line or metrics" in r.getMessage() for r in caplog.records)
