@@ -13,7 +13,7 @@ from ._dosing import dosage, dosage_json, dose, milligrams, per_day
 from ._markdown import escape
 from ._names import condition_label, drug_labels
 from ._nsaid_status import LAB_LOOKBACK_DAYS
-from ._renewals import same_product
+from ._renewals import without_renewed
 
 LABEL_MAX_MG = 4000  # label maximum
 OLDER_MAX_MG = 3000  # at age >= 65
@@ -103,15 +103,14 @@ def _current_products(record: PatientRecord, today: date) -> list[MedicationFact
 
 
 def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
-    meds = current_products(record, today)
-    drafts = [m for m in meds if m.draft]  # a draft of a chart product renews it: it replaces it (0.10 item 1)
     counted: dict[tuple[bool, tuple[str, ...], bytes], MedicationFact] = {}
-    for med in meds:  # renewals left active with the same dose count once (0.4); each draft counts
-        if med.draft or not any(same_product(record.kb, med, d) for d in drafts):
-            counted.setdefault(
-                (med.draft, med.rxnorm, dosage_json(med.raw_dosage) + (med.reference.encode() if med.draft else b"")),
-                med,
-            )
+    # a draft of a chart product renews it and replaces it (0.10 item 1); renewals left active with the same dose
+    # count once (0.4); each draft counts
+    for med in without_renewed(record.kb, current_products(record, today)):
+        counted.setdefault(
+            (med.draft, med.rxnorm, dosage_json(med.raw_dosage) + (med.reference.encode() if med.draft else b"")),
+            med,
+        )
     total, unread, each = 0.0, [], []
     for med in counted.values():
         each.append(daily := _daily_mg(record, med))
