@@ -37,6 +37,11 @@ class Episode:
     # order_only: the drafts giving back pain as the reason (not compared: facts of drafts hold their raw JSON)
     drafts: tuple[MedicationFact | OrderFact, ...] = field(default=(), compare=False)
 
+    # Hashed by identity: a call has one Episode (episode() is memoised), and the red-flag findings are looked up by
+    # it three times a call; hashing its fields (conditions, dates, an Enum's pure-Python __hash__) cost more than
+    # the look-up. Equal Episodes still compare equal; two of them would only miss each other's memo.
+    __hash__ = object.__hash__
+
     @property
     def references(self) -> Cited:
         """What the episode rests on, for a card's evidence (`cite`): its Conditions, or the drafts' references.
