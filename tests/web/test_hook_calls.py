@@ -132,3 +132,20 @@ def test_a_failing_metric_or_log_line_after_the_evaluation_still_delivers_the_ca
     assert status == "200 OK" and b'"cards"' in body
     assert ("X-Content-Type-Options", "nosniff") in headers
     assert any(r.levelname == "ERROR" and "log line or metrics" in r.getMessage() for r in caplog.records)
+
+
+def test_a_replayed_token_is_refused_alike_on_both_paths(settings, caplog):
+    """The replay cache (one autocommit INSERT on the thin path) refuses a token seen before, whichever path saw it
+    first: the same 401, body and log line as Flask's route."""
+    app = create_app(replace(settings, jwt_jwks=jwks(), public_base_url=BASE))
+    thin = app.wsgi_app
+    caplog.set_level(logging.INFO)
+    answers, lines = [], []
+    for first, second in ((thin, thin.app), (thin.app, thin)):  # seen by one path, replayed to the other
+        used = {"data": GOOD, "headers": {"Content-Type": "application/json", "Authorization": f"Bearer {token()}"}}
+        assert _answer(first, used)[0] == "200 OK"
+        caplog.clear()
+        answers.append(_answer(second, used))
+        lines.append(_lines(caplog.records))
+    assert answers[0][0] == "401 UNAUTHORIZED"
+    assert answers[0] == answers[1] and lines[0] == lines[1]
