@@ -19,11 +19,16 @@ TRAMADOL_OLDER_AGE = 75
 TRAMADOL_LABEL_MAX_MG_KIDNEY = 200
 
 
+def is_tramadol(kb: Knowledge, ingredient: str | None) -> bool:
+    """The ingredient is tramadol, as the MME factors name it: one test for both uses below."""
+    return getattr(kb.mme_factors.get(ingredient or ""), "name", "") == TRAMADOL
+
+
 def tramadol_orders(kb: Knowledge, opioids: list[MedicationFact]) -> list[MedicationFact]:
     """The orders of tramadol (alone or combined, by its product's or its own ingredient code) among `opioids`,
     each distinct drug looked up once: renewals repeat a drug by the dozen."""
     drugs = {m.rxnorm for m in opioids}
-    tramadol = {d for d in drugs if getattr(kb.mme_factors.get(identity(kb, d)[0] or ""), "name", "") == TRAMADOL}
+    tramadol = {d for d in drugs if is_tramadol(kb, identity(kb, d)[0])}
     return [m for m in opioids if m.rxnorm in tramadol] if tramadol else []
 
 
@@ -41,11 +46,7 @@ def above_label_maximum(record: PatientRecord, today: date) -> Above | None:
 
 def _above_label_maximum(record: PatientRecord, today: date) -> Above | None:
     mme = daily_mme(record, today)
-    found = [
-        c
-        for c in mme.contributions
-        if c.mg_per_day is not None and getattr(record.kb.mme_factors.get(c.ingredient), "name", "") == TRAMADOL
-    ]
+    found = [c for c in mme.contributions if c.mg_per_day is not None and is_tramadol(record.kb, c.ingredient)]
     if not found:
         return None
     mg = round(sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator,misc]
