@@ -46,7 +46,8 @@ def renewal_of(chart: MedicationFact, draft: MedicationFact) -> str:
     """ "renewal of oxycodone 10 MG ER (last ordered 2020-07-21)[, dose changed]". "Dose changed" only when both doses
     can be read and differ: each instruction's amount and timing, not its sig text, unit spelling or, for
     instructions taken together, their order."""
-    when = f" (last ordered {day(chart.start)})" if chart.start else ""  # a statement a draft renews is de-duplicated
+    # "ordered": `renewed` reads the de-duplicated record, where the draft itself drops a statement of its product
+    when = f" (last ordered {day(chart.start)})" if chart.start else ""
     before, after = _dose(chart), _dose(draft)
     if before is not None and after is not None and before != after:
         change = ", dose changed"
