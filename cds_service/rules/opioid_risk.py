@@ -44,9 +44,8 @@ def _ingredient_name(record: PatientRecord, med: MedicationFact) -> str:
     return escape(" / ".join(names) or med.display or "opioid")
 
 
-def _treatment(record: PatientRecord, today: date) -> str:
-    """What to do about use disorder: offer treatment, or name the one being ordered or taken (0.10 item 5)."""
-    moud = record.medications_in(MOUD, today)
+def _treatment(record: PatientRecord, moud: list[MedicationFact], today: date) -> str:
+    """What to do about use disorder: offer treatment, or name `moud`, being ordered or taken (0.10 item 5)."""
     if drafted := [m for m in moud if m.draft]:
         named = ", ".join(drug_labels(record, drafted, "treatment of opioid use disorder", today))
         return f"Treatment being ordered now: {named}; offer naloxone and avoid escalating opioid analgesics."
@@ -142,6 +141,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     facts: list = []
     disorder = use_disorder_or_overdose(record, today, facts)
+    moud = record.medications_in(MOUD, today) if disorder else []  # named below, so cited
     mme = daily_mme(record, today)
     paragraphs = [f"**Current opioids:**\n{mme.explain()}"]
     if disorder:
@@ -149,7 +149,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             "**Opioid use disorder or overdose on record:** "
             + "; ".join(disorder)
             + ".\n"  # escaped
-            + _treatment(record, today)
+            + _treatment(record, moud, today)
         )
     over = above_label_maximum(record, today)
     if points := ([over.text] if over else []) + talking_points(record, opioids, today):
@@ -176,7 +176,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
             opioid_evidence(record, today),
             facts,
             over.evidence if over else (),
-            record.medications_in(MOUD, today) if disorder else (),
+            moud,
         ),
     )
 
