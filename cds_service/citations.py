@@ -4,7 +4,10 @@ card is serialised (cards.py), each reference once and in order."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .record.patient_record import MedicationFact
 
 
 class Cited(list[str]):
@@ -12,7 +15,7 @@ class Cited(list[str]):
     and cited alone it is returned as it is, the same list: a citation several cards share (the episode's, the opioid
     cards') is worked out once a call and put in each card as it is. Read it, never change it."""
 
-    __slots__ = ()
+    seen: set[str] | None = None  # its references as a set, when references_of made one: others look them up there
 
     @property
     def references(self) -> Cited:
@@ -29,48 +32,47 @@ def cite(*items: Any) -> Cited:
 
 class Citation:
     """What several cards rest on (the opioid cards: the episode and the current opioids), cited once, when the
-    first of them is serialised: `head` is taken whole (the Episode), `facts` each by its reference."""
+    first of them is serialised: `head` is taken whole (the Episode), then each of `medications`."""
 
-    __slots__ = ("_references", "facts", "head")
+    __slots__ = ("_references", "head", "medications")
 
-    def __init__(self, head: Any, facts: Sequence[Any]) -> None:
-        self.head, self.facts = head, facts
+    def __init__(self, head: Any, medications: Sequence[MedicationFact]) -> None:
+        self.head, self.medications = head, medications
         self._references: Cited | None = None
 
     @property
     def references(self) -> Cited:
         if self._references is None:
-            self._references = references_of(self.facts, self.head.references if self.head else ())
+            refs = Cited(self.head.references if self.head else ())
+            # MedicationFact.reference spelt here: its property, called for each of 22 orders (Brenda Jackson),
+            # cost half as much again
+            refs += [f"{m.resource_type}/{m.id}" for m in self.medications if m.id is not None]
+            self._references = refs if len(refs) < 2 else _unique(refs)
         return self._references
 
 
 def references_of(facts: Sequence[Any], cited: Sequence[str] = ()) -> Cited:
-    """`cited` and the references of facts (each with a `reference`), each once: `cite`'s work without its dispatch,
-    for the long lists several cards share (a patient's current opioids: 22 orders for Brenda Jackson)."""
+    """`cited` and the references of facts (each with a `reference`), each once: `cite`'s work without its
+    dispatch, for a list of facts (the episode's diagnoses and drafts)."""
     refs = Cited(cited)
-    refs += (len(facts) > 3 and _typed_references(facts)) or [f.reference for f in facts if f.id is not None]
-    return refs if len(refs) < 2 or len(set(refs)) == len(refs) else Cited(dict.fromkeys(refs))
+    for fact in facts:  # a loop, not a comprehension (a call of its own): the episode's are one or two
+        if fact.id is not None:
+            refs.append(fact.reference)
+    return refs if len(refs) < 2 else _unique(refs)
 
 
-def _typed_references(facts: Sequence[Any]) -> list[str] | None:
-    """The references of facts all of one _TYPED type, those without an id left out, made in one comprehension (no
-    property call each: the call costs more than the string); None when they are not such facts."""
-    if len(kinds := {*map(type, facts)}) != 1:
-        return None
-    if (at := _TYPE_AND_ID.get(cls := kinds.pop())) is None:
-        if cls in _KINDS or _learn(facts[0]) != _TYPED:
-            return None
-        at = _TYPE_AND_ID[cls]
-    kind, id_ = at
-    return [f"{f[kind]}/{f[id_]}" for f in facts if f[id_] is not None]
+def _unique(refs: Cited) -> Cited:
+    """`refs` (several), each once, with the set of them kept (`Cited.seen`)."""
+    if len(seen := set(refs)) != len(refs):
+        refs = Cited(dict.fromkeys(refs))
+    refs.seen = seen
+    return refs
 
 
 # How `cite` takes each type, learnt once; non-zero (`_KINDS.get(...) or _learn(...)`), the facts' kinds lowest.
-# _TYPED: a fact whose reference is "{resource_type}/{id}", which _typed_references makes for a list of them without
-# the property
+# _TYPED: a fact whose reference is "{resource_type}/{id}", which `gather` spells without calling the property
 _FACT, _TYPED, _MANY, _REFS, _REF, _NONE = range(1, 7)
 _KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE, Cited: _REFS}
-_TYPE_AND_ID: dict[type, tuple[int, int]] = {}  # _TYPED types: where their resource_type and id are
 
 
 def _learn(item: Any) -> int:
@@ -81,8 +83,6 @@ def _learn(item: Any) -> int:
         fields = getattr(cls, "_fields", ())
         typed = "resource_type" in fields and "id" in fields
         kind = _TYPED if typed and item.reference == f"{item.resource_type}/{item.id}" else _FACT
-        if kind == _TYPED:
-            _TYPE_AND_ID[cls] = (fields.index("resource_type"), fields.index("id"))
     else:
         kind = _REFS if hasattr(cls, "references") else _MANY
     _KINDS[cls] = kind
@@ -91,45 +91,54 @@ def _learn(item: Any) -> int:
 
 def gather(items: tuple[Any, ...]) -> Cited | list[str]:
     """`cite`'s work: a leading citation as it is when nothing else is cited (it is unique already), otherwise a
-    new list, each reference once and in order."""
-    if len(items) == 1 and _KINDS.get(type(items[0])) == _REFS:  # the common card: the episode or the opioids alone
-        return items[0].references
+    new list, each reference once and in order. A _TYPED fact's reference is spelt here, not by its property, and
+    a list's facts are taken in this loop: a Python call each cost more than the rest of the work."""
     base: Cited | None = None
-    extra: list[str] = []
+    found: list[str] = []
     for item in items:
         if not item:  # a fact is a non-empty tuple; None, "", () and [] add nothing
             continue
-        kind = _KINDS.get(type(item)) or _learn(item)
-        if kind == _REFS and base is None and not extra:
+        if (kind := _KINDS.get(type(item)) or _learn(item)) == _MANY:
+            for each in item:
+                if (each_kind := _KINDS.get(type(each)) or _learn(each)) == _TYPED:
+                    if each.id is not None:
+                        found.append(f"{each.resource_type}/{each.id}")
+                elif each_kind == _REF:
+                    found.append(each)
+                else:
+                    _add(each, each_kind, found)
+        elif kind == _REFS and base is None and not found:
             base = item.references
         else:
-            _add(item, kind, extra)
+            _add(item, kind, found)
     if base is None:
-        return extra if len(extra) < 2 or len(set(extra)) == len(extra) else list(dict.fromkeys(extra))
-    if not extra:
+        return found if len(found) < 2 or len(set(found)) == len(found) else list(dict.fromkeys(found))
+    if not found:
         return base
-    if len(extra) > 4:  # more than a few added to a citation: hashed, not each looked for in it
-        return list(dict.fromkeys([*base, *extra]))
-    found = base.copy()  # a plain list
-    for ref in extra:
-        if ref not in found:
-            found.append(ref)
-    return found
+    # what the others add to the citation, looked up in its set (made with it: its references' hashes are known),
+    # or in it when short (the episode's one or two); many added are made unique by hashing, a few by looking
+    seen = base.seen or (base if len(base) < 8 else set(base))
+    if len(found) > 8:
+        added = [ref for ref in dict.fromkeys(found) if ref not in seen]
+    else:
+        added = []
+        for ref in found:
+            if ref not in seen and ref not in added:
+                added.append(ref)
+    return [*base, *added] if added else base
 
 
 def _add(item: Any, kind: int, found: list[str]) -> None:
-    """Append the references of one item of any kind (duplicates are dropped later); the facts of a list are taken
-    in the loop, not by a call each."""
-    if kind <= _TYPED:
+    """Append the references of one item of any kind (duplicates are dropped later)."""
+    if kind == _TYPED:
+        if item.id is not None:
+            found.append(f"{item.resource_type}/{item.id}")
+    elif kind == _FACT:
         if item.id is not None:
             found.append(item.reference)
     elif kind == _MANY:
         for each in item:
-            if (each_kind := _KINDS.get(type(each)) or _learn(each)) <= _TYPED:
-                if each.id is not None:
-                    found.append(each.reference)
-            else:
-                _add(each, each_kind, found)
+            _add(each, _KINDS.get(type(each)) or _learn(each), found)
     elif kind == _REFS:
         found.extend(item.references)
     elif kind == _REF:

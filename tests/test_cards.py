@@ -61,11 +61,13 @@ def test_every_card_names_its_rule_and_knowledge_even_without_evidence():
     assert EXT_EVIDENCE not in out["extension"]  # no empty fields
 
 
-def test_long_lists_of_orders_are_cited_like_short_ones_duplicates_and_missing_ids_included():
-    """Long lists of one fact type take a faster path (the current opioids): same references, same order."""
+def test_a_shared_citation_names_the_episode_then_each_order_once_duplicates_and_missing_ids_included():
+    """The opioid cards' Citation spells each medication's reference itself (not by the property): the same
+    references, in the same order, each once, an order without an id left out; cards adding to it add only what
+    it lacks."""
     from datetime import date
 
-    from cds_service.citations import Citation, cite, references_of
+    from cds_service.citations import Citation, Cited, cite, references_of
     from cds_service.record.patient_record import ConditionFact, MedicationFact
 
     def order(oid, kind="MedicationRequest"):
@@ -75,32 +77,36 @@ def test_long_lists_of_orders_are_cited_like_short_ones_duplicates_and_missing_i
     orders = [order("m1"), order("m2", "MedicationStatement"), order("m1"), order("m3"), order("m4"), order("m5")]
     expected = ["MedicationRequest/m1", "MedicationStatement/m2", "MedicationRequest/m3", "MedicationRequest/m4"]
     assert references_of(orders[:5]) == expected
-    assert references_of([*orders[:5], order(None)]) == expected  # no id: left out
-    assert references_of([back, *orders[:4]], ("Condition/c1",)) == ["Condition/c1", *expected[:3]]
-    both = Citation(Citation(None, [back]), orders[:4])
+    assert Citation(None, orders[:5]).references == expected
+    assert Citation(None, [*orders[:5], order(None)]).references == expected  # no id: left out
+    both = Citation(Cited(["Condition/c1"]), orders[:4])
+    assert both.references == ["Condition/c1", *expected[:3]]
+    assert references_of([back, *orders[:4]], ("Condition/c1",)) == both.references
     assert cite(both, [order("m9"), back]) == ["Condition/c1", *expected[:3], "MedicationRequest/m9"]
     assert cite(both, orders) == ["Condition/c1", *expected, "MedicationRequest/m5"]
+    assert cite(both, [back], orders[:2]) is both.references  # nothing added: the shared list itself
 
 
-def test_long_lists_of_orders_keep_odd_ids_whole_and_in_order():
-    """Orders of one type are cited by a join and a split in C: ids that hold the separator, numbers, missing ids
-    and a second resource type must come out as the property spells them, one reference per order."""
-    from cds_service.citations import references_of
+def test_orders_with_odd_ids_are_cited_as_their_property_spells_them():
+    """Ids that hold a separator, numbers, empty and missing ids, and a second resource type: one reference per
+    order, as MedicationFact.reference spells it, by the Citation, by references_of and by cite."""
+    from cds_service.citations import Citation, cite, references_of
     from cds_service.record.patient_record import MedicationFact
 
     def order(oid, kind="MedicationRequest"):
         return MedicationFact(kind, oid, False, "active", frozenset(), "oxycodone", None, None, frozenset())
 
     for name, ids in [
-        ("separator inside an id", ["a", "b\nc", "c", "d"]),
+        ("separator inside an id", ["a", "b\nc", "b/c", "d"]),
         ("a number for an id", ["a", 5, "c", "d"]),
         ("an empty id", ["a", "", "c", "d"]),
         ("an id missing", ["a", None, "c", "d"]),
     ]:
         orders = [order(i) for i in ids]
-        assert references_of(orders) == [o.reference for o in orders if o.id is not None], name
+        spelt = [o.reference for o in orders if o.id is not None]
+        assert Citation(None, orders).references == references_of(orders) == cite(orders) == spelt, name
     mixed = [order("a"), order("b", "MedicationStatement"), order("c"), order("d")]
-    assert references_of(mixed) == [
+    assert Citation(None, mixed).references == [
         "MedicationRequest/a",
         "MedicationStatement/b",
         "MedicationRequest/c",
