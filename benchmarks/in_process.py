@@ -2,14 +2,15 @@
 calls through an older checkout, on this machine.
 
     git worktree add /tmp/before <commit>
-    .venv/bin/python benchmarks/in_process.py --against /tmp/before [--rounds 3] [--batches 40]
+    .venv/bin/python benchmarks/in_process.py --against /tmp/before [--rounds 3] [--batches 40] [--no-provenance]
     .venv/bin/python benchmarks/in_process.py --provenance [--rounds 30]
 
 Each round starts a fresh interpreter per checkout; the two take turns, a batch of calls each (20, or 5 for a body
 over 1 MB: tens of milliseconds), which of them goes first alternating, so that the host's speed, which moves by half
 within minutes on a shared VM, moves both alike. Prints per patient the p50 of each checkout, their ratio, and the
 median of the ratios of each pair of adjacent batches (the steadier figure); and the time to load the knowledge in a
-fresh process. For a count of instructions, which the host's load does not move at all, see instructions.py.
+fresh process. --no-provenance switches card provenance (issue 25) off in this checkout only, to compare the rest
+with code older than it. For a count of instructions, which the host's load does not move at all, see instructions.py.
 Each child freezes the GC after loading and sets its young-generation threshold (as `backpain-cds serve` does), for
 both checkouts alike.
 With --provenance: in one process, the same calls with card provenance (the families' `cite` and the card
@@ -44,6 +45,9 @@ from datetime import date
 from cds_service.config import Settings
 from cds_service.pipeline import Runtime, run
 runtime = Runtime.create(Settings.from_env({}))
+if sys.argv[2:] == ["no-provenance"]:  # this checkout with card provenance (issue 25) off, as older code has none
+    from cds_service import cards
+    cards._provenance = lambda *args: {}
 import gc
 gc.freeze()  # as `serve` does after loading: the collector does not walk the knowledge on every collection
 gc.set_threshold(10_000, 10, 10)  # and its young-generation threshold
@@ -68,9 +72,9 @@ class Child:
     """A fresh interpreter on one checkout that runs batches of calls when asked, so that two checkouts take turns
     batch by batch (tens of milliseconds apart) and a change of the host's speed moves both alike."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *flags: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", CHILD, str(root), *flags], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         self.load_ms = float(self._answer())
 
@@ -146,6 +150,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", type=Path, help="a checkout of the older code")
     parser.add_argument("--provenance", action="store_true", help="cost of card provenance per call (no --against)")
+    parser.add_argument(
+        "--no-provenance", action="store_true", help="this checkout without card provenance (older code has none)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="fresh interpreters per checkout (and --provenance's)")
     parser.add_argument("--batches", type=int, default=40, help="batches per patient and round, taken in turn")
     args = parser.parse_args()
@@ -165,7 +172,8 @@ def main() -> int:
     paired: dict[str, list[float]] = {}  # per pair of adjacent batches: this p50 / against p50
     load: dict[str, list[float]] = {"this": [], "against": []}
     for _ in range(args.rounds):
-        children = {"this": Child(ROOT), "against": Child(args.against)}
+        flags = ("no-provenance",) if args.no_provenance else ()
+        children = {"this": Child(ROOT, *flags), "against": Child(args.against)}
         try:
             for label, child in children.items():
                 load[label].append(child.load_ms)
