@@ -18,6 +18,7 @@ RELEVANCE_CACHE_BYTES = 4 * 1024 * 1024
 CLASSES_CACHE_BYTES = 4 * 1024 * 1024
 MEDICATION_CACHE_BYTES = 2 * 1024 * 1024
 DRUG_CACHE_BYTES = 8 * 1024 * 1024  # drug concepts by their JSON (record/medications.py): JSON keys are larger
+MME_CACHE_BYTES = 2 * 1024 * 1024  # MME worked out by product codes and dosage JSON (rules/_mme.py)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class MmeFactor:
 @dataclass(frozen=True)
 class Knowledge:
     """Everything the rules know, loaded from FHIR artifacts and shared by all requests; its only mutable
-    state is bounded caches of answers (membership, relevance, classes of codes and of drugs)."""
+    state is bounded caches of answers (membership, relevance, classes of codes and of drugs,
+    MME worked out per product and dose)."""
 
     value_sets: dict[str, ValueSet]
     topic_system: str
@@ -115,6 +117,7 @@ class Knowledge:
     code_classes: Memo = field(default_factory=lambda: Memo(CLASSES_CACHE_BYTES), repr=False)
     relevance: Memo = field(default_factory=lambda: Memo(RELEVANCE_CACHE_BYTES), repr=False)
     drugs: Memo = field(default_factory=lambda: Memo(DRUG_CACHE_BYTES), repr=False)  # see record/medications.py
+    mme_worked: Memo = field(default_factory=lambda: Memo(MME_CACHE_BYTES), repr=False)  # see rules/_mme.py
 
     def vs(self, name: str) -> ValueSet:
         return self.value_sets[name]

@@ -11,7 +11,10 @@ from datetime import date
 from functools import cached_property
 from typing import Any, NamedTuple
 
+import orjson
+
 from ..knowledge import Knowledge, Product
+from ..knowledge.memo import size_of
 from ..record.patient_record import MedicationFact, PatientRecord
 from ._dosing import dosage, dosage_json, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
@@ -201,7 +204,22 @@ def _no_timing(structured: Any) -> bool:
 
 
 def _worked_out(kb: Knowledge, med: MedicationFact) -> Worked:
-    """(ingredient, MME/day or None, note, counted at a floor, mg/day) for one order."""
+    """(ingredient, MME/day or None, note, counted at a floor, mg/day) for one order: it depends only on the product
+    codes and the dosage JSON, so it is worked out once per distinct pair in this process (renewals and every call
+    for a patient repeat them; the note's five float formats cost more than the look-up). Bounded by bytes."""
+    raw = med.raw_dosage
+    try:
+        key = (med.rxnorm, b"null" if raw is None else orjson.dumps(raw))
+    except TypeError:  # not JSON-shaped: worked out uncached
+        return _work_out(kb, med)
+    found: Worked | None = kb.mme_worked.get(key)
+    if found is None:
+        found = _work_out(kb, med)
+        kb.mme_worked.put(key, found, size_of(found))
+    return found
+
+
+def _work_out(kb: Knowledge, med: MedicationFact) -> Worked:
     ingredient, product = identity(kb, med.rxnorm)
     factor = kb.mme_factors.get(ingredient or "")
     if ingredient is None:
