@@ -1,5 +1,5 @@
 """The card log's rows as the request thread makes them (tuples in the INSERT's order) and as the writer stores
-them: in key order, each with the digest of its findings and SQLAlchemy's own time text."""
+them: in key order, each with the digest of its findings and SQLAlchemy's own time text, on SQLite's WAL settings."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cds_service.cards import EXT_KNOWLEDGE, MME_EXTENSION
 from cds_service.policy.decide import digest
 from cds_service.store import card_log
 from cds_service.store.card_log import CardLog
-from cds_service.store.database import connect
+from cds_service.store.database import WAL_PAGES, connect
 from cds_service.store.statements import Prepared
 from cds_service.store.tables import HeldBackCard, IssuedCard
 
@@ -84,3 +84,8 @@ def test_a_row_is_given_in_the_statement_s_order_converted_or_by_name(engine):
     assert statement.params({"rule": "off", "topic": "t", "held_at": at, "service_id": "s"}) == row
     with pytest.raises(KeyError):
         statement.row({"rule": "off", "topic": "t", "held_at": at})
+
+
+def test_every_sqlite_connection_copies_its_wal_into_the_database_every_4000_pages(engine):
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_PAGES == 4000
