@@ -118,34 +118,3 @@ def test_pipelined_requests_before_a_half_close_are_all_answered(served):
 def test_well_formed_chunked_body_is_still_answered(served):
     status, _, body = raw(served, CHUNKED + b"%x\r\n%s\r\n0\r\n\r\n" % (len(BODY), BODY))
     assert status == 200 and "cards" in json.loads(body)
-
-
-def test_a_chunked_request_after_one_with_a_content_length_on_the_same_connection_is_checked_alike(served):
-    """A connection is read by the C parser until a request head names a Transfer-Encoding; that request is read
-    again by gunicorn's own parser, which refuses a malformed chunk extension the C parser would let through."""
-    first = f"POST {PV} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
-    bad = CHUNKED + b'%x;ext="unterminated\r\n%s\r\n0\r\n\r\n' % (len(BODY), BODY)
-    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
-        sock.sendall(first.encode() + BODY)
-        answer = b""
-        while b'"cards"' not in answer or not answer.endswith(b"}"):
-            answer += sock.recv(65536)
-        assert answer.startswith(b"HTTP/1.1 200")
-        sock.sendall(bad)
-        sock.shutdown(socket.SHUT_WR)
-        second = b""
-        while chunk := sock.recv(65536):
-            second += chunk
-    assert second.startswith(b"HTTP/1.1 400") and b'"bad-request"' in second
-
-
-def test_pipelined_requests_then_a_chunked_one_are_all_answered(served):
-    good = CHUNKED + b"%x\r\n%s\r\n0\r\n\r\n" % (len(BODY), BODY)
-    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
-        health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-        sock.sendall(health * 2 + good + health)
-        sock.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    assert answer.count(b"HTTP/1.1 200 OK") == 4 and answer.count(b'"cards"') == 1

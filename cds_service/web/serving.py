@@ -169,14 +169,7 @@ def worker_class() -> type:
     from gunicorn.asgi.protocol import ASGIProtocol
     from gunicorn.workers.gasgi import ASGIWorker
 
-    from .parsing import CParserFirst
-
-    # gunicorn keeps what it found of gunicorn_h1c (its C HTTP/1 parser) on the class that first looks, but reads it
-    # from ASGIProtocol: looked up first from our subclass, it was never seen and every request went through the
-    # pure-Python parser. Looked up here, on ASGIProtocol, our subclass inherits it (web/parsing.py uses it).
-    ASGIProtocol._check_h1c_protocol_available()
-
-    class Protocol(CParserFirst, ASGIProtocol):
+    class Protocol(ASGIProtocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
             self._peer_eof = False
@@ -216,8 +209,6 @@ def worker_class() -> type:
             self._safe_write(error_response(status, message, extra_headers))
 
     class Worker(ASGIWorker):
-        protocol = Protocol  # what each connection runs
-
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.protocols: set[Protocol] = set()
@@ -225,7 +216,7 @@ def worker_class() -> type:
         async def _serve(self) -> None:
             """gunicorn's loop with our protocol (and no ASGI lifespan: the app is loaded before the fork)."""
             for listener in self.sockets:
-                self.servers.append(await self.loop.create_server(lambda: self.protocol(self), sock=listener.sock))
+                self.servers.append(await self.loop.create_server(lambda: Protocol(self), sock=listener.sock))
             while self.alive and self.ppid == os.getppid():
                 self.notify()
                 await asyncio.sleep(0.25)
