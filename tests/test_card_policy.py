@@ -15,6 +15,7 @@ from cds_service import create_app, metrics
 from cds_service.config import Settings
 from cds_service.policy import parse
 from cds_service.store import card_log
+from cds_service.store import keys as store_keys
 from cds_service.store import policy as store_policy
 from cds_service.store.report import as_text, summarise
 from tests.fhir_builders import (
@@ -396,3 +397,26 @@ def test_the_preview_page_shows_what_the_rules_say_and_remembers_nothing(served)
         answer = client.post("/preview/evaluate", json={"hook": "order-select", "request": body}).get_json()
         assert "opioid-benzodiazepine" in {c["source"]["topic"]["code"] for c in answer["response"]["cards"]}
     assert "opioid-benzodiazepine" in call(client, OS, drafts=[draft(*IBUPROFEN)])
+
+
+def test_a_patient_view_call_hashes_its_patient_once_and_the_card_log_keeps_the_policy_s_key(served, monkeypatch):
+    """The policy and the card log both need the patient's keyed hash: it is worked out once a call (the thread
+    keeps its last few), and both carry the same one."""
+    client, _, app = served
+    hashed: list[bytes] = []
+    real = store_keys.hmac.new
+    monkeypatch.setattr(
+        store_keys.hmac, "new", lambda key, msg, digestmod: hashed.append(msg) or real(key, msg, digestmod)
+    )
+    call(client, PV, pid="hash-once")
+    assert hashed.count(b"patient\x00hash-once") == 1
+    gate = app.extensions["backpain_cds_policy"]
+    app.extensions["backpain_cds_card_log"].flush()
+    with gate.engine.connect() as conn:
+        keys = {row[0] for row in conn.exec_driver_sql("SELECT DISTINCT patient_key FROM policy_seen")}
+        logged = {row[0] for row in conn.exec_driver_sql("SELECT DISTINCT patient_key FROM issued_cards")}
+    expected = real(gate._secret, b"patient\x00hash-once", "sha256").hexdigest()
+    assert expected in keys and expected in logged
+    for n in range(6):  # a few others later, the first is no longer kept, and is hashed again, alike
+        gate.key("patient", f"other-{n}")
+    assert gate.key("patient", "hash-once") == expected and hashed.count(b"patient\x00hash-once") == 2

