@@ -3,8 +3,8 @@ card is serialised (cards.py), each reference once and in order."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 if TYPE_CHECKING:
     from .record.patient_record import MedicationFact
@@ -30,25 +30,42 @@ def cite(*items: Any) -> Cited:
     return found if type(found) is Cited else Cited(found)
 
 
+T = TypeVar("T")
+
+
+class computed(Generic[T]):  # lower case: a decorator, like property
+    """A value worked out on its first read and kept in the object's __dict__, where later reads find it without a
+    call (a property is a call on every read; functools.cached_property takes a lock on the first): for the
+    references several cards of a call read (the episode's, the opioid cards' Citation)."""
+
+    def __init__(self, work: Callable[[Any], T]) -> None:
+        self.work, self.name = work, work.__name__
+
+    @overload
+    def __get__(self, obj: None, cls: type | None = None) -> computed[T]: ...
+    @overload
+    def __get__(self, obj: object, cls: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, cls: type | None = None) -> T | computed[T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.work(obj)
+        return value
+
+
 class Citation:
     """What several cards rest on (the opioid cards: the episode and the current opioids), cited once, when the
     first of them is serialised: `head` is taken whole (the Episode), then each of `medications`."""
 
-    __slots__ = ("_references", "head", "medications")
-
     def __init__(self, head: Any, medications: Sequence[MedicationFact]) -> None:
         self.head, self.medications = head, medications
-        self._references: Cited | None = None
 
-    @property
+    @computed
     def references(self) -> Cited:
-        if self._references is None:
-            refs = Cited(self.head.references if self.head else ())
-            # MedicationFact.reference spelt here: its property, called for each of 22 orders (Brenda Jackson),
-            # cost half as much again
-            refs += [f"{m.resource_type}/{m.id}" for m in self.medications if m.id is not None]
-            self._references = refs if len(refs) < 2 else _unique(refs)
-        return self._references
+        refs = Cited(self.head.references if self.head else ())
+        # MedicationFact.reference spelt here: its property, called for each of 22 orders (Brenda Jackson), cost half
+        # as much again
+        refs += [f"{m.resource_type}/{m.id}" for m in self.medications if m.id is not None]
+        return refs if len(refs) < 2 else _unique(refs)
 
 
 def references_of(facts: Sequence[Any], cited: Sequence[str] = ()) -> Cited:

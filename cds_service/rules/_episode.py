@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
-from ..citations import Cited, references_of
+from ..citations import Cited, computed, references_of
 from ..record.patient_record import ConditionFact, MedicationFact, OrderFact, PatientRecord
 from ._markdown import escape
 from ._wording import ago, day
@@ -42,15 +42,11 @@ class Episode:
     # the look-up. Equal Episodes still compare equal; two of them would only miss each other's memo.
     __hash__ = object.__hash__
 
-    @property
+    @computed
     def references(self) -> Cited:
         """What the episode rests on, for a card's evidence (`cite`): its Conditions, or the drafts' references.
-        Worked out once, when a card first cites it; not a functools.cached_property, whose first call on each new
-        Episode (one a hook call) cost about 3 us of Brenda Jackson's card provenance (its lock and pure-Python
-        descriptor, on code a call runs once)."""
-        if (found := self.__dict__.get("_references")) is None:
-            found = self.__dict__["_references"] = references_of(self.conditions + self.drafts)
-        return found
+        Worked out once, when a card first cites it, and then read from the Episode's __dict__ (`computed`)."""
+        return references_of(self.conditions + self.drafts)
 
     @property
     def chronic_days_unknown(self) -> bool:
