@@ -41,6 +41,9 @@ class computed(Generic[T]):  # lower case: a decorator, like property
     def __init__(self, work: Callable[[Any], T]) -> None:
         self.work, self.name = work, work.__name__
 
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name  # kept under the name it is read by, whatever the function is called
+
     @overload
     def __get__(self, obj: None, cls: type | None = None) -> computed[T]: ...
     @overload
@@ -61,10 +64,12 @@ class Citation:
 
     @computed
     def references(self) -> Cited:
-        refs = Cited(self.head.references if self.head else ())
-        # MedicationFact.reference spelt here: its property, called for each of 22 orders (Brenda Jackson), cost half
-        # as much again
-        refs += [f"{m.resource_type}/{m.id}" for m in self.medications if m.id is not None]
+        cited = self.head.references if self.head else ()
+        try:  # MedicationFact.reference spelt here: the property, called for each of 22 orders, costs half again
+            refs = Cited(cited)
+            refs += [f"{m.resource_type}/{m.id}" for m in self.medications if m.id is not None]
+        except AttributeError:  # a fact without a resource_type (a Condition): by its own reference
+            return references_of(self.medications, cited)
         return refs if len(refs) < 2 else _unique(refs)
 
 

@@ -85,6 +85,7 @@ def test_a_shared_citation_names_the_episode_then_each_order_once_duplicates_and
     assert cite(both, [order("m9"), back]) == ["Condition/c1", *expected[:3], "MedicationRequest/m9"]
     assert cite(both, orders) == ["Condition/c1", *expected, "MedicationRequest/m5"]
     assert cite(both, [back], orders[:2]) is both.references  # nothing added: the shared list itself
+    assert Citation(None, [back, *orders[:2]]).references == ["Condition/c1", *expected[:2]]  # any fact
 
 
 def test_orders_with_odd_ids_are_cited_as_their_property_spells_them():

@@ -78,3 +78,23 @@ def test_an_opioid_overdose_that_resolved_is_still_a_naloxone_risk():
     )
     found = by_topic(cards_for([lbp(onset_days=200), med_request(*OXY_5, dosage(1, "TAB", 4)), overdose]))
     assert "- Poisoning by other opioids (onset 2026-05-11)" in found["naloxone"].detail.splitlines()
+
+
+def test_an_orders_mme_kept_per_product_and_dose_is_never_another_orders():
+    """The MME of an order is kept per process by its product codes and dosage JSON (rules/_mme.py): the same product
+    at another dose, another product at the same dose, and a draft of it are each read as themselves, cold or warm."""
+    from cds_service.knowledge import load
+
+    bid = {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}
+    three_a_day = med_request(
+        "1049683", "oxycodone 10 MG", {"doseAndRate": [{"doseQuantity": {"value": 1}}], "timing": TID}
+    )
+    twice_a_day = med_request(
+        "1049683", "oxycodone 10 MG", {"doseAndRate": [{"doseQuantity": {"value": 1}}], "timing": bid}
+    )
+    five_mg = med_request(*OXY_5, {"doseAndRate": [{"doseQuantity": {"value": 1}}], "timing": TID})
+    for round_ in ("cold", "warm"):
+        if round_ == "cold":
+            load().mme_worked.clear()
+        assert (mme_of(three_a_day), mme_of(twice_a_day), mme_of(five_mg)) == (45, 30, 22.5), round_
+    assert mme_of(three_a_day, twice_a_day) == 75
