@@ -33,21 +33,32 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FHIR_DATA = SHARED / "fhir-data"
 
 
-@pytest.fixture(autouse=True, scope="session")
+_CACHES: list[Any] = []  # our process-wide memos and lru_caches, found once
+
+
+@pytest.fixture(autouse=True)
 def _cold_process_caches() -> None:
-    """A session starts with our process-wide memos and lru_caches empty. Mutation testing runs each mutant's tests
-    in a process forked from one that ran them all with the code unchanged: a warm cache (escaped text, drugs read,
-    "3 days ago") would answer for the mutated function and hide it."""
-    for obj in gc.get_objects():
-        if isinstance(obj, Memo):
-            obj.clear()
-            obj.used = 0
-        elif (
-            isinstance(obj, functools._lru_cache_wrapper)
-            and obj.__module__.startswith("cds_service")
-            and obj is not load  # the knowledge itself: objects made at import hold it (no rule's answer cached)
-        ):
-            obj.cache_clear()
+    """Every test starts with our process-wide memos and lru_caches empty. Mutation testing runs a mutant's tests in
+    a process forked from one that ran them all with the code unchanged, and picks the tests of a function by which
+    of them called it there: a cache warm from an earlier test (escaped text, drugs read, an order's MME, "3 days
+    ago") would answer for the mutated function, or hide which tests depend on it."""
+    if not _CACHES:
+        _CACHES.extend(
+            obj
+            for obj in gc.get_objects()
+            if isinstance(obj, Memo)
+            or (
+                isinstance(obj, functools._lru_cache_wrapper)
+                and obj.__module__.startswith("cds_service")
+                and obj is not load  # the knowledge itself: objects made at import hold it (no rule's answer cached)
+            )
+        )
+    for cache in _CACHES:
+        if isinstance(cache, Memo):
+            cache.clear()
+            cache.used = 0
+        else:
+            cache.cache_clear()
     _orders._PARTS.clear()  # suggested orders' template parts, by ActivityDefinition
 
 
