@@ -43,6 +43,7 @@ def _cold_process_caches() -> None:
     of them called it there: a cache warm from an earlier test (escaped text, drugs read, an order's MME, "3 days
     ago") would answer for the mutated function, or hide which tests depend on it."""
     if not _CACHES:
+        load()  # the knowledge holds most of them: made before they are looked for, whichever test comes first
         _CACHES.extend(
             obj
             for obj in gc.get_objects()
