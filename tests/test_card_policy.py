@@ -415,7 +415,7 @@ def test_a_patient_view_call_hashes_its_patient_once_and_the_card_log_keeps_the_
     with gate.engine.connect() as conn:
         keys = {row[0] for row in conn.exec_driver_sql("SELECT DISTINCT patient_key FROM policy_seen")}
         logged = {row[0] for row in conn.exec_driver_sql("SELECT DISTINCT patient_key FROM issued_cards")}
-    expected = real(gate._secret, b"patient\x00hash-once", "sha256").hexdigest()
+    expected = real(gate.key._secret, b"patient\x00hash-once", "sha256").hexdigest()
     assert expected in keys and expected in logged
     for n in range(6):  # a few others later, the first is no longer kept, and is hashed again, alike
         gate.key("patient", f"other-{n}")

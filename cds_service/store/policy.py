@@ -128,7 +128,6 @@ class PolicyGate:
     ) -> None:
         self.engine, self.policy, self.card_log = engine, policy, card_log
         self.clock = clock  # the seam tests turn to run the clock forward
-        self._secret = secret
         self.key = Keys(secret)  # key("patient", id): the keyed hash of an id (never stored in the clear)
         self._next_purge = 0.0
         self._lock = threading.Lock()
