@@ -207,9 +207,8 @@ def _worked_out(kb: Knowledge, med: MedicationFact) -> Worked:
     """(ingredient, MME/day or None, note, counted at a floor, mg/day) for one order: it depends only on the product
     codes and the dosage JSON, so it is worked out once per distinct pair in this process (renewals and every call
     for a patient repeat them; the note's five float formats cost more than the look-up). Bounded by bytes."""
-    raw = med.raw_dosage
     try:
-        key = (med.rxnorm, b"null" if raw is None else orjson.dumps(raw))
+        key = (med.rxnorm, orjson.dumps(med.raw_dosage))
     except TypeError:  # not JSON-shaped: worked out uncached
         return _work_out(kb, med)
     found: Worked | None = kb.mme_worked.get(key)
