@@ -67,7 +67,7 @@ class Citation:
         cited = self.head.references if self.head else ()
         try:  # MedicationFact.reference spelt here: the property, called for each of 22 orders, costs half again
             refs = Cited(cited)
-            refs += [f"{m.resource_type}/{m.id}" for m in self.medications if m.id is not None]
+            refs += [f"{m.resource_type}/{i}" for m in self.medications if (i := m.id) is not None]
         except AttributeError:  # a fact without a resource_type (a Condition): by its own reference
             return references_of(self.medications, cited)
         return refs if len(refs) < 2 else _unique(refs)
@@ -123,8 +123,11 @@ def gather(items: tuple[Any, ...]) -> Cited | list[str]:
         if (kind := _KINDS.get(type(item)) or _learn(item)) == _MANY:
             for each in item:
                 if (each_kind := _KINDS.get(type(each)) or _learn(each)) == _TYPED:
+                    if (rid := each.id) is not None:
+                        found.append(f"{each.resource_type}/{rid}")
+                elif each_kind == _FACT:
                     if each.id is not None:
-                        found.append(f"{each.resource_type}/{each.id}")
+                        found.append(each.reference)
                 elif each_kind == _REF:
                     found.append(each)
                 else:
@@ -147,7 +150,7 @@ def gather(items: tuple[Any, ...]) -> Cited | list[str]:
         for ref in found:
             if ref not in seen and ref not in added:
                 added.append(ref)
-    return [*base, *added] if added else base
+    return base + added if added else base  # list + list: one copy of each, where [*base, *added] iterates a Cited
 
 
 def _add(item: Any, kind: int, found: list[str]) -> None:
