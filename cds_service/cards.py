@@ -10,13 +10,13 @@ from typing import Any
 
 from .citations import gather
 from .knowledge import Knowledge
+from .knowledge.manifest import EXT_KNOWLEDGE as EXT_KNOWLEDGE  # re-exported: what a card's JSON carries
+from .knowledge.manifest import EXT_RULE as EXT_RULE
 
 OVERRIDE_SYSTEM = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
 MME_EXTENSION = "org.backpain-cds.mme-per-day"
 MME_LOWER_BOUND_EXTENSION = "org.backpain-cds.mme-lower-bound"  # the total counts some orders at a floor (0.10 item 3)
-# Provenance on every card (CDS Hooks card `extension`; `source.url` is a page for the user, so the rule goes here):
-EXT_RULE = "org.backpain-cds.rule"  # canonical url|version of the PlanDefinition that produced the card
-EXT_KNOWLEDGE = "org.backpain-cds.knowledge"  # {"version", "digest"} of fhir_profiles/ (knowledge/manifest.py)
+# Provenance on every card (CDS Hooks card `extension`): EXT_RULE and EXT_KNOWLEDGE (knowledge/manifest.py), and
 EXT_EVIDENCE = "org.backpain-cds.evidence"  # ["Condition/123", "MedicationRequest/d1"]: ids only, no chart text
 SUMMARY_MAX = 139  # CDS Hooks: fewer than 140 characters
 
@@ -168,7 +168,7 @@ def _action_json(action: Action) -> dict[str, Any]:
 
 def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
     """Serialise a card per CDS Hooks 2.0: fresh uuids, topic Coding in source, no null or empty fields."""
-    source, links, rule = knowledge.card_sources[card.topic]
+    source, links, provenance = knowledge.card_sources[card.topic]
     out: dict[str, Any] = {"uuid": new_uuid(), "summary": card.summary}
     if card.detail:
         out["detail"] = card.detail
@@ -192,7 +192,7 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
     if card.override_reasons:
         out["overrideReasons"] = _override_json(card.override_reasons)
     out["links"] = links
-    extension = _provenance(card, rule, knowledge)
+    extension = _provenance(card, provenance)
     if card.mme is not None:
         extension[MME_EXTENSION] = card.mme
         if card.mme_lower_bound:
@@ -214,10 +214,10 @@ def _override_json(reasons: tuple[tuple[str, str], ...]) -> list[dict[str, str]]
     return found
 
 
-def _provenance(card: Card, rule: str, knowledge: Knowledge) -> dict[str, Any]:
-    """The card's provenance extensions: its rule, the knowledge, and its evidence when it names any (cited here,
-    the cards of a call one after another, rather than in each rule)."""
-    extension: dict[str, Any] = {EXT_RULE: rule, EXT_KNOWLEDGE: knowledge.identity.json}
+def _provenance(card: Card, provenance: dict[str, Any]) -> dict[str, Any]:
+    """The card's provenance extensions: its rule and the knowledge (`provenance`, its topic's, copied), and its
+    evidence when it names any (cited here, the cards of a call one after another, rather than in each rule)."""
+    extension = provenance.copy()
     if card.evidence and (references := gather(card.evidence)):
         extension[EXT_EVIDENCE] = references  # a list; a Cited one is shared by the cards citing it alone
     return extension

@@ -61,6 +61,20 @@ def test_every_card_names_its_rule_and_knowledge_even_without_evidence():
     assert EXT_EVIDENCE not in out["extension"]  # no empty fields
 
 
+def test_a_cards_evidence_and_mme_stay_on_that_card_not_on_the_next_of_its_topic():
+    """Each topic's rule and knowledge extensions are made once and shared: a card adds its evidence and MME to a
+    copy, so the next card of the topic (this call's or the next call's) carries neither."""
+    from cds_service.cards import EXT_EVIDENCE, MME_EXTENSION, Card, Indicator, to_json
+    from cds_service.knowledge import load
+
+    kb = load()
+    first = to_json(Card("opioid-high-dose", Indicator.WARNING, "s", "d", mme=120.0, evidence=("Condition/c1",)), kb)
+    assert first["extension"][EXT_EVIDENCE] == ["Condition/c1"] and first["extension"][MME_EXTENSION] == 120.0
+    second = to_json(Card("opioid-high-dose", Indicator.WARNING, "s", "d"), kb)
+    assert EXT_EVIDENCE not in second["extension"] and MME_EXTENSION not in second["extension"]
+    assert set(second["extension"]) == set(kb.card_sources["opioid-high-dose"][2])
+
+
 def test_a_shared_citation_names_the_episode_then_each_order_once_duplicates_and_missing_ids_included():
     """The opioid cards' Citation spells each medication's reference itself (not by the property): the same
     references, in the same order, each once, an order without an id left out; cards adding to it add only what

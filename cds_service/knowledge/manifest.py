@@ -24,6 +24,11 @@ DRAWN_FROM_EXPANSION = "https://backpain-cds.org/fhir/StructureDefinition/drawn-
 KINDS = ("PlanDefinition", "ValueSet", "CodeSystem", "ConceptMap", "ActivityDefinition")
 
 
+# Card extensions naming what produced a card (cards.py; `source.url` is a page for the user, so the rule goes here):
+EXT_RULE = "org.backpain-cds.rule"  # canonical url|version of the PlanDefinition that produced the card
+EXT_KNOWLEDGE = "org.backpain-cds.knowledge"  # {"version", "digest"} of fhir_profiles/ (`Identity.json`)
+
+
 @dataclass(frozen=True)
 class Identity:
     """Which knowledge this is: its semantic version and the digest of its files."""

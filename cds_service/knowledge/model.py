@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from .codes import ICD10CM, RXNORM, Code, dotted_icd, normalise
-from .manifest import Identity
+from .manifest import EXT_KNOWLEDGE, EXT_RULE, Identity
 from .memo import Memo
 
 # The byte allowances of the caches of answers (keys come from requests): 62 value sets x 256 KiB + 4 + 4 + 2 MiB,
@@ -128,9 +128,10 @@ class Knowledge:
         return frozenset(v.name for v in self.value_sets.values() if any(s == RXNORM for s, _ in v.include.exact))
 
     @cached_property
-    def card_sources(self) -> dict[str, tuple[dict[str, Any], list[dict[str, str]], str]]:
-        """Per topic code, a card's `source` and `links` JSON and its rule's url|version, made once and shared by
-        every card of the topic (cards.to_json): read them, never change them."""
+    def card_sources(self) -> dict[str, tuple[dict[str, Any], list[dict[str, str]], dict[str, Any]]]:
+        """Per topic code, a card's `source` and `links` JSON and its provenance extensions (its rule's url|version,
+        this knowledge's identity), made once and shared by every card of the topic (cards.to_json): read them,
+        never change them (a card's extension is a copy)."""
         return {
             code: (
                 {
@@ -139,7 +140,7 @@ class Knowledge:
                     "topic": {"system": self.topic_system, "code": t.code, "display": t.display},
                 },
                 [{"label": t.source_label, "url": t.source_url, "type": "absolute"}],
-                t.rule,
+                {EXT_RULE: t.rule, EXT_KNOWLEDGE: self.identity.json},
             )
             for code, t in self.topics.items()
         }
