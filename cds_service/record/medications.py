@@ -31,6 +31,8 @@ Drug = tuple[Concept, frozenset[str], tuple[str, ...]]  # concept, value-set cla
 NO_REASONS: frozenset[tuple[str, str]] = frozenset()
 _new_fact = tuple.__new__
 NOT_OURS, INVALID = object(), object()  # a drug in none of our value sets; a concept that fails validation
+_dumps = orjson.dumps
+_known_drugs_get = dict.get  # Knowledge.drugs is a Memo, a dict: its answers by concept JSON, read without a method
 
 
 def _medication_concept(b: RecordBuilder, res: dict[str, Any]) -> Any:
@@ -90,13 +92,23 @@ def _classify_drug(b: RecordBuilder, raw: Any) -> Drug | object:
 
 
 def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected: bool) -> None:
-    raw_concept = _medication_concept(b, res)
-    if raw_concept is None:
-        if draft:
-            b.skip(res, "draft order without a medication yet")
-        return
-    found = _drug(b, raw_concept)
+    # The common case spelt out, without the calls (renewals make dozens of orders a call): an inline concept whose
+    # JSON the process has already classified; anything else goes through _medication_concept and _drug.
+    raw_concept = res.get("medicationCodeableConcept")
+    try:
+        found = _known_drugs_get(b.kb.drugs, _dumps(raw_concept)) if type(raw_concept) is dict else None
+    except TypeError:  # not JSON-shaped: _drug says why
+        found = None
     if found is None:
+        raw_concept = _medication_concept(b, res)
+        if raw_concept is None:
+            if draft:
+                b.skip(res, "draft order without a medication yet")
+            return
+        found = _drug(b, raw_concept)
+        if found is None:
+            return
+    elif found is NOT_OURS:
         return
     status = res.get("status")
     if draft and status not in DRAFT_MED_STATUS and status is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 from ..knowledge import Code, Knowledge
@@ -17,6 +18,7 @@ T = TypeVar("T")
 
 CURRENT_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 _UNKNOWN = object()  # not worked out yet (PatientRecord.once)
+_RESOURCE_TYPE = attrgetter("resource_type")
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,7 @@ class PatientRecord:
         statement with the same RxNorm code as an active request, counts once (the request is kept)."""
         if "deduplicated" in self.memo:
             return self.memo["deduplicated"]
-        if all(m.resource_type != "MedicationStatement" for m in self.medications):
+        if "MedicationStatement" not in map(_RESOURCE_TYPE, self.medications):  # no Python step per order
             self.memo["deduplicated"] = self.medications  # nothing to de-duplicate
             return self.medications
         requests = [m for m in self.medications if m.resource_type == "MedicationRequest"]

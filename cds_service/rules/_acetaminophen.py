@@ -9,6 +9,7 @@ from operator import attrgetter
 
 from ..cards import Card
 from ..record.patient_record import MedicationFact, PatientRecord
+from ..record.per_call import per_call
 from ._dosing import dosage, dosage_json, dose, milligrams, per_day
 from ._markdown import escape
 from ._names import condition_label, drug_labels
@@ -75,16 +76,8 @@ class AcetaminophenTotal:
         return "\n".join([said, *shares])
 
 
-def acetaminophen_total(record: PatientRecord, today: date) -> AcetaminophenTotal:
-    return record.once(_total, today)
-
-
-def current_products(record: PatientRecord, today: date) -> list[MedicationFact]:
-    """Every current product with acetaminophen in it, drafts included, each once: what the total is taken over."""
-    return record.once(_current_products, today)
-
-
 def _current_products(record: PatientRecord, today: date) -> list[MedicationFact]:
+    """Every current product with acetaminophen in it, drafts included, each once: what the total is taken over."""
     unknown = record.kb.acetaminophen_products.keys().isdisjoint
     # every product of the ConceptMap is plain acetaminophen or an opioid combination: two indexed look-ups; most
     # opioids hold no acetaminophen, which their distinct codes say at once (map and set: no Python step per order)
@@ -100,6 +93,9 @@ def _current_products(record: PatientRecord, today: date) -> list[MedicationFact
             if not unknown(m.rxnorm)  # one C call per order: renewals make dozens
         }.values()
     )
+
+
+current_products = per_call(_current_products)
 
 
 def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
@@ -128,6 +124,9 @@ def _total(record: PatientRecord, today: date) -> AcetaminophenTotal:
     else:
         maximum, why = LABEL_MAX_MG, ""
     return AcetaminophenTotal(round(total, 1), maximum, why, tuple(counted.values()), tuple(unread), tuple(each))
+
+
+acetaminophen_total = per_call(_total)
 
 
 def _daily_mg(record: PatientRecord, med: MedicationFact) -> float | None:

@@ -8,19 +8,19 @@ from __future__ import annotations
 from datetime import date
 
 from ..record.patient_record import MedicationFact, PatientRecord
+from ..record.per_call import per_call
 from ._dosing import amount, dosage_json
 from ._names import drug_labels
 from ._therapy import Ingredients, ingredients, therapy_start
 from ._wording import day
 
 
-def current(record: PatientRecord, vs: str, today: date) -> list[MedicationFact]:
-    """Current chart medications (not drafts) in value set `vs`."""
-    return record.once(_current, vs, today)  # several cards ask
-
-
 def _current(record: PatientRecord, vs: str, today: date) -> list[MedicationFact]:
+    """Current chart medications (not drafts) in value set `vs`."""
     return [m for m in record.medications_in(vs, today) if not m.draft]
+
+
+current = per_call(_current)
 
 
 def already_on(

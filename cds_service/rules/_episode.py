@@ -9,6 +9,7 @@ from functools import cached_property
 
 from ..citations import Cited, computed, references_of
 from ..record.patient_record import ConditionFact, MedicationFact, OrderFact, PatientRecord
+from ..record.per_call import per_call
 from ._markdown import escape
 from ._wording import ago, day
 
@@ -71,12 +72,8 @@ def category_for(days: int) -> Category:
     return Category.CHRONIC if days > CHRONIC_ABOVE_DAYS else Category.SUBACUTE
 
 
-def episode(record: PatientRecord, today: date) -> Episode | None:
-    """Return the current episode, or None without back-pain context (0.6 gate: then no cards at all)."""
-    return record.once(_episode, today)
-
-
 def _episode(record: PatientRecord, today: date) -> Episode | None:
+    """Return the current episode, or None without back-pain context (0.6 gate: then no cards at all)."""
     lbp = record.conditions_in("low-back-pain", today, current=True)
     radicular = record.conditions_in("radicular-back-pain", today, current=True)
     conditions = tuple(lbp + radicular)
@@ -104,3 +101,6 @@ def _episode(record: PatientRecord, today: date) -> Episode | None:
         else None
     )
     return Episode(conditions, None, None, implied, False, tuple(radicular), coded_chronic)
+
+
+episode = per_call(_episode)

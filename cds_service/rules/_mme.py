@@ -16,6 +16,7 @@ import orjson
 from ..knowledge import Knowledge, Product
 from ..knowledge.memo import size_of
 from ..record.patient_record import MedicationFact, PatientRecord
+from ..record.per_call import per_call
 from ._dosing import dosage, dosage_json, dose, is_countable, milligrams, per_day, unit
 from ._markdown import escape
 from ._names import renewals_last_ordered
@@ -97,12 +98,8 @@ class MmeResult:
         return "\n".join(lines)
 
 
-def daily_mme(record: PatientRecord, today: date) -> MmeResult:
-    """Sum of MME/day over current opioid analgesics (drafts included), rounded to 1 decimal."""
-    return record.once(_daily_mme, today)
-
-
 def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
+    """Sum of MME/day over current opioid analgesics (drafts included), rounded to 1 decimal."""
     same_drug_and_dose: dict[tuple[bool, tuple[str, ...], bytes], list[MedicationFact]] = {}
     for med in current_opioids(record, today):  # a draft replaces the chart orders it renews (0.10 item 1)
         raw = med.raw_dosages or med.raw_dosage
@@ -127,6 +124,9 @@ def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
     return MmeResult(
         total, contributions, bool(unknown), any(c.floor for c in contributions), _alternatives(contributions, total)
     )
+
+
+daily_mme = per_call(_daily_mme)
 
 
 def _renewal(record: PatientRecord, med: MedicationFact, today: date) -> str:

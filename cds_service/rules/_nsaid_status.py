@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any, cast
 
 from ..record.patient_record import AllergyFact, ConditionFact, MedicationFact, PatientRecord
+from ..record.per_call import per_call
 from ._markdown import escape
 from ._names import condition_label, drug_labels
 
@@ -41,10 +42,6 @@ def _named(record: PatientRecord, items: list, what: str, today: date) -> str:
     conditions = [condition_label(i, what) for i in items if isinstance(i, ConditionFact)]
     drugs = drug_labels(record, [i for i in items if isinstance(i, MedicationFact)], what, today)
     return ", ".join(sorted(dict.fromkeys([*conditions, *drugs])))
-
-
-def nsaid_status(record: PatientRecord, today: date) -> NsaidStatus:
-    return record.once(_status, today)
 
 
 def _status(record: PatientRecord, today: date) -> NsaidStatus:
@@ -111,6 +108,9 @@ def _status(record: PatientRecord, today: date) -> NsaidStatus:
     level = Level.CONTRAINDICATED if reasons else Level.CAUTION if cautions else Level.OK
     kidney_said = "; ".join(kidney_reasons)
     return NsaidStatus(level, tuple(reasons), tuple(cautions), gi_risk, tuple(facts), kidney_said, tuple(kidney_facts))
+
+
+nsaid_status = per_call(_status)
 
 
 def _nsaid_allergies(record: PatientRecord) -> list[tuple[AllergyFact, str]]:

@@ -6,6 +6,7 @@ from datetime import date
 
 from ..citations import Citation
 from ..record.patient_record import MedicationFact, PatientRecord
+from ..record.per_call import per_call
 from ._episode import episode
 from ._names import condition_label
 from ._renewals import without_renewed
@@ -14,36 +15,33 @@ LONG_TERM_DAYS = 91  # continuous use > 90 days: reassess at least every 3 month
 MOUD = "opioid-use-disorder-treatment"  # the value set of treatments of opioid use disorder
 
 
-def current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
-    """Current opioid analgesics (5.2), de-duplicated; buprenorphine for opioid use disorder is not one."""
-    return record.once(_current_opioids, today)  # asked by five families
-
-
-def opioid_evidence(record: PatientRecord, today: date) -> Citation:
+def _opioid_evidence(record: PatientRecord, today: date) -> Citation:
     """The episode and the current opioids: what every opioid card rests on (one Citation a call, shared by the four
     opioid cards, so their 22 orders for Brenda Jackson are cited once)."""
-    return record.once(_opioid_evidence, today)
-
-
-def _opioid_evidence(record: PatientRecord, today: date) -> Citation:
     return Citation(episode(record, today), current_opioids(record, today))
 
 
+opioid_evidence = per_call(_opioid_evidence)
+
+
 def _current_opioids(record: PatientRecord, today: date) -> list[MedicationFact]:
-    """A chart order that a draft of the same product renews is replaced by that draft (0.10 item 1)."""
+    """Current opioid analgesics (5.2), de-duplicated; buprenorphine for opioid use disorder is not one. A chart
+    order that a draft of the same product renews is replaced by that draft (0.10 item 1)."""
     found = record.medications_in("opioid-analgesics", today)
     # without a current treatment of opioid use disorder (most records) no order is to be left out: no test per order
     found = [m for m in found if MOUD not in m.classes] if record.medications_in(MOUD, today) else list(found)
     return without_renewed(record.kb, found)
 
 
-def current_benzodiazepines(record: PatientRecord, today: date) -> list[MedicationFact]:
-    """Current benzodiazepines, a draft in place of the chart orders it renews (0.10 item 1)."""
-    return record.once(_current_benzodiazepines, today)  # two cards ask
+current_opioids = per_call(_current_opioids)
 
 
 def _current_benzodiazepines(record: PatientRecord, today: date) -> list[MedicationFact]:
+    """Current benzodiazepines, a draft in place of the chart orders it renews (0.10 item 1)."""
     return without_renewed(record.kb, record.medications_in("benzodiazepines", today))
+
+
+current_benzodiazepines = per_call(_current_benzodiazepines)
 
 
 def is_moud(med: MedicationFact) -> bool:
@@ -52,18 +50,17 @@ def is_moud(med: MedicationFact) -> bool:
     return MOUD in med.classes
 
 
-def exclusion(record: PatientRecord, today: date) -> str | None:
+def _exclusion(record: PatientRecord, today: date) -> str | None:
     """Why opioid cards are suppressed (active cancer, sickle cell), or None (5.1); end-of-life care suppresses them
     before any family runs (`_goals.end_of_life_care`)."""
-    return record.once(_exclusion, today)  # asked by four families
-
-
-def _exclusion(record: PatientRecord, today: date) -> str | None:
     if record.conditions_in("malignancy", today, current=True):
         return "active cancer"
     if record.conditions_in("sickle-cell-disease", today, current=False):
         return "sickle cell disease"
     return None  # hospice, palliative or end-of-life care: `rules.evaluate` runs no opioid family then (_goals)
+
+
+exclusion = per_call(_exclusion)
 
 
 def use_disorder_or_overdose(record: PatientRecord, today: date, facts: list | None = None) -> list[str]:

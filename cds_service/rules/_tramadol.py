@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from ..knowledge import Knowledge
 from ..record.patient_record import MedicationFact, PatientRecord
+from ..record.per_call import per_call
 from ._mme import daily_mme, identity
 from ._nsaid_status import nsaid_status
 
@@ -39,12 +40,8 @@ class Above(NamedTuple):
     evidence: tuple[Any, ...] = ()
 
 
-def above_label_maximum(record: PatientRecord, today: date) -> Above | None:
-    """Tramadol above its label maximum, for the opioid cards (0.10 item 11); None when within it or unknown."""
-    return record.once(_above_label_maximum, today)  # two cards ask
-
-
 def _above_label_maximum(record: PatientRecord, today: date) -> Above | None:
+    """Tramadol above its label maximum, for the opioid cards (0.10 item 11); None when within it or unknown."""
     mme = daily_mme(record, today)
     found = [c for c in mme.contributions if c.mg_per_day is not None and is_tramadol(record.kb, c.ingredient)]
     if not found:
@@ -68,3 +65,6 @@ def _above_label_maximum(record: PatientRecord, today: date) -> Above | None:
         f"Tramadol {mg:g} mg/day is above the label maximum of {limit} mg/day"
         f"{' at age 75 or over' if older else ''}: risk of seizures and serotonin syndrome; lower the dose."
     )
+
+
+above_label_maximum = per_call(_above_label_maximum)

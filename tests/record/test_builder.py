@@ -584,3 +584,29 @@ def test_the_first_hundred_skipped_resources_are_listed_and_the_rest_counted():
     built = record(*([0] * 101))
     assert len(built.skipped) == 100
     assert built.skipped_more == 1
+
+
+@pytest.mark.parametrize(
+    ("concept", "statuses", "skipped"),
+    [
+        pytest.param(OXY, ["active", "active"], [], id="ours-each-order-recorded"),
+        pytest.param({"coding": [{"system": RX, "code": "723"}]}, [], [], id="not-ours-each-passed-over"),
+        pytest.param(
+            {"coding": [{"system": RX, "code": "1049621", "version": 3}]},
+            [],
+            ["invalid medication code"] * 2,
+            id="invalid-each-reported",
+        ),
+        pytest.param(
+            {"coding": [{"system": RX, "code": "1049621", "version": 2**70}]},
+            [],
+            ["invalid medication code"] * 2,
+            id="not-json-shaped-each-reported",
+        ),
+    ],
+)
+def test_a_drug_named_again_is_read_as_it_was_the_first_time(concept, statuses, skipped):
+    """Renewals repeat a concept: the second order, whose concept the process has classified, reads the same."""
+    built = record(request(medicationCodeableConcept=concept), request(id="m2", medicationCodeableConcept=concept))
+    assert [m.status for m in built.medications] == statuses
+    assert [s.reason for s in built.skipped] == skipped
