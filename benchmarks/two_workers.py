@@ -88,6 +88,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--patient", default=PATIENTS[0][0], choices=[name for name, _ in PATIENTS])
     parser.add_argument("--cards", type=int, default=60_000)
+    parser.add_argument("--workers", type=int, default=2, help="1: the writer thread's cost alone, no other worker")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     tokens = Tokens("http://127.0.0.1:9999")
@@ -110,7 +111,7 @@ def main() -> int:
     pattern = dict(PATIENTS)[args.patient]
     body = json.dumps(request_for(resources_of(read_json(sorted(FHIR_DATA.glob(pattern))[0])))).encode()
     need = int(args.seconds * 1500) + 100
-    signed = [[tokens.new(tokens.public_base + PATH) for _ in range(need)] for _ in range(2)]
+    signed = [[tokens.new(tokens.public_base + PATH) for _ in range(need)] for _ in range(args.workers)]
     start, out = multiprocessing.Event(), multiprocessing.Queue()
     workers = [multiprocessing.Process(target=worker, args=(body, t, args.seconds, start, out)) for t in signed]
     for process in workers:
