@@ -39,9 +39,18 @@ def safe(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     return text + "…" if cut else text
 
 
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted: most lines fall in the one before them
+
+
 def timestamp(created: float) -> str:
     """`2026-11-27T10:00:00.123Z`: the one time format of every line."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created % 1 * 1000):03d}Z"
+    global _second
+    whole, text = _second
+    if whole != int(created):  # swapped whole (one tuple), so threads never see a second with another's text
+        whole = int(created)
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second = (whole, text)
+    return text + f".{int(created % 1 * 1000):03d}Z"
 
 
 class _Fields:
@@ -146,7 +155,7 @@ def json_line(
     if name is not None:
         out["event"] = name
         for key, value in (fields or {}).items():
-            out[key] = value if isinstance(value, int | float | bool) else _json_value(value)
+            out[key] = value if isinstance(value, (int, float)) else _json_value(value)  # bool is an int
     else:
         out["message"] = message
     if exception:

@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -129,6 +129,7 @@ class PolicyGate:
         self.engine, self.policy, self.card_log = engine, policy, card_log
         self.clock = clock  # the seam tests turn to run the clock forward
         self.key = Keys(secret)  # key("patient", id): the keyed hash of an id (never stored in the clear)
+        self._snoozing = frozenset(family for family, p in policy.families.items() if p.snooze_days)
         self._next_purge = 0.0
         self._lock = threading.Lock()
         self._sql = Statements.build(engine)
@@ -144,7 +145,7 @@ class PolicyGate:
             Candidate(c.topic, c.indicator.label, "", about) for c, about in zip(cards, about_draft, strict=True)
         ]
         wants_seen = any(repeat_applies(context.hook, c) for c in candidates)
-        wants_snoozes = any(self.policy.of(c.topic).snooze_days for c in candidates)
+        wants_snoozes = bool(self._snoozing) and any(c.topic in self._snoozing for c in candidates)
         critical = any(c.indicator == "critical" for c in candidates)
 
         def decide(cursor: Cursor | None) -> tuple[list[str | None], list[dict[str, Any]]]:
@@ -276,7 +277,7 @@ def with_digests(cards: Sequence[Card], candidates: list[Candidate], remembered:
     remembers them) and families this clinician or patient has memory of (worked out only then: it hashes the
     card's whole text)."""
     return [
-        replace(c, digest=digest(card.topic, c.indicator, card.summary, card.detail, card.mme))
+        c._replace(digest=digest(card.topic, c.indicator, card.summary, card.detail, card.mme))
         if c.indicator == "critical" or c.topic in remembered
         else c
         for card, c in zip(cards, candidates, strict=True)
