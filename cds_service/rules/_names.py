@@ -51,9 +51,15 @@ def _labels(
     state: Callable[[MedicationFact], str],
 ) -> list[str]:
     groups: dict[tuple[str, str], list[MedicationFact]] = {}
-    if state is _draft:  # the usual state, spelt out: renewals make dozens of these per label
+    if state is _draft:  # the usual state, spelt out: renewals make dozens of these per label, one after another
+        group: list[MedicationFact] = []
+        last_display, last_draft = None, None
         for med in meds:
-            groups.setdefault((med.display, "draft" if med.draft else ""), []).append(med)
+            display, draft = med.display, med.draft
+            if display is not last_display or draft is not last_draft:  # else a renewal: the group before it
+                group = groups.setdefault((display, "draft" if draft else ""), [])
+                last_display, last_draft = display, draft
+            group.append(med)
     else:
         for med in meds:
             groups.setdefault((med.display, state(med)), []).append(med)
