@@ -3,11 +3,12 @@ classified once per distinct concept, with the dosing and supply the rules read 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..fhir.parse import Concept, Unreadable, concept
+from ..fhir.parse import FIRST_YEAR, Concept, Unreadable, concept
 from ..knowledge import RXNORM
 from ..knowledge.memo import size_of
 from .elements import all_codes
@@ -119,24 +120,49 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
     drug, classes, rxnorm = known
     rtype = res["resourceType"]
     based_on: tuple[str, ...] = ()
-    end = dispense = None
+    end = dispense = start = None
     if rtype == "MedicationRequest":
-        v = b.parsed(res, _REQUEST_ELEMENTS)
+        # The common order read here, as `parsed` reads it, without its two calls and dictionary (renewals make dozens
+        # a call): this patient's, a text id and status, a full authoredOn date, no reasons. Anything else (and a
+        # date before FIRST_YEAR) is read by `parsed`, which says what is skipped or lenient.
+        subject, rid, authored = res.get("subject"), res.get("id"), res.get("authoredOn")
+        if (
+            type(authored) is str
+            and len(authored) >= 10
+            and type(subject) is dict
+            and type(ref := subject.get("reference")) is str
+            and ref in b._own_references
+            and type(rid) is str
+            and type(status) is str
+            and "reasonCode" not in res
+            and "reasonReference" not in res
+        ):
+            try:
+                start = date.fromisoformat(authored[:10])
+            except ValueError:
+                start = None  # `parsed` reads it as its reader does
+        if start is not None and start.year >= FIRST_YEAR:
+            reasons = references = None
+        else:
+            v = b.parsed(res, _REQUEST_ELEMENTS)
+            rid, status, start = v.get("id"), v.get("status"), v.get("authoredOn")
+            reasons, references = v.get("reasonCode"), v.get("reasonReference")
         dosages = res.get("dosageInstruction")
-        start = v.get("authoredOn")
-        dispense = res.get("dispenseRequest") if isinstance(res.get("dispenseRequest"), dict) else None
+        dispense = res.get("dispenseRequest")
+        if not isinstance(dispense, dict):
+            dispense = None
     else:
         v = b.parsed(res, _STATEMENT_ELEMENTS)
+        rid, status = v.get("id"), v.get("status")
         dosages = res.get("dosage")
         period = v.get("effectivePeriod")
         start = (period.start if period else None) or v.get("effectiveDateTime")
         end = period.end if period else None
         based_on = tuple(r.reference for r in v.get("basedOn", ()) if r.reference)
+        reasons, references = v.get("reasonCode"), v.get("reasonReference")
     if draft:  # being ordered now: its start is today for long-term, opioid-naive, new and 6.1 (0.10 item 2)
         start = b.today
     first_dosage = dosages[0] if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) else None
-    reasons = v.get("reasonCode")
-    references = v.get("reasonReference")
     # Positional, in field order, through tuple.__new__ (what the NamedTuple's generated __new__ calls, without its
     # Python frame of 17 arguments): renewals make dozens of these per call. Most orders give one dosage and no
     # reason: the tuples below are only built when there is something to hold.
@@ -145,9 +171,9 @@ def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected:
             MedicationFact,
             (
                 rtype,
-                v.get("id"),
+                rid,
                 draft,
-                v.get("status"),
+                status,
                 drug.codes,
                 drug.display,
                 start,

@@ -101,10 +101,17 @@ class MmeResult:
 def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
     """Sum of MME/day over current opioid analgesics (drafts included), rounded to 1 decimal."""
     same_drug_and_dose: dict[tuple[bool, tuple[str, ...], bytes], list[MedicationFact]] = {}
+    group: list[MedicationFact] = []
+    last_draft, last_rxnorm, last_raw = None, None, None
     for med in current_opioids(record, today):  # a draft replaces the chart orders it renews (0.10 item 1)
-        raw = med.raw_dosages or med.raw_dosage
-        key = (med.draft, med.rxnorm, b"null" if raw is None else dosage_json(raw))
-        same_drug_and_dose.setdefault(key, []).append(med)
+        raw, draft, rxnorm = med.raw_dosages or med.raw_dosage, med.draft, med.rxnorm
+        # an order with the very codes and dosage objects of the one before (renewals without a dosage, one after
+        # another) joins its group without a key; any other is grouped by its key
+        if rxnorm is not last_rxnorm or draft is not last_draft or raw is not last_raw:
+            key = (draft, rxnorm, b"null" if raw is None else dosage_json(raw))
+            group = same_drug_and_dose.setdefault(key, [])
+            last_draft, last_rxnorm, last_raw = draft, rxnorm, raw
+        group.append(med)
     contributions = tuple(
         contribution(
             record.kb,

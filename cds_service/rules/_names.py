@@ -35,11 +35,16 @@ def drug_labels(
     """One label per distinct (name, state), in first-seen order, as card markdown (the name escaped):
     "Chlordiazepoxide 25 MG Oral Tablet (11 orders, last ordered 2017-03-02, 9 years ago: still taking it?)",
     "ibuprofen 800 MG Oral Tablet (draft: 800 mg 3 times a day = 2,400 mg/day)"."""
-    meds = meds if isinstance(meds, list) else list(meds)  # only read
-    key = (drug_labels, tuple(map(id, meds)), fallback, state, today)  # facts live as long as the record
-    labels = record.memo.get(key)  # one look-up: several cards name the same drugs (Brenda Jackson: 22 opioid orders)
-    if labels is None:
-        labels = record.memo[key] = _labels(record, meds, fallback, today, state)
+    meds = list(meds)  # a copy: kept below, to be compared with the next call's
+    # Keyed by the first order (a key of every order's id cost 7 K instructions for 22), answered only for a list
+    # equal to the one kept: the same facts (`==` on a list tries identity first: no field is compared) or facts
+    # with the same values, which get the same labels. Several cards name the same drugs (Brenda Jackson: 22 orders)
+    key = (drug_labels, id(meds[0]) if meds else 0, fallback, state, today)
+    known = record.memo.get(key)
+    if known is not None and known[0] == meds:
+        return known[1]  # type: ignore[no-any-return]
+    labels = _labels(record, meds, fallback, today, state)
+    record.memo[key] = (meds, labels)
     return labels
 
 
@@ -51,9 +56,15 @@ def _labels(
     state: Callable[[MedicationFact], str],
 ) -> list[str]:
     groups: dict[tuple[str, str], list[MedicationFact]] = {}
-    if state is _draft:  # the usual state, spelt out: renewals make dozens of these per label
+    if state is _draft:  # the usual state, spelt out: renewals make dozens of these per label, one after another
+        group: list[MedicationFact] = []
+        last_display, last_draft = None, None
         for med in meds:
-            groups.setdefault((med.display, "draft" if med.draft else ""), []).append(med)
+            display, draft = med.display, med.draft
+            if display is not last_display or draft is not last_draft:  # else a renewal: the group before it
+                group = groups.setdefault((display, "draft" if draft else ""), [])
+                last_display, last_draft = display, draft
+            group.append(med)
     else:
         for med in meds:
             groups.setdefault((med.display, state(med)), []).append(med)
@@ -86,10 +97,12 @@ def _renewal(record: PatientRecord, draft: MedicationFact, today: date) -> str:
 def renewals_last_ordered(record: PatientRecord, meds: list[MedicationFact], today: date) -> str:
     """`last_ordered`, worked out once per record for a group of orders: the MME total and the drug labels name the
     same groups (Brenda Jackson's eleven oxycodone renewals, grouped alike, in separate lists)."""
-    key = (last_ordered, tuple(map(id, meds)), today)  # facts live as long as the record
-    said = record.memo.get(key)
-    if said is None:
-        said = record.memo[key] = last_ordered(meds, today)
+    key = (last_ordered, id(meds[0]) if meds else 0, today)  # as `drug_labels` keeps its answers
+    known = record.memo.get(key)
+    if known is not None and known[0] == meds:
+        return known[1]  # type: ignore[no-any-return]
+    said = last_ordered(meds, today)
+    record.memo[key] = (list(meds), said)
     return said
 
 

@@ -52,9 +52,15 @@ def _therapy_starts(record: PatientRecord, today: date) -> dict[Ingredients, dat
     # One dictionary step per entry, grouped by RxNorm codes (renewals repeat them by the dozen); an entry's date
     # and status are read in the walk below, which stops at the first entry that reaches today
     by_codes: dict[tuple[str, ...], list[MedicationFact]] = {}
+    group: list[MedicationFact] = []
+    last_codes = None
     for med in record.medications:  # duplicates (a statement of an order) do not change a run
         if med.start is not None:
-            by_codes.setdefault(med.rxnorm, []).append(med)
+            codes = med.rxnorm
+            if codes is not last_codes:  # else a renewal after its order (the same codes object): the same group
+                group = by_codes.setdefault(codes, [])
+                last_codes = codes
+            group.append(med)
     by_drug: dict[Ingredients, list[MedicationFact]] = {}
     kb = record.kb
     for codes, meds in by_codes.items():
