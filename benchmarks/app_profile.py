@@ -31,6 +31,22 @@ from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  #
 PATH = "/cds-services/backpain-patient-view"
 
 
+def production_env(tmp: Path, tokens: Tokens | None) -> dict[str, str]:
+    """Settings of an in-process app as `serve` runs it in production mode (demo mode without `tokens`): data in
+    `tmp`, JSON logs at INFO, metrics, and a pinned client-JWT key."""
+    env = {
+        "BACKPAIN_CDS_DATA_DIR": str(tmp),
+        "BACKPAIN_CDS_LOG_LEVEL": "INFO",
+        "BACKPAIN_CDS_LOG_FORMAT": "json",
+        "BACKPAIN_CDS_AS_OF": "2026-11-27",
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(),
+    }
+    if tokens is not None:
+        env["BACKPAIN_CDS_JWT_JWKS"] = str(tokens.jwks_file(tmp / "jwks.json"))
+        env["BACKPAIN_CDS_PUBLIC_BASE_URL"] = tokens.public_base
+    return env
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo", action="store_true", help="demo mode: no client JWT")
@@ -39,18 +55,7 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     tokens = Tokens("http://127.0.0.1:9999")
-    os.environ.update(
-        {
-            "BACKPAIN_CDS_DATA_DIR": str(tmp),
-            "BACKPAIN_CDS_LOG_LEVEL": "INFO",
-            "BACKPAIN_CDS_LOG_FORMAT": "json",
-            "BACKPAIN_CDS_AS_OF": "2026-11-27",
-            "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(),
-        }
-    )
-    if not args.demo:
-        os.environ["BACKPAIN_CDS_JWT_JWKS"] = str(tokens.jwks_file(tmp / "jwks.json"))
-        os.environ["BACKPAIN_CDS_PUBLIC_BASE_URL"] = tokens.public_base
+    os.environ.update(production_env(tmp, None if args.demo else tokens))
     from cds_service import create_app
     from cds_service.web.serving import _environ
 

@@ -27,6 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.app_profile import production_env  # noqa: E402
 from benchmarks.hooks import PATIENTS, Tokens  # noqa: E402
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
 
@@ -92,17 +93,7 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     tokens = Tokens("http://127.0.0.1:9999")
-    os.environ.update(
-        {
-            "BACKPAIN_CDS_DATA_DIR": str(tmp),
-            "BACKPAIN_CDS_LOG_LEVEL": "INFO",
-            "BACKPAIN_CDS_LOG_FORMAT": "json",
-            "BACKPAIN_CDS_AS_OF": "2026-11-27",
-            "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(),
-            "BACKPAIN_CDS_JWT_JWKS": str(tokens.jwks_file(tmp / "jwks.json")),
-            "BACKPAIN_CDS_PUBLIC_BASE_URL": tokens.public_base,
-        }
-    )
+    os.environ.update(production_env(tmp, tokens))
     from cds_service import create_app
 
     create_app()  # the tables
