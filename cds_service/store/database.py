@@ -1,8 +1,7 @@
 """The database every worker and replica shares: one SQLAlchemy engine per process, tables created at start-up.
 
-SQLite (a file, by default) or PostgreSQL (by URL, when replicas share one). Feedback, the card log, the card
-policy's memory and the client-JWT replay cache are its only state (on SQLite the replay cache in a file of its own:
-`replay_url`); `tables.py` declares every table on `Base`.
+SQLite (a file, by default) or PostgreSQL (by URL, when replicas share one). Feedback and the client-JWT replay
+cache are its only state; `tables.py` declares every table on `Base`.
 """
 
 from __future__ import annotations
