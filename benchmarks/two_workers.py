@@ -43,7 +43,7 @@ def worker(body: bytes, tokens: list[str], seconds: float, start: Any, out: Any)
     from cds_service.web.serving import _environ
 
     app = create_app()
-    app.extensions["backpain_cds_card_log"].turn = turns.WRITER  # as `serve` sets it on SQLite
+    app.extensions["backpain_cds_card_log"].turn = turns.TURN  # as `serve` sets it on SQLite
     for handler in logging.getLogger().handlers:
         handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 (open for the life of the process)
     waited = [0.0]

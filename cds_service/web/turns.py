@@ -5,9 +5,8 @@ one of BACKPAIN_CDS_THREADS threads (web/offload.py). Calls that compute gain no
 share one interpreter, which switches between them every few milliseconds. Under 16 connections that cost a third
 more CPU per call. So each call, on the loop or on a thread, holds TURN while it computes (its database statements
 included: short, local) and lets it go while FhirClient.fetch waits on the network (`waiting`); the other threads
-queue on the lock and cost nothing meanwhile; the loop never queues behind a call: it runs a call only when it can take
-the turn at once (`take_now`), else the call goes to a thread. The card log's writer takes the turn to write
-(`WRITER`); the loop waits out its flush. Health probes take no turn.
+queue on the lock and cost nothing meanwhile; the loop never queues: it runs a call only when it can take the turn
+at once (`take_now`), else the call goes to a thread. Health probes take no turn.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 TURN = threading.Lock()  # one per process: the master never holds it, so a forked worker starts with it free
 _local = threading.local()
 NO_TURN = frozenset({"/healthz", "/readyz"})
-WRITER_WAIT_SECONDS = 0.25
 
 
 def taking_turns(app: Wsgi) -> Wsgi:
@@ -42,36 +40,12 @@ def taking_turns(app: Wsgi) -> Wsgi:
     return call
 
 
-class _Writer:
-    """The card log's writer's turn (store/card_log.py; `serve` gives it this on SQLite): no call computes while it
-    writes, and the event loop waits out its flush, milliseconds on a local file, rather than hand calls to threads."""
-
-    holding = False
-
-    def __enter__(self) -> None:
-        TURN.acquire()
-        self.holding = True
-
-    def __exit__(self, *_: object) -> None:
-        self.holding = False
-        TURN.release()
-
-
-WRITER = _Writer()
-
-
 def take_now() -> AbstractContextManager[None] | None:
     """The turn for a call run on the event loop, taken only if it is free at once, or None: the loop must never
-    wait for a call (it would stop reading requests and answering probes while a thread computes). It waits for the
-    card log's writer (`WRITER`): calls handed to threads then would stay on threads while their turns queued, each
-    a quarter dearer. Use it at once in a `with`, which gives the turn back."""
+    wait for it (it would stop reading requests and answering probes while a thread computes). Use it at once in a
+    `with`, which gives the turn back."""
     if not TURN.acquire(blocking=False):
-        if not WRITER.holding:
-            return None
-        # the flush's milliseconds (or a thread's call that took the turn the moment it ended); a flush that waits on
-        # the database's lock holds the loop no longer than this: the call then goes to a thread
-        if not TURN.acquire(timeout=WRITER_WAIT_SECONDS):
-            return None
+        return None
     return _held()
 
 

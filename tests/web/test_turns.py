@@ -96,31 +96,3 @@ def test_health_probes_answer_without_waiting_for_a_turn():
     with turns.TURN:  # a call is computing
         assert list(wrapped({"PATH_INFO": "/healthz"}, lambda *a: None)) == [b"ok"]
         assert list(wrapped({"PATH_INFO": "/readyz"}, lambda *a: None)) == [b"ok"]
-
-
-def test_the_loop_waits_out_the_card_log_s_flush_rather_than_hand_calls_to_threads():
-    """While the card log's writer holds the turn (a flush: milliseconds on a local file), the event loop waits for
-    it: handed to threads, every call after it would stay there while threads queued on the turn (a quarter more
-    CPU a call). Only a call's turn, held by a thread, sends the loop's calls to threads."""
-    flushing = threading.Event()
-
-    def flush() -> None:
-        with turns.WRITER:
-            flushing.set()
-            time.sleep(0.05)
-
-    writer = threading.Thread(target=flush)
-    writer.start()
-    flushing.wait(5)
-    started = time.monotonic()
-    held = turns.take_now()
-    assert held is not None and time.monotonic() - started > 0.02
-    with held:
-        pass
-    writer.join(5)
-    with turns.take_now() or threading.Lock():  # a thread's call computing: not waited for
-        other = threading.Thread(target=lambda: result.append(turns.take_now()))
-        result: list = []
-        other.start()
-        other.join(5)
-    assert result == [None]
