@@ -57,16 +57,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["backpain_cds"] = replace(runtime, gate=gate)
     app.extensions["backpain_cds_policy"] = gate
     if settings.jwt_jwks:
-        from .store import replay
         from .store.replay import ReplayCache
         from .web.auth import ClientAuth
 
-        replay_engine = engine  # on SQLite a file of its own (`database.replay_url`)
-        if (replay_url := database.replay_url(settings.database_url)) != settings.database_url:
-            try:
-                replay_engine = database.connect(replay_url, settings.database_timeout, replay.TABLES)
-            except database.Unusable as exc:
-                raise ConfigError(f"{settings.database_setting}: {exc}") from None
-        app.extensions["backpain_cds_auth"] = ClientAuth(settings.jwt_jwks, ReplayCache(replay_engine))
+        app.extensions["backpain_cds_auth"] = ClientAuth(settings.jwt_jwks, ReplayCache(engine))
     web.register(app)
     return app

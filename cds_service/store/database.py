@@ -12,12 +12,12 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 
 from .tables import Base, add_missing_columns
@@ -115,29 +115,16 @@ class Unusable(Exception):
     """The database cannot be opened or created: `str()` is one line without credentials."""
 
 
-def replay_url(url: str) -> str:
-    """Where the client-JWT replay cache lives: beside a SQLite file, in a file of its own (`<name>-replay<suffix>`);
-    else (PostgreSQL, an in-memory SQLite) in the database itself. A flush of the card log holds a SQLite file's one
-    write lock for milliseconds under load; the replay insert of every call, in every worker, would wait for it."""
-    path = url.removeprefix("sqlite:///")
-    if path == url or not path or path == ":memory:" or "?" in path:
-        return url
-    file = Path(path)
-    return f"sqlite:///{file.with_name(f'{file.stem}-replay{file.suffix}')}"
-
-
-def connect(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, tables: Sequence[Table] | None = None) -> Engine:
+def connect(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Engine:
     """Open the engine and create any missing table; safe when several replicas start at once. Raise `Unusable`
     when the folder of a SQLite file cannot be created or the database cannot be opened.
-
-    `tables`: only these are created (the replay cache's own file); else every table.
 
     A database that does not answer must not hang a call or a readiness probe: connecting, each statement
     (`statement_timeout`), waiting for a pooled connection, and holding one (the watchdog) are each bounded by
     `timeout` seconds, so a hung PostgreSQL gives 503 within a few seconds.
     """
     try:
-        return _connect(url, timeout, tables)
+        return _connect(url, timeout)
     except OSError as exc:
         raise Unusable(f"cannot create the folder ({exc.strerror})") from None
     except SQLAlchemyError as exc:  # the driver's first line: host and reason, never the password
@@ -145,7 +132,7 @@ def connect(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, tables: Sequence
         raise Unusable(f"cannot open the database ({reason})") from None
 
 
-def _connect(url: str, timeout: float, tables: Sequence[Table] | None) -> Engine:
+def _connect(url: str, timeout: float) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     postgres = url.startswith("postgresql")
@@ -166,22 +153,21 @@ def _connect(url: str, timeout: float, tables: Sequence[Table] | None) -> Engine
         event.listen(engine, "checkout", _ping_on_checkout(watchdog))
         event.listen(engine, "checkin", watchdog.release)
         event.listen(engine, "close", watchdog.release)
-    _create_tables(engine, tables)
+    _create_tables(engine)
     # `serve` builds the app in gunicorn's master and then forks: leave no pooled connection for the workers to
     # share (each opens its own on first use).
     engine.dispose()
     return engine
 
 
-def _create_tables(engine: Engine, tables: Sequence[Table] | None) -> None:
+def _create_tables(engine: Engine) -> None:
     for attempt in range(3):
         try:
             with engine.begin() as conn:
                 if engine.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-                Base.metadata.create_all(conn, tables=tables)
-                if tables is None:
-                    add_missing_columns(conn)
+                Base.metadata.create_all(conn)
+                add_missing_columns(conn)
             return
         except DBAPIError:  # another process created a table between our check and our CREATE: look again
             if attempt == 2:

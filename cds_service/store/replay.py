@@ -18,13 +18,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ..errors import ServiceUnavailable
 from .database import write
 from .statements import Autocommit, Prepared, transaction
-from .tables import JwksFetch, SeenToken
+from .tables import SeenToken
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 60
-# The tables of its engine, in a file of their own on SQLite (`database.replay_url`): the claimed token ids and the
-# shared JWKS refetch limit (`jwks_fetches.py`), which the client-JWT check keeps beside them.
-TABLES = (cast(Table, SeenToken.__table__), cast(Table, JwksFetch.__table__))
 
 
 class Replayed(Exception):

@@ -59,7 +59,7 @@ def test_failing_store_is_a_503_not_a_pass(settings):
     from tests.web.test_auth import BASE, call, jwks, token
 
     app = create_app(replace(settings, jwt_jwks=jwks(), public_base_url=BASE))
-    engine = app.extensions["backpain_cds_auth"].replay.engine  # on SQLite a file of its own
+    engine = app.extensions["backpain_cds_feedback"].engine
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE seen_tokens"))
     response = call(app.test_client(), token())
@@ -74,9 +74,3 @@ def test_a_database_that_cannot_be_reached_is_a_503(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path}")  # a directory: the driver cannot open it
     with pytest.raises(ServiceUnavailable):
         ReplayCache(engine).claim("https://ehr.example.org", "jti", time.time() + 300)
-
-
-def test_on_a_sqlite_file_the_replay_cache_has_a_file_of_its_own_else_the_database_itself():
-    assert database.replay_url("sqlite:////data/backpain-cds.sqlite3") == "sqlite:////data/backpain-cds-replay.sqlite3"
-    for url in ("sqlite://", "sqlite:///:memory:", "postgresql+psycopg://cds@db/cds", "sqlite:///x.db?mode=ro"):
-        assert database.replay_url(url) == url

@@ -242,23 +242,3 @@ def test_jwks_file_is_read_from_the_environment(tmp_path):
     path.write_text(json.dumps(jwks()))
     settings = Settings.from_env({"BACKPAIN_CDS_JWT_JWKS": str(path), "BACKPAIN_CDS_PUBLIC_BASE_URL": BASE})
     assert ISSUER in settings.jwt_jwks
-
-
-def test_a_call_is_not_held_up_by_a_writer_holding_the_shared_sqlite_file(client, settings, monkeypatch):
-    """On SQLite the replay cache has a file of its own: the card log's writer, holding the write lock of the shared
-    file for a flush (milliseconds under load), does not make every worker's calls wait at their replay insert."""
-    import sqlite3
-
-    from cds_service.store import database
-
-    monkeypatch.setattr(database, "WRITE_RETRY_SECONDS", 0.2)  # a call waiting on the lock gives up fast: a 503
-    writer = sqlite3.connect(settings.data_dir / "backpain-cds.sqlite3", isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")  # another worker's card-log writer, mid-flush
-    try:
-        assert call(client, token()).status_code == 200
-    finally:
-        writer.execute("ROLLBACK")
-        writer.close()
-    replayed = token()
-    assert call(client, replayed).status_code == 200
-    assert call(client, replayed).status_code == 401  # the replay cache still says "once"
