@@ -19,7 +19,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, cast
@@ -62,11 +61,6 @@ class CardLog:
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._writing = threading.Lock()  # held by whoever drains and writes: flush() waits for a batch in hand
-        # What the writer holds while it writes: `serve` gives it the worker's turn on SQLite (web/turns.py), so no
-        # call computes beside it. Else the two threads pass the interpreter's lock to and fro at every row (its
-        # statements let it go) and the writer holds SQLite's write lock, which every worker's replay-cache insert
-        # waits on, for far longer than its CPU.
-        self.turn: AbstractContextManager[Any] = nullcontext()
         self._issued = _insert(engine, cast(Table, IssuedCard.__table__), ISSUED, "issued_at")
         self._held_back = _insert(engine, cast(Table, HeldBackCard.__table__), HELD_BACK, "held_at")
 
@@ -169,8 +163,7 @@ class CardLog:
         while True:
             time.sleep(FLUSH_SECONDS)
             try:
-                with self.turn:
-                    self.flush()
+                self.flush()
             except Exception:  # a bug here must not end the writer for the life of the worker
                 log.exception("card log: batch not written")
 

@@ -135,8 +135,6 @@ def serve(host: str, port: int, workers: int | None, settings: Settings) -> int:
             app.extensions["backpain_cds"].fhir.waiting = turns.waiting
             runtime, auth = app.extensions["backpain_cds"], app.extensions.get("backpain_cds_auth")
             placement = on_loop(settings, runtime.registry, auth)
-            if settings.database_url.startswith("sqlite"):  # a local file: the writer never waits on a network
-                app.extensions["backpain_cds_card_log"].turn = turns.TURN
             return BufferedWsgi(turns.taking_turns(app), settings.threads, settings.max_body_bytes, placement)
 
         def run(self) -> None:

@@ -89,28 +89,3 @@ def test_a_row_is_given_in_the_statement_s_order_converted_or_by_name(engine):
 def test_every_sqlite_connection_copies_its_wal_into_the_database_every_4000_pages(engine):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_PAGES == 4000
-
-
-def test_the_writer_thread_writes_only_while_holding_the_worker_s_turn(engine, monkeypatch):
-    """Under `serve` the writer takes the worker's turn (web/turns.py) to write: no call computes beside it, so
-    neither waits for the interpreter's lock while the writer holds SQLite's write lock."""
-    import threading
-    import time
-
-    monkeypatch.setattr(card_log, "FLUSH_SECONDS", 0.01)
-    log = CardLog(engine)
-    turn = threading.Lock()
-    log.turn = turn
-    with turn:  # a call computing: the writer waits
-        log.record("svc", [card("00000000-0000-4000-8000-000000000001", "red-flags", "d")])
-        time.sleep(0.2)
-        with engine.connect() as conn:
-            assert conn.execute(select(IssuedCard.card_uuid)).all() == []
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if conn.execute(select(IssuedCard.card_uuid)).all():
-                break
-        time.sleep(0.02)
-    else:
-        raise AssertionError("the writer did not write once the turn was free")
