@@ -35,12 +35,7 @@ from .tables import HeldBackCard, IssuedCard
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
-# Rows a transaction: what gathers in FLUSH_SECONDS under load (~4,500 at 500 calls a second), so one commit a flush.
-# The random card uuids dirty about a page of their index a row; a bigger transaction dirties fewer pages a row, and
-# its commit writes (and a checkpoint copies) fewer: on a 60,000-card log the writer's CPU a call fell from 85 to 60
-# us against 500-row transactions. The writer holds SQLite's write lock a little longer at a time (~25 ms under load)
-# but less in all, and every worker's replay-cache insert waits on that lock.
-BATCH = 5000
+BATCH = 500
 FLUSH_SECONDS = 0.5
 # A statement and one row of it: its values in the statement's order (`Prepared.names`, converted), or by name
 Row = tuple[Prepared, Any]
