@@ -1,5 +1,5 @@
-"""Two worker processes sharing one data directory call the app in-process, as `serve`'s workers do (each call and
-the card log's writer under the worker's turn), for a few seconds: calls a second, CPU per call (the writer thread
+"""Two worker processes sharing one data directory call the app in-process, as `serve`'s workers do (each call under
+the worker's turn), for a few seconds: calls a second, CPU per call (the writer thread
 included) and the time spent waiting for SQLite's write lock (`database.write`'s retry sleeps).
 
     .venv/bin/python benchmarks/two_workers.py [--seconds 5] [--patient "Brenda Jackson"] [--cards 60000]
@@ -43,7 +43,6 @@ def worker(body: bytes, tokens: list[str], seconds: float, start: Any, out: Any)
     from cds_service.web.serving import _environ
 
     app = create_app()
-    app.extensions["backpain_cds_card_log"].turn = turns.TURN  # as `serve` sets it on SQLite
     for handler in logging.getLogger().handlers:
         handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 (open for the life of the process)
     waited = [0.0]
