@@ -16,7 +16,8 @@ from .knowledge.manifest import EXT_RULE as EXT_RULE
 OVERRIDE_SYSTEM = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
 MME_EXTENSION = "org.backpain-cds.mme-per-day"
 MME_LOWER_BOUND_EXTENSION = "org.backpain-cds.mme-lower-bound"  # the total counts some orders at a floor (0.10 item 3)
-# Provenance on every card (CDS Hooks card `extension`): EXT_RULE and EXT_KNOWLEDGE (knowledge/manifest.py), and
+# Provenance on every card (CDS Hooks card `extension`): EXT_RULE and EXT_KNOWLEDGE (imported above, made in
+# knowledge/manifest.py) and this one:
 EXT_EVIDENCE = "org.backpain-cds.evidence"  # ["Condition/123", "MedicationRequest/d1"]: ids only, no chart text
 SUMMARY_MAX = 139  # CDS Hooks: fewer than 140 characters
 
