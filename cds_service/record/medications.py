@@ -55,15 +55,17 @@ def _medication_concept(b: RecordBuilder, res: dict[str, Any]) -> Any:
     return med.get("code") if med else None
 
 
-def _drug(b: RecordBuilder, raw: Any) -> Drug | object | None:
+def _drug(b: RecordBuilder, raw: Any, key: bytes | None = None) -> Drug | object | None:
     """The medication concept with its value-set classes and RxNorm codes (or INVALID), None when it is none of
     ours; worked out once per distinct concept JSON in this process (a long history repeats the same drug, and
     every record of a practice names the same few hundred): the answer depends only on the JSON and the knowledge.
-    A concept of the wrong shape raises Unreadable, every time (exceptions are not kept)."""
-    try:
-        key = orjson.dumps(raw)
-    except TypeError:  # not JSON-shaped: let the checks below say why
-        key = None
+    A concept of the wrong shape raises Unreadable, every time (exceptions are not kept). `key`: `raw`'s JSON, when
+    the caller has it already."""
+    if key is None:
+        try:
+            key = orjson.dumps(raw)
+        except TypeError:  # not JSON-shaped: let the checks below say why
+            key = None
     memo = b.kb.drugs
     found = memo.get(key) if key is not None else None
     if found is None:
@@ -95,18 +97,19 @@ def _classify_drug(b: RecordBuilder, raw: Any) -> Drug | object:
 def add_medication(b: RecordBuilder, res: dict[str, Any], draft: bool, selected: bool) -> None:
     # The common case spelt out, without the calls (renewals make dozens of orders a call): an inline concept whose
     # JSON the process has already classified; anything else goes through _medication_concept and _drug.
-    raw_concept = res.get("medicationCodeableConcept")
+    inline = res.get("medicationCodeableConcept")
     try:
-        found = _known_drugs_get(b.kb.drugs, _dumps(raw_concept)) if type(raw_concept) is dict else None
+        key = _dumps(inline) if type(inline) is dict else None
     except TypeError:  # not JSON-shaped: _drug says why
-        found = None
+        key = None
+    found = _known_drugs_get(b.kb.drugs, key) if key is not None else None
     if found is None:
         raw_concept = _medication_concept(b, res)
         if raw_concept is None:
             if draft:
                 b.skip(res, "draft order without a medication yet")
             return
-        found = _drug(b, raw_concept)
+        found = _drug(b, raw_concept, key if raw_concept is inline else None)  # its JSON made once
         if found is None:
             return
     elif found is NOT_OURS:
