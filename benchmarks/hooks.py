@@ -251,16 +251,16 @@ def auth_costs(tokens: Tokens, tmp: Path, n: int = 2000) -> list[tuple[str, floa
 def card_log_cost(tmp: Path, n: int = 5000) -> tuple[float, float]:
     """In-process (p50 us, p95 us) of recording one response's cards (Brenda Jackson's 7), the writer thread running
     beside, as on every hook call in production."""
+    from cds_service.cards import card_uuid
     from cds_service.store.card_log import CardLog
 
     log = CardLog(connect(f"sqlite:///{tmp}/card-log-bench.sqlite3"))
     cards = [
-        {"uuid": os.urandom(16).hex(), "indicator": "warning", "source": {"topic": {"code": "opioid-risk"}}}
-        for _ in range(7)
+        {"uuid": card_uuid(), "indicator": "warning", "source": {"topic": {"code": "opioid-risk"}}} for _ in range(7)
     ]
     times = []
     for _ in range(n + 200):
-        batch = [c | {"uuid": os.urandom(16).hex()} for c in cards]
+        batch = [c | {"uuid": card_uuid()} for c in cards]  # as cards are issued
         t = time.perf_counter()
         log.record("backpain-patient-view", batch)
         times.append((time.perf_counter() - t) * 1e6)

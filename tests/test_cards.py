@@ -1,36 +1,5 @@
 """Card serialisation details an EHR relies on."""
 
-import uuid
-
-from cds_service.cards import new_uuid
-
-
-def test_new_uuid_gives_distinct_canonical_random_uuids():
-    made = [new_uuid() for _ in range(2000)]
-    parsed = [uuid.UUID(u) for u in made]
-    assert len(set(made)) == len(made)
-    assert all(p.version == 4 and p.variant == uuid.RFC_4122 and str(p) == u for p, u in zip(parsed, made, strict=True))
-    assert {u[19] for u in made} == set("89ab"), "the variant digit keeps its two random bits"
-    assert len({u[14] for u in made}) == 1 and len({u[0] for u in made}) == 16
-
-
-def test_a_forked_worker_never_repeats_the_uuids_its_parent_will_give():
-    """Random bytes are read ahead: a gunicorn worker forked from the master must not inherit the master's."""
-    import os
-
-    new_uuid()  # the parent has bytes in hand
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: send its next uuids, leave at once
-        os.write(write, "".join(new_uuid() for _ in range(4)).encode())
-        os._exit(0)
-    os.waitpid(pid, 0)
-    child = os.read(read, 4096).decode()
-    os.close(read), os.close(write)
-    parent = "".join(new_uuid() for _ in range(4))
-    assert len(child) == len(parent) == 4 * 36 and child != parent
-    assert not {child[i : i + 36] for i in range(0, 144, 36)} & {parent[i : i + 36] for i in range(0, 144, 36)}
-
 
 def test_cite_names_each_fact_once_by_type_and_id_and_leaves_out_facts_without_an_id():
     from datetime import date

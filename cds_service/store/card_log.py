@@ -109,8 +109,8 @@ class CardLog:
             by_statement.setdefault(statement, []).append(row)
         digests: dict[tuple[Any, ...], str] = {}
         if issued := by_statement.get(self._issued):
-            # in key order: the uuids are random, and a batch inserted in their order walks the key's index in order
-            # (a quarter less CPU a card than in the order issued)
+            # in key order: a card's uuid begins with its millisecond (cards.card_uuid), the rest random; sorted, a
+            # batch walks the key's index once, at its end
             issued.sort(key=itemgetter(0))
         records = {self._issued, self._held_back}
         written = self._in_one_transaction([(s, rows) for s, rows in by_statement.items() if s in records], digests)

@@ -28,10 +28,10 @@ DEFAULT_TIMEOUT_SECONDS = 3.0  # BACKPAIN_CDS_DATABASE_TIMEOUT
 # which idles a worker far longer than a commit takes (~0.1 ms). `write` retries at once instead, after a pause
 # of 50-300 us, for up to WRITE_RETRY_SECONDS.
 WRITE_RETRY_SECONDS = 2.0
-# WAL pages before a commit copies them into the database (SQLite's default: 1,000). The card log's random uuid keys
-# dirty about a page of their index per card; over 4,000 pages most index pages recur, and are copied once, not once
-# for each 1,000: a third less CPU a logged card (6.4 against 11.4 us on a 100,000-card log). The WAL file then grows
-# to about 16 MB.
+# WAL pages before a commit copies them into the database (SQLite's default: 1,000). Random keys (the card log's
+# before its uuids were time-ordered, cards.card_uuid) dirty about a page of their index per card; over 4,000 pages
+# most index pages recur, and are copied once, not once for each 1,000: a third less CPU a logged card (6.4 against
+# 11.4 us on a 100,000-card log). The WAL file then grows to about 16 MB.
 WAL_PAGES = 4000
 T = TypeVar("T")
 
