@@ -112,11 +112,11 @@ class Card:
 #
 # A card's uuid is its key in the card log (store/card_log.py), an index that grows by one entry a card for as long
 # as the log is kept. Random keys land all over that index: each insert dirtied a page of it somewhere in the middle,
-# and once the index outgrew SQLite's cache each read one back first (11.3 us of CPU a card on a 200,000-card log,
-# against 5.1 us with keys in the order issued). A version-7 UUID (RFC 9562) begins with its Unix time in milliseconds,
-# so cards land at the index's end, as `issued_at` does; its other 74 bits are random, as unguessable as a version-4
-# UUID's 122 for telling a card apart or forging feedback on one. What it says beyond a random UUID, the millisecond a
-# card was issued, the EHR that received the card already knows.
+# and once the index outgrew SQLite's cache each read one back first (13.4 us of CPU a card on a 200,000-card log,
+# against 5.1 us in the order issued: benchmarks/card_log.py). A version-7 UUID (RFC 9562) begins with its Unix
+# time in milliseconds, so cards land at the index's end, as `issued_at` does; its other 74 bits are random, as
+# unguessable as a version-4 UUID's 122 for telling a card apart or forging feedback on one. What it says beyond a
+# random UUID, the millisecond a card was issued, the EHR that received the card already knows.
 _VERSION_4 = bytes(0x40 | b & 0x0F for b in range(256))  # byte 6 of a UUID: version 4 in its high nibble
 _VARIANT_10 = bytes(0x80 | b & 0x3F for b in range(256))  # byte 8: RFC 9562 variant bits 10
 UUIDS_AHEAD = 128  # made at a time per thread: 2 KiB from one os.urandom call
@@ -164,13 +164,13 @@ def new_uuid() -> str:
     return _take()
 
 
-_prefix: tuple[int, str] = (-1, "")  # the last millisecond a card uuid was made in, and its first 14 characters
+_prefix: tuple[int, str] = (-1, "")  # the last millisecond a card uuid was made in, and its first 15 characters
 
 
 def card_uuid() -> str:
     """A version-7 UUID string (RFC 9562): the time in milliseconds (48 bits), then 74 random bits, those of a
     version-4 UUID from the batch, whose version digit (its 15th character) this one's replaces. Cards of the same
-    millisecond share their first 14 characters, worked out once."""
+    millisecond share their first 15 characters, worked out once."""
     global _prefix
     ms, prefix = _prefix
     if (now := time.time_ns() // 1_000_000) != ms:
