@@ -64,13 +64,17 @@ class Citation:
 
     @computed
     def references(self) -> Cited:
-        cited = self.head.references if self.head else ()
+        refs = Cited(self.head.references if self.head else ())
         try:  # MedicationFact.reference spelt here: the property, called for each of 22 orders, costs half again
-            refs = Cited(cited)
             refs += [f"{m.resource_type}/{i}" for m in self.medications if (i := m.id) is not None]
         except AttributeError:  # a fact without a resource_type (a Condition): by its own reference
-            return references_of(self.medications, cited)
-        return refs if len(refs) < 2 else _unique(refs)
+            return references_of(self.medications, self.head.references if self.head else ())
+        if len(refs) < 2:
+            return refs
+        if len(seen := set(refs)) != len(refs):  # `_unique`, spelt out: a call less
+            refs = Cited(dict.fromkeys(refs))
+        refs.seen = seen
+        return refs
 
 
 def references_of(facts: Sequence[Any], cited: Sequence[str] = ()) -> Cited:
@@ -142,6 +146,8 @@ def gather(items: tuple[Any, ...]) -> Cited | list[str]:
         return base
     # what the others add to the citation, looked up in its set (made with it: its references' hashes are known),
     # or in it when short (the episode's one or two); many added are made unique by hashing, a few by looking
+    if len(found) == 1:  # most cards add one entry to a citation: no list of them to build, nor a set of it
+        return base if found[0] in (base.seen or base) else base + found
     seen = base.seen or (base if len(base) < 8 else set(base))
     if len(found) > 8:
         added = [ref for ref in dict.fromkeys(found) if ref not in seen]
