@@ -84,10 +84,10 @@ def references_of(facts: Sequence[Any], cited: Sequence[str] = ()) -> Cited:
     for fact in facts:  # a loop, not a comprehension (a call of its own): the episode's are one or two
         if fact.id is not None:
             refs.append(fact.reference)
-    return refs if len(refs) < 2 else _unique(refs)
+    return refs if len(refs) < 2 else unique(refs)
 
 
-def _unique(refs: Cited) -> Cited:
+def unique(refs: Cited) -> Cited:
     """`refs` (several), each once, with the set of them kept (`Cited.seen`)."""
     if len(seen := set(refs)) != len(refs):
         refs = Cited(dict.fromkeys(refs))
