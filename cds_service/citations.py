@@ -1,5 +1,5 @@
 """What a card rests on, as FHIR references ("Condition/123"): `cite` and the shared `Citation`, worked out when a
-card is serialised (cards.py), each reference once and in order."""
+card is serialised (`with_evidence`, cards.py's `_provenance`), each reference once and in order."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 if TYPE_CHECKING:
     from .record.patient_record import MedicationFact
+
+EXT_EVIDENCE = "org.backpain-cds.evidence"  # ["Condition/123", "MedicationRequest/d1"]: ids only, no chart text
 
 
 class Cited(list[str]):
@@ -26,7 +28,7 @@ def cite(*items: Any) -> Cited:
     """The references of what a card rests on, each once, in order: facts (anything with a `reference`, such as
     ConditionFact or MedicationFact), things citing several (`references`, such as the Episode, a Citation or a
     Cited), iterables of those, or "Type/id" strings; None, empty parts and facts without an id are left out."""
-    found = gather(items)
+    found = with_evidence(items, {}).get(EXT_EVIDENCE, ())
     return found if type(found) is Cited else Cited(found)
 
 
@@ -96,7 +98,7 @@ def unique(refs: Cited) -> Cited:
 
 
 # How `cite` takes each type, learnt once; non-zero (`_KINDS.get(...) or _learn(...)`), the facts' kinds lowest.
-# _TYPED: a fact whose reference is "{resource_type}/{id}", which `gather` spells without calling the property
+# _TYPED: a fact whose reference is "{resource_type}/{id}", which `with_evidence` spells without calling the property
 _FACT, _TYPED, _MANY, _REFS, _REF, _NONE = range(1, 7)
 _KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE, Cited: _REFS}
 
@@ -115,13 +117,17 @@ def _learn(item: Any) -> int:
     return kind
 
 
-def gather(items: tuple[Any, ...]) -> Cited | list[str]:
-    """`cite`'s work: a leading citation as it is when nothing else is cited (it is unique already), otherwise a
-    new list, each reference once and in order. A _TYPED fact's reference is spelt here, not by its property, and
-    a list's facts are taken in this loop: a Python call each cost more than the rest of the work."""
+def with_evidence(evidence: tuple[Any, ...], provenance: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `provenance` (a card topic's rule and knowledge extensions) with what `cite(*evidence)` gives under
+    EXT_EVIDENCE when it names anything: a leading citation as it is when nothing else is cited (unique already,
+    and shared by the cards citing it alone), otherwise a new list, each reference once and in order. cards.py's
+    `_provenance` is this function, not a call to it: a card is serialised with no Python call for its evidence
+    (each cost more than the rest of the work), and so a _TYPED fact's reference is spelt here, not by its
+    property, and a list's facts are taken in this loop."""
+    extension = provenance.copy()
     base: Cited | None = None
     found: list[str] = []
-    for item in items:
+    for item in evidence:
         if not item:  # a fact is a non-empty tuple; None, "", () and [] add nothing
             continue
         if (kind := _KINDS.get(type(item)) or _learn(item)) == _MANY:
@@ -141,22 +147,28 @@ def gather(items: tuple[Any, ...]) -> Cited | list[str]:
         else:
             _add(item, kind, found)
     if base is None:
-        return found if len(found) < 2 or len(set(found)) == len(found) else list(dict.fromkeys(found))
-    if not found:
-        return base
+        if found:
+            unique = len(found) < 2 or len(set(found)) == len(found)
+            extension[EXT_EVIDENCE] = found if unique else list(dict.fromkeys(found))
+    elif not found:
+        if base:
+            extension[EXT_EVIDENCE] = base
     # what the others add to the citation, looked up in its set (made with it: its references' hashes are known),
     # or in it when short (the episode's one or two); many added are made unique by hashing, a few by looking
-    if len(found) == 1:  # most cards add one entry to a citation: no list of them to build, nor a set of it
-        return base if found[0] in (base.seen or base) else base + found
-    seen = base.seen or (base if len(base) < 8 else set(base))
-    if len(found) > 8:
-        added = [ref for ref in dict.fromkeys(found) if ref not in seen]
+    elif len(found) == 1:  # most cards add one entry to a citation: no list of them to build, nor a set of it
+        extension[EXT_EVIDENCE] = base if found[0] in (base.seen or base) else base + found
     else:
-        added = []
-        for ref in found:
-            if ref not in seen and ref not in added:
-                added.append(ref)
-    return base + added if added else base  # list + list: one copy of each, where [*base, *added] iterates a Cited
+        seen = base.seen or (base if len(base) < 8 else set(base))
+        if len(found) > 8:
+            added = [ref for ref in dict.fromkeys(found) if ref not in seen]
+        else:
+            added = []
+            for ref in found:
+                if ref not in seen and ref not in added:
+                    added.append(ref)
+        # list + list: one copy of each, where [*base, *added] iterates a Cited
+        extension[EXT_EVIDENCE] = base + added if added else base
+    return extension
 
 
 def _add(item: Any, kind: int, found: list[str]) -> None:
