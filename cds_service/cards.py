@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .citations import gather
+from .citations import EXT_EVIDENCE as EXT_EVIDENCE  # re-exported, as the two below
+from .citations import with_evidence
 from .knowledge import Knowledge
 from .knowledge.manifest import EXT_KNOWLEDGE as EXT_KNOWLEDGE  # re-exported: what a card's JSON carries
 from .knowledge.manifest import EXT_RULE as EXT_RULE
@@ -19,8 +20,7 @@ OVERRIDE_SYSTEM = "https://backpain-cds.org/fhir/CodeSystem/override-reasons"
 MME_EXTENSION = "org.backpain-cds.mme-per-day"
 MME_LOWER_BOUND_EXTENSION = "org.backpain-cds.mme-lower-bound"  # the total counts some orders at a floor (0.10 item 3)
 # Provenance on every card (CDS Hooks card `extension`): EXT_RULE and EXT_KNOWLEDGE (imported above, made in
-# knowledge/manifest.py) and this one:
-EXT_EVIDENCE = "org.backpain-cds.evidence"  # ["Condition/123", "MedicationRequest/d1"]: ids only, no chart text
+# knowledge/manifest.py) and EXT_EVIDENCE (citations.py).
 SUMMARY_MAX = 139  # CDS Hooks: fewer than 140 characters
 
 
@@ -221,7 +221,7 @@ def to_json(card: Card, knowledge: Knowledge) -> dict[str, Any]:
     if card.override_reasons:
         out["overrideReasons"] = _override_json(card.override_reasons)
     out["links"] = links
-    extension = _provenance(card, provenance)
+    extension = _provenance(card.evidence, provenance)
     if card.mme is not None:
         extension[MME_EXTENSION] = card.mme
         if card.mme_lower_bound:
@@ -243,13 +243,11 @@ def _override_json(reasons: tuple[tuple[str, str], ...]) -> list[dict[str, str]]
     return found
 
 
-def _provenance(card: Card, provenance: dict[str, Any]) -> dict[str, Any]:
-    """The card's provenance extensions: its rule and the knowledge (`provenance`, its topic's, copied), and its
-    evidence when it names any (cited here, the cards of a call one after another, rather than in each rule)."""
-    extension = provenance.copy()
-    if card.evidence and (references := gather(card.evidence)):
-        extension[EXT_EVIDENCE] = references  # a list; a Cited one is shared by the cards citing it alone
-    return extension
+# The card's provenance extensions: its topic's rule and knowledge (`provenance`, copied), and its evidence when it
+# names any (cited here, the cards of a call one after another, rather than in each rule). The function itself, not
+# a call to it: a Python call per card cost more than most cards' evidence (benchmarks/in_process.py --provenance
+# replaces it to measure what provenance costs).
+_provenance = with_evidence
 
 
 # Override reasons offered on warning and critical cards (CDS Hooks overrideReasons; codes are ours).

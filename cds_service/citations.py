@@ -1,5 +1,5 @@
 """What a card rests on, as FHIR references ("Condition/123"): `cite` and the shared `Citation`, worked out when a
-card is serialised (cards.py), each reference once and in order."""
+card is serialised (`with_evidence`, cards.py's `_provenance`), each reference once and in order."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 if TYPE_CHECKING:
     from .record.patient_record import MedicationFact
+
+EXT_EVIDENCE = "org.backpain-cds.evidence"  # ["Condition/123", "MedicationRequest/d1"]: ids only, no chart text
 
 
 class Cited(list[str]):
@@ -26,7 +28,7 @@ def cite(*items: Any) -> Cited:
     """The references of what a card rests on, each once, in order: facts (anything with a `reference`, such as
     ConditionFact or MedicationFact), things citing several (`references`, such as the Episode, a Citation or a
     Cited), iterables of those, or "Type/id" strings; None, empty parts and facts without an id are left out."""
-    found = gather(items)
+    found = with_evidence(items, {}).get(EXT_EVIDENCE, ())
     return found if type(found) is Cited else Cited(found)
 
 
@@ -64,13 +66,17 @@ class Citation:
 
     @computed
     def references(self) -> Cited:
-        cited = self.head.references if self.head else ()
+        refs = Cited(self.head.references if self.head else ())
         try:  # MedicationFact.reference spelt here: the property, called for each of 22 orders, costs half again
-            refs = Cited(cited)
             refs += [f"{m.resource_type}/{i}" for m in self.medications if (i := m.id) is not None]
         except AttributeError:  # a fact without a resource_type (a Condition): by its own reference
-            return references_of(self.medications, cited)
-        return refs if len(refs) < 2 else _unique(refs)
+            return references_of(self.medications, self.head.references if self.head else ())
+        if len(refs) < 2:
+            return refs
+        if len(seen := set(refs)) != len(refs):  # `_unique`, spelt out: a call less
+            refs = Cited(dict.fromkeys(refs))
+        refs.seen = seen
+        return refs
 
 
 def references_of(facts: Sequence[Any], cited: Sequence[str] = ()) -> Cited:
@@ -80,10 +86,10 @@ def references_of(facts: Sequence[Any], cited: Sequence[str] = ()) -> Cited:
     for fact in facts:  # a loop, not a comprehension (a call of its own): the episode's are one or two
         if fact.id is not None:
             refs.append(fact.reference)
-    return refs if len(refs) < 2 else _unique(refs)
+    return refs if len(refs) < 2 else unique(refs)
 
 
-def _unique(refs: Cited) -> Cited:
+def unique(refs: Cited) -> Cited:
     """`refs` (several), each once, with the set of them kept (`Cited.seen`)."""
     if len(seen := set(refs)) != len(refs):
         refs = Cited(dict.fromkeys(refs))
@@ -92,9 +98,10 @@ def _unique(refs: Cited) -> Cited:
 
 
 # How `cite` takes each type, learnt once; non-zero (`_KINDS.get(...) or _learn(...)`), the facts' kinds lowest.
-# _TYPED: a fact whose reference is "{resource_type}/{id}", which `gather` spells without calling the property
+# _TYPED: a fact whose reference is "{resource_type}/{id}", which `with_evidence` spells without calling the property
 _FACT, _TYPED, _MANY, _REFS, _REF, _NONE = range(1, 7)
 _KINDS: dict[type, int] = {list: _MANY, tuple: _MANY, str: _REF, type(None): _NONE, Cited: _REFS}
+_TYPED_TYPES: set[type] = set()  # the types of _TYPED kind, which a list's facts are looked up in first
 
 
 def _learn(item: Any) -> int:
@@ -108,49 +115,63 @@ def _learn(item: Any) -> int:
     else:
         kind = _REFS if hasattr(cls, "references") else _MANY
     _KINDS[cls] = kind
+    if kind == _TYPED:
+        _TYPED_TYPES.add(cls)
     return kind
 
 
-def gather(items: tuple[Any, ...]) -> Cited | list[str]:
-    """`cite`'s work: a leading citation as it is when nothing else is cited (it is unique already), otherwise a
-    new list, each reference once and in order. A _TYPED fact's reference is spelt here, not by its property, and
-    a list's facts are taken in this loop: a Python call each cost more than the rest of the work."""
+def with_evidence(evidence: tuple[Any, ...], provenance: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `provenance` (a card topic's rule and knowledge extensions) with what `cite(*evidence)` gives under
+    EXT_EVIDENCE when it names anything: a leading citation as it is when nothing else is cited (unique already,
+    and shared by the cards citing it alone), otherwise a new list, each reference once and in order. cards.py's
+    `_provenance` is this function, not a call to it: a card is serialised with no Python call for its evidence
+    (each cost more than the rest of the work), and so a _TYPED fact's reference is spelt here, not by its
+    property, and a list's facts are taken in this loop."""
+    extension = provenance.copy()
     base: Cited | None = None
     found: list[str] = []
-    for item in items:
+    for item in evidence:
         if not item:  # a fact is a non-empty tuple; None, "", () and [] add nothing
             continue
         if (kind := _KINDS.get(type(item)) or _learn(item)) == _MANY:
             for each in item:
-                if (each_kind := _KINDS.get(type(each)) or _learn(each)) == _TYPED:
+                if type(each) in _TYPED_TYPES:  # most are: a set look-up, half the steps of finding the kind
                     if (rid := each.id) is not None:
                         found.append(f"{each.resource_type}/{rid}")
-                elif each_kind == _FACT:
+                elif (each_kind := _KINDS.get(type(each)) or _learn(each)) == _FACT:
                     if each.id is not None:
                         found.append(each.reference)
                 elif each_kind == _REF:
                     found.append(each)
-                else:
+                else:  # lists, citations, and a _TYPED type the first time it is seen
                     _add(each, each_kind, found)
         elif kind == _REFS and base is None and not found:
             base = item.references
         else:
             _add(item, kind, found)
     if base is None:
-        return found if len(found) < 2 or len(set(found)) == len(found) else list(dict.fromkeys(found))
-    if not found:
-        return base
+        if found:
+            unique = len(found) < 2 or len(set(found)) == len(found)
+            extension[EXT_EVIDENCE] = found if unique else list(dict.fromkeys(found))
+    elif not found:
+        if base:
+            extension[EXT_EVIDENCE] = base
     # what the others add to the citation, looked up in its set (made with it: its references' hashes are known),
     # or in it when short (the episode's one or two); many added are made unique by hashing, a few by looking
-    seen = base.seen or (base if len(base) < 8 else set(base))
-    if len(found) > 8:
-        added = [ref for ref in dict.fromkeys(found) if ref not in seen]
+    elif len(found) == 1:  # most cards add one entry to a citation: no list of them to build, nor a set of it
+        extension[EXT_EVIDENCE] = base if found[0] in (base.seen or base) else base + found
     else:
-        added = []
-        for ref in found:
-            if ref not in seen and ref not in added:
-                added.append(ref)
-    return base + added if added else base  # list + list: one copy of each, where [*base, *added] iterates a Cited
+        seen = base.seen or (base if len(base) < 8 else set(base))
+        if len(found) > 8:
+            added = [ref for ref in dict.fromkeys(found) if ref not in seen]
+        else:
+            added = []
+            for ref in found:
+                if ref not in seen and ref not in added:
+                    added.append(ref)
+        # list + list: one copy of each, where [*base, *added] iterates a Cited
+        extension[EXT_EVIDENCE] = base + added if added else base
+    return extension
 
 
 def _add(item: Any, kind: int, found: list[str]) -> None:

@@ -38,7 +38,9 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         Indicator.INFO,
         f"{ep.category.value.capitalize()} back pain: exercise, CBT and other options",
         "\n".join(lines),
-        evidence=(*facts, ep),  # a shared citation first: cited as it is, the few others added to it
+        # a shared citation first: cited as it is, the few others added to it; the opioid cards' opens with the
+        # episode (this one: a call has one), which is then not named again
+        evidence=(*facts,) if facts and facts[0] else (*facts, ep),
     )
 
 
