@@ -14,13 +14,11 @@ FROM ${PYTHON_IMAGE} AS builder
 # `pip-compile --generate-hashes` output (pip-tools); regenerate it after changing pyproject.toml's dependencies with
 #   pip-compile --generate-hashes --strip-extras --extra postgres --no-emit-index-url --no-emit-find-links \
 #     --output-file requirements.lock pyproject.toml
-# Wheels only, except gunicorn-h1c (gunicorn's C HTTP parser): it publishes only its source, checked by hash and
-# compiled here, in the builder stage alone (the runtime stage has no compiler).
+# Wheels only: no compiler in either stage.
 COPY requirements.lock /tmp/requirements.lock
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/* \
-    && python -m venv /opt/venv \
+RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps \
-       --only-binary=:all: --no-binary=gunicorn-h1c -r /tmp/requirements.lock
+       --only-binary=:all: -r /tmp/requirements.lock
 # Then the code: .dockerignore lets only pyproject.toml, README.md, cds_service/ and fhir_profiles/ through (the
 # wheel carries fhir_profiles/ inside the package).
 COPY . /src

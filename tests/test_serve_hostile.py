@@ -126,9 +126,9 @@ BIG = json.dumps(hook_request([lbp()] + [observation("72514-3", 4, days=i % 300)
 
 
 def test_many_kept_alive_requests_of_200_kb_are_all_answered(served):
-    """The next request often arrives before the worker has put the last one away: gunicorn_h1c's C parser (which
-    `serve` does not use: web/serve.py) kept only 64 KiB of its bytes meanwhile, and gunicorn then closed the
-    connection without an answer (f7a5b27)."""
+    """The next request often arrives before the worker has put the last one away: gunicorn_h1c's C parser
+    (which `serve` neither installs nor uses: web/serve.py) kept only 64 KiB of its bytes meanwhile, and gunicorn
+    then closed the connection without an answer (f7a5b27)."""
     assert len(BIG) > 200_000
     with requests.Session() as session:
         for i in range(300):

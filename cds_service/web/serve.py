@@ -123,11 +123,11 @@ def serve(host: str, port: int, workers: int | None, settings: Settings) -> int:
             # workers. On one shared socket a burst of connections (an EHR opening its pool) could all be accepted by
             # one worker and stay there, kept alive, while the other idled: half the throughput.
             self.cfg.set("reuse_port", True)
-            # gunicorn's own HTTP parser, chosen here rather than left to its "auto" (which takes gunicorn_h1c's C
-            # parser once it finds it, as from our Protocol it does not): gunicorn gives the C parser no
-            # `limit_remaining`, so of a request arriving before the last is put away it keeps 64 KiB, and gunicorn
-            # then closes the connection without an answer (every few 200 KB calls: f7a5b27). In C, parsing saves
-            # about 10 us of a 26 KB call's 1.5 ms of CPU: not worth a protocol patch (branch parser21 has one).
+            # gunicorn's own HTTP parser, whatever is installed: its "auto" takes gunicorn_h1c's C parser where that
+            # is installed (we do not depend on it), to which gunicorn gives no `limit_remaining`, so of a request
+            # arriving before the last is put away it keeps 64 KiB, and gunicorn then closes the connection without
+            # an answer (every few 200 KB calls: f7a5b27). In C, parsing saves about 10 us of a 26 KB call's 1.5 ms
+            # of CPU: not worth a protocol patch (branch parser21 has one).
             self.cfg.set("http_parser", "python")
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", None)  # each hook and feedback call has one structured line (logs.py)
