@@ -114,8 +114,8 @@ class Card:
 # as the log is kept. Random keys land all over that index: each insert dirtied a page of it somewhere in the middle,
 # and once the index outgrew SQLite's cache each read one back first (13.4 us of CPU a card on a 200,000-card log,
 # against 5.1 us in the order issued: benchmarks/card_log.py). A version-7 UUID (RFC 9562) begins with its Unix
-# time in milliseconds, so cards land at the index's end, as `issued_at` does; its other 74 bits are random, as
-# unguessable as a version-4 UUID's 122 for telling a card apart or forging feedback on one. What it says beyond a
+# time in milliseconds, so cards land at the index's end, as `issued_at` does; its other 74 bits are random, far
+# beyond guessing, enough to tell a card apart and to keep feedback on one unforgeable. What it says beyond a
 # random UUID, the millisecond a card was issued, the EHR that received the card already knows.
 _VERSION_4 = bytes(0x40 | b & 0x0F for b in range(256))  # byte 6 of a UUID: version 4 in its high nibble
 _VARIANT_10 = bytes(0x80 | b & 0x3F for b in range(256))  # byte 8: RFC 9562 variant bits 10

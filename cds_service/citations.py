@@ -151,8 +151,8 @@ def with_evidence(evidence: tuple[Any, ...], provenance: dict[str, Any]) -> dict
             _add(item, kind, found)
     if base is None:
         if found:
-            unique = len(found) < 2 or len(set(found)) == len(found)
-            extension[EXT_EVIDENCE] = found if unique else list(dict.fromkeys(found))
+            distinct = len(found) < 2 or len(set(found)) == len(found)
+            extension[EXT_EVIDENCE] = found if distinct else list(dict.fromkeys(found))
     elif not found:
         if base:
             extension[EXT_EVIDENCE] = base

@@ -14,7 +14,8 @@ from pathlib import Path
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "backpain-cds"
 # The name the local base is imported under; the build passes it as PYTHON_IMAGE (the Dockerfile pins a digest).
 BASE_NAME = "docker.io/library/python:3.11-slim-bookworm"
-# bookworm's Python is 3.11, like the official base; with its C headers, as the official image has them
+# bookworm's Python is 3.11, like the official base; with its C headers, only to mirror the official image (the
+# build installs wheels only)
 SUITE, PACKAGES = "bookworm", "python3,python3-venv,python3-pip,libpython3.11-dev"
 # pip inside the build must reach the same index as pip here: its configuration and certificates, at the same paths.
 PIP_FILES = [

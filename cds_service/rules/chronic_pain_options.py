@@ -40,7 +40,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         "\n".join(lines),
         # a shared citation first: cited as it is, the few others added to it; the opioid cards' opens with the
         # episode (this one: a call has one), which is then not named again
-        evidence=(*facts,) if facts and facts[0] else (*facts, ep),
+        evidence=(*facts,) if facts and getattr(facts[0], "head", None) is ep else (*facts, ep),
     )
 
 

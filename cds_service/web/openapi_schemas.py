@@ -186,7 +186,8 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "format": "uuid",
                 "description": "A version-7 UUID (RFC 9562): it begins with the millisecond the card was issued, so "
-                "cards sort in the order issued; the rest is random. Name it in feedback.",
+                "cards sort by the millisecond issued (in no particular order within one); the rest is random. Name "
+                "it in feedback.",
             },
             "summary": {"type": "string", "maxLength": 139},
             "detail": {"type": "string", "description": "GitHub-flavoured markdown naming the evidence"},

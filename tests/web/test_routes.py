@@ -64,6 +64,8 @@ def test_hook_returns_cards_with_conformant_shape(client):
             uuids.add(suggestion["uuid"])
     assert all(uuid.UUID(u).version in (4, 7) and str(uuid.UUID(u)) == u for u in uuids), "canonical form"
     assert {uuid.UUID(c["uuid"]).version for c in cards} == {7}, "cards: time-ordered (the card log's key)"
+    suggested = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
+    assert suggested and {uuid.UUID(u).version for u in suggested} == {4}, "suggestions: random"
     again = client.post(PV, json=hook_request([lbp()])).get_json()["cards"]
     assert not uuids & {c["uuid"] for c in again}, "uuids must be fresh per response"
 
