@@ -185,9 +185,8 @@ SCHEMAS: dict[str, Any] = {
             "uuid": {
                 "type": "string",
                 "format": "uuid",
-                "description": "A version-7 UUID (RFC 9562): it begins with the millisecond the card was issued, so "
-                "cards sort by the millisecond issued (in no particular order within one); the rest is random. Name "
-                "it in feedback.",
+                "description": "A version-7 UUID (RFC 9562): the millisecond the card was issued (cards sort by it, "
+                "in no particular order within one), then random bits. Name it in feedback.",
             },
             "summary": {"type": "string", "maxLength": 139},
             "detail": {"type": "string", "description": "GitHub-flavoured markdown naming the evidence"},
