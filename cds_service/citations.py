@@ -71,12 +71,7 @@ class Citation:
             refs += [f"{m.resource_type}/{i}" for m in self.medications if (i := m.id) is not None]
         except AttributeError:  # a fact without a resource_type (a Condition): by its own reference
             return references_of(self.medications, self.head.references if self.head else ())
-        if len(refs) < 2:
-            return refs
-        if len(seen := set(refs)) != len(refs):  # `_unique`, spelt out: a call less
-            refs = Cited(dict.fromkeys(refs))
-        refs.seen = seen
-        return refs
+        return refs if len(refs) < 2 else _unique(refs)
 
 
 def references_of(facts: Sequence[Any], cited: Sequence[str] = ()) -> Cited:
@@ -86,10 +81,10 @@ def references_of(facts: Sequence[Any], cited: Sequence[str] = ()) -> Cited:
     for fact in facts:  # a loop, not a comprehension (a call of its own): the episode's are one or two
         if fact.id is not None:
             refs.append(fact.reference)
-    return refs if len(refs) < 2 else unique(refs)
+    return refs if len(refs) < 2 else _unique(refs)
 
 
-def unique(refs: Cited) -> Cited:
+def _unique(refs: Cited) -> Cited:
     """`refs` (several), each once, with the set of them kept (`Cited.seen`)."""
     if len(seen := set(refs)) != len(refs):
         refs = Cited(dict.fromkeys(refs))

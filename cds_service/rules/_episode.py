@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
-from ..citations import Cited, computed, references_of, unique
+from ..citations import Cited, computed, references_of
 from ..record.patient_record import ConditionFact, MedicationFact, OrderFact, PatientRecord
 from ..record.per_call import per_call
 from ._markdown import escape
@@ -47,13 +47,7 @@ class Episode:
     def references(self) -> Cited:
         """What the episode rests on, for a card's evidence (`cite`): its Conditions, or the drafts' references.
         Worked out once, when a card first cites it, and then read from the Episode's __dict__ (`computed`)."""
-        refs = Cited()
-        for fact in self.conditions:  # here, not references_of(conditions + drafts): a tuple and a call less
-            if fact.id is not None:
-                refs.append(fact.reference)
-        if self.drafts:
-            return references_of(self.drafts, refs)
-        return refs if len(refs) < 2 else unique(refs)
+        return references_of(self.conditions + self.drafts)
 
     @property
     def chronic_days_unknown(self) -> bool:
