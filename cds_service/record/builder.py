@@ -50,28 +50,29 @@ class RecordBuilder:
         self._memo: Memo = {}  # validated elements of this request, by JSON
 
     def build(self, values: Iterable[Any]) -> PatientRecord:
-        resources: list[dict[str, Any]] = []
+        found: list[tuple[Selector, dict[str, Any]]] = []
         for value in values:
-            self._flatten(value, resources)
+            self._flatten(value, found)
         add = self._add
-        for res in resources:
-            add(res, False)
+        for select, res in found:
+            add(select, res, False, False)
         selections = set(self.context.selections)
         self.record.selecting = bool(selections)
-        drafts: list[dict[str, Any]] = []
+        drafts: list[tuple[Selector, dict[str, Any]]] = []
         self._flatten({"resourceType": "Bundle", "entry": list(self.context.draft_orders)}, drafts)
-        for res in drafts:  # a resourceType or id that is not text is never a selection's
-            rtype, rid = res.get("resourceType"), res.get("id")
-            selected = isinstance(rtype, str) and isinstance(rid, str) and f"{rtype}/{rid}" in selections
-            self._add(res, draft=True, selected=selected)
+        for select, res in drafts:  # an id that is not text is never a selection's
+            rid = res.get("id")
+            add(select, res, True, isinstance(rid, str) and f"{res['resourceType']}/{rid}" in selections)
         return self.record
 
-    def _flatten(self, value: Any, found: list[dict[str, Any]]) -> None:
-        """Append the resources of a prefetch value (or of the draft orders) to `found`: the resource itself, or the
-        entries of a Bundle (nested Bundles too, in document order), and index Medications for the orders that
-        reference them. A Bundle whose `entry` is not an array, an entry whose resource is not an object and a
-        resource whose type is not text are reported: what they held might have been a red flag."""
+    def _flatten(self, value: Any, found: list[tuple[Selector, dict[str, Any]]]) -> None:
+        """Append the resources of a prefetch value (or of the draft orders) that a selector reads to `found`, each
+        with its selector: the resource itself, or the entries of a Bundle (nested Bundles too, in document order),
+        and index Medications for the orders that reference them. A Bundle whose `entry` is not an array, an entry
+        whose resource is not an object and a resource whose type is not text are reported: what they held might
+        have been a red flag; so is a DSTU2/STU3 type, in its place among the resources read."""
         stack = [iter(({"resource": value},))]  # iterators over entries, not recursion: nesting comes from requests
+        selectors = SELECTORS
         while stack:
             for entry in stack[-1]:
                 item = entry.get("resource") if isinstance(entry, dict) else entry
@@ -82,31 +83,26 @@ class RecordBuilder:
                         self.skip({}, "a Bundle entry's resource is not a JSON object")
                     continue
                 rtype = item.get("resourceType")
-                if rtype == "Bundle":
+                if not isinstance(rtype, str):  # unreadable, and it might have been a red flag: reported
+                    self.skip(item, "resourceType is missing or not a string")
+                elif (select := selectors.get(rtype)) is not None:  # most resources: one look-up, then the next
+                    found.append((select, item))
+                elif rtype == "Bundle":
                     entries = item.get("entry", [])
                     if isinstance(entries, list):
                         stack.append(iter(entries))
                         break  # read the nested Bundle's entries, then resume this one
                     self.skip(item, "Bundle.entry is not an array; its resources could not be read")
-                elif isinstance(rtype, str):
-                    found.append(item)
-                    if rtype == "Medication" and isinstance(item.get("id"), str):
+                elif rtype == "Medication":
+                    if isinstance(item.get("id"), str):
                         self.medications[f"Medication/{item['id']}"] = item
-                else:  # unreadable, and it might have been a red flag: reported, never passed over in silence
-                    self.skip(item, "resourceType is missing or not a string")
+                elif rtype in WRONG_VERSION_TYPES:
+                    found.append((_wrong_version, item))
             else:
                 stack.pop()
 
-    def _add(self, res: dict[str, Any], draft: bool, selected: bool = False) -> None:
-        rtype = res.get("resourceType")
-        if not isinstance(rtype, str):  # a client's object or list here is not hashable: no selector, no crash
-            self.skip(res, "resourceType is missing or not a string")
-            return
-        select = SELECTORS.get(rtype)
-        if select is None:
-            if rtype in WRONG_VERSION_TYPES:
-                self.skip(res, f"{rtype} is not a FHIR R4 resource (DSTU2/STU3); send R4 resources")
-            return
+    def _add(self, select: Selector, res: dict[str, Any], draft: bool, selected: bool) -> None:
+        """Read one resource with its selector; what cannot be read is skipped and reported."""
         try:
             select(self, res, draft, selected)
         except _OtherPatient:
@@ -118,12 +114,12 @@ class RecordBuilder:
                 raised = traceback.extract_tb(exc.__traceback__)[-1]
                 log.warning(
                     "reading %s raised %s at %s:%s",
-                    rtype,
+                    res["resourceType"],
                     type(exc).__name__,
                     Path(raised.filename).name,
                     raised.lineno,
                 )
-            self.skip(res, f"{rtype} could not be read: an element has an unexpected type, size or depth")
+            self.skip(res, f"{res['resourceType']} could not be read: an element has an unexpected type, size or depth")
 
     def _listing(self) -> bool:
         """Whether a skipped resource is still listed and logged: a flood of them (an entry of 2 bytes each) is
@@ -195,6 +191,11 @@ SELECTORS: dict[str, Selector] = {
     "DiagnosticReport": add_report,
     "ImagingStudy": add_imaging_study,
 }
+
+
+def _wrong_version(b: RecordBuilder, res: dict[str, Any], draft: bool, selected: bool) -> None:
+    """A DSTU2/STU3 resource type: a client sent the wrong FHIR version (checklist section 9)."""
+    b.skip(res, f"{res['resourceType']} is not a FHIR R4 resource (DSTU2/STU3); send R4 resources")
 
 
 def _patient_id(reference: Any) -> str | None:
