@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from datetime import date
@@ -30,7 +28,7 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.hooks import BIN, HOOK, PATIENTS, Tokens, free_port, start, token_file, workers_of  # noqa: E402
+from benchmarks.hooks import BIN, HOOK, PATIENTS, Tokens, free_port, start, token_file, workers_of, wrk  # noqa: E402
 from tests.shared_data import FHIR_DATA, read_json, request_for, resources_of  # noqa: E402
 
 HZ = os.sysconf("SC_CLK_TCK")
@@ -66,22 +64,6 @@ def cpu_seconds(pids: list[int]) -> tuple[float, float]:
     return user, system
 
 
-def load(url: str, body: Path, tokens: Path, seconds: int, users: int) -> tuple[float, int, int]:
-    """Requests/s, requests and non-2xx or socket errors from wrk."""
-    script = str(ROOT / "benchmarks/post_jwt.lua")
-    out = subprocess.run(
-        ["wrk", "-t", "1", "-c", str(users), "-d", f"{seconds}s", "-s", script, url + HOOK],
-        env={**os.environ, "BENCH_BODY": str(body), "BENCH_TOKENS": str(tokens)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout|Non-2xx or 3xx responses:) (\d+)", out))
-    return rate, count, errors
-
-
 def measure(kind: str, args: argparse.Namespace, body: Path, answer: int, tmp: Path) -> tuple[float, float, float]:
     """(calls/s, user us, system us per call) of one server under wrk."""
     port = free_port()
@@ -109,11 +91,11 @@ def measure(kind: str, args: argparse.Namespace, body: Path, answer: int, tmp: P
     proc, _ = start(cmd, port, env, log=run / "server.log")
     try:
         warm = token_file(tokens, tokens.public_base, 3000, run / "warm.txt")
-        load(tokens.public_base, body, warm, 1, args.users)
+        wrk(tokens.public_base, body, 1, args.users, warm)
         fresh = token_file(tokens, tokens.public_base, args.seconds * 3000 + 1000, run / "tokens.txt")
         workers = workers_of(proc.pid)
         before = cpu_seconds(workers)
-        rate, count, errors = load(tokens.public_base, body, fresh, args.seconds, args.users)
+        rate, count, errors = wrk(tokens.public_base, body, args.seconds, args.users, fresh)
         after = cpu_seconds(workers)
     finally:
         proc.terminate()
