@@ -3,12 +3,15 @@ of a response (`card_uuid`, `new_uuid`)."""
 
 from __future__ import annotations
 
+import _thread  # noqa: F401  compiled, the threading.local subclass below is looked up in _thread
 import enum
 import os
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from mypy_extensions import mypyc_attr
 
 from .citations import EXT_EVIDENCE as EXT_EVIDENCE  # re-exported, as the two below
 from .citations import with_evidence
@@ -54,6 +57,7 @@ class Suggestion:
     is_recommended: bool | None = None
 
 
+@mypyc_attr(native_class=False)  # compiled, still keeps a __dict__ for `computed`
 @dataclass(frozen=True)
 class Card:
     """A card before serialisation; `topic` is its family code, `detail` names the evidence."""
@@ -139,6 +143,7 @@ def _uuid_batch(n: int) -> list[str]:
     return text.decode("ascii").split()
 
 
+@mypyc_attr(native_class=False)  # compiled as a native class, a threading.local subclass crashes
 class _Uuids(threading.local):
     """Random UUIDs made ahead, a batch per thread from one os.urandom call: each call lets go of the GIL (under load
     a thread waits up to a switch interval, 5 ms, to have it back), and `_uuid_batch` formats the batch for less

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from mypy_extensions import mypyc_attr
+
 if TYPE_CHECKING:
     from .record.patient_record import MedicationFact
 
 EXT_EVIDENCE = "org.backpain-cds.evidence"  # ["Condition/123", "MedicationRequest/d1"]: ids only, no chart text
 
 
+@mypyc_attr(native_class=False)  # compiled, a list subclass must stay a Python class
 class Cited(list[str]):
     """What `cite` returns: references, each once, as the card JSON lists them. A Cited cited again is merged whole,
     and cited alone it is returned as it is, the same list: a citation several cards share (the episode's, the opioid
@@ -38,10 +41,15 @@ T = TypeVar("T")
 class computed(Generic[T]):  # lower case: a decorator, like property
     """A value worked out on its first read and kept in the object's __dict__, where later reads find it without a
     call (a property is a call on every read; functools.cached_property takes a lock on the first): for the
-    references several cards of a call read (the episode's, the opioid cards' Citation)."""
+    references several cards of a call read (the episode's, the opioid cards' Citation). Use it, not cached_property,
+    in compiled modules (pyproject.toml's mypyc hook): mypyc makes a cached_property a plain property, worked out on
+    every read; and mark their classes `@mypyc_attr(native_class=False)`, which keeps the __dict__ it writes to."""
 
     def __init__(self, work: Callable[[Any], T]) -> None:
-        self.work, self.name = work, work.__name__
+        self.work, self.name = (
+            work,
+            getattr(work, "__name__", ""),
+        )  # compiled functions may lack it: __set_name__ names it
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name  # kept under the name it is read by, whatever the function is called
@@ -57,12 +65,15 @@ class computed(Generic[T]):  # lower case: a decorator, like property
         return value
 
 
+@mypyc_attr(native_class=False)  # compiled, still keeps a __dict__ for `computed`
 class Citation:
     """What several cards rest on (the opioid cards: the episode and the current opioids), cited once, when the
     first of them is serialised: `head` is taken whole (the Episode), then each of `medications`."""
 
     def __init__(self, head: Any, medications: Sequence[MedicationFact]) -> None:
-        self.head, self.medications = head, medications
+        self.head = head
+        # Any: compiled, a MedicationFact's fields are read by position, whatever fact is in its place
+        self.medications: Sequence[Any] = medications
 
     @computed
     def references(self) -> Cited:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import orjson
+from mypy_extensions import mypyc_attr
+
+from ..citations import computed
 
 VERSION_FILE = "knowledge-version.json"
 DRAWN_FROM = "https://backpain-cds.org/fhir/StructureDefinition/drawn-from"
@@ -29,6 +31,7 @@ EXT_RULE = "org.backpain-cds.rule"  # canonical url|version of the PlanDefinitio
 EXT_KNOWLEDGE = "org.backpain-cds.knowledge"  # {"version", "digest"} of fhir_profiles/ (`Identity.json`)
 
 
+@mypyc_attr(native_class=False)  # compiled, still keeps a __dict__ for `computed`
 @dataclass(frozen=True)
 class Identity:
     """Which knowledge this is: its semantic version and the digest of its files."""
@@ -39,7 +42,7 @@ class Identity:
     def as_json(self) -> dict[str, str]:
         return {"version": self.version, "digest": self.digest}
 
-    @cached_property
+    @computed
     def json(self) -> dict[str, str]:
         """`as_json()` made once and shared by every card that names this knowledge: read it, never change it."""
         return self.as_json()

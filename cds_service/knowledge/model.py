@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
+from ..citations import computed
 from .codes import ICD10CM, RXNORM, Code, dotted_icd, normalise
 from .manifest import EXT_KNOWLEDGE, EXT_RULE, Identity
 from .memo import Memo
@@ -93,6 +95,7 @@ class MmeFactor:
     name: str = ""  # the ingredient, as the CodeSystem displays it ("tramadol")
 
 
+@mypyc_attr(native_class=False)  # compiled, still keeps a __dict__ for `computed`
 @dataclass(frozen=True)
 class Knowledge:
     """Everything the rules know, loaded from FHIR artifacts and shared by all requests; its only mutable
@@ -122,12 +125,12 @@ class Knowledge:
     def vs(self, name: str) -> ValueSet:
         return self.value_sets[name]
 
-    @cached_property
+    @computed
     def medication_value_sets(self) -> frozenset[str]:
         """Names of the value sets of drugs: those listing RxNorm codes."""
         return frozenset(v.name for v in self.value_sets.values() if any(s == RXNORM for s, _ in v.include.exact))
 
-    @cached_property
+    @computed
     def card_sources(self) -> dict[str, tuple[dict[str, Any], list[dict[str, str]], dict[str, Any]]]:
         """Per topic code, a card's `source` and `links` JSON and its provenance extensions (its rule's url|version,
         this knowledge's identity), made once and shared by every card of the topic (cards.to_json): read them,

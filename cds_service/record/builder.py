@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,8 @@ class RecordBuilder:
         and index Medications for the orders that reference them. A Bundle whose `entry` is not an array, an entry
         whose resource is not an object and a resource whose type is not text are reported: what they held might
         have been a red flag; so is a DSTU2/STU3 type, in its place among the resources read."""
-        stack = [iter(({"resource": value},))]  # iterators over entries, not recursion: nesting comes from requests
+        # iterators over entries, not recursion: nesting comes from requests. Of Any: entries are as sent
+        stack: list[Iterator[Any]] = [iter(({"resource": value},))]
         selectors = SELECTORS
         while stack:
             for entry in stack[-1]:
@@ -107,8 +108,8 @@ class RecordBuilder:
             select(self, res, draft, selected)
         except _OtherPatient:
             self.skip(res, "other-patient")  # about someone else: using it would put their data on this chart
-        except Unreadable as exc:
-            self.skip(res, str(exc))
+        except Unreadable as unreadable:  # its own name: compiled, one name holds one type
+            self.skip(res, str(unreadable))
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:  # a shape no selector expects
             if self._listing():  # where, so that a bug in a selector shows; never the message: it may quote the chart
                 raised = traceback.extract_tb(exc.__traceback__)[-1]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+
+from mypy_extensions import mypyc_attr
 
 from ..citations import Cited, computed, references_of
 from ..record.patient_record import ConditionFact, MedicationFact, OrderFact, PatientRecord
@@ -24,6 +25,7 @@ class Category(enum.Enum):
     CHRONIC = "chronic"
 
 
+@mypyc_attr(native_class=False)  # compiled, still keeps a __dict__ for `computed`
 @dataclass(frozen=True)
 class Episode:
     """`onset`/`days` are None when no date is usable; `category` may still be implied by the code (1.2)."""
@@ -41,7 +43,8 @@ class Episode:
     # Hashed by identity: a call has one Episode (episode() is memoised), and the red-flag findings are looked up by
     # it three times a call; hashing its fields (conditions, dates, an Enum's pure-Python __hash__) cost more than
     # the look-up. Equal Episodes still compare equal; two of them would only miss each other's memo.
-    __hash__ = object.__hash__
+    def __hash__(self) -> int:  # a method: mypyc compiles no `__hash__ = object.__hash__`
+        return object.__hash__(self)
 
     @computed
     def references(self) -> Cited:
@@ -54,7 +57,7 @@ class Episode:
         """Coded chronic but dated under 12 weeks ago: the pain's true start is before the date we have."""
         return self.coded_chronic and (self.days is None or self.days <= CHRONIC_ABOVE_DAYS)
 
-    @cached_property  # several cards open with it
+    @computed  # several cards open with it
     def evidence(self) -> str:
         """The diagnoses and onset, as card markdown (chart text escaped)."""
         if self.order_only:

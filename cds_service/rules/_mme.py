@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 from typing import Any, NamedTuple
 
 import orjson
+from mypy_extensions import mypyc_attr
 
+from ..citations import computed
 from ..knowledge import Knowledge, Product
 from ..knowledge.memo import size_of
 from ..record.patient_record import MedicationFact, PatientRecord
@@ -29,6 +30,8 @@ TWICE_DAILY_MARK = "12 HR"  # a product whose RxNorm name says so is taken twice
 FLOOR_NOTE = "counted at its floor"
 # buprenorphine, meperidine...: they add nothing by rule (5.4 step 8), which is not a dose we failed to read
 NO_FACTOR = "not converted: CDC 2022 gives this opioid no MME factor"
+
+_sum: Any = sum  # called as Any: compiled, a sum of floats would be checked against the int mypy infers
 
 
 class Contribution(NamedTuple):  # a NamedTuple: immutable, and cheaper to make than a frozen dataclass
@@ -65,6 +68,7 @@ class Contribution(NamedTuple):  # a NamedTuple: immutable, and cheaper to make 
         return f" ({notes})" if notes else ""
 
 
+@mypyc_attr(native_class=False)  # compiled, still keeps a __dict__ for `computed`
 @dataclass(frozen=True)
 class MmeResult:
     total: float | None  # None: no current opioid, or none computable (5.4 step 9)
@@ -82,7 +86,7 @@ class MmeResult:
         """The contributions and the total as card markdown lines."""
         return self._explained
 
-    @cached_property  # two cards show it: worked out once (a frozen dataclass keeps it in its __dict__)
+    @computed  # two cards show it: worked out once
     def _explained(self) -> str:
         lines = [f"- {escape(c.med.display or 'opioid')}{c.folded()}: {c.note}" for c in self.contributions]
         if self.total is None and self.contributions and not self.partial:  # every one without a factor (5.4 step 8)
@@ -195,8 +199,8 @@ def _regimen(kb: Knowledge, med: MedicationFact, today: date | None) -> Worked:
     notes = " + ".join(w[2] for w in each)
     if any(w[1] is None for w in each):
         return each[0][0], None, notes, False, None
-    mme = sum(w[1] for w in each)  # type: ignore[misc]
-    mg = None if any(w[4] is None for w in each) else sum(w[4] for w in each)  # type: ignore[misc]
+    mme = _sum(w[1] for w in each)  # type: ignore[misc]
+    mg = None if any(w[4] is None for w in each) else _sum(w[4] for w in each)  # type: ignore[misc]
     return each[0][0], mme, f"together: {notes}", any(w[3] for w in each), mg
 
 

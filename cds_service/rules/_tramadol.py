@@ -19,6 +19,8 @@ TRAMADOL_OLDER_AGE = 75
 # choice beside 0.10 item 11: the same severe kidney impairment that contraindicates NSAIDs (nsaid_status.kidney).
 TRAMADOL_LABEL_MAX_MG_KIDNEY = 200
 
+_sum: Any = sum  # called as Any: compiled, a sum of floats would be checked against the int mypy infers
+
 
 def is_tramadol(kb: Knowledge, ingredient: str | None) -> bool:
     """The ingredient is tramadol, as the MME factors name it: one test for both uses below."""
@@ -46,7 +48,7 @@ def _above_label_maximum(record: PatientRecord, today: date) -> Above | None:
     found = [c for c in mme.contributions if c.mg_per_day is not None and is_tramadol(record.kb, c.ingredient)]
     if not found:
         return None
-    mg = round(sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator,misc]
+    mg = round(_sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator,misc]
     if mg <= TRAMADOL_LABEL_MAX_MG_KIDNEY:  # below every maximum: no need to read age or kidney function
         return None
     if (status := nsaid_status(record, today)).kidney:

@@ -67,7 +67,7 @@ def talking_points(record: PatientRecord, opioids: list[MedicationFact], today: 
     long_term, starts = [], []
     one_per_drug: dict[Ingredients, MedicationFact] = {}  # renewals: one question each, the earliest order
     known: dict[tuple[str, ...], Ingredients] = {}  # ingredients by RxNorm codes: renewals repeat them
-    for med in reversed(opioids):
+    for med in opioids[::-1]:  # a slice: mypyc 2.4.1 fails on reversed() here (an internal error)
         codes = med.rxnorm
         drug = known.get(codes) if codes else None
         if drug is None:
