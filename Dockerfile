@@ -10,11 +10,16 @@ ARG PYTHON_IMAGE=docker.io/library/python:3.11.10-slim-bookworm@sha256:5148c0e4b
 
 # checkov:skip=CKV_DOCKER_7: the tag comes from the PYTHON_IMAGE ARG above, which pins it by digest (not seen by checkov)
 FROM ${PYTHON_IMAGE} AS builder
+# Our code is compiled with mypyc (pyproject.toml's hook: about 1.4x quicker per hook call), so this stage has a C
+# compiler; the runtime stage below copies only the venv and has none.
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null \
+    && rm -rf /var/lib/apt/lists/*
 # The dependencies, in their own layer: rebuilt only when the lock changes. requirements.lock is
 # `pip-compile --generate-hashes` output (pip-tools); regenerate it after changing pyproject.toml's dependencies with
 #   pip-compile --generate-hashes --strip-extras --extra postgres --no-emit-index-url --no-emit-find-links \
 #     --output-file requirements.lock pyproject.toml
-# Wheels only: no compiler in either stage.
+# Wheels only: no dependency is compiled here.
 COPY requirements.lock /tmp/requirements.lock
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps \
@@ -22,7 +27,8 @@ RUN python -m venv /opt/venv \
 # Then the code: .dockerignore lets only pyproject.toml, README.md, cds_service/ and fhir_profiles/ through (the
 # wheel carries fhir_profiles/ inside the package).
 COPY . /src
-RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps /src \
+RUN HATCH_BUILD_HOOK_ENABLE_MYPYC=1 \
+    /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps /src \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 FROM ${PYTHON_IMAGE}

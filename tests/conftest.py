@@ -31,6 +31,18 @@ if os.environ.get("CI"):
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FHIR_DATA = SHARED / "fhir-data"
+COMPILED_COPY = ".compiled-copy"  # tests/test_compiled.py's mark on its copy of the tree
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse compiled modules in the source tree (left by an in-place mypyc build): Python imports them before the
+    .py beside them, so the tests would run whatever code they were built from. tests/test_compiled.py puts the
+    installed build's beside a copy of the tree on purpose, and marks the copy."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / COMPILED_COPY).exists():
+        return
+    if stale := sorted(str(p.relative_to(root)) for p in [*root.glob("*.so"), *(root / "cds_service").rglob("*.so")]):
+        raise pytest.UsageError(f"compiled modules in the source tree, delete them: {', '.join(stale[:3])}...")
 
 
 _CACHES: list[Any] = []  # our process-wide memos and lru_caches, found once
