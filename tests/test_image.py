@@ -186,6 +186,8 @@ def test_the_container_serves_read_only_as_10001_with_sqlite(image):
         assert MEASURED["read_only_root"]
         no_compiler = podman.podman("exec", box.name, "sh", "-c", "command -v gcc cc", check=False).stdout
         assert no_compiler == "", "the runtime stage carries a compiler"
+        compiled = box.run("python", "-c", "import cds_service.rules.red_flags as m; print(m.__file__)")
+        assert compiled.endswith(".so"), f"the image runs the rules as plain Python: {compiled}"
         serves_and_stops_on_sigterm(box)
 
 
