@@ -10,8 +10,8 @@ ARG PYTHON_IMAGE=docker.io/library/python:3.11.10-slim-bookworm@sha256:5148c0e4b
 
 # checkov:skip=CKV_DOCKER_7: the tag comes from the PYTHON_IMAGE ARG above, which pins it by digest (not seen by checkov)
 FROM ${PYTHON_IMAGE} AS builder
-# Our code is compiled with mypyc (pyproject.toml's hook: about 1.4x quicker per hook call), so this stage has a C
-# compiler; the runtime stage below copies only the venv and has none.
+# Our per-call code is compiled with mypyc (pyproject.toml's hook: its pipeline about 1.4x quicker), so this stage
+# has a C compiler; the runtime stage below copies only the venv and has none.
 RUN apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null \
     && rm -rf /var/lib/apt/lists/*

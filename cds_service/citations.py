@@ -46,10 +46,8 @@ class computed(Generic[T]):  # lower case: a decorator, like property
     every read; and mark their classes `@mypyc_attr(native_class=False)`, which keeps the __dict__ it writes to."""
 
     def __init__(self, work: Callable[[Any], T]) -> None:
-        self.work, self.name = (
-            work,
-            getattr(work, "__name__", ""),
-        )  # compiled functions may lack it: __set_name__ names it
+        self.work = work
+        self.name = getattr(work, "__name__", "")  # a compiled method may have none: __set_name__ names it
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name  # kept under the name it is read by, whatever the function is called
