@@ -15,6 +15,7 @@ import pytest
 import cds_service.rules.red_flags
 from tests.compiled_cards import answers
 from tests.conftest import COMPILED_COPY
+from tests.shared_data import FHIR_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -51,7 +52,10 @@ def test_the_compiled_build_gives_the_sources_answers(compiled):
     """Every shared chart and demo patient, patient-view and order-sign, on several days: the same JSON."""
     assert cds_service.rules.red_flags.__file__.endswith(".py"), "these tests must import the source"
     source = orjson.loads(orjson.dumps(answers()))
-    assert len(source) >= 50 and sum(len(a["cards"]) for a in source.values()) > 100  # real answers, not errors
+    demo = [key for key in source if key.startswith("demo ")]  # ours, always here; the shared charts may not be
+    assert len(demo) >= 40 and sum(len(source[key]["cards"]) for key in demo) >= 90  # real answers, not errors
+    if FHIR_DATA.is_dir():
+        assert len(source) - len(demo) >= 500, "the shared charts were not all answered"
     differ = [key for key in source if compiled["answers"].get(key) != source[key]]
     assert sorted(compiled["answers"]) == sorted(source)
     assert not differ, f"{len(differ)} answers differ, the first: {differ[0]}\n" + (
