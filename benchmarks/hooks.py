@@ -823,15 +823,21 @@ def main() -> int:
     session = requests.Session()
     for _ in range(200):  # every lazily built cache filled before the first reading
         session.post(ours_url + HOOK, data=bodies[name][1], headers={"Content-Type": "application/json"})
-    before = {pid: rss_mb(pid) for pid in workers_of(ours.pid)}
+    pids = workers_of(ours.pid)
+    readings = {pid: [rss_mb(pid)] for pid in pids}
     # the same kept-alive connection, so the same worker: a new one may land on the other worker, still cold, whose
-    # first calls fill its caches (81 -> 91 MB in one run): warm-up, not growth
-    for _ in range(args.soak):
+    # first calls fill its caches (81 -> 91 MB in one run): warm-up, not growth. Read every quarter of the soak, to
+    # tell a plateau from a leak: the serving worker's SQLite connections fill their page caches (2 MiB each, SQLite's
+    # default) as the card log grows, about 3 MB over the first 1,000-2,000 calls, then stay there
+    for i in range(1, args.soak + 1):
         session.post(ours_url + HOOK, data=bodies[name][1], headers={"Content-Type": "application/json"})
-    after = {pid: rss_mb(pid) for pid in workers_of(ours.pid)}
-    print(f"\nRSS per worker (VmRSS) after 200 warm-up calls vs. after {args.soak} more ({name}, demo mode):")
-    for pid in sorted(after):
-        print(f"  worker {pid}: {before.get(pid, 0):.1f} MB -> {after[pid]:.1f} MB")
+        if i % max(args.soak // 4, 1) == 0:
+            for pid in pids:
+                readings[pid].append(rss_mb(pid))
+    every = f"every {args.soak // 4} of {args.soak} more"
+    print(f"\nRSS per worker (VmRSS, MB) after 200 warm-up calls, then {every} ({name}, demo mode):")
+    for pid in sorted(readings):
+        print(f"  worker {pid}: " + " -> ".join(f"{mb:.1f}" for mb in readings[pid]))
 
     if args.headline_only:
         for proc in (ours, floor):
