@@ -19,16 +19,22 @@ RUN apt-get update -qq \
 # `pip-compile --generate-hashes` output (pip-tools); regenerate it after changing pyproject.toml's dependencies with
 #   pip-compile --generate-hashes --strip-extras --extra postgres --no-emit-index-url --no-emit-find-links \
 #     --output-file requirements.lock pyproject.toml
-# Wheels only: no dependency is compiled here.
-COPY requirements.lock /tmp/requirements.lock
+# Wheels only: no dependency is compiled here. The tools that build our wheel (hatchling, hatch-mypyc, mypy) go into
+# a venv of their own, from requirements-build.lock, with hashes too: their output ships in the image.
+COPY requirements.lock requirements-build.lock /tmp/
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps \
-       --only-binary=:all: -r /tmp/requirements.lock
-# Then the code: .dockerignore lets only pyproject.toml, README.md, cds_service/ and fhir_profiles/ through (the
-# wheel carries fhir_profiles/ inside the package).
+       --only-binary=:all: -r /tmp/requirements.lock \
+    && python -m venv /opt/build \
+    && /opt/build/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps \
+       --only-binary=:all: -r /tmp/requirements-build.lock
+# Then the code: .dockerignore lets only pyproject.toml, README.md, cds_service/, fhir_profiles/ and the locks through
+# (the wheel carries fhir_profiles/ inside the package). Built with those tools (no build isolation: pip fetches
+# nothing), then installed alone into /opt/venv, the only folder the runtime stage copies.
 COPY . /src
-RUN HATCH_BUILD_HOOK_ENABLE_MYPYC=1 \
-    /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps /src \
+RUN HATCH_BUILD_HOOK_ENABLE_MYPYC=1 /opt/build/bin/pip wheel --no-cache-dir --disable-pip-version-check --no-deps \
+       --no-build-isolation --wheel-dir /tmp/wheel /src \
+    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps /tmp/wheel/*.whl \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 FROM ${PYTHON_IMAGE}

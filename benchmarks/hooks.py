@@ -11,7 +11,7 @@ Prints, on the same machine in one run:
   ES384 token with PyJWT and inserts its jti in SQLite WAL), and demo mode against the parse-only floor, the four
   servers alternating; then throughput with wrk (a fresh token per request) and the share of the floor's;
 - the time from process start to the first discovery; healthy-call latency (p50, worst) alone and while 300 idle
-  and 32 slowloris sockets are held; worker RSS before and after a soak;
+  and 32 slowloris sockets are held; worker RSS through a soak, read every quarter of it;
 - unless --headline-only: the in-process cost of the JWT check and the card log, of one call (first ever, first
   for a patient, repeated), one replica behind HAProxy with PostgreSQL, the no-prefetch path under concurrency (32
   EHR calls at once against a FHIR server answering each query in 100 ms), against a scripted loopback FHIR server
@@ -834,7 +834,7 @@ def main() -> int:
         if i % max(args.soak // 4, 1) == 0:
             for pid in pids:
                 readings[pid].append(rss_mb(pid))
-    every = f"every {args.soak // 4} of {args.soak} more"
+    every = f"every {max(args.soak // 4, 1)} of {args.soak} more"
     print(f"\nRSS per worker (VmRSS, MB) after 200 warm-up calls, then {every} ({name}, demo mode):")
     for pid in sorted(readings):
         print(f"  worker {pid}: " + " -> ".join(f"{mb:.1f}" for mb in readings[pid]))

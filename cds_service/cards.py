@@ -57,7 +57,7 @@ class Suggestion:
     is_recommended: bool | None = None
 
 
-@mypyc_attr(native_class=False)  # compiled, still keeps a __dict__ for `computed`
+@mypyc_attr(native_class=False)  # compiled, still has the __dict__ its __init__ sets whole
 @dataclass(frozen=True)
 class Card:
     """A card before serialisation; `topic` is its family code, `detail` names the evidence."""

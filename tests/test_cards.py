@@ -72,7 +72,7 @@ def test_a_shared_citation_names_the_episode_then_each_order_once_duplicates_and
 
 
 def test_orders_with_odd_ids_are_cited_as_their_property_spells_them():
-    """Ids that hold a separator, numbers, empty and missing ids, and a second resource type: one reference per
+    """Ids that hold a separator, digits, empty and missing ids, and a second resource type: one reference per
     order, as MedicationFact.reference spells it, by the Citation, by references_of and by cite."""
     from cds_service.citations import Citation, cite, references_of
     from cds_service.record.patient_record import MedicationFact
@@ -123,3 +123,26 @@ def test_a_card_takes_its_fields_in_order_with_their_defaults_and_stays_frozen()
         card.detail = "changed"  # type: ignore[misc]
     with pytest.raises(ValueError):
         Card("second-line", Indicator.INFO, "s" * (SUMMARY_MAX + 1), "d")
+
+
+def test_computed_values_are_worked_out_once_and_kept_under_their_own_names():
+    """What several cards read (the knowledge's card sources, a Citation's references) is worked out on its first
+    read and kept in the object's __dict__ under the name it is read by, compiled or not: a second read is the same
+    object, with no work (were the name wrong, every read would work it out again: the answers would not show it)."""
+    from cds_service.citations import Citation, computed
+    from cds_service.knowledge import Identity, Knowledge, load
+    from cds_service.record.patient_record import MedicationFact
+    from cds_service.rules._episode import Episode
+    from cds_service.rules._mme import MmeResult
+
+    for cls in (Citation, Episode, Identity, Knowledge, MmeResult):
+        named = {name: d.name for name, d in vars(cls).items() if isinstance(d, computed)}
+        assert named and all(name == kept for name, kept in named.items()), (cls.__name__, named)
+    kb = load()
+    first = kb.card_sources
+    assert "card_sources" in vars(kb) and kb.card_sources is first
+    fields = ("MedicationRequest", "o1", False, "active", frozenset(), "oxycodone", None, None, frozenset())
+    order = MedicationFact(*fields)
+    citation = Citation(None, [order])
+    assert citation.references is citation.references == ["MedicationRequest/o1"]
+    assert vars(citation)["references"] is citation.references

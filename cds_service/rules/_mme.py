@@ -127,11 +127,11 @@ def _daily_mme(record: PatientRecord, today: date) -> MmeResult:
         )
         for meds in same_drug_and_dose.values()
     )
-    computed = [c.daily for c in contributions if c.daily is not None]
+    dailies = [c.daily for c in contributions if c.daily is not None]
     unknown = [c for c in contributions if c.mme is None and not c.note.startswith("not converted")]
-    if not computed:
+    if not dailies:
         return MmeResult(None, contributions, bool(unknown))
-    total = round(sum(computed), 1)
+    total = round(sum(dailies), 1)
     return MmeResult(
         total, contributions, bool(unknown), any(c.floor for c in contributions), _alternatives(contributions, total)
     )
@@ -199,8 +199,8 @@ def _regimen(kb: Knowledge, med: MedicationFact, today: date | None) -> Worked:
     notes = " + ".join(w[2] for w in each)
     if any(w[1] is None for w in each):
         return each[0][0], None, notes, False, None
-    mme = _sum(w[1] for w in each)  # type: ignore[misc]
-    mg = None if any(w[4] is None for w in each) else _sum(w[4] for w in each)  # type: ignore[misc]
+    mme = _sum(w[1] for w in each)
+    mg = None if any(w[4] is None for w in each) else _sum(w[4] for w in each)
     return each[0][0], mme, f"together: {notes}", any(w[3] for w in each), mg
 
 

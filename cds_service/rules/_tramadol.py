@@ -48,7 +48,7 @@ def _above_label_maximum(record: PatientRecord, today: date) -> Above | None:
     found = [c for c in mme.contributions if c.mg_per_day is not None and is_tramadol(record.kb, c.ingredient)]
     if not found:
         return None
-    mg = round(_sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator,misc]
+    mg = round(_sum(c.mg_per_day * (c.orders if c.med.draft else 1) for c in found), 1)  # type: ignore[operator]
     if mg <= TRAMADOL_LABEL_MAX_MG_KIDNEY:  # below every maximum: no need to read age or kidney function
         return None
     if (status := nsaid_status(record, today)).kidney:
