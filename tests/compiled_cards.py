@@ -1,6 +1,7 @@
 """Every answer our pipeline gives for the shared charts and the demo patients, as one JSON document: patient-view,
 and order-sign for some of the chart's own orders and three drafts of ours (an opioid, a benzodiazepine, an
-NSAID), each on three days. tests/test_compiled.py makes it twice, from the source and from the compiled build.
+NSAID), each on two days (a demo patient on its own date too). tests/test_compiled.py makes it twice, from the
+source and from the compiled build.
 
 Run as `python -m tests.compiled_cards` it prints the document; `cds_service` is whichever sys.path finds first."""
 
@@ -17,9 +18,9 @@ import orjson
 from cds_service.config import Settings
 from cds_service.pipeline import Runtime, run
 from cds_service.web.preview import demo_bundle, demo_index
+from tests.fhir_builders import dosage, med_request
 from tests.shared_data import FHIR_DATA, patient_files, read_json, request_for, resources_of
 
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 DRAFTS = ("1049593", "1010600", "197806")  # oxycodone 5 mg (an opioid), alprazolam (a benzodiazepine), ibuprofen
 DAYS = (date(2026, 11, 27), date(2023, 9, 1))
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -35,20 +36,9 @@ def _without_uuids(value: Any) -> Any:
 
 
 def _draft(code: str, patient: str) -> dict[str, Any]:
-    return {
-        "resourceType": "MedicationRequest",
-        "id": f"draft-{code}",
-        "status": "draft",
-        "intent": "order",
-        "subject": {"reference": f"Patient/{patient}"},
-        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code}]},
-        "dosageInstruction": [
-            {
-                "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
-                "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet"}}],
-            }
-        ],
-    }
+    """One tablet twice a day of `code`, drafted for this chart's patient."""
+    order = med_request(code, dose=dosage(1, "tablet", frequency=2), status="draft", rid=f"draft-{code}")
+    return dict(order, subject={"reference": f"Patient/{patient}"})
 
 
 def _charts() -> list[tuple[str, list[dict[str, Any]], list[date]]]:
