@@ -38,6 +38,24 @@ def _for_episode(record: PatientRecord, ep: Episode, item: MedicationFact | Orde
     return ep.onset is not None and start is not None and start >= ep.onset
 
 
+class _Scope:
+    """Which items the card names: chart entries at patient-view only; at an order hook, the drafts in focus (other
+    drafts of an order-select are context only). A class, not nested functions: compiled, a nested function's
+    environment holds the record and the function holds its environment, a reference cycle that kept each call's
+    record and facts alive until the next collection of the cyclic GC."""
+
+    def __init__(self, record: PatientRecord, ep: Episode, today: date, at_order_hook: bool) -> None:
+        self.record, self.ep, self.today, self.at_order_hook = record, ep, today, at_order_hook
+
+    def includes(self, item: MedicationFact | OrderFact) -> bool:
+        if not item.draft:
+            return not self.at_order_hook and _for_episode(self.record, self.ep, item, self.today)
+        return self.record.is_in_focus(item) and _for_episode(self.record, self.ep, item, self.today)
+
+    def meds(self, vs: str) -> list[MedicationFact]:
+        return [m for m in self.record.medications_in(vs, self.today) if self.includes(m)]
+
+
 def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card | None:
     """Return one warning listing every not-recommended item, with a removal suggestion per draft; else None."""
     ep = episode(record, today)
@@ -45,16 +63,9 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     items: list[tuple[MedicationFact | OrderFact, str]] = []
 
-    at_order_hook = context.hook in ORDER_HOOKS  # there: only the drafts; the chart's treatments are not repeated
-
-    def in_scope(item: MedicationFact | OrderFact) -> bool:  # other drafts of an order-select are context only
-        if not item.draft:
-            return not at_order_hook and _for_episode(record, ep, item, today)
-        return record.is_in_focus(item) and _for_episode(record, ep, item, today)
-
-    def meds(vs: str) -> list[MedicationFact]:
-        return [m for m in record.medications_in(vs, today) if in_scope(m)]
-
+    # there: only the drafts; the chart's treatments are not repeated
+    scope = _Scope(record, ep, today, context.hook in ORDER_HOOKS)
+    meds = scope.meds
     items += [
         (m, "systemic corticosteroids are no better than placebo for back pain, with or without sciatica")
         for m in meds("systemic-glucocorticoids")
@@ -72,7 +83,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
     orders = [
         o
         for o in record.orders_in("not-recommended-procedures", "ServiceRequest")
-        if (o.draft or o.status in PENDING) and in_scope(o)
+        if (o.draft or o.status in PENDING) and scope.includes(o)
     ]
     items += [(o, "TENS and traction have no proven benefit for back pain") for o in orders]
     if not items:
