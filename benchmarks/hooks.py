@@ -827,8 +827,8 @@ def main() -> int:
     readings = {pid: [rss_mb(pid)] for pid in pids}
     # the same kept-alive connection, so the same worker: a new one may land on the other worker, still cold, whose
     # first calls fill its caches (81 -> 91 MB in one run): warm-up, not growth. Read every quarter of the soak, to
-    # tell a plateau from a leak: the serving worker's SQLite connections fill their page caches (2 MiB each, SQLite's
-    # default) as the card log grows, about 3 MB over the first 1,000-2,000 calls, then stay there
+    # tell a plateau from a leak: the serving worker's SQLite connections fill their page caches (256 KiB each,
+    # store/database.py) over the first few hundred calls, then stay there
     for i in range(1, args.soak + 1):
         session.post(ours_url + HOOK, data=bodies[name][1], headers={"Content-Type": "application/json"})
         if i % max(args.soak // 4, 1) == 0:
