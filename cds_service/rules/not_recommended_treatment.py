@@ -40,9 +40,9 @@ def _for_episode(record: PatientRecord, ep: Episode, item: MedicationFact | Orde
 
 class _Scope:
     """Which items the card names: chart entries at patient-view only; at an order hook, the drafts in focus (other
-    drafts of an order-select are context only). A class, not nested functions: compiled, a nested function's
-    environment holds the record and the function holds its environment, a reference cycle that kept each call's
-    record and facts alive until the next collection of the cyclic GC."""
+    drafts of an order-select are context only). A class, not nested functions: compiled, nested functions are kept
+    in an environment object that they point back to, a reference cycle; theirs held the record, so each call's
+    record and facts waited for the cyclic GC instead of being freed when the call ended."""
 
     def __init__(self, record: PatientRecord, ep: Episode, today: date, at_order_hook: bool) -> None:
         self.record, self.ep, self.today, self.at_order_hook = record, ep, today, at_order_hook
