@@ -64,6 +64,11 @@ HOOK = "/cds-services/backpain-patient-view"
 FHIR_DELAY = 0.05  # seconds per FHIR query on the loopback server
 MEDPLUM_WORKERS = 2
 BIN = Path(sys.executable).parent
+# Calls before the soak's first RSS reading. About 300-400 calls into its life, the serving worker grows once by about
+# 1.8 MB (/proc/<pid>/smaps: 1.0 MB of libsqlite3's code, file-backed and shared, first run by the card log's writer;
+# 0.7 MB of the writer thread's heap and its page cache, 256 KiB a connection: store/database.py), then stays flat
+# over thousands: warm-up, read after it, so that the soak shows growth per call.
+WARM_UP_CALLS = 1000
 
 
 def free_port() -> int:
@@ -821,22 +826,20 @@ def main() -> int:
     body_path = tmp / "load.json"
     body_path.write_bytes(bodies[name][1])
     session = requests.Session()
-    for _ in range(200):  # every lazily built cache filled before the first reading
+    for _ in range(WARM_UP_CALLS):  # every lazily built cache filled, and libsqlite3's code paged in, before reading
         session.post(ours_url + HOOK, data=bodies[name][1], headers={"Content-Type": "application/json"})
     pids = workers_of(ours.pid)
     readings = {pid: [rss_mb(pid)] for pid in pids}
     # the same kept-alive connection, so the same worker: a new one may land on the other worker, still cold, whose
     # first calls fill its caches (81 -> 91 MB in one run): warm-up, not growth. Read every quarter of the soak, to
-    # tell a step from a leak: 100-200 calls in, the serving worker grows once by about 1.8 MB (/proc/<pid>/smaps:
-    # 1.0 MB of libsqlite3's code, file-backed and shared, first run by the card log's writer; 0.7 MB of the writer
-    # thread's heap and its page cache, 256 KiB a connection: store/database.py), then stays flat
+    # tell a plateau from a leak
     for i in range(1, args.soak + 1):
         session.post(ours_url + HOOK, data=bodies[name][1], headers={"Content-Type": "application/json"})
         if i % max(args.soak // 4, 1) == 0:
             for pid in pids:
                 readings[pid].append(rss_mb(pid))
     every = f"every {max(args.soak // 4, 1)} of {args.soak} more"
-    print(f"\nRSS per worker (VmRSS, MB) after 200 warm-up calls, then {every} ({name}, demo mode):")
+    print(f"\nRSS per worker (VmRSS, MB) after {WARM_UP_CALLS} warm-up calls, then {every} ({name}, demo mode):")
     for pid in sorted(readings):
         print(f"  worker {pid}: " + " -> ".join(f"{mb:.1f}" for mb in readings[pid]))
 
