@@ -35,7 +35,7 @@ def _without_uuids(value: Any) -> Any:
     return value
 
 
-def _draft(code: str, patient: str) -> dict[str, Any]:
+def drafted(code: str, patient: str) -> dict[str, Any]:
     """One tablet twice a day of `code`, drafted for this chart's patient."""
     order = med_request(code, dose=dosage(1, "tablet", frequency=2), status="draft", rid=f"draft-{code}")
     return dict(order, subject={"reference": f"Patient/{patient}"})
@@ -60,7 +60,7 @@ def answers() -> dict[str, Any]:
             r for r in resources if r.get("resourceType") == "MedicationRequest" and r.get("medicationCodeableConcept")
         ]
         drafts = [dict(copy.deepcopy(r), id=f"own-{i}", status="draft") for i, r in enumerate(own[:3])]
-        calls = [("patient-view", None)] + [("order-sign", d) for d in drafts + [_draft(c, patient) for c in DRAFTS]]
+        calls = [("patient-view", None)] + [("order-sign", d) for d in drafts + [drafted(c, patient) for c in DRAFTS]]
         for hook, draft in calls:
             body = request_for(resources, hook, [draft] if draft else [])
             service = "backpain-patient-view" if hook == "patient-view" else "backpain-order-sign"

@@ -40,9 +40,10 @@ def _for_episode(record: PatientRecord, ep: Episode, item: MedicationFact | Orde
 
 class _Scope:
     """Which items the card names: chart entries at patient-view only; at an order hook, the drafts in focus (other
-    drafts of an order-select are context only). A class, not nested functions: compiled, nested functions are kept
-    in an environment object that they point back to, a reference cycle; theirs held the record, so each call's
-    record and facts waited for the cyclic GC instead of being freed when the call ended."""
+    drafts of an order-select are context only). A class, not nested functions: compiled, a nested function that
+    calls another nested function keeps both in an environment object that they point back to, a reference cycle;
+    theirs held the record, so each call's record and facts waited for the cyclic GC instead of being freed when the
+    call ended."""
 
     def __init__(self, record: PatientRecord, ep: Episode, today: date, at_order_hook: bool) -> None:
         self.record, self.ep, self.today, self.at_order_hook = record, ep, today, at_order_hook
@@ -63,7 +64,7 @@ def evaluate(record: PatientRecord, context: HookContext, today: date) -> Card |
         return None
     items: list[tuple[MedicationFact | OrderFact, str]] = []
 
-    # there: only the drafts; the chart's treatments are not repeated
+    # at an order hook only the drafts: the chart's treatments are not repeated there
     scope = _Scope(record, ep, today, context.hook in ORDER_HOOKS)
     meds = scope.meds
     items += [

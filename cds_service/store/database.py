@@ -34,10 +34,11 @@ WRITE_RETRY_SECONDS = 2.0
 # 11.4 us on a 100,000-card log). The WAL file then grows to about 16 MB.
 WAL_PAGES = 4000
 # Each connection's page cache, in KiB (SQLite's default: 2,000 KiB). The card log appends (time-ordered keys) and
-# the replay cache's random keys miss a cache of either size once the table outgrows it, so a large cache only grew
-# each worker's RSS, by about 4 MB over its first 2,000 calls; with 256 KiB it stops growing after a few hundred.
-# Measured: the card log's writer 4.95 against 4.99 us a card (benchmarks/card_log.py), a replay-cache insert on
-# 300,000 rows 27 against 26 us.
+# the replay cache's random keys miss a cache of either size once the table outgrows it, so the default only grew
+# each worker's RSS, by 4.7 MB over 4,000 calls; with 256 KiB, one step of 1.8 MB in the first few hundred calls
+# (benchmarks/hooks.py), then +0.6 MB at most over 3,500. Measured with 256 KiB against the default: the card log's
+# writer 4.95 against 4.99 us a card (benchmarks/card_log.py), a replay-cache insert on 300,000 rows 27 against 26 us.
+# Reads (the card policy's memory, `feedback-report` over a large log) were not measured.
 CACHE_KIB = 256
 T = TypeVar("T")
 
