@@ -64,7 +64,7 @@ def test_a_hook_call_leaves_none_of_its_objects_in_a_reference_cycle(runtime, de
     first = run(runtime, service, body, today)  # lazily built caches and memos are kept, not garbage: filled first
     with saved_garbage() as garbage:
         again = run(runtime, service, body, today)
-    assert len(again["cards"]) == len(first["cards"])  # the call did its work, with the same answer
+    assert len(again["cards"]) == len(first["cards"])  # the call did its work: as many cards as the first
     assert ours(garbage) == [], f"left in reference cycles: {ours(garbage)}"
 
 
