@@ -833,12 +833,13 @@ def main() -> int:
     # the same kept-alive connection, so the same worker: a new one may land on the other worker, still cold, whose
     # first calls fill its caches (81 -> 91 MB in one run): warm-up, not growth. Read every quarter of the soak, to
     # tell a plateau from a leak
+    quarter = max(args.soak // 4, 1)
     for i in range(1, args.soak + 1):
         session.post(ours_url + HOOK, data=bodies[name][1], headers={"Content-Type": "application/json"})
-        if i % max(args.soak // 4, 1) == 0:
+        if i % quarter == 0:
             for pid in pids:
                 readings[pid].append(rss_mb(pid))
-    every = f"every {max(args.soak // 4, 1)} of {args.soak} more"
+    every = f"every {quarter} of {args.soak} more"
     print(f"\nRSS per worker (VmRSS, MB) after {WARM_UP_CALLS} warm-up calls, then {every} ({name}, demo mode):")
     for pid in sorted(readings):
         print(f"  worker {pid}: " + " -> ".join(f"{mb:.1f}" for mb in readings[pid]))

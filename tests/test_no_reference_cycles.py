@@ -21,7 +21,7 @@ from cds_service.web.preview import demo_bundle, demo_index
 from tests.compiled_cards import DRAFTS, drafted
 from tests.shared_data import request_for, resources_of
 
-DEMO = [entry["id"] for entry in demo_index()]
+DEMO = demo_index()
 
 
 @contextmanager
@@ -50,12 +50,11 @@ def ours(types: list[type]) -> list[str]:
     return sorted({t.__qualname__ for t in types if t.__module__.startswith("cds_service")})
 
 
-@pytest.mark.parametrize("demo_id", DEMO)
+@pytest.mark.parametrize("entry", DEMO, ids=[entry["id"] for entry in DEMO])
 @pytest.mark.parametrize("hook", ["patient-view", "order-sign"])
-def test_a_hook_call_leaves_none_of_its_objects_in_a_reference_cycle(runtime, demo_id, hook):
+def test_a_hook_call_leaves_none_of_its_objects_in_a_reference_cycle(runtime, entry, hook):
     """Every demo patient, at patient-view and at order-sign with an opioid, a benzodiazepine and an NSAID drafted."""
-    entry = next(e for e in demo_index() if e["id"] == demo_id)
-    resources = resources_of(demo_bundle(demo_id))
+    resources = resources_of(demo_bundle(entry["id"]))
     patient = next(r["id"] for r in resources if r["resourceType"] == "Patient")
     drafts = [drafted(code, patient) for code in DRAFTS] if hook == "order-sign" else []
     body = request_for(resources, hook, drafts)
@@ -71,7 +70,7 @@ def test_a_hook_call_leaves_none_of_its_objects_in_a_reference_cycle(runtime, de
 def test_a_call_through_the_app_leaves_none_of_ours_in_a_reference_cycle(client):
     """The same through the WSGI app: the hook path, the card policy, the card log's queue, the log line and metrics
     (the card log's writer thread writes on its own clock, maybe not within the call)."""
-    resources = resources_of(demo_bundle(DEMO[0]))
+    resources = resources_of(demo_bundle(DEMO[0]["id"]))
     body = request_for(resources, "patient-view", [])
     assert client.post("/cds-services/backpain-patient-view", json=body).status_code == 200
     with saved_garbage() as garbage:
